@@ -1,0 +1,143 @@
+// Package config loads and validates service.json, with every key open to an
+// environment override, so that a peer can be configured by file, by
+// container environment, or both.
+package config
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
+
+// Config is service.json. One section per component; the JSON keys are the
+// documented names, and FLOTILLA_<SECTION>_<KEY> overrides each of them.
+type Config struct {
+	Cluster Cluster `json:"cluster"`
+	Raft    Raft    `json:"raft"`
+	Proxy   Proxy   `json:"proxy"`
+	API     API     `json:"api"`
+	IPFS    IPFS    `json:"ipfs"`
+	PinSvc  PinSvc  `json:"pinsvc"`
+	Health  Health  `json:"health"`
+}
+
+type Cluster struct {
+	Peername             string            `json:"peername"`
+	Secret               string            `json:"secret"`
+	Listen               string            `json:"listen"`
+	ReplicationFactorMin int               `json:"replication_factor_min"`
+	ReplicationFactorMax int               `json:"replication_factor_max"`
+	LeaveOnShutdown      bool              `json:"leave_on_shutdown"`
+	Tags                 map[string]string `json:"tags"`
+	AllocateBy           []string          `json:"allocate_by"`
+	RepinDelay           Duration          `json:"repin_delay"`
+}
+
+type Raft struct {
+	Voters            int      `json:"voters"`
+	HeartbeatTimeout  Duration `json:"heartbeat_timeout"`
+	ElectionTimeout   Duration `json:"election_timeout"`
+	SnapshotThreshold int      `json:"snapshot_threshold"`
+	SnapshotInterval  Duration `json:"snapshot_interval"`
+	// BatchMaxPins and BatchMaxDelay bound group commit: how many concurrent
+	// pin requests share one Raft entry, and how long the first one waits.
+	BatchMaxPins  int      `json:"batch_max_pins"`
+	BatchMaxDelay Duration `json:"batch_max_delay"`
+}
+
+type Proxy struct {
+	Listen string `json:"listen"`
+	// PinWait is "pinned" (pin add returns once a peer pinned the CID, Kubo's
+	// promise) or "committed" (returns at the Raft commit, for ingest speed).
+	PinWait        string   `json:"pin_wait"`
+	AllowedOrigins []string `json:"allowed_origins"`
+}
+
+type API struct {
+	Listen string `json:"listen"`
+}
+
+type IPFS struct {
+	// API is the upstream IPFS RPC API: an http URL or a multiaddr.
+	API               string   `json:"api"`
+	ConcurrentPins    int      `json:"concurrent_pins"`
+	PinTimeout        Duration `json:"pin_timeout"`
+	UnpinTimeout      Duration `json:"unpin_timeout"`
+	ReconcileInterval Duration `json:"reconcile_interval"`
+}
+
+type PinSvc struct {
+	Listen string `json:"listen"`
+}
+
+type Health struct {
+	HeartbeatInterval Duration `json:"heartbeat_interval"`
+	HeartbeatTTL      Duration `json:"heartbeat_ttl"`
+}
+
+// Default is the configuration `flotilla init` writes, less the secret and
+// peer name, which are generated per peer.
+func Default() Config {
+	return Config{
+		Cluster: Cluster{
+			Listen:               "0.0.0.0:9096",
+			ReplicationFactorMin: -1,
+			ReplicationFactorMax: -1,
+			Tags:                 map[string]string{},
+			AllocateBy:           []string{"freespace"},
+			RepinDelay:           Duration(time.Minute),
+		},
+		Raft: Raft{
+			Voters:            5,
+			HeartbeatTimeout:  Duration(time.Second),
+			ElectionTimeout:   Duration(time.Second),
+			SnapshotThreshold: 8192,
+			SnapshotInterval:  Duration(2 * time.Minute),
+			BatchMaxPins:      512,
+			BatchMaxDelay:     Duration(2 * time.Millisecond),
+		},
+		Proxy: Proxy{Listen: "127.0.0.1:9095", PinWait: "pinned", AllowedOrigins: []string{}},
+		API:   API{Listen: "127.0.0.1:9094"},
+		IPFS: IPFS{
+			API:               "http://127.0.0.1:5001",
+			ConcurrentPins:    10,
+			PinTimeout:        Duration(2 * time.Minute),
+			UnpinTimeout:      Duration(3 * time.Hour),
+			ReconcileInterval: Duration(5 * time.Minute),
+		},
+		PinSvc: PinSvc{Listen: "127.0.0.1:9097"},
+		Health: Health{
+			HeartbeatInterval: Duration(2 * time.Second),
+			HeartbeatTTL:      Duration(6 * time.Second),
+		},
+	}
+}
+
+// Duration is a time.Duration written as a Go duration string ("2s", "1m").
+type Duration time.Duration
+
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func (d Duration) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(d).String())
+}
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration string such as \"2s\"")
+	}
+	return d.parse(s)
+}
+
+func (d *Duration) parse(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q is not a duration such as \"2s\" or \"1m\"", s)
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", s)
+	}
+	*d = Duration(v)
+	return nil
+}

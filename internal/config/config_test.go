@@ -1,0 +1,142 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func writeConfig(t *testing.T, body string) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "service.json")
+	if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func validConfig(t *testing.T) Config {
+	t.Helper()
+	cfg := Default()
+	s, err := NewSecret()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Cluster.Secret = s
+	cfg.Cluster.Peername = "p1"
+	return cfg
+}
+
+func TestSavedDefaultsLoadBack(t *testing.T) {
+	cfg := validConfig(t)
+	p := filepath.Join(t.TempDir(), "service.json")
+	if err := Save(p, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(p, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Proxy.Listen != "127.0.0.1:9095" || got.API.Listen != "127.0.0.1:9094" ||
+		got.Cluster.Listen != "0.0.0.0:9096" || got.PinSvc.Listen != "127.0.0.1:9097" ||
+		got.IPFS.API != "http://127.0.0.1:5001" || got.Cluster.ReplicationFactorMin != -1 ||
+		got.Cluster.ReplicationFactorMax != -1 || got.Cluster.Secret != cfg.Cluster.Secret {
+		t.Fatalf("defaults did not survive a save and load: %+v", got)
+	}
+}
+
+func TestEnvironmentOverridesEveryKind(t *testing.T) {
+	cfg := validConfig(t)
+	p := filepath.Join(t.TempDir(), "service.json")
+	if err := Save(p, cfg); err != nil {
+		t.Fatal(err)
+	}
+	got, err := Load(p, []string{
+		"FLOTILLA_PROXY_LISTEN=127.0.0.1:19095",
+		"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN=2",
+		"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX=3",
+		"FLOTILLA_CLUSTER_TAGS=region=eu, rack=r1",
+		"FLOTILLA_CLUSTER_ALLOCATE_BY=tag:region,freespace",
+		"FLOTILLA_CLUSTER_LEAVE_ON_SHUTDOWN=true",
+		"FLOTILLA_HEALTH_HEARTBEAT_INTERVAL=500ms",
+		"UNRELATED=1",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Proxy.Listen != "127.0.0.1:19095" || got.Cluster.ReplicationFactorMin != 2 ||
+		got.Cluster.ReplicationFactorMax != 3 || got.Cluster.Tags["region"] != "eu" ||
+		got.Cluster.Tags["rack"] != "r1" || len(got.Cluster.AllocateBy) != 2 ||
+		!got.Cluster.LeaveOnShutdown || got.Health.HeartbeatInterval.D() != 500*time.Millisecond {
+		t.Fatalf("overrides not applied: %+v", got)
+	}
+}
+
+func TestBadConfigNamesKeyAndSource(t *testing.T) {
+	secret := strings.Repeat("ab", 32)
+	cases := []struct {
+		name, body string
+		env        []string
+		want       []string
+	}{
+		{"unknown key", `{"proxy":{"listne":"127.0.0.1:1"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"proxy.listne", "unknown key"}},
+		{"unknown section", `{"proxxy":{},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"proxxy", "unknown section"}},
+		{"wrong type", `{"cluster":{"secret":"` + secret + `","replication_factor_min":"two"}}`, nil, []string{"cluster.replication_factor_min", "want an integer"}},
+		{"bad address", `{"api":{"listen":"nowhere"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.listen", "host:port"}},
+		{"short secret", `{"cluster":{"secret":"abcd"}}`, nil, []string{"cluster.secret", "64 hex"}},
+		{"bad duration", `{"cluster":{"secret":"` + secret + `","repin_delay":"soon"}}`, nil, []string{"cluster.repin_delay", "duration"}},
+		{"bad env", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_RAFT_VOTERS=many"}, []string{"FLOTILLA_RAFT_VOTERS", "raft.voters"}},
+		{"min above max", `{"cluster":{"secret":"` + secret + `","replication_factor_min":3,"replication_factor_max":2}}`, nil, []string{"replication_factor_min", "larger than max"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p := writeConfig(t, tc.body)
+			_, err := Load(p, tc.env)
+			if err == nil {
+				t.Fatal("bad config accepted")
+			}
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("not a config error: %v", err)
+			}
+			msg := err.Error()
+			if tc.env == nil && !strings.Contains(msg, p) {
+				t.Errorf("message %q does not name the file", msg)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(msg, w) {
+					t.Errorf("message %q lacks %q", msg, w)
+				}
+			}
+		})
+	}
+}
+
+func TestIdentityRoundTripAndTamper(t *testing.T) {
+	ident, err := NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(ident.ID, "12D3KooW") {
+		t.Fatalf("peer ID %q is not an Ed25519 libp2p ID", ident.ID)
+	}
+	p := filepath.Join(t.TempDir(), "identity.json")
+	if err := SaveIdentity(p, ident); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := LoadIdentity(p)
+	if err != nil || got.ID != ident.ID {
+		t.Fatalf("load: %v %v", got, err)
+	}
+	other, _ := NewIdentity()
+	ident.ID = other.ID
+	if err := SaveIdentity(p, ident); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := LoadIdentity(p); err == nil || !strings.Contains(err.Error(), "does not match") {
+		t.Fatalf("tampered identity accepted: %v", err)
+	}
+}

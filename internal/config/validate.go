@@ -1,0 +1,93 @@
+package config
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"strconv"
+)
+
+// Validate checks every value that could otherwise fail later, far from its
+// cause. The error names the key; Load adds the file.
+func (c Config) Validate() error {
+	bad := func(key string, format string, args ...any) error {
+		return &Error{Key: key, Err: fmt.Errorf(format, args...)}
+	}
+	for key, addr := range map[string]string{
+		"cluster.listen": c.Cluster.Listen,
+		"proxy.listen":   c.Proxy.Listen,
+		"api.listen":     c.API.Listen,
+		"pinsvc.listen":  c.PinSvc.Listen,
+	} {
+		if err := checkListen(addr); err != nil {
+			return bad(key, "%v", err)
+		}
+	}
+	if err := checkSecret(c.Cluster.Secret); err != nil {
+		return bad("cluster.secret", "%v", err)
+	}
+	if err := CheckReplication(c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax); err != nil {
+		return bad("cluster.replication_factor_min", "%v", err)
+	}
+	if c.Proxy.PinWait != "pinned" && c.Proxy.PinWait != "committed" {
+		return bad("proxy.pin_wait", "%q must be \"pinned\" or \"committed\"", c.Proxy.PinWait)
+	}
+	if c.IPFS.API == "" {
+		return bad("ipfs.api", "must not be empty")
+	}
+	if c.IPFS.ConcurrentPins < 1 {
+		return bad("ipfs.concurrent_pins", "must be at least 1")
+	}
+	if c.Raft.Voters < 1 {
+		return bad("raft.voters", "must be at least 1")
+	}
+	if c.Raft.BatchMaxPins < 1 {
+		return bad("raft.batch_max_pins", "must be at least 1")
+	}
+	if c.Health.HeartbeatInterval <= 0 || c.Health.HeartbeatTTL <= c.Health.HeartbeatInterval {
+		return bad("health.heartbeat_ttl", "must be longer than health.heartbeat_interval (%s)", c.Health.HeartbeatInterval.D())
+	}
+	return nil
+}
+
+func checkListen(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("%q is not a host:port address", addr)
+	}
+	if host != "" && net.ParseIP(host) == nil && host != "localhost" {
+		return fmt.Errorf("%q: listen on an IP address, not the name %q", addr, host)
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		return fmt.Errorf("%q has a bad port", addr)
+	}
+	return nil
+}
+
+func checkSecret(s string) error {
+	if len(s) != 64 {
+		return fmt.Errorf("must be 64 hex characters (32 bytes), got %d characters", len(s))
+	}
+	if _, err := hex.DecodeString(s); err != nil {
+		return errors.New("must be hex: 64 characters of 0-9a-f")
+	}
+	return nil
+}
+
+// CheckReplication applies ipfs-cluster's rules: both -1 (every peer), or
+// 1 <= min <= max. Zero is "use the default" in requests and is resolved
+// before this check.
+func CheckReplication(min, max int) error {
+	switch {
+	case min == -1 && max == -1:
+		return nil
+	case min == -1 || max == -1:
+		return fmt.Errorf("replication factors must both be -1 (every peer) or both positive, got min %d and max %d", min, max)
+	case min < 1 || max < 1:
+		return fmt.Errorf("replication factors must be positive or -1, got min %d and max %d", min, max)
+	case min > max:
+		return fmt.Errorf("replication factor min %d is larger than max %d", min, max)
+	}
+	return nil
+}
