@@ -1,0 +1,151 @@
+// Package alloc chooses the peers that hold a pin. It is pure: the same
+// request always gives the same answer, so the leader can decide before a
+// commit and every peer applies the same allocation.
+package alloc
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+)
+
+// Candidate is a healthy peer and its latest metrics.
+type Candidate struct {
+	ID        string
+	FreeSpace uint64
+	PinCount  uint64
+	Tags      map[string]string
+}
+
+// Request describes one pin to place.
+type Request struct {
+	// Min and Max are the replication factors. -1/-1 means every peer and
+	// allocates nobody by name.
+	Min, Max int
+	// Current are the peers that hold the pin now; the healthy ones stay.
+	Current []string
+	// Priority are user allocations: chosen before any ranked candidate.
+	Priority []string
+	// Candidates are the healthy peers, with metrics.
+	Candidates []Candidate
+	// AllocateBy orders the ranking: "tag:<name>" spreads replicas across
+	// distinct values of the tag, "freespace" prefers the most free space,
+	// "pincount" the fewest pins. Free space breaks remaining ties.
+	AllocateBy []string
+}
+
+// NotEnoughPeersError says how far the healthy peers fall short of the
+// minimum, with ipfs-cluster's wording so that its users recognise it.
+type NotEnoughPeersError struct {
+	Needed, Wanted, Available int
+}
+
+func (e *NotEnoughPeersError) Error() string {
+	return fmt.Sprintf("not enough peers to allocate CID. Needed at least: %d. Wanted at most: %d. Available candidates: %d",
+		e.Needed, e.Wanted, e.Available)
+}
+
+// Allocate returns the peers to hold the pin: the healthy current holders
+// first, then the user's priority peers, then the best-ranked candidates, up
+// to Max. Fewer than Min healthy peers is a *NotEnoughPeersError. Between
+// Min and Max it succeeds with what there is, so that a later call (a
+// top-up) can add peers as they join.
+func Allocate(r Request) ([]string, error) {
+	if r.Min == -1 && r.Max == -1 {
+		return nil, nil
+	}
+	healthy := make(map[string]Candidate, len(r.Candidates))
+	for _, c := range r.Candidates {
+		healthy[c.ID] = c
+	}
+	var chosen []Candidate
+	take := func(id string) {
+		if c, ok := healthy[id]; ok && len(chosen) < r.Max {
+			chosen = append(chosen, c)
+			delete(healthy, id)
+		}
+	}
+	for _, id := range r.Current {
+		take(id)
+	}
+	for _, id := range r.Priority {
+		take(id)
+	}
+	rest := make([]Candidate, 0, len(healthy))
+	for _, c := range healthy {
+		rest = append(rest, c)
+	}
+	rankByMetrics(rest, r.AllocateBy)
+	tags := tagNames(r.AllocateBy)
+	for len(chosen) < r.Max && len(rest) > 0 {
+		i := pickSpreading(rest, chosen, tags)
+		chosen = append(chosen, rest[i])
+		rest = slices.Delete(rest, i, i+1)
+	}
+	if len(chosen) < r.Min {
+		return nil, &NotEnoughPeersError{Needed: r.Min, Wanted: r.Max, Available: len(chosen)}
+	}
+	ids := make([]string, len(chosen))
+	for i, c := range chosen {
+		ids[i] = c.ID
+	}
+	return ids, nil
+}
+
+// rankByMetrics sorts best first by the numeric metrics, in the order the
+// operator listed them, ending with free space and then the ID so that the
+// order is total and the result deterministic.
+func rankByMetrics(cs []Candidate, allocateBy []string) {
+	order := append(slices.Clone(allocateBy), "freespace")
+	sort.Slice(cs, func(i, j int) bool {
+		a, b := cs[i], cs[j]
+		for _, m := range order {
+			switch m {
+			case "freespace":
+				if a.FreeSpace != b.FreeSpace {
+					return a.FreeSpace > b.FreeSpace
+				}
+			case "pincount":
+				if a.PinCount != b.PinCount {
+					return a.PinCount < b.PinCount
+				}
+			}
+		}
+		return a.ID < b.ID
+	})
+}
+
+func tagNames(allocateBy []string) []string {
+	var out []string
+	for _, m := range allocateBy {
+		if name, ok := strings.CutPrefix(m, "tag:"); ok {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
+// pickSpreading returns the index of the ranked candidate whose tag values
+// are least represented among the chosen peers, earlier tags weighing more;
+// with no tags it is the best-ranked candidate.
+func pickSpreading(ranked, chosen []Candidate, tags []string) int {
+	if len(tags) == 0 {
+		return 0
+	}
+	best, bestScore := 0, []int(nil)
+	for i, c := range ranked {
+		score := make([]int, len(tags))
+		for t, tag := range tags {
+			for _, h := range chosen {
+				if h.Tags[tag] == c.Tags[tag] {
+					score[t]++
+				}
+			}
+		}
+		if bestScore == nil || slices.Compare(score, bestScore) < 0 {
+			best, bestScore = i, score
+		}
+	}
+	return best
+}

@@ -1,0 +1,88 @@
+package alloc
+
+import (
+	"errors"
+	"slices"
+	"testing"
+)
+
+func TestAllocate(t *testing.T) {
+	p := func(id string, free, pins uint64, tags ...string) Candidate {
+		c := Candidate{ID: id, FreeSpace: free, PinCount: pins, Tags: map[string]string{}}
+		for i := 0; i+1 < len(tags); i += 2 {
+			c.Tags[tags[i]] = tags[i+1]
+		}
+		return c
+	}
+	five := []Candidate{p("a", 10, 5), p("b", 50, 1), p("c", 30, 0), p("d", 40, 9), p("e", 20, 3)}
+	cases := []struct {
+		name    string
+		req     Request
+		want    []string
+		wantErr *NotEnoughPeersError
+	}{
+		{name: "everywhere allocates nobody by name", req: Request{Min: -1, Max: -1, Candidates: five}, want: nil},
+		{name: "most free space first", req: Request{Min: 2, Max: 2, Candidates: five}, want: []string{"b", "d"}},
+		{name: "fewest pins when asked", req: Request{Min: 2, Max: 2, Candidates: five, AllocateBy: []string{"pincount"}}, want: []string{"c", "b"}},
+		{name: "healthy current holders stay", req: Request{Min: 2, Max: 2, Current: []string{"a", "gone"}, Candidates: five}, want: []string{"a", "b"}},
+		{name: "current beyond max is trimmed", req: Request{Min: 1, Max: 2, Current: []string{"e", "a", "c"}, Candidates: five}, want: []string{"e", "a"}},
+		{name: "user allocations before ranking", req: Request{Min: 2, Max: 3, Priority: []string{"a"}, Candidates: five}, want: []string{"a", "b", "d"}},
+		{name: "between min and max takes what there is", req: Request{Min: 2, Max: 4, Candidates: five[:3]}, want: []string{"b", "c", "a"}},
+		{name: "top up keeps holders and adds the best", req: Request{Min: 1, Max: 3, Current: []string{"a"}, Candidates: five}, want: []string{"a", "b", "d"}},
+		{name: "fewer than min fails with the numbers", req: Request{Min: 3, Max: 4, Candidates: five[:2]}, wantErr: &NotEnoughPeersError{Needed: 3, Wanted: 4, Available: 2}},
+		{name: "no candidates", req: Request{Min: 1, Max: 1}, wantErr: &NotEnoughPeersError{Needed: 1, Wanted: 1, Available: 0}},
+		{
+			name: "tags spread replicas across regions before free space",
+			req: Request{Min: 3, Max: 3, AllocateBy: []string{"tag:region", "freespace"}, Candidates: []Candidate{
+				p("eu1", 100, 0, "region", "eu"), p("eu2", 90, 0, "region", "eu"), p("us1", 10, 0, "region", "us"),
+				p("ap1", 5, 0, "region", "ap"), p("us2", 80, 0, "region", "us"),
+			}},
+			want: []string{"eu1", "us2", "ap1"},
+		},
+		{
+			name: "tags repeat a value only when every value is used",
+			req: Request{Min: 3, Max: 3, AllocateBy: []string{"tag:region"}, Candidates: []Candidate{
+				p("eu1", 100, 0, "region", "eu"), p("eu2", 90, 0, "region", "eu"), p("us1", 10, 0, "region", "us"),
+			}},
+			want: []string{"eu1", "us1", "eu2"},
+		},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := Allocate(tc.req)
+			if tc.wantErr != nil {
+				var ne *NotEnoughPeersError
+				if !errors.As(err, &ne) || *ne != *tc.wantErr {
+					t.Fatalf("err = %v, want %v", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Fatalf("got %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestNotEnoughPeersMessageNamesNumbers(t *testing.T) {
+	err := &NotEnoughPeersError{Needed: 2, Wanted: 3, Available: 1}
+	want := "not enough peers to allocate CID. Needed at least: 2. Wanted at most: 3. Available candidates: 1"
+	if err.Error() != want {
+		t.Fatalf("%q", err.Error())
+	}
+}
+
+func TestDeterministic(t *testing.T) {
+	cs := []Candidate{{ID: "x", FreeSpace: 1}, {ID: "y", FreeSpace: 1}, {ID: "z", FreeSpace: 1}}
+	first, _ := Allocate(Request{Min: 2, Max: 2, Candidates: cs})
+	for i := 0; i < 20; i++ {
+		slices.Reverse(cs)
+		got, _ := Allocate(Request{Min: 2, Max: 2, Candidates: cs})
+		if !slices.Equal(got, first) {
+			t.Fatalf("allocation depends on input order: %v vs %v", got, first)
+		}
+	}
+}

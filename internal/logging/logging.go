@@ -1,0 +1,76 @@
+// Package logging builds the process logger and adapts the loggers of
+// dependencies (hashicorp/raft's hclog) onto it, so that every line the
+// process prints is one structured zerolog event.
+package logging
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/mattn/go-isatty"
+	"github.com/rs/zerolog"
+)
+
+// New returns the root logger: human-readable on a terminal, JSON otherwise.
+func New(out *os.File, level string) (zerolog.Logger, error) {
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil || level == "" {
+		if level != "" {
+			return zerolog.Nop(), err
+		}
+		lvl = zerolog.InfoLevel
+	}
+	var w io.Writer = out
+	if isatty.IsTerminal(out.Fd()) {
+		w = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly}
+	}
+	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// HCLog adapts a zerolog logger for libraries that take an hclog.Logger.
+// hclog writes text lines; each becomes one zerolog event at its level.
+func HCLog(log zerolog.Logger, name string) hclog.Logger {
+	level := hclog.Info
+	switch log.GetLevel() {
+	case zerolog.TraceLevel:
+		level = hclog.Trace
+	case zerolog.DebugLevel:
+		level = hclog.Debug
+	case zerolog.WarnLevel:
+		level = hclog.Warn
+	case zerolog.ErrorLevel, zerolog.FatalLevel, zerolog.PanicLevel:
+		level = hclog.Error
+	case zerolog.Disabled:
+		level = hclog.Off
+	}
+	return hclog.New(&hclog.LoggerOptions{
+		Name:            name,
+		Level:           level,
+		Output:          &hclogWriter{log: log},
+		DisableTime:     true,
+		IncludeLocation: false,
+	})
+}
+
+type hclogWriter struct{ log zerolog.Logger }
+
+func (w *hclogWriter) Write(p []byte) (int, error) {
+	line := string(bytes.TrimSpace(p))
+	ev := w.log.Info()
+	for tag, lvl := range map[string]zerolog.Level{
+		"[TRACE]": zerolog.TraceLevel, "[DEBUG]": zerolog.DebugLevel, "[INFO]": zerolog.InfoLevel,
+		"[WARN]": zerolog.WarnLevel, "[ERROR]": zerolog.ErrorLevel,
+	} {
+		if rest, ok := strings.CutPrefix(line, tag); ok {
+			ev = w.log.WithLevel(lvl)
+			line = strings.TrimSpace(rest)
+			break
+		}
+	}
+	ev.Msg(line)
+	return len(p), nil
+}
