@@ -1,0 +1,171 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Change tells local watchers what an applied command did.
+type Change struct {
+	Kind OpKind // OpPin or OpUnpin
+	Pin  Pin    // the new pin (OpPin) or the removed pin (OpUnpin)
+}
+
+// ErrInvalidCommand marks a command that decodes but that Apply refuses, such
+// as a pin without a CID. Every peer refuses it the same way, so it is an
+// answer for the proposer, not a reason to stop the node.
+var ErrInvalidCommand = errors.New("storage: invalid command")
+
+// entry is one command at its Raft index.
+type entry struct {
+	index uint64
+	cmd   *Command
+}
+
+// result is what one entry did: its changes, or why it was refused.
+type result struct {
+	changes []Change
+	err     error // wraps ErrInvalidCommand
+}
+
+// Apply applies c at Raft index in one write transaction that also records
+// the index. It returns ErrInvalidCommand (wrapped) for a command it refuses,
+// and any other error for a storage failure.
+//
+// An index at or below the applied index is skipped, with no error and no
+// changes: the file survives restarts, and Raft replays the log from its last
+// snapshot, which may be older than the file. Index 0 is never skipped and
+// never recorded, for callers outside Raft.
+func (s *State) Apply(index uint64, c Command) ([]Change, error) {
+	res, err := s.applyEntries([]entry{{index: index, cmd: &c}})
+	if err != nil {
+		return nil, err
+	}
+	return res[0].changes, res[0].err
+}
+
+// applyEntries applies consecutive entries in one transaction, so a Raft
+// batch costs one fsync. A refused entry changes nothing and does not stop
+// the others. The error is a storage failure, and then nothing was applied.
+func (s *State) applyEntries(es []entry) ([]result, error) {
+	res := make([]result, len(es))
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		a := applier{
+			pins:  tx.Bucket(bucketPins),
+			peers: tx.Bucket(bucketPeers),
+			count: readU64(meta.Get(keyPinCount)),
+		}
+		applied := readU64(meta.Get(keyApplied))
+		for i, e := range es {
+			if e.index != 0 && e.index <= applied {
+				continue
+			}
+			if err := validate(e.cmd); err != nil {
+				res[i].err = err
+			} else if res[i].changes, err = a.apply(e.cmd); err != nil {
+				return fmt.Errorf("apply index %d: %w", e.index, err)
+			}
+			applied = max(applied, e.index)
+		}
+		if err := meta.Put(keyApplied, u64(applied)); err != nil {
+			return err
+		}
+		return meta.Put(keyPinCount, u64(a.count))
+	})
+	if err != nil {
+		// A failed transaction wrote nothing: forget what the entries said.
+		return nil, err
+	}
+	return res, nil
+}
+
+// validate checks what the codec cannot: a well-formed command that makes no
+// sense. It runs before any write so that a refused command changes nothing.
+func validate(c *Command) error {
+	switch c.Type {
+	case CmdPinBatch:
+		for i := range c.Ops {
+			op := &c.Ops[i]
+			if !op.Pin.Cid.Defined() {
+				return fmt.Errorf("%w: op %d has no cid", ErrInvalidCommand, i)
+			}
+			switch op.Kind {
+			case OpPin:
+				if op.Pin.Mode != Recursive && op.Pin.Mode != Direct {
+					return fmt.Errorf("%w: pin %s has mode %d", ErrInvalidCommand, op.Pin.Cid, op.Pin.Mode)
+				}
+			case OpUnpin:
+			default:
+				return fmt.Errorf("%w: op %d has kind %d", ErrInvalidCommand, i, op.Kind)
+			}
+		}
+	case CmdPeerAdd:
+		if c.Peer.ID == "" {
+			return fmt.Errorf("%w: peer without id", ErrInvalidCommand)
+		}
+	case CmdPeerRemove:
+		if c.PeerID == "" {
+			return fmt.Errorf("%w: peer remove without id", ErrInvalidCommand)
+		}
+	default:
+		return fmt.Errorf("%w: type %d", ErrInvalidCommand, c.Type)
+	}
+	return nil
+}
+
+// applier writes validated commands inside one transaction and keeps the
+// pin counter in step.
+type applier struct {
+	pins, peers *bolt.Bucket
+	count       uint64
+}
+
+func (a *applier) apply(c *Command) ([]Change, error) {
+	switch c.Type {
+	case CmdPeerAdd:
+		return nil, a.peers.Put([]byte(c.Peer.ID), encodePeerValue(&c.Peer))
+	case CmdPeerRemove:
+		return nil, a.peers.Delete([]byte(c.PeerID))
+	}
+	var changes []Change
+	for i := range c.Ops {
+		op := &c.Ops[i]
+		// bbolt keeps the key and value slices until commit, so each Put gets
+		// its own.
+		key := []byte(op.Pin.Cid.KeyString())
+		old := a.pins.Get(key)
+		switch op.Kind {
+		case OpPin:
+			if err := a.pins.Put(key, encodePinValue(&op.Pin)); err != nil {
+				return nil, err
+			}
+			if old == nil {
+				a.count++
+			}
+			changes = append(changes, Change{Kind: OpPin, Pin: op.Pin})
+		case OpUnpin:
+			if old == nil {
+				continue
+			}
+			// Decode before Delete: old is only valid until the bucket changes.
+			removed, err := decodePinValue(key, old)
+			if err != nil {
+				return nil, err
+			}
+			if err := a.pins.Delete(key); err != nil {
+				return nil, err
+			}
+			a.count--
+			changes = append(changes, Change{Kind: OpUnpin, Pin: removed})
+		}
+	}
+	return changes, nil
+}

@@ -1,0 +1,138 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// restoreSuffix names the temp files of Restore, so that OpenState can find
+// the ones a crash left behind.
+const restoreSuffix = ".restore-"
+
+// WriteSnapshot streams the whole file as of one read transaction. The
+// result is itself a valid state file, which is what Restore expects.
+func (s *State) WriteSnapshot(w io.Writer) error {
+	tx, err := s.beginSnapshot()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	_, err = tx.WriteTo(w)
+	return err
+}
+
+// beginSnapshot opens the read transaction that a snapshot streams from. It
+// holds the lock only to start it: the transaction itself keeps the file's
+// pages alive, and Close and Restore wait for it to end.
+func (s *State) beginSnapshot() (*bolt.Tx, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return nil, ErrClosed
+	}
+	return s.db.Begin(false)
+}
+
+// Restore replaces the whole state with a snapshot written by WriteSnapshot.
+// The snapshot is written and fsynced beside the file and checked before the
+// current file is touched, so a bad snapshot leaves the state as it was.
+// Readers wait while the file is swapped and then read the new state.
+func (s *State) Restore(r io.Reader) error {
+	s.restoreMu.Lock()
+	defer s.restoreMu.Unlock()
+
+	tmp, err := s.writeTemp(r)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp) // a no-op once renamed
+	if err := checkStateFile(tmp); err != nil {
+		return err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	// Close waits for open transactions, including a snapshot being persisted.
+	if err := s.db.Close(); err != nil {
+		return fmt.Errorf("restore: close state: %w", err)
+	}
+	s.db = nil
+	renameErr := os.Rename(tmp, s.path)
+	if renameErr == nil {
+		renameErr = syncDir(filepath.Dir(s.path))
+	}
+	// Reopen whatever is at the path now: the snapshot, or the old file if the
+	// rename failed. Either way the state stays usable if the file opens.
+	db, err := openStateDB(s.path)
+	if err != nil {
+		return fmt.Errorf("restore: reopen state: %w", errors.Join(renameErr, err))
+	}
+	s.db = db
+	if renameErr != nil {
+		return fmt.Errorf("restore: %w", renameErr)
+	}
+	return nil
+}
+
+func (s *State) writeTemp(r io.Reader) (string, error) {
+	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+restoreSuffix+"*")
+	if err != nil {
+		return "", fmt.Errorf("restore: %w", err)
+	}
+	_, err = io.Copy(f, r)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(f.Name())
+		return "", fmt.Errorf("restore: write snapshot: %w", err)
+	}
+	return f.Name(), nil
+}
+
+// checkStateFile opens path read-only and checks that it is a state file of
+// a format this build reads, with every bucket present.
+func checkStateFile(path string) error {
+	opts := boltOptions(true)
+	opts.InitialMmapSize = 0
+	db, err := bolt.Open(path, 0o600, opts)
+	if err != nil {
+		return fmt.Errorf("restore: snapshot is not a state file: %w", err)
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		for _, name := range [][]byte{bucketMeta, bucketPins, bucketPeers} {
+			if tx.Bucket(name) == nil {
+				return fmt.Errorf("restore: snapshot has no %q bucket", name)
+			}
+		}
+		if f := readU64(tx.Bucket(bucketMeta).Get(keyFormat)); f != stateFormat {
+			return fmt.Errorf("restore: snapshot format %d is not supported (this build reads %d)", f, stateFormat)
+		}
+		return nil
+	})
+}
+
+// syncDir makes a rename durable: the directory entry is data too.
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	err = d.Sync()
+	if cerr := d.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
