@@ -149,3 +149,20 @@ func pickSpreading(ranked, chosen []Candidate, tags []string) int {
 	}
 	return best
 }
+
+// CheckFactors applies ipfs-cluster's rules: both -1 (every peer), or
+// 1 <= min <= max. Zero is "use the default" in requests and is resolved
+// before this check.
+func CheckFactors(min, max int) error {
+	switch {
+	case min == -1 && max == -1:
+		return nil
+	case min == -1 || max == -1:
+		return fmt.Errorf("replication factors must both be -1 (every peer) or both positive, got min %d and max %d", min, max)
+	case min < 1 || max < 1:
+		return fmt.Errorf("replication factors must be positive or -1, got min %d and max %d", min, max)
+	case min > max:
+		return fmt.Errorf("replication factor min %d is larger than max %d", min, max)
+	}
+	return nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/flotilla-ipfs/flotilla/alloc"
 	"net"
 	"strconv"
 )
@@ -27,7 +28,7 @@ func (c Config) Validate() error {
 	if err := checkSecret(c.Cluster.Secret); err != nil {
 		return bad("cluster.secret", "%v", err)
 	}
-	if err := CheckReplication(c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax); err != nil {
+	if err := alloc.CheckFactors(c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax); err != nil {
 		return bad("cluster.replication_factor_min", "%v", err)
 	}
 	if c.Proxy.PinWait != "pinned" && c.Proxy.PinWait != "committed" {
@@ -71,23 +72,6 @@ func checkSecret(s string) error {
 	}
 	if _, err := hex.DecodeString(s); err != nil {
 		return errors.New("must be hex: 64 characters of 0-9a-f")
-	}
-	return nil
-}
-
-// CheckReplication applies ipfs-cluster's rules: both -1 (every peer), or
-// 1 <= min <= max. Zero is "use the default" in requests and is resolved
-// before this check.
-func CheckReplication(min, max int) error {
-	switch {
-	case min == -1 && max == -1:
-		return nil
-	case min == -1 || max == -1:
-		return fmt.Errorf("replication factors must both be -1 (every peer) or both positive, got min %d and max %d", min, max)
-	case min < 1 || max < 1:
-		return fmt.Errorf("replication factors must be positive or -1, got min %d and max %d", min, max)
-	case min > max:
-		return fmt.Errorf("replication factor min %d is larger than max %d", min, max)
 	}
 	return nil
 }

@@ -1,0 +1,169 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// maxBatchBytes bounds one Raft entry; a follower must receive it in one
+// AppendEntries without stalling heartbeats.
+const maxBatchBytes = 4 << 20
+
+// maxInflightBatches is how many entries may wait on Raft at once. While they
+// do, new requests queue up and leave together in the next entry: that is
+// what makes throughput grow with concurrency instead of with fsyncs.
+const maxInflightBatches = 2
+
+type opRequest struct {
+	ops  []storage.Op
+	done chan opResult
+}
+
+type opResult struct {
+	index uint64
+	err   error
+}
+
+// batcher is the leader's group commit: concurrent pin operations are
+// gathered into one CmdPinBatch entry, bounded by count, bytes and a short
+// delay.
+type batcher struct {
+	raft     *raft.Raft
+	in       chan opRequest
+	maxOps   int
+	maxDelay time.Duration
+	inflight chan struct{}
+	onBatch  func(ops int)
+}
+
+func newBatcher(r *raft.Raft, maxOps int, maxDelay time.Duration) *batcher {
+	return &batcher{
+		raft:     r,
+		in:       make(chan opRequest, 4*maxOps),
+		maxOps:   maxOps,
+		maxDelay: maxDelay,
+		inflight: make(chan struct{}, maxInflightBatches),
+	}
+}
+
+// submit queues ops and returns the index of the entry that carried them,
+// once that entry is applied on this peer.
+func (b *batcher) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
+	req := opRequest{ops: ops, done: make(chan opResult, 1)}
+	select {
+	case b.in <- req:
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
+	select {
+	case res := <-req.done:
+		return res.index, res.err
+	case <-ctx.Done():
+		// The entry may still commit; ops are idempotent, so a caller's retry
+		// is safe.
+		return 0, ctx.Err()
+	}
+}
+
+func (b *batcher) run(ctx context.Context) {
+	for {
+		var first opRequest
+		select {
+		case first = <-b.in:
+		case <-ctx.Done():
+			return
+		}
+		select {
+		case b.inflight <- struct{}{}:
+		case <-ctx.Done():
+			first.done <- opResult{err: raft.ErrRaftShutdown}
+			return
+		}
+		batch := b.gather(first)
+		go b.commit(batch)
+	}
+}
+
+// gather takes what is already queued, and waits up to maxDelay for more
+// only when there is company: a lone request is never delayed.
+func (b *batcher) gather(first opRequest) []opRequest {
+	batch := []opRequest{first}
+	ops, size := len(first.ops), approxSize(first.ops)
+	var timer <-chan time.Time
+	for ops < b.maxOps && size < maxBatchBytes {
+		select {
+		case r := <-b.in:
+			batch = append(batch, r)
+			ops += len(r.ops)
+			size += approxSize(r.ops)
+			if timer == nil && b.maxDelay > 0 {
+				timer = time.After(b.maxDelay)
+			}
+			continue
+		default:
+		}
+		if timer == nil {
+			return batch
+		}
+		select {
+		case r := <-b.in:
+			batch = append(batch, r)
+			ops += len(r.ops)
+			size += approxSize(r.ops)
+		case <-timer:
+			return batch
+		}
+	}
+	return batch
+}
+
+func (b *batcher) commit(batch []opRequest) {
+	defer func() { <-b.inflight }()
+	var ops []storage.Op
+	for _, r := range batch {
+		ops = append(ops, r.ops...)
+	}
+	if b.onBatch != nil {
+		b.onBatch(len(ops))
+	}
+	res := opResult{}
+	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+	if err != nil {
+		res.err = err
+	} else {
+		f := b.raft.Apply(data, 0)
+		if res.err = f.Error(); res.err == nil {
+			res.index = f.Index()
+			if e, ok := f.Response().(error); ok && e != nil {
+				res.err = e
+			}
+		}
+	}
+	for _, r := range batch {
+		r.done <- res
+	}
+}
+
+func approxSize(ops []storage.Op) int {
+	n := 0
+	for _, op := range ops {
+		n += 64 + len(op.Pin.Name) + 48*len(op.Pin.Allocations)
+		for k, v := range op.Pin.Metadata {
+			n += len(k) + len(v)
+		}
+	}
+	return n
+}
+
+// retryable reports errors after which the same operation may succeed on a
+// (new) leader.
+func retryable(err error) bool {
+	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
+		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, ErrNoLeader) ||
+		errors.Is(err, errForwardFailed)
+}

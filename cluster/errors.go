@@ -1,0 +1,66 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"sync"
+)
+
+var (
+	// ErrNoLeader means no leader could be found in time: a majority of the
+	// voters is unreachable from this peer, or an election is under way.
+	ErrNoLeader = errors.New("no leader: the cluster cannot commit right now (is a majority of its voters reachable?)")
+	// errForwardFailed marks a failed hop to the leader; the leader may have
+	// changed, so the write is retried.
+	errForwardFailed = errors.New("forwarding to the leader failed")
+)
+
+// indexWaiter lets a request wait until this peer has applied a given Raft
+// index: that is what gives read-your-writes through any peer.
+type indexWaiter struct {
+	mu    sync.Mutex
+	index uint64
+	ch    chan struct{}
+}
+
+func newIndexWaiter() *indexWaiter { return &indexWaiter{ch: make(chan struct{})} }
+
+func (w *indexWaiter) set(i uint64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if i <= w.index {
+		return
+	}
+	w.index = i
+	close(w.ch)
+	w.ch = make(chan struct{})
+}
+
+func (w *indexWaiter) get() uint64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.index
+}
+
+func (w *indexWaiter) wait(ctx context.Context, i uint64) error {
+	for {
+		w.mu.Lock()
+		if w.index >= i {
+			w.mu.Unlock()
+			return nil
+		}
+		ch := w.ch
+		w.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+func parseUint(s string) uint64 {
+	v, _ := strconv.ParseUint(s, 10, 64)
+	return v
+}

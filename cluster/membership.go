@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+type joinRequest struct {
+	Peer storage.Peer `json:"peer"`
+}
+
+// join asks the cluster behind the bootstrap addresses to add this peer.
+// Any member forwards the request to the leader.
+func (n *Node) join(ctx context.Context, bootstrap []string) error {
+	body, _ := json.Marshal(joinRequest{Peer: n.self()})
+	deadline := time.Now().Add(time.Minute)
+	var lastErr error
+	for time.Now().Before(deadline) {
+		for _, addr := range bootstrap {
+			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+			err := n.client.call(cctx, http.MethodPost, addr, "/v1/join", body, nil)
+			cancel()
+			if err == nil {
+				n.log.Info().Str("via", addr).Msg("joined the cluster")
+				return nil
+			}
+			lastErr = err
+			n.log.Warn().Err(err).Str("via", addr).Msg("join attempt failed")
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
+	return fmt.Errorf("could not join the cluster through %v: %w", bootstrap, lastErr)
+}
+
+func (n *Node) self() storage.Peer {
+	p := n.cfg.Self
+	p.ID, p.Name, p.ClusterAddr = n.cfg.ID, n.cfg.Name, n.cfg.Advertise
+	return p
+}
+
+func (n *Node) rpcJoin(w http.ResponseWriter, r *http.Request) {
+	var req joinRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.Peer.ID == "" || req.Peer.ClusterAddr == "" {
+		writeRPC(w, http.StatusBadRequest, rpcError{Error: fmt.Sprintf("join: bad request: %v", err)})
+		return
+	}
+	if n.rp.raft.State() != raft.Leader {
+		addr, id := n.rp.raft.LeaderWithID()
+		if id == "" {
+			n.rpcFail(w, ErrNoLeader)
+			return
+		}
+		body, _ := json.Marshal(req)
+		if err := n.client.call(r.Context(), http.MethodPost, string(addr), "/v1/join", body, nil); err != nil {
+			n.rpcFail(w, err)
+			return
+		}
+		writeRPC(w, http.StatusOK, struct{}{})
+		return
+	}
+	if err := n.addPeer(req.Peer); err != nil {
+		n.rpcFail(w, err)
+		return
+	}
+	writeRPC(w, http.StatusOK, struct{}{})
+}
+
+// addPeer makes p a member: a voter while there are fewer than the
+// configured voters, else a non-voter that follows the log.
+func (n *Node) addPeer(p storage.Peer) error {
+	cf := n.rp.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return err
+	}
+	voters, present := 0, false
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+		if string(s.ID) == p.ID {
+			present = true
+		}
+	}
+	if !present {
+		var f raft.IndexFuture
+		if voters < n.cfg.Voters {
+			f = n.rp.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.ClusterAddr), 0, 30*time.Second)
+		} else {
+			f = n.rp.raft.AddNonvoter(raft.ServerID(p.ID), raft.ServerAddress(p.ClusterAddr), 0, 30*time.Second)
+		}
+		if err := f.Error(); err != nil {
+			return fmt.Errorf("add %s to raft: %w", p.ID, err)
+		}
+	}
+	return n.recordPeer(p)
+}
+
+// recordPeer commits p's description into the shared peer set.
+func (n *Node) recordPeer(p storage.Peer) error {
+	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPeerAdd, Peer: p})
+	if err != nil {
+		return err
+	}
+	return n.rp.raft.Apply(data, 30*time.Second).Error()
+}
+
+// leaderLoop does the work only a leader may do, each time this peer
+// becomes leader, after a Barrier so that it acts on the whole committed log.
+func (n *Node) leaderLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case isLeader := <-n.rp.raft.LeaderCh():
+			if !isLeader {
+				continue
+			}
+			if err := n.rp.raft.Barrier(30 * time.Second).Error(); err != nil {
+				n.log.Warn().Err(err).Msg("barrier after election failed")
+				continue
+			}
+			n.log.Info().Msg("this peer is the leader")
+			if cur, err := n.state.Peer(n.cfg.ID); err != nil || !samePeer(cur, n.self()) {
+				if err := n.recordPeer(n.self()); err != nil {
+					n.log.Warn().Err(err).Msg("record this peer in the peer set")
+				}
+			}
+		}
+	}
+}
+
+func samePeer(a, b storage.Peer) bool {
+	x, _ := json.Marshal(a)
+	y, _ := json.Marshal(b)
+	return string(x) == string(y)
+}
+
+// candidates are the peers a pin may be allocated to.
+func (n *Node) candidates(exclude []string) []alloc.Candidate {
+	peers, err := n.state.Peers()
+	if err != nil || len(peers) == 0 {
+		peers = []storage.Peer{n.self()}
+	}
+	skip := map[string]bool{}
+	for _, id := range exclude {
+		skip[id] = true
+	}
+	var out []alloc.Candidate
+	for _, p := range peers {
+		if !skip[p.ID] {
+			out = append(out, alloc.Candidate{ID: p.ID, Tags: p.Tags})
+		}
+	}
+	return out
+}
+
+func (n *Node) peerCount() int {
+	peers, err := n.state.Peers()
+	if err != nil || len(peers) == 0 {
+		return 1
+	}
+	return len(peers)
+}
+
+// remotePinned asks the pin's other allocated peers whether any holds it.
+func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
+	var errs []error
+	for _, id := range p.Allocations {
+		peer, err := n.state.Peer(id)
+		if err != nil {
+			continue
+		}
+		var st PinStatus
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		err = n.client.call(cctx, http.MethodGet, peer.ClusterAddr, "/v1/status/"+p.Cid.String(), nil, &st)
+		cancel()
+		if err != nil {
+			continue
+		}
+		switch st.Status {
+		case string(storage.StatusPinned):
+			return true, nil
+		case string(storage.StatusPinError):
+			errs = append(errs, errors.New(st.Error))
+		}
+	}
+	if len(errs) > 0 && len(errs) == len(p.Allocations) {
+		return true, errors.Join(errs...)
+	}
+	return false, nil
+}

@@ -1,0 +1,263 @@
+// Package cluster is the Flotilla peer: a Raft node over the authenticated
+// cluster port, leader forwarding and group commit of pin operations, and the
+// pin tracker that makes the upstream IPFS node hold what the cluster
+// allocates to it.
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// Config is everything a Node needs; cmd/flotilla builds it from service.json.
+type Config struct {
+	ID      string // libp2p peer ID of this peer
+	Name    string
+	DataDir string
+	Secret  []byte
+	// Listener is the cluster port, already bound.
+	Listener net.Listener
+	// Advertise is the host:port other peers reach the cluster port at.
+	Advertise string
+	// Bootstrap lists cluster ports of existing peers to join through on
+	// first start.
+	Bootstrap []string
+	Voters    int
+
+	HeartbeatTimeout  time.Duration
+	ElectionTimeout   time.Duration
+	SnapshotThreshold int
+	SnapshotInterval  time.Duration
+	BatchMaxPins      int
+	BatchMaxDelay     time.Duration
+
+	ReplicationFactorMin int
+	ReplicationFactorMax int
+	AllocateBy           []string
+
+	// Self is what this peer records about itself in the shared state.
+	Self    storage.Peer
+	IPFS    Upstream
+	Tracker TrackerConfig
+	Log     zerolog.Logger
+}
+
+// Node is one running Flotilla peer.
+type Node struct {
+	cfg     Config
+	log     zerolog.Logger
+	state   *storage.State
+	status  *storage.StatusStore
+	port    *clusterPort
+	rp      *raftParts
+	batch   *batcher
+	tracker *tracker
+	applied *indexWaiter
+	rpc     *http.Server
+	client  *peerClient
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// New opens the peer's state and starts Raft, the cluster port, group commit
+// and the pin tracker.
+func New(cfg Config) (*Node, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, err
+	}
+	state, err := storage.OpenState(filepath.Join(cfg.DataDir, "state.db"))
+	if err != nil {
+		return nil, fmt.Errorf("open state: %w", err)
+	}
+	status, err := storage.OpenStatusStore(filepath.Join(cfg.DataDir, "status.db"))
+	if err != nil {
+		state.Close()
+		return nil, fmt.Errorf("open local pin status: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n := &Node{
+		cfg:     cfg,
+		log:     cfg.Log,
+		state:   state,
+		status:  status,
+		applied: newIndexWaiter(),
+		cancel:  cancel,
+	}
+	if idx, err := state.AppliedIndex(); err == nil {
+		n.applied.set(idx)
+	}
+	n.tracker = newTracker(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
+	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
+	fsm.OnRestore(n.afterRestore)
+
+	n.port = newClusterPort(cfg.Listener, cfg.Secret, cfg.Log.With().Str("component", "cluster-port").Logger())
+	n.client = newPeerClient(n.port)
+	rp, err := openRaft(cfg, fsm, &raftLayer{channelListener: n.port.raft, port: n.port}, cfg.Log.With().Str("component", "raft").Logger())
+	if err != nil {
+		cancel()
+		status.Close()
+		state.Close()
+		return nil, err
+	}
+	n.rp = rp
+	n.batch = newBatcher(rp.raft, cfg.BatchMaxPins, cfg.BatchMaxDelay)
+	n.rpc = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+
+	n.goRun(func() { n.port.serve() })
+	n.goRun(func() { _ = n.rpc.Serve(n.port.rpc) })
+	n.goRun(func() { n.batch.run(ctx) })
+	n.goRun(func() { n.tracker.run(ctx) })
+
+	if rp.fresh {
+		if err := n.bootstrap(ctx); err != nil {
+			n.Close()
+			return nil, err
+		}
+	}
+	n.goRun(func() { n.leaderLoop(ctx) })
+	return n, nil
+}
+
+func (n *Node) goRun(fn func()) {
+	n.wg.Add(1)
+	go func() {
+		defer n.wg.Done()
+		fn()
+	}()
+}
+
+// bootstrap starts a new one-voter cluster, or joins an existing one through
+// the bootstrap peers.
+func (n *Node) bootstrap(ctx context.Context) error {
+	if len(n.cfg.Bootstrap) == 0 {
+		n.log.Info().Str("peer", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")
+		return n.rp.bootstrapAlone(n.cfg.ID, n.cfg.Advertise)
+	}
+	return n.join(ctx, n.cfg.Bootstrap)
+}
+
+// onApply runs on the FSM goroutine after each committed entry.
+func (n *Node) onApply(index uint64, changes []storage.Change) {
+	if len(changes) > 0 {
+		n.tracker.changed(changes)
+	}
+	n.applied.set(index)
+}
+
+// afterRestore runs when a snapshot replaced the state: the applied index
+// jumps and the tracker must compare everything again.
+func (n *Node) afterRestore() {
+	if idx, err := n.state.AppliedIndex(); err == nil {
+		n.applied.set(idx)
+	}
+	n.tracker.resync()
+}
+
+// Close stops the peer. It does not leave the cluster; see Leave.
+func (n *Node) Close() error {
+	var err error
+	n.once.Do(func() {
+		n.cancel()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = n.rpc.Shutdown(ctx)
+		if n.rp != nil {
+			err = n.rp.shutdown()
+		}
+		n.port.close()
+		n.wg.Wait()
+		n.tracker.close()
+		if e := n.status.Close(); err == nil {
+			err = e
+		}
+		if e := n.state.Close(); err == nil {
+			err = e
+		}
+	})
+	return err
+}
+
+// ID is this peer's ID.
+func (n *Node) ID() string { return n.cfg.ID }
+
+// Raft exposes the Raft node's view, for the admin API.
+func (n *Node) RaftInfo() RaftInfo {
+	r := n.rp.raft
+	_, leader := r.LeaderWithID()
+	info := RaftInfo{
+		State:        stateName(r.State()),
+		Leader:       string(leader),
+		Term:         parseUint(r.Stats()["term"]),
+		CommitIndex:  parseUint(r.Stats()["commit_index"]),
+		AppliedIndex: r.AppliedIndex(),
+	}
+	if cf := r.GetConfiguration(); cf.Error() == nil {
+		for _, s := range cf.Configuration().Servers {
+			if string(s.ID) == n.cfg.ID {
+				info.Voter = s.Suffrage == raft.Voter
+			}
+		}
+	}
+	return info
+}
+
+// RaftInfo is the `raft` object of GET /id.
+type RaftInfo struct {
+	State        string `json:"state"`
+	Leader       string `json:"leader"`
+	Term         uint64 `json:"term"`
+	CommitIndex  uint64 `json:"commit_index"`
+	AppliedIndex uint64 `json:"applied_index"`
+	Voter        bool   `json:"voter"`
+}
+
+func stateName(s raft.RaftState) string {
+	switch s {
+	case raft.Leader:
+		return "leader"
+	case raft.Candidate:
+		return "candidate"
+	case raft.Follower:
+		return "follower"
+	}
+	return "shutdown"
+}
+
+// Ready reports whether the peer can serve: it knows a leader and has
+// applied what it committed before it stopped.
+func (n *Node) Ready() error {
+	if _, id := n.rp.raft.LeaderWithID(); id == "" {
+		return ErrNoLeader
+	}
+	return nil
+}
+
+// WaitReady blocks until Ready or ctx ends.
+func (n *Node) WaitReady(ctx context.Context) error {
+	t := time.NewTicker(20 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := n.Ready(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return errors.Join(ErrNoLeader, ctx.Err())
+		case <-t.C:
+		}
+	}
+}

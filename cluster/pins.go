@@ -1,0 +1,158 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// commitRetryWindow is how long a write keeps trying through leader
+// changes before it reports ErrNoLeader. A failover takes about two election
+// timeouts; a partitioned minority gives up after this.
+const commitRetryWindow = 6 * time.Second
+
+// Pin commits p to the cluster pinset. Zero replication factors take the
+// configured defaults; allocations and the timestamp are decided here,
+// before the commit, so that every peer applies the same pin. It returns
+// once this peer has applied the entry.
+func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
+	if !p.Cid.Defined() {
+		return p, errors.New("pin: undefined CID")
+	}
+	if p.ReplicationFactorMin == 0 {
+		p.ReplicationFactorMin = n.cfg.ReplicationFactorMin
+	}
+	if p.ReplicationFactorMax == 0 {
+		p.ReplicationFactorMax = n.cfg.ReplicationFactorMax
+	}
+	if p.ReplicationFactorMin != -1 && p.ReplicationFactorMax == -1 {
+		// A finite minimum with "everywhere" as the maximum: every peer
+		// that exists now.
+		p.ReplicationFactorMax = max(p.ReplicationFactorMin, n.peerCount())
+	}
+	if err := alloc.CheckFactors(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
+		return p, err
+	}
+	var current []string
+	if existing, err := n.state.Get(p.Cid); err == nil {
+		current = existing.Allocations
+	}
+	allocs, err := n.allocate(p, current, nil)
+	if err != nil {
+		return p, err
+	}
+	p.Allocations = allocs
+	p.Timestamp = time.Now().UTC()
+	if _, err := n.submit(ctx, []storage.Op{{Kind: storage.OpPin, Pin: p}}); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// Unpin removes c from the pinset and returns the pin as it was.
+func (n *Node) Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error) {
+	p, err := n.state.Get(c)
+	if err != nil {
+		return p, err
+	}
+	if _, err := n.submit(ctx, []storage.Op{{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: c}}}); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// Get reads this peer's copy of the pinset, which includes every write that
+// returned through this peer.
+func (n *Node) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
+	return n.state.Get(c)
+}
+
+// List streams the pinset.
+func (n *Node) List(ctx context.Context, fn func(storage.Pin) error) error {
+	return n.state.ForEach(func(p storage.Pin) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		return fn(p)
+	})
+}
+
+// allocate places p on healthy peers, never on the excluded ones.
+func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, error) {
+	cands := n.candidates(exclude)
+	return alloc.Allocate(alloc.Request{
+		Min:        p.ReplicationFactorMin,
+		Max:        p.ReplicationFactorMax,
+		Current:    current,
+		Priority:   p.UserAllocations,
+		Candidates: cands,
+		AllocateBy: n.cfg.AllocateBy,
+	})
+}
+
+// submit commits ops through the leader, retrying across leader changes
+// (ops are idempotent, so a retry after an ambiguous failure is safe), and
+// returns once this peer has applied them.
+func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
+	deadline := time.Now().Add(commitRetryWindow)
+	backoff := 20 * time.Millisecond
+	for {
+		idx, err := n.submitOnce(ctx, ops)
+		if err == nil {
+			return idx, n.applied.wait(ctx, idx)
+		}
+		if !retryable(err) || time.Now().After(deadline) {
+			if retryable(err) {
+				return 0, fmt.Errorf("%w (last error: %v)", ErrNoLeader, err)
+			}
+			return 0, err
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 250*time.Millisecond)
+	}
+}
+
+func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error) {
+	if n.rp.raft.State() == raft.Leader {
+		return n.batch.submit(ctx, ops)
+	}
+	addr, id := n.rp.raft.LeaderWithID()
+	if id == "" {
+		return 0, ErrNoLeader
+	}
+	return n.client.forward(ctx, string(addr), ops)
+}
+
+// WaitPinned returns once c is pinned on at least one of its allocated
+// peers, or with the error of a failed pin.
+func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
+	for {
+		p, err := n.state.Get(c)
+		if err != nil {
+			return fmt.Errorf("%s was unpinned while waiting for it to be pinned", c)
+		}
+		if p.AllocatedTo(n.cfg.ID) {
+			return n.tracker.waitPinned(ctx, c, progress)
+		}
+		done, err := n.remotePinned(ctx, p)
+		if done || err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

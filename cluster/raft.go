@@ -1,0 +1,89 @@
+package cluster
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/logging"
+)
+
+// raftParts are the pieces of a Raft node that must be closed on shutdown.
+type raftParts struct {
+	raft      *raft.Raft
+	store     *raftboltdb.BoltStore
+	transport *raft.NetworkTransport
+	fresh     bool // no Raft state existed on disk before this start
+}
+
+func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, log zerolog.Logger) (*raftParts, error) {
+	dir := filepath.Join(cfg.DataDir, "raft")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
+	if err != nil {
+		return nil, fmt.Errorf("open raft log: %w", err)
+	}
+	hlog := logging.HCLog(log.Level(max(log.GetLevel(), zerolog.WarnLevel)), "raft")
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("open raft snapshots: %w", err)
+	}
+	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
+		Stream:  layer,
+		MaxPool: 3,
+		Timeout: 10 * time.Second,
+		Logger:  hlog,
+	})
+
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.ElectionTimeout
+	rc.LeaderLeaseTimeout = min(cfg.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
+	rc.SnapshotThreshold = uint64(cfg.SnapshotThreshold)
+	rc.SnapshotInterval = cfg.SnapshotInterval
+	// Batched applies let the FSM write many entries in one bbolt
+	// transaction: one fsync for a burst rather than one per entry.
+	rc.BatchApplyCh = true
+
+	existing, err := raft.HasExistingState(store, store, snaps)
+	if err != nil {
+		store.Close()
+		return nil, err
+	}
+	r, err := raft.NewRaft(rc, fsm, store, store, snaps, transport)
+	if err != nil {
+		store.Close()
+		transport.Close()
+		return nil, fmt.Errorf("start raft: %w", err)
+	}
+	return &raftParts{raft: r, store: store, transport: transport, fresh: !existing}, nil
+}
+
+// bootstrapAlone makes this peer the one voter of a new cluster.
+func (p *raftParts) bootstrapAlone(id string, addr string) error {
+	f := p.raft.BootstrapCluster(raft.Configuration{Servers: []raft.Server{{
+		Suffrage: raft.Voter,
+		ID:       raft.ServerID(id),
+		Address:  raft.ServerAddress(addr),
+	}}})
+	return f.Error()
+}
+
+func (p *raftParts) shutdown() error {
+	err := p.raft.Shutdown().Error()
+	p.transport.Close()
+	if cerr := p.store.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}

@@ -1,0 +1,295 @@
+package cluster
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// Upstream is what the tracker needs from the IPFS node behind this peer.
+type Upstream interface {
+	Pin(ctx context.Context, c cid.Cid, recursive bool, inactivity time.Duration, progress func(nodes, bytes uint64)) error
+	Unpin(ctx context.Context, c cid.Cid) error
+	PinLs(ctx context.Context, typ string, fn func(c cid.Cid, typ string) error) error
+	IsPinned(ctx context.Context, c cid.Cid) (typ string, pinned bool, err error)
+}
+
+// TrackerConfig bounds the work the tracker puts on the IPFS node.
+type TrackerConfig struct {
+	ConcurrentPins int
+	// PinTimeout is an inactivity timeout: a pin is abandoned only when its
+	// fetch makes no progress for this long.
+	PinTimeout        time.Duration
+	UnpinTimeout      time.Duration
+	ReconcileInterval time.Duration
+	// MaxRetries is how many times a failed pin is retried, with backoff,
+	// before it waits for a recover or the next reconcile.
+	MaxRetries   int
+	RetryBackoff time.Duration
+}
+
+// tracker makes the upstream IPFS node hold exactly what the cluster
+// allocates to this peer. Its work queue is the on-disk status store, so a
+// million queued pins cost disk, not memory, and survive a restart.
+type tracker struct {
+	self   string
+	state  *storage.State
+	status *storage.StatusStore
+	ipfs   Upstream
+	cfg    TrackerConfig
+	log    zerolog.Logger
+
+	wake     chan struct{}
+	resyncCh chan struct{}
+	notify   *indexWaiter // bumped on every status write, for waiters
+
+	mu       sync.Mutex
+	inflight map[cid.Cid]*progressCounter
+	version  uint64
+	sem      chan struct{}
+	workers  sync.WaitGroup
+}
+
+type progressCounter struct {
+	nodes, bytes uint64
+}
+
+func newTracker(self string, state *storage.State, status *storage.StatusStore, ipfs Upstream, cfg TrackerConfig, log zerolog.Logger) *tracker {
+	if cfg.ConcurrentPins < 1 {
+		cfg.ConcurrentPins = 10
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 5
+	}
+	if cfg.RetryBackoff == 0 {
+		cfg.RetryBackoff = time.Second
+	}
+	return &tracker{
+		self:     self,
+		state:    state,
+		status:   status,
+		ipfs:     ipfs,
+		cfg:      cfg,
+		log:      log,
+		wake:     make(chan struct{}, 1),
+		resyncCh: make(chan struct{}, 1),
+		notify:   newIndexWaiter(),
+		inflight: map[cid.Cid]*progressCounter{},
+		sem:      make(chan struct{}, cfg.ConcurrentPins),
+	}
+}
+
+func (t *tracker) poke() {
+	select {
+	case t.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (t *tracker) bump() {
+	t.mu.Lock()
+	t.version++
+	v := t.version
+	t.mu.Unlock()
+	t.notify.set(v)
+}
+
+// changed records what committed entries mean for this peer. It runs on
+// the FSM goroutine, synchronously, so that a request that waits for its
+// entry to apply then sees the status it caused, never a stale one.
+func (t *tracker) changed(changes []storage.Change) {
+	now := time.Now().UTC()
+	var puts []storage.LocalStatus
+	for _, ch := range changes {
+		st, known, err := t.status.Get(ch.Pin.Cid)
+		if err != nil {
+			t.log.Error().Err(err).Msg("read local pin status")
+			continue
+		}
+		st.Cid = ch.Pin.Cid
+		wanted := ch.Kind == storage.OpPin && ch.Pin.AllocatedTo(t.self)
+		switch {
+		case wanted && known && st.Status == storage.StatusPinned:
+			continue
+		case wanted:
+			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
+		case known && st.Managed && !st.Preexisting:
+			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusUnpinQueued, "", 0, now
+		case known:
+			if err := t.status.Delete(st.Cid); err != nil {
+				t.log.Error().Err(err).Msg("drop local pin status")
+			}
+			continue
+		default:
+			continue
+		}
+		puts = append(puts, st)
+	}
+	if len(puts) > 0 {
+		if err := t.status.PutMany(puts); err != nil {
+			t.log.Error().Err(err).Msg("record queued pins")
+		}
+	}
+	t.bump()
+	t.poke()
+}
+
+// resync asks for a full reconcile, after a snapshot replaced the state.
+func (t *tracker) resync() {
+	select {
+	case t.resyncCh <- struct{}{}:
+	default:
+	}
+}
+
+func (t *tracker) run(ctx context.Context) {
+	reconcile := time.NewTicker(max(t.cfg.ReconcileInterval, time.Second))
+	defer reconcile.Stop()
+	retry := time.NewTicker(max(t.cfg.RetryBackoff/2, 100*time.Millisecond))
+	defer retry.Stop()
+	t.resync()
+	for {
+		t.dispatch(ctx)
+		select {
+		case <-ctx.Done():
+			t.workers.Wait()
+			return
+		case <-t.wake:
+		case <-retry.C:
+		case <-reconcile.C:
+			t.reconcileLogged(ctx)
+		case <-t.resyncCh:
+			t.reconcileLogged(ctx)
+		}
+	}
+}
+
+func (t *tracker) reconcileLogged(ctx context.Context) {
+	if err := t.reconcile(ctx); err != nil && ctx.Err() == nil {
+		t.log.Warn().Err(err).Msg("reconcile with the IPFS node failed; will retry")
+	}
+}
+
+func (t *tracker) close() { t.workers.Wait() }
+
+// dispatch starts work for queued and retry-due entries, as many as there
+// are free workers.
+func (t *tracker) dispatch(ctx context.Context) {
+	now := time.Now()
+	var after cid.Cid
+	for ctx.Err() == nil {
+		var batch []storage.LocalStatus
+		last, err := t.status.ForEachWithStatus(dispatchable, after, 256, func(st storage.LocalStatus) error {
+			if t.due(st, now) {
+				batch = append(batch, st)
+			}
+			return nil
+		})
+		if err != nil {
+			t.log.Error().Err(err).Msg("scan pin queue")
+			return
+		}
+		for _, st := range batch {
+			if !t.start(ctx, st.Cid) {
+				return
+			}
+		}
+		if !last.Defined() || last.Equals(after) {
+			return
+		}
+		after = last
+	}
+}
+
+var dispatchable = []storage.TrackerStatus{
+	storage.StatusPinQueued, storage.StatusUnpinQueued, storage.StatusPinError, storage.StatusUnpinError,
+}
+
+func (t *tracker) due(st storage.LocalStatus, now time.Time) bool {
+	switch st.Status {
+	case storage.StatusPinQueued, storage.StatusUnpinQueued:
+		return true
+	}
+	if st.AttemptCount >= t.cfg.MaxRetries {
+		return false
+	}
+	backoff := t.cfg.RetryBackoff << min(st.AttemptCount, 10)
+	return now.After(st.Timestamp.Add(backoff))
+}
+
+// start runs one unit of work unless the CID is already in flight. It
+// reports false when no worker is free, which ends this dispatch round.
+func (t *tracker) start(ctx context.Context, c cid.Cid) bool {
+	t.mu.Lock()
+	if _, busy := t.inflight[c]; busy {
+		t.mu.Unlock()
+		return true
+	}
+	select {
+	case t.sem <- struct{}{}:
+	default:
+		t.mu.Unlock()
+		return false
+	}
+	pc := &progressCounter{}
+	t.inflight[c] = pc
+	t.mu.Unlock()
+	t.workers.Add(1)
+	go func() {
+		defer func() {
+			t.mu.Lock()
+			delete(t.inflight, c)
+			t.mu.Unlock()
+			<-t.sem
+			t.workers.Done()
+			t.poke()
+		}()
+		t.process(ctx, c, pc)
+	}()
+	return true
+}
+
+func (t *tracker) progressOf(c cid.Cid) (uint64, uint64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pc, ok := t.inflight[c]
+	if !ok {
+		return 0, 0, false
+	}
+	return pc.nodes, pc.bytes, true
+}
+
+// waitPinned blocks until the local status of c is pinned, and reports a
+// failed pin's error.
+func (t *tracker) waitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
+	for {
+		seen := t.notify.get()
+		st, ok, err := t.status.Get(c)
+		if err != nil {
+			return err
+		}
+		if ok && st.Status == storage.StatusPinned {
+			return nil
+		}
+		if ok && st.Status == storage.StatusPinError {
+			return errors.New(st.Error)
+		}
+		if progress != nil {
+			if nodes, bytes, ok := t.progressOf(c); ok {
+				progress(nodes, bytes)
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_ = t.notify.wait(wctx, seen+1)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
