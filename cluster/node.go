@@ -191,8 +191,8 @@ func (n *Node) Close() error {
 	return err
 }
 
-// ID is this peer's ID.
-func (n *Node) ID() string { return n.cfg.ID }
+// PeerID is this peer's ID.
+func (n *Node) PeerID() string { return n.cfg.ID }
 
 // Raft exposes the Raft node's view, for the admin API.
 func (n *Node) RaftInfo() RaftInfo {
