@@ -111,7 +111,16 @@ func checkStateFile(path string) error {
 		return fmt.Errorf("restore: snapshot is not a state file: %w", err)
 	}
 	defer db.Close()
+	info, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("restore: %w", err)
+	}
 	return db.View(func(tx *bolt.Tx) error {
+		// bbolt checks the meta pages only. Touching a page past the end of a
+		// truncated file would be a SIGBUS, which no recover catches.
+		if tx.Size() > info.Size() {
+			return fmt.Errorf("restore: snapshot is truncated: %d bytes of %d", info.Size(), tx.Size())
+		}
 		for _, name := range [][]byte{bucketMeta, bucketPins, bucketPeers} {
 			if tx.Bucket(name) == nil {
 				return fmt.Errorf("restore: snapshot has no %q bucket", name)
