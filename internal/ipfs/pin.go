@@ -1,0 +1,212 @@
+package ipfs
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/go-cid"
+)
+
+// Kubo's messages that mean "nothing to do" (boxo pinner.ErrNotPinned, and
+// pin/ls with arguments), as clients match them.
+const (
+	msgNotPinned   = "not pinned or pinned indirectly"
+	msgIsNotPinned = "is not pinned"
+)
+
+// Pin types as Kubo names them.
+const (
+	Recursive = "recursive"
+	Direct    = "direct"
+	Indirect  = "indirect"
+	All       = "all"
+)
+
+// Pin pins ci recursively or directly and returns once the node has pinned
+// it. It asks for progress and calls progress(nodes, bytes) on every tick.
+//
+// inactivity is an inactivity timeout, like ipfs-cluster's pin_timeout: the
+// pin is abandoned (ErrPinStalled) only when the fetched node and byte counts
+// have not grown for that long, so a big DAG that keeps arriving is never cut
+// off. Zero or less means no timeout; ctx still applies.
+func (c *Client) Pin(ctx context.Context, ci cid.Cid, recursive bool, inactivity time.Duration, progress func(nodes, bytes uint64)) error {
+	pctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	var fetched atomic.Uint64
+	if inactivity > 0 {
+		watchdog := time.AfterFunc(inactivity, func() {
+			cancel(fmt.Errorf("%w: no new block of %s for %s (%d fetched)", ErrPinStalled, ci, inactivity, fetched.Load()))
+		})
+		defer watchdog.Stop()
+		progress = resetOnGrowth(progress, &fetched, func() { watchdog.Reset(inactivity) })
+	}
+	start := time.Now()
+	c.log.Debug().Stringer("cid", ci).Bool("recursive", recursive).Msg("pin/add")
+
+	err := c.pinAdd(pctx, ci, recursive, progress)
+	if err != nil && ctx.Err() == nil {
+		if cause := context.Cause(pctx); errors.Is(cause, ErrPinStalled) {
+			err = cause
+		}
+	}
+	c.log.Debug().Stringer("cid", ci).Dur("took", time.Since(start)).Err(err).Msg("pin/add done")
+	return err
+}
+
+// resetOnGrowth wraps a progress callback so that reset runs whenever the
+// node or byte count grows. Kubo ticks every 500ms whether or not anything
+// arrived, so a tick alone is no sign of life.
+func resetOnGrowth(progress func(nodes, bytes uint64), fetched *atomic.Uint64, reset func()) func(nodes, bytes uint64) {
+	var lastNodes, lastBytes uint64
+	return func(nodes, bytes uint64) {
+		if nodes > lastNodes || bytes > lastBytes {
+			lastNodes, lastBytes = max(nodes, lastNodes), max(bytes, lastBytes)
+			fetched.Store(lastNodes)
+			reset()
+		}
+		if progress != nil {
+			progress(nodes, bytes)
+		}
+	}
+}
+
+func (c *Client) pinAdd(ctx context.Context, ci cid.Cid, recursive bool, progress func(nodes, bytes uint64)) error {
+	res, err := c.api.Request("pin/add", "/ipfs/"+ci.String()).
+		Option("recursive", recursive).
+		Option("progress", true).
+		Send(ctx)
+	if err != nil {
+		return c.wrap("pin/add", err)
+	}
+	if res.Error != nil {
+		return c.wrap("pin/add", res.Error)
+	}
+	dec := json.NewDecoder(res.Output)
+	for {
+		// Progress lines are {"Progress":n,"Bytes":b} (or {} at zero); the
+		// last line carries Pins. An upstream that ignores progress answers
+		// the Pins line alone.
+		var out struct {
+			Pins     []string
+			Progress uint64
+			Bytes    uint64
+		}
+		if err := dec.Decode(&out); err != nil {
+			res.Cancel()
+			if err == io.EOF {
+				return fmt.Errorf("pin/add %s: the IPFS node at %s ended the answer without a result", ci, c.addr)
+			}
+			return c.wrap("pin/add", err)
+		}
+		if out.Pins != nil {
+			// Drain so the connection is reused; a late error would be in
+			// the trailer.
+			return c.wrap("pin/add", res.Close())
+		}
+		if progress != nil {
+			progress(out.Progress, out.Bytes)
+		}
+	}
+}
+
+// Unpin removes ci's recursive or direct pin. A CID that is not pinned (or
+// only indirectly) is already in the wanted state, so that is success.
+func (c *Client) Unpin(ctx context.Context, ci cid.Cid) error {
+	err := c.api.Request("pin/rm", "/ipfs/"+ci.String()).
+		Option("recursive", true). // removes a direct pin too
+		Exec(ctx, nil)
+	err = c.wrap("pin/rm", err)
+	var ae *APIError
+	if errors.As(err, &ae) && strings.Contains(ae.Message, msgNotPinned) {
+		return nil
+	}
+	return err
+}
+
+// PinLs streams the node's pins of type typ (recursive, direct, indirect or
+// all; "" means all) to fn, one at a time: it never holds the whole pinset.
+// An error from fn stops the listing and is returned.
+func (c *Client) PinLs(ctx context.Context, typ string, fn func(ci cid.Cid, typ string) error) error {
+	switch typ {
+	case "":
+		typ = All
+	case Recursive, Direct, Indirect, All:
+	default:
+		return fmt.Errorf("pin ls: unknown pin type %q", typ)
+	}
+	res, err := c.api.Request("pin/ls").Option("type", typ).Option("stream", true).Send(ctx)
+	if err != nil {
+		return c.wrap("pin/ls", err)
+	}
+	if res.Error != nil {
+		// Checked here: client/rpc's own Pin().Ls would dereference nil.
+		return c.wrap("pin/ls", res.Error)
+	}
+	defer res.Cancel()
+	dec := json.NewDecoder(res.Output)
+	for {
+		var obj struct {
+			Cid, Type string
+			// An upstream that ignores stream=true answers one map.
+			Keys map[string]struct{ Type string }
+		}
+		if err := dec.Decode(&obj); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return c.wrap("pin/ls", err)
+		}
+		for k, v := range obj.Keys {
+			if err := c.emitPin(k, v.Type, fn); err != nil {
+				return err
+			}
+		}
+		if obj.Cid != "" {
+			if err := c.emitPin(obj.Cid, obj.Type, fn); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (c *Client) emitPin(s, typ string, fn func(cid.Cid, string) error) error {
+	ci, err := cid.Decode(s)
+	if err != nil {
+		return fmt.Errorf("pin/ls: the IPFS node at %s listed %q: %w", c.addr, s, err)
+	}
+	return fn(ci, typ)
+}
+
+// IsPinned reports how the node pins ci. typ is Kubo's answer: "recursive",
+// "direct", or "indirect through <root>". Only recursive and direct count as
+// pinned: an indirect pin goes away with its root.
+//
+// Kubo checks recursive and direct pins by index; only for a CID that is
+// neither does it walk the recursive DAGs looking for an indirect pin, which
+// is slow on a big repo. For bulk checks use PinLs.
+func (c *Client) IsPinned(ctx context.Context, ci cid.Cid) (typ string, pinned bool, err error) {
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	var out struct {
+		Keys map[string]struct{ Type string }
+	}
+	err = c.api.Request("pin/ls", "/ipfs/"+ci.String()).Option("type", All).Exec(ctx, &out)
+	if err != nil {
+		err = c.wrap("pin/ls", err)
+		var ae *APIError
+		if errors.As(err, &ae) && strings.Contains(ae.Message, msgIsNotPinned) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	for _, v := range out.Keys {
+		return v.Type, v.Type == Recursive || v.Type == Direct, nil
+	}
+	return "", false, fmt.Errorf("pin/ls %s: the IPFS node at %s answered neither a pin nor an error", ci, c.addr)
+}
