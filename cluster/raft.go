@@ -51,9 +51,8 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, log zerolog.Logg
 	rc.LeaderLeaseTimeout = min(cfg.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
 	rc.SnapshotThreshold = uint64(cfg.SnapshotThreshold)
 	rc.SnapshotInterval = cfg.SnapshotInterval
-	// Batched applies let the FSM write many entries in one bbolt
-	// transaction: one fsync for a burst rather than one per entry.
-	rc.BatchApplyCh = true
+	// BatchApplyCh stays off: with it, an Apply queued as Raft shuts down
+	// is never answered. Group commit is the batcher's job instead.
 
 	existing, err := raft.HasExistingState(store, store, snaps)
 	if err != nil {

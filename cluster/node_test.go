@@ -1,0 +1,259 @@
+package cluster
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+var testSecret = sha256.New().Sum(nil)
+
+type testPeer struct {
+	t    *testing.T
+	dir  string
+	id   string
+	addr string
+	up   *memUpstream
+	node *Node
+}
+
+func testCid(i int) cid.Cid {
+	mh, _ := multihash.Sum([]byte(fmt.Sprintf("content %d", i)), multihash.SHA2_256, -1)
+	return cid.NewCidV1(cid.DagProtobuf, mh)
+}
+
+func newTestPeer(t *testing.T, bootstrap ...string) *testPeer {
+	t.Helper()
+	ident, err := config.NewIdentity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testPeer{t: t, dir: t.TempDir(), id: ident.ID, up: newMemUpstream()}
+	p.start(bootstrap...)
+	t.Cleanup(func() { p.stop() })
+	return p
+}
+
+func (p *testPeer) start(bootstrap ...string) {
+	p.t.Helper()
+	listen := "127.0.0.1:0"
+	if p.addr != "" {
+		listen = p.addr
+	}
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.addr = ln.Addr().String()
+	n, err := New(Config{
+		ID:                   p.id,
+		Name:                 "peer-" + p.id[len(p.id)-4:],
+		DataDir:              p.dir,
+		Secret:               testSecret,
+		Listener:             ln,
+		Advertise:            p.addr,
+		Bootstrap:            bootstrap,
+		Voters:               5,
+		HeartbeatTimeout:     300 * time.Millisecond,
+		ElectionTimeout:      300 * time.Millisecond,
+		SnapshotThreshold:    1024,
+		SnapshotInterval:     time.Minute,
+		BatchMaxPins:         256,
+		BatchMaxDelay:        time.Millisecond,
+		ReplicationFactorMin: -1,
+		ReplicationFactorMax: -1,
+		IPFS:                 p.up,
+		Tracker:              TrackerConfig{ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute, ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond},
+		Log:                  zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel),
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.node = n
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+func (p *testPeer) stop() {
+	if p.node != nil {
+		p.node.Close()
+		p.node = nil
+	}
+}
+
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func ctx(t *testing.T) context.Context {
+	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return c
+}
+
+func TestPinIsPinnedUpstreamAndSurvivesRestart(t *testing.T) {
+	p := newTestPeer(t)
+	c := testCid(1)
+	pin, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, Name: "one"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pin.Timestamp.IsZero() || pin.ReplicationFactorMin != -1 {
+		t.Fatalf("committed pin lacks decided fields: %+v", pin)
+	}
+	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !p.up.has(c) {
+		t.Fatal("WaitPinned returned but the upstream does not hold the pin")
+	}
+	if got := p.node.LocalStatus(c).Status; got != "pinned" {
+		t.Fatalf("local status %q", got)
+	}
+
+	p.stop()
+	p.start()
+	got, err := p.node.Get(ctx(t), c)
+	if err != nil || got.Name != "one" {
+		t.Fatalf("pin lost across restart: %+v %v", got, err)
+	}
+}
+
+func TestUnpinRemovesOnlyFlotillasPins(t *testing.T) {
+	p := newTestPeer(t)
+	mine, users := testCid(1), testCid(2)
+	p.up.pinBehindBack(users)
+	for _, c := range []cid.Cid{mine, users} {
+		if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range []cid.Cid{mine, users} {
+		if _, err := p.node.Unpin(ctx(t), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	eventually(t, "Flotilla's own pin removed upstream", func() bool { return !p.up.has(mine) })
+	if !p.up.has(users) {
+		t.Fatal("a pin the user made directly on IPFS was removed")
+	}
+	if _, err := p.node.Unpin(ctx(t), mine); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("second unpin: %v, want ErrNotFound", err)
+	}
+}
+
+func TestReconcileRepinsWhatWasRemovedBehindOurBack(t *testing.T) {
+	p := newTestPeer(t)
+	c := testCid(7)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.up.Unpin(context.Background(), c)
+	if err := p.node.tracker.reconcile(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "re-pin after reconcile", func() bool { return p.up.has(c) })
+}
+
+func TestWaitPinnedReportsFailureAndRetrySucceeds(t *testing.T) {
+	p := newTestPeer(t)
+	p.up.setFail(errFetch)
+	c := testCid(3)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+		t.Fatal(err)
+	}
+	err := p.node.WaitPinned(ctx(t), c, nil)
+	if err == nil || !strings.Contains(err.Error(), "not found locally") {
+		t.Fatalf("WaitPinned = %v, want the pin error", err)
+	}
+	p.up.setFail(nil)
+	eventually(t, "retry pins it", func() bool { return p.up.has(c) })
+}
+
+func TestWaitPinnedReportsProgressWhileFetching(t *testing.T) {
+	p := newTestPeer(t)
+	c := testCid(4)
+	p.up.hold(c)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+		t.Fatal(err)
+	}
+	var ticks atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- p.node.WaitPinned(ctx(t), c, func(nodes, _ uint64) {
+			if nodes > 0 {
+				ticks.Add(1)
+			}
+		})
+	}()
+	eventually(t, "a progress tick", func() bool { return ticks.Load() > 0 })
+	select {
+	case err := <-done:
+		t.Fatalf("WaitPinned returned before the fetch finished: %v", err)
+	default:
+	}
+	p.up.release(c)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestConcurrentPinsShareRaftEntries(t *testing.T) {
+	p := newTestPeer(t)
+	var batches, ops atomic.Int64
+	p.node.batch.onBatch = func(n int) { batches.Add(1); ops.Add(int64(n)) }
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: testCid(100 + i)}); err != nil {
+				errs <- err
+			}
+		}(i)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	if count, _ := p.node.state.Count(); count != n {
+		t.Fatalf("pinset has %d pins, want %d", count, n)
+	}
+	if ops.Load() != n || batches.Load() >= n/2 {
+		t.Fatalf("%d pins went out in %d entries: group commit is not grouping", ops.Load(), batches.Load())
+	}
+	t.Logf("%d concurrent pins in %d raft entries", n, batches.Load())
+}
