@@ -1,0 +1,21 @@
+# Flotilla: a static binary on a small runtime image.
+FROM golang:1.26-bookworm AS build
+WORKDIR /src
+COPY go.mod go.sum ./
+RUN go mod download
+COPY . .
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/flotilla ./cmd/flotilla
+
+FROM gcr.io/distroless/static-debian12:nonroot
+COPY --from=build /out/flotilla /usr/local/bin/flotilla
+ENV FLOTILLA_PATH=/data/flotilla \
+    FLOTILLA_PROXY_LISTEN=0.0.0.0:9095 \
+    FLOTILLA_API_LISTEN=0.0.0.0:9094 \
+    FLOTILLA_PINSVC_LISTEN=0.0.0.0:9097
+VOLUME /data/flotilla
+# 9094 admin API, 9095 IPFS proxy, 9096 cluster (Raft + peer RPC), 9097 Pinning Service API
+EXPOSE 9094 9095 9096 9097
+USER nonroot
+# --init writes a fresh configuration and identity on the first start only.
+ENTRYPOINT ["/usr/local/bin/flotilla", "daemon"]
+CMD ["--init"]

@@ -1,0 +1,325 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/api/rest"
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/intercept"
+	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
+	"github.com/flotilla-ipfs/flotilla/internal/logging"
+	"github.com/flotilla-ipfs/flotilla/proxy"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+func runDaemon(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet(g, "daemon", "[--bootstrap HOST:PORT[,HOST:PORT...]]")
+	bootstrap := fs.String("bootstrap", "", "cluster ports of existing peers to join through, comma-separated (first start only)")
+	initHome := fs.Bool("init", false, "run `flotilla init` first if the home folder has no configuration (for containers)")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	home, err := g.home()
+	if err != nil {
+		return err
+	}
+	cfgPath := filepath.Join(home, configFile)
+	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
+		if !*initHome {
+			return fmt.Errorf("%s does not exist: run `flotilla init` first", cfgPath)
+		}
+		if err := runInit(ctx, g, nil); err != nil {
+			return err
+		}
+	}
+	cfg, err := config.Load(cfgPath, g.env.Environ)
+	if err != nil {
+		return err
+	}
+	ident, _, err := config.LoadIdentity(filepath.Join(home, identityFile))
+	if err != nil {
+		return err
+	}
+	log, err := logging.New(g.env.Stderr, g.logLevel)
+	if err != nil {
+		return fmt.Errorf("--log-level: %w", err)
+	}
+	log = log.With().Str("peer", shortID(ident.ID)).Logger()
+
+	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log}
+	if err := d.start(ctx, splitList(*bootstrap)); err != nil {
+		d.stop()
+		return err
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
+	d.stop()
+	return nil
+}
+
+type daemon struct {
+	cfg     config.Config
+	cfgPath string
+	home    string
+	ident   config.Identity
+	log     zerolog.Logger
+
+	ipfs    *ipfs.Client
+	ipfsUp  atomic.Bool
+	node    *cluster.Node
+	servers []*http.Server
+	proxy   *proxy.Proxy
+	cancel  context.CancelFunc
+}
+
+func (d *daemon) component(name string) zerolog.Logger {
+	return d.log.With().Str("component", name).Logger()
+}
+
+func (d *daemon) badKey(key string, err error) error {
+	return &config.Error{Source: d.cfgPath, Key: key, Err: err}
+}
+
+func (d *daemon) start(ctx context.Context, bootstrap []string) error {
+	cfg := d.cfg
+	var err error
+	d.ipfs, err = ipfs.New(cfg.IPFS.API, d.component("ipfs"))
+	if err != nil {
+		return d.badKey("ipfs.api", err)
+	}
+	secret, _ := hex.DecodeString(cfg.Cluster.Secret)
+
+	clusterLn, err := net.Listen("tcp", cfg.Cluster.Listen)
+	if err != nil {
+		return d.badKey("cluster.listen", err)
+	}
+	apiLn, err := net.Listen("tcp", cfg.API.Listen)
+	if err != nil {
+		clusterLn.Close()
+		return d.badKey("api.listen", err)
+	}
+	proxyLn, err := net.Listen("tcp", cfg.Proxy.Listen)
+	if err != nil {
+		clusterLn.Close()
+		apiLn.Close()
+		return d.badKey("proxy.listen", err)
+	}
+
+	watchCtx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	ipfsID := d.watchIPFS(watchCtx)
+
+	d.node, err = cluster.New(cluster.Config{
+		ID:                   d.ident.ID,
+		Name:                 cfg.Cluster.Peername,
+		DataDir:              filepath.Join(d.home, "data"),
+		Secret:               secret,
+		Listener:             clusterLn,
+		Advertise:            advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr()),
+		Bootstrap:            bootstrap,
+		Voters:               cfg.Raft.Voters,
+		HeartbeatTimeout:     cfg.Raft.HeartbeatTimeout.D(),
+		ElectionTimeout:      cfg.Raft.ElectionTimeout.D(),
+		SnapshotThreshold:    cfg.Raft.SnapshotThreshold,
+		SnapshotInterval:     cfg.Raft.SnapshotInterval.D(),
+		BatchMaxPins:         cfg.Raft.BatchMaxPins,
+		BatchMaxDelay:        cfg.Raft.BatchMaxDelay.D(),
+		ReplicationFactorMin: cfg.Cluster.ReplicationFactorMin,
+		ReplicationFactorMax: cfg.Cluster.ReplicationFactorMax,
+		AllocateBy:           cfg.Cluster.AllocateBy,
+		Self: storage.Peer{
+			AdminAddr: apiLn.Addr().String(),
+			ProxyAddr: proxyLn.Addr().String(),
+			IPFSID:    ipfsID,
+			Tags:      cfg.Cluster.Tags,
+		},
+		IPFS: upstream{d.ipfs},
+		Tracker: cluster.TrackerConfig{
+			ConcurrentPins:    cfg.IPFS.ConcurrentPins,
+			PinTimeout:        cfg.IPFS.PinTimeout.D(),
+			UnpinTimeout:      cfg.IPFS.UnpinTimeout.D(),
+			ReconcileInterval: cfg.IPFS.ReconcileInterval.D(),
+		},
+		Log: d.component("cluster"),
+	})
+	if err != nil {
+		proxyLn.Close()
+		apiLn.Close()
+		return err
+	}
+
+	admin := rest.New(d.node, d.ready, d.component("api"))
+	d.serve(apiLn, admin, "admin API")
+
+	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
+		Upstream:   d.ipfs.BaseURL(),
+		Transport:  d.ipfs.Transport(),
+		WaitPinned: cfg.Proxy.PinWait == "pinned",
+		Log:        d.component("intercept"),
+	})
+	d.proxy, err = proxy.New(proxy.Config{
+		Upstream:       d.ipfs.BaseURL(),
+		AllowedOrigins: cfg.Proxy.AllowedOrigins,
+		ListenAddr:     proxyLn.Addr().String(),
+		Log:            d.component("proxy"),
+	}, handlers)
+	if err != nil {
+		proxyLn.Close()
+		return err
+	}
+	go func() {
+		if err := d.proxy.Serve(proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Msg("proxy stopped")
+		}
+	}()
+	d.log.Info().
+		Str("proxy", proxyLn.Addr().String()).
+		Str("api", apiLn.Addr().String()).
+		Str("cluster", clusterLn.Addr().String()).
+		Str("ipfs", cfg.IPFS.API).
+		Msg("flotilla peer started")
+	return nil
+}
+
+func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	d.servers = append(d.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
+		}
+	}()
+}
+
+// ready is the admin API's /health: a known leader and an answering IPFS.
+func (d *daemon) ready() error {
+	if !d.ipfsUp.Load() {
+		return fmt.Errorf("the IPFS node at %s is not answering", d.cfg.IPFS.API)
+	}
+	return d.node.Ready()
+}
+
+// watchIPFS tells whether the upstream answers, logging each change, so the
+// daemon can start before IPFS does and become ready when it answers. It
+// returns the IPFS node's ID when it answers at once.
+func (d *daemon) watchIPFS(ctx context.Context) string {
+	probe := func() (string, error) {
+		pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+		defer cancel()
+		id, err := d.ipfs.ID(pctx)
+		return id.ID, err
+	}
+	id, err := probe()
+	d.ipfsUp.Store(err == nil)
+	if err != nil {
+		d.log.Warn().Err(err).Str("ipfs", d.cfg.IPFS.API).Msg("IPFS node not answering yet; will keep trying")
+	}
+	go func() {
+		for {
+			wait := 10 * time.Second
+			if !d.ipfsUp.Load() {
+				wait = time.Second
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+			_, err := probe()
+			if up := err == nil; up != d.ipfsUp.Swap(up) {
+				if up {
+					d.log.Info().Str("ipfs", d.cfg.IPFS.API).Msg("IPFS node answers")
+				} else {
+					d.log.Warn().Err(err).Str("ipfs", d.cfg.IPFS.API).Msg("IPFS node stopped answering")
+				}
+			}
+		}
+	}()
+	return id
+}
+
+func (d *daemon) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if d.proxy != nil {
+		_ = d.proxy.Shutdown(ctx)
+	}
+	for _, s := range d.servers {
+		_ = s.Shutdown(ctx)
+	}
+	if d.node != nil {
+		if err := d.node.Close(); err != nil {
+			d.log.Warn().Err(err).Msg("close cluster node")
+		}
+	}
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
+// advertiseAddr is the cluster address other peers dial: the listen address,
+// with an unspecified host replaced by this machine's first non-loopback
+// address (or loopback on a machine without one).
+func advertiseAddr(listen string, bound net.Addr) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return bound.String()
+	}
+	if port == "0" {
+		_, port, _ = net.SplitHostPort(bound.String())
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return net.JoinHostPort(host, port)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() && !n.IP.IsLoopback() {
+				return net.JoinHostPort(n.IP.String(), port)
+			}
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[len(id)-6:]
+	}
+	return id
+}
+
+// upstream adapts the IPFS client to what the cluster asks of it.
+type upstream struct{ *ipfs.Client }
+
+func (u upstream) IPFSID(ctx context.Context) (string, []string, error) {
+	id, err := u.Client.ID(ctx)
+	return id.ID, id.Addresses, err
+}

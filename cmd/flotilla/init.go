@@ -1,0 +1,69 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/internal/version"
+)
+
+const (
+	configFile   = "service.json"
+	identityFile = "identity.json"
+)
+
+func runInit(_ context.Context, g *globals, args []string) error {
+	fs := newFlagSet(g, "init", "[--force]")
+	force := fs.Bool("force", false, "overwrite an existing configuration and identity")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	home, err := g.home()
+	if err != nil {
+		return err
+	}
+	cfgPath, idPath := filepath.Join(home, configFile), filepath.Join(home, identityFile)
+	if !*force {
+		for _, p := range []string{cfgPath, idPath} {
+			if _, err := os.Stat(p); err == nil {
+				return fmt.Errorf("%s already exists; use --force to overwrite it", p)
+			} else if !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+		}
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return err
+	}
+	cfg := config.Default()
+	if cfg.Cluster.Secret, err = config.NewSecret(); err != nil {
+		return err
+	}
+	if host, err := os.Hostname(); err == nil {
+		cfg.Cluster.Peername = host
+	}
+	ident, err := config.NewIdentity()
+	if err != nil {
+		return err
+	}
+	if err := config.Save(cfgPath, cfg); err != nil {
+		return err
+	}
+	if err := config.SaveIdentity(idPath, ident); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.env.Stdout, "initialized peer %s in %s\n", ident.ID, home)
+	return nil
+}
+
+func runVersion(_ context.Context, g *globals, args []string) error {
+	if err := parseFlags(newFlagSet(g, "version", ""), args); err != nil {
+		return err
+	}
+	fmt.Fprintln(g.env.Stdout, version.Version)
+	return nil
+}

@@ -1,0 +1,17 @@
+// Command flotilla runs a Flotilla peer (`flotilla daemon`) and talks to
+// one (`flotilla id`, `flotilla pin ...`).
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], Env{Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Environ: os.Environ()})
+	stop()
+	os.Exit(code)
+}
