@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -92,5 +93,32 @@ func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]PinStatus {
 		}(p)
 	}
 	wg.Wait()
+	return out
+}
+
+// Delegates lists the IPFS addresses of the peers allocated to hold c, for
+// the Pinning Service API: a client connects to them to speed up transfer.
+func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
+	pin, err := n.state.Get(c)
+	out := []string{}
+	if err != nil || !pin.AllocatedTo(n.cfg.ID) {
+		return out
+	}
+	ider, ok := n.cfg.IPFS.(IPFSIdentity)
+	if !ok {
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	id, addrs, err := ider.IPFSID(ctx)
+	if err != nil {
+		return out
+	}
+	for _, a := range addrs {
+		if !strings.Contains(a, "/p2p/") {
+			a += "/p2p/" + id
+		}
+		out = append(out, a)
+	}
 	return out
 }

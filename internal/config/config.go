@@ -68,6 +68,9 @@ type IPFS struct {
 
 type PinSvc struct {
 	Listen string `json:"listen"`
+	// Tokens are the bearer tokens the Pinning Service API accepts. With
+	// none, it accepts any caller, so it listens on loopback by default.
+	Tokens []string `json:"tokens"`
 }
 
 type Health struct {
@@ -105,7 +108,7 @@ func Default() Config {
 			UnpinTimeout:      Duration(3 * time.Hour),
 			ReconcileInterval: Duration(5 * time.Minute),
 		},
-		PinSvc: PinSvc{Listen: "127.0.0.1:9097"},
+		PinSvc: PinSvc{Listen: "127.0.0.1:9097", Tokens: []string{}},
 		Health: Health{
 			HeartbeatInterval: Duration(2 * time.Second),
 			HeartbeatTTL:      Duration(6 * time.Second),

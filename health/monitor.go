@@ -1,0 +1,166 @@
+package health
+
+import (
+	"slices"
+	"sort"
+	"sync"
+	"time"
+)
+
+// maxAlerts bounds the alert history, most recent kept.
+const maxAlerts = 1000
+
+// Monitor holds the latest metrics of every peer. Its size is peers ×
+// metric names: small, whatever the size of the pinset.
+type Monitor struct {
+	mu      sync.Mutex
+	started time.Time
+	latest  map[string]map[string]Metric // peer -> metric name -> latest
+	down    map[string]time.Time         // peer -> when its heartbeat expired
+	alerts  []Alert
+}
+
+// NewMonitor starts watching at now: a peer never heard from counts as
+// down since then.
+func NewMonitor(now time.Time) *Monitor {
+	return &Monitor{started: now, latest: map[string]map[string]Metric{}, down: map[string]time.Time{}}
+}
+
+// Accept records a heartbeat's metrics. A fresh ping ends a peer's outage.
+func (m *Monitor) Accept(ms []Metric, now time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, x := range ms {
+		x.ReceivedAt = now.UnixNano()
+		byName := m.latest[x.Peer]
+		if byName == nil {
+			byName = map[string]Metric{}
+			m.latest[x.Peer] = byName
+		}
+		byName[x.Name] = x
+		if x.Name == PingMetric && !x.Expired(now) {
+			delete(m.down, x.Peer)
+		}
+	}
+}
+
+// Healthy reports whether peer's heartbeat is current.
+func (m *Monitor) Healthy(peer string, now time.Time) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.latest[peer][PingMetric]
+	return ok && !p.Expired(now)
+}
+
+// Latest returns the current, valid metrics called name, one per peer,
+// ordered by peer.
+func (m *Monitor) Latest(name string, now time.Time) []Metric {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []Metric
+	for _, byName := range m.latest {
+		if x, ok := byName[name]; ok && x.Valid && !x.Expired(now) {
+			out = append(out, x)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Peer < out[j].Peer })
+	return out
+}
+
+// PeerMetrics returns a peer's current metrics by name.
+func (m *Monitor) PeerMetrics(peer string, now time.Time) map[string]Metric {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := map[string]Metric{}
+	for name, x := range m.latest[peer] {
+		if !x.Expired(now) {
+			out[name] = x
+		}
+	}
+	return out
+}
+
+// MetricNames lists every metric name heard of.
+func (m *Monitor) MetricNames() []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	seen := map[string]bool{}
+	for _, byName := range m.latest {
+		for name := range byName {
+			seen[name] = true
+		}
+	}
+	out := make([]string, 0, len(seen))
+	for name := range seen {
+		out = append(out, name)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Check looks at every member's heartbeat and returns the peers that went
+// down since the last check, raising one alert for each.
+func (m *Monitor) Check(members []string, now time.Time) []string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var newlyDown []string
+	for _, peer := range members {
+		if _, already := m.down[peer]; already {
+			continue
+		}
+		ping, heard := m.latest[peer][PingMetric]
+		if heard && !ping.Expired(now) {
+			continue
+		}
+		since := m.started
+		if heard {
+			since = time.Unix(0, ping.Expire)
+		}
+		// A peer never heard from gets one TTL's grace from our start.
+		if !heard && now.Sub(m.started) < 2*time.Second {
+			continue
+		}
+		m.down[peer] = since
+		newlyDown = append(newlyDown, peer)
+		alert := Alert{Metric: Metric{Name: PingMetric, Peer: peer, Expire: since.UnixNano()}, TriggeredAt: now.UTC()}
+		if heard {
+			alert.Metric = ping
+		}
+		m.alerts = append(m.alerts, alert)
+		if len(m.alerts) > maxAlerts {
+			m.alerts = slices.Clone(m.alerts[len(m.alerts)-maxAlerts:])
+		}
+	}
+	return newlyDown
+}
+
+// DownFor reports how long peer has been down, if it is.
+func (m *Monitor) DownFor(peer string, now time.Time) (time.Duration, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	since, ok := m.down[peer]
+	if !ok {
+		return 0, false
+	}
+	return now.Sub(since), true
+}
+
+// Alerts returns the alert history, most recent first.
+func (m *Monitor) Alerts() []Alert {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := slices.Clone(m.alerts)
+	slices.Reverse(out)
+	if out == nil {
+		out = []Alert{}
+	}
+	return out
+}
+
+// Forget drops a peer that left the cluster.
+func (m *Monitor) Forget(peer string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.latest, peer)
+	delete(m.down, peer)
+}

@@ -1,0 +1,72 @@
+package health
+
+import (
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestHeartbeatExpiryRaisesOneAlertAndRecovers(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := NewMonitor(t0)
+	ttl := 6 * time.Second
+	m.Accept(Sample{FreeSpace: 100, IPFSOK: true, Tags: map[string]string{"region": "eu"}}.Metrics("a", t0, ttl), t0)
+	m.Accept(Sample{FreeSpace: 50, IPFSOK: true}.Metrics("b", t0, ttl), t0)
+
+	if got := m.Check([]string{"a", "b"}, t0.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("fresh peers reported down: %v", got)
+	}
+	t1 := t0.Add(5 * time.Second)
+	m.Accept(Sample{FreeSpace: 100, IPFSOK: true}.Metrics("a", t1, ttl), t1)
+
+	t2 := t0.Add(7 * time.Second)
+	if got := m.Check([]string{"a", "b"}, t2); !slices.Equal(got, []string{"b"}) {
+		t.Fatalf("down = %v, want [b]", got)
+	}
+	if got := m.Check([]string{"a", "b"}, t2.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("alerted twice for one outage: %v", got)
+	}
+	if m.Healthy("b", t2) || !m.Healthy("a", t2) {
+		t.Fatal("health wrong")
+	}
+	if d, ok := m.DownFor("b", t0.Add(16*time.Second)); !ok || d != 10*time.Second {
+		t.Fatalf("DownFor = %v %v, want 10s since its heartbeat expired", d, ok)
+	}
+	if alerts := m.Alerts(); len(alerts) != 1 || alerts[0].Peer != "b" || alerts[0].Name != PingMetric {
+		t.Fatalf("alerts = %+v", alerts)
+	}
+	t3 := t0.Add(20 * time.Second)
+	m.Accept(Sample{IPFSOK: true}.Metrics("b", t3, ttl), t3)
+	if _, down := m.DownFor("b", t3); down || !m.Healthy("b", t3) {
+		t.Fatal("a fresh heartbeat did not end the outage")
+	}
+	if fs := m.Latest(FreeSpace, t1.Add(time.Second)); len(fs) != 2 || fs[0].Uint() != 100 {
+		t.Fatalf("latest freespace = %+v", fs)
+	}
+	if !slices.Contains(m.MetricNames(), "tag:region") {
+		t.Fatalf("metric names %v lack the tag", m.MetricNames())
+	}
+}
+
+func TestPeerNeverHeardFromIsDownAfterGrace(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := NewMonitor(t0)
+	if got := m.Check([]string{"ghost"}, t0.Add(time.Second)); len(got) != 0 {
+		t.Fatal("no grace for a peer at start")
+	}
+	if got := m.Check([]string{"ghost"}, t0.Add(3*time.Second)); !slices.Equal(got, []string{"ghost"}) {
+		t.Fatalf("silent peer never reported: %v", got)
+	}
+}
+
+func TestInvalidMetricsAreNotCandidates(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := NewMonitor(t0)
+	m.Accept(Sample{FreeSpace: 100, IPFSOK: false}.Metrics("a", t0, time.Minute), t0)
+	if got := m.Latest(FreeSpace, t0); len(got) != 0 {
+		t.Fatalf("a peer whose IPFS is down offered free space: %+v", got)
+	}
+	if !m.Healthy("a", t0) {
+		t.Fatal("the peer itself is alive")
+	}
+}
