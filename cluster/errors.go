@@ -11,6 +11,8 @@ var (
 	// ErrNoLeader means no leader could be found in time: a majority of the
 	// voters is unreachable from this peer, or an election is under way.
 	ErrNoLeader = errors.New("no leader: the cluster cannot commit right now (is a majority of its voters reachable?)")
+	// ErrUnknownPeer means the peer is not a member of this cluster.
+	ErrUnknownPeer = errors.New("not a member of this cluster")
 	// errForwardFailed marks a failed hop to the leader; the leader may have
 	// changed, so the write is retried.
 	errForwardFailed = errors.New("forwarding to the leader failed")

@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/raft"
 
-	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -118,64 +117,6 @@ func (n *Node) recordPeer(p storage.Peer) error {
 	return n.rp.raft.Apply(data, 30*time.Second).Error()
 }
 
-// leaderLoop does the work only a leader may do, each time this peer
-// becomes leader, after a Barrier so that it acts on the whole committed log.
-func (n *Node) leaderLoop(ctx context.Context) {
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case isLeader := <-n.rp.raft.LeaderCh():
-			if !isLeader {
-				continue
-			}
-			if err := n.rp.raft.Barrier(30 * time.Second).Error(); err != nil {
-				n.log.Warn().Err(err).Msg("barrier after election failed")
-				continue
-			}
-			n.log.Info().Msg("this peer is the leader")
-			if cur, err := n.state.Peer(n.cfg.ID); err != nil || !samePeer(cur, n.self()) {
-				if err := n.recordPeer(n.self()); err != nil {
-					n.log.Warn().Err(err).Msg("record this peer in the peer set")
-				}
-			}
-		}
-	}
-}
-
-func samePeer(a, b storage.Peer) bool {
-	x, _ := json.Marshal(a)
-	y, _ := json.Marshal(b)
-	return string(x) == string(y)
-}
-
-// candidates are the peers a pin may be allocated to.
-func (n *Node) candidates(exclude []string) []alloc.Candidate {
-	peers, err := n.state.Peers()
-	if err != nil || len(peers) == 0 {
-		peers = []storage.Peer{n.self()}
-	}
-	skip := map[string]bool{}
-	for _, id := range exclude {
-		skip[id] = true
-	}
-	var out []alloc.Candidate
-	for _, p := range peers {
-		if !skip[p.ID] {
-			out = append(out, alloc.Candidate{ID: p.ID, Tags: p.Tags})
-		}
-	}
-	return out
-}
-
-func (n *Node) peerCount() int {
-	peers, err := n.state.Peers()
-	if err != nil || len(peers) == 0 {
-		return 1
-	}
-	return len(peers)
-}
-
 // remotePinned asks the pin's other allocated peers whether any holds it.
 func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
 	var errs []error
@@ -202,4 +143,99 @@ func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
 		return true, errors.Join(errs...)
 	}
 	return false, nil
+}
+
+type removeRequest struct {
+	ID string `json:"id"`
+}
+
+// RemovePeer takes a peer, dead or alive, out of the cluster and moves its
+// pins to the others. Any peer may be asked; the leader does it.
+func (n *Node) RemovePeer(ctx context.Context, id string) error {
+	if _, err := n.state.Peer(id); err != nil && !n.inRaft(id) {
+		return fmt.Errorf("%w: %s", ErrUnknownPeer, id)
+	}
+	deadline := time.Now().Add(commitRetryWindow)
+	for {
+		err := n.removeOnce(ctx, id)
+		if err == nil || !retryable(err) || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func (n *Node) removeOnce(ctx context.Context, id string) error {
+	if n.rp.raft.State() != raft.Leader {
+		addr, leader := n.rp.raft.LeaderWithID()
+		if leader == "" {
+			return ErrNoLeader
+		}
+		body, _ := json.Marshal(removeRequest{ID: id})
+		return n.client.call(ctx, http.MethodPost, string(addr), "/v1/remove", body, nil)
+	}
+	if id == n.cfg.ID {
+		// A leader cannot remove itself cleanly: hand over, then ask the
+		// new leader.
+		if err := n.rp.raft.LeadershipTransfer().Error(); err != nil {
+			return err
+		}
+		return raft.ErrNotLeader
+	}
+	if err := n.rp.raft.RemoveServer(raft.ServerID(id), 0, 30*time.Second).Error(); err != nil {
+		return err
+	}
+	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPeerRemove, PeerID: id})
+	if err != nil {
+		return err
+	}
+	if err := n.rp.raft.Apply(data, 30*time.Second).Error(); err != nil {
+		return err
+	}
+	n.monitor.Forget(id)
+	n.log.Info().Str("peer", id).Msg("removed a peer; re-allocating its pins")
+	return n.reallocate(ctx, id)
+}
+
+func (n *Node) inRaft(id string) bool {
+	cf := n.rp.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return false
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == id {
+			return true
+		}
+	}
+	return false
+}
+
+func (n *Node) rpcRemove(w http.ResponseWriter, r *http.Request) {
+	var req removeRequest
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.ID == "" {
+		writeRPC(w, http.StatusBadRequest, rpcError{Error: "remove: bad request"})
+		return
+	}
+	if err := n.removeOnce(r.Context(), req.ID); err != nil {
+		n.rpcFail(w, err)
+		return
+	}
+	writeRPC(w, http.StatusOK, struct{}{})
+}
+
+// Leave takes this peer out of the cluster, for a graceful shutdown.
+func (n *Node) Leave(ctx context.Context) error {
+	return n.RemovePeer(ctx, n.cfg.ID)
+}
+
+func (n *Node) peerCount() int {
+	peers, err := n.state.Peers()
+	if err != nil || len(peers) == 0 {
+		return 1
+	}
+	return len(peers)
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -47,6 +48,13 @@ type Config struct {
 	ReplicationFactorMax int
 	AllocateBy           []string
 
+	HeartbeatInterval time.Duration
+	HeartbeatTTL      time.Duration
+	// RepinDelay is how long a peer may be down before the leader moves its
+	// pins to healthy peers.
+	RepinDelay      time.Duration
+	LeaveOnShutdown bool
+
 	// Self is what this peer records about itself in the shared state.
 	Self    storage.Peer
 	IPFS    Upstream
@@ -65,6 +73,7 @@ type Node struct {
 	batch   *batcher
 	tracker *tracker
 	applied *indexWaiter
+	monitor *health.Monitor
 	rpc     *http.Server
 	client  *peerClient
 
@@ -95,6 +104,7 @@ func New(cfg Config) (*Node, error) {
 		state:   state,
 		status:  status,
 		applied: newIndexWaiter(),
+		monitor: health.NewMonitor(time.Now()),
 		cancel:  cancel,
 	}
 	if idx, err := state.AppliedIndex(); err == nil {
@@ -128,6 +138,8 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
+	n.heartbeat(ctx)
+	n.goRun(func() { n.heartbeatLoop(ctx) })
 	n.goRun(func() { n.leaderLoop(ctx) })
 	return n, nil
 }
@@ -171,6 +183,13 @@ func (n *Node) afterRestore() {
 func (n *Node) Close() error {
 	var err error
 	n.once.Do(func() {
+		if n.cfg.LeaveOnShutdown && n.rp != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+			if err := n.Leave(ctx); err != nil {
+				n.log.Warn().Err(err).Msg("leave the cluster on shutdown")
+			}
+			cancel()
+		}
 		n.cancel()
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()

@@ -29,6 +29,8 @@ type testPeer struct {
 	addr string
 	up   *memUpstream
 	node *Node
+
+	repinDelay time.Duration
 }
 
 func testCid(i int) cid.Cid {
@@ -76,6 +78,9 @@ func (p *testPeer) start(bootstrap ...string) {
 		BatchMaxDelay:        time.Millisecond,
 		ReplicationFactorMin: -1,
 		ReplicationFactorMax: -1,
+		HeartbeatInterval:    100 * time.Millisecond,
+		HeartbeatTTL:         600 * time.Millisecond,
+		RepinDelay:           p.repinDelay,
 		IPFS:                 p.up,
 		Tracker:              TrackerConfig{ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute, ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond},
 		Log:                  zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel),

@@ -38,6 +38,8 @@ func (n *Node) rpcHandler() http.Handler {
 	r.Post("/v1/apply", n.rpcApply)
 	r.Post("/v1/join", n.rpcJoin)
 	r.Get("/v1/status/{cid}", n.rpcStatus)
+	r.Post("/v1/metrics", n.rpcMetrics)
+	r.Post("/v1/remove", n.rpcRemove)
 	return r
 }
 

@@ -1,0 +1,130 @@
+package cluster
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// SpaceReporter is implemented by an upstream that can tell its free space.
+type SpaceReporter interface {
+	FreeSpace(ctx context.Context) (uint64, error)
+}
+
+// heartbeatLoop sends this peer's metrics to every peer, itself included,
+// every interval. Every peer, not only the leader, keeps them, so that a new
+// leader already knows the cluster's health.
+func (n *Node) heartbeatLoop(ctx context.Context) {
+	t := time.NewTicker(n.cfg.HeartbeatInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			n.heartbeat(ctx)
+		}
+	}
+}
+
+func (n *Node) heartbeat(ctx context.Context) {
+	now := time.Now()
+	metrics := n.sample(ctx).Metrics(n.cfg.ID, now, n.cfg.HeartbeatTTL)
+	n.monitor.Accept(metrics, now)
+	peers, err := n.state.Peers()
+	if err != nil {
+		return
+	}
+	body, _ := json.Marshal(metrics)
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		if p.ID == n.cfg.ID {
+			continue
+		}
+		wg.Add(1)
+		go func(addr string) {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+			defer cancel()
+			_ = n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil)
+		}(p.ClusterAddr)
+	}
+	wg.Wait()
+}
+
+func (n *Node) sample(ctx context.Context) health.Sample {
+	s := health.Sample{Tags: n.cfg.Self.Tags, IPFSOK: true}
+	if counts, err := n.status.CountByStatus(); err == nil {
+		s.PinCount = uint64(counts[storage.StatusPinned])
+		s.PinQueue = uint64(counts[storage.StatusPinQueued] + counts[storage.StatusPinning])
+	}
+	if sr, ok := n.cfg.IPFS.(SpaceReporter); ok {
+		cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+		free, err := sr.FreeSpace(cctx)
+		cancel()
+		if err != nil {
+			s.IPFSOK = false
+		}
+		s.FreeSpace = free
+	}
+	return s
+}
+
+func (n *Node) rpcMetrics(w http.ResponseWriter, r *http.Request) {
+	var ms []health.Metric
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ms); err != nil {
+		writeRPC(w, http.StatusBadRequest, rpcError{Error: err.Error()})
+		return
+	}
+	n.monitor.Accept(ms, time.Now())
+	writeRPC(w, http.StatusOK, struct{}{})
+}
+
+// candidates are the peers a pin may be allocated to: members whose
+// heartbeat is current and whose IPFS node answers.
+func (n *Node) candidates(exclude []string) []alloc.Candidate {
+	now := time.Now()
+	peers, err := n.state.Peers()
+	if err != nil || len(peers) == 0 {
+		peers = []storage.Peer{n.self()}
+	}
+	skip := map[string]bool{}
+	for _, id := range exclude {
+		skip[id] = true
+	}
+	var out []alloc.Candidate
+	for _, p := range peers {
+		if skip[p.ID] {
+			continue
+		}
+		m := n.monitor.PeerMetrics(p.ID, now)
+		free, ok := m[health.FreeSpace]
+		if _, alive := m[health.PingMetric]; !alive || !ok || !free.Valid {
+			continue
+		}
+		out = append(out, alloc.Candidate{ID: p.ID, FreeSpace: free.Uint(), PinCount: m[health.PinCount].Uint(), Tags: p.Tags})
+	}
+	return out
+}
+
+// Metrics returns the latest metric called name for every peer.
+func (n *Node) Metrics(name string) []health.Metric {
+	out := n.monitor.Latest(name, time.Now())
+	if out == nil {
+		out = []health.Metric{}
+	}
+	return out
+}
+
+// MetricNames lists the metric names heard of.
+func (n *Node) MetricNames() []string { return n.monitor.MetricNames() }
+
+// Alerts returns the alerts raised, most recent first.
+func (n *Node) Alerts() []health.Alert { return n.monitor.Alerts() }

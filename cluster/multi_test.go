@@ -1,0 +1,169 @@
+package cluster
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// newTestCluster starts n peers: the first bootstraps, the others join
+// through it.
+func newTestCluster(t *testing.T, n int) []*testPeer {
+	t.Helper()
+	first := newTestPeer(t)
+	peers := []*testPeer{first}
+	for i := 1; i < n; i++ {
+		peers = append(peers, newTestPeer(t, first.addr))
+	}
+	eventually(t, "every peer in every peer's peer set", func() bool {
+		for _, p := range peers {
+			ps, _ := p.node.state.Peers()
+			if len(ps) != n {
+				return false
+			}
+		}
+		return true
+	})
+	eventually(t, "every peer's heartbeat known to every peer", func() bool {
+		for _, p := range peers {
+			if len(p.node.candidates(nil)) != n {
+				return false
+			}
+		}
+		return true
+	})
+	return peers
+}
+
+func leaderOf(peers []*testPeer) *testPeer {
+	for _, p := range peers {
+		if p.node != nil && p.node.RaftInfo().State == "leader" {
+			return p
+		}
+	}
+	return nil
+}
+
+func holders(peers []*testPeer, pin storage.Pin) []string {
+	var out []string
+	for _, p := range peers {
+		if p.up.has(pin.Cid) {
+			out = append(out, p.id)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestFollowerWriteReplicatesByFactorAndReadsItsWrite(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	var follower *testPeer
+	for _, p := range peers {
+		if p.node.RaftInfo().State == "follower" {
+			follower = p
+		}
+	}
+	c := testCid(11)
+	pin, err := follower.node.Pin(ctx(t), storage.Pin{Cid: c, ReplicationFactorMin: 2, ReplicationFactorMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Read-your-writes: the follower's own copy has it the moment Pin returns.
+	if _, err := follower.node.Get(ctx(t), c); err != nil {
+		t.Fatalf("follower cannot read its own write: %v", err)
+	}
+	if err := follower.node.WaitPinned(ctx(t), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	want := slices.Clone(pin.Allocations)
+	slices.Sort(want)
+	eventually(t, "exactly the two allocated peers hold it", func() bool { return slices.Equal(holders(peers, pin), want) })
+	if len(want) != 2 {
+		t.Fatalf("allocations %v", want)
+	}
+	if _, err := follower.node.Pin(ctx(t), storage.Pin{Cid: testCid(12), ReplicationFactorMin: 4, ReplicationFactorMax: 4}); err == nil ||
+		err.Error() != "not enough peers to allocate CID. Needed at least: 4. Wanted at most: 4. Available candidates: 3" {
+		t.Fatalf("over-replication error = %v", err)
+	}
+}
+
+func TestDeadPeerPinsMoveAndReturningPeerCleansUp(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	for _, p := range peers {
+		p.repinDelay = 0
+		p.node.cfg.RepinDelay = 0
+	}
+	leader := leaderOf(peers)
+	var pins []storage.Pin
+	for i := 0; i < 20; i++ {
+		pin, err := leader.node.Pin(ctx(t), storage.Pin{Cid: testCid(200 + i), ReplicationFactorMin: 1, ReplicationFactorMax: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pins = append(pins, pin)
+	}
+	var victim *testPeer
+	for _, p := range peers {
+		if p != leader {
+			victim = p
+			break
+		}
+	}
+	var moved []storage.Pin
+	for _, pin := range pins {
+		if pin.Allocations[0] == victim.id {
+			moved = append(moved, pin)
+		}
+	}
+	if len(moved) == 0 {
+		t.Skip("no pin landed on the victim")
+	}
+	eventually(t, "victim pinned its share", func() bool {
+		for _, pin := range moved {
+			if !victim.up.has(pin.Cid) {
+				return false
+			}
+		}
+		return true
+	})
+	victim.stop()
+	eventually(t, "dead peer's pins re-allocated and pinned elsewhere", func() bool {
+		for _, pin := range moved {
+			cur, err := leader.node.Get(ctx(t), pin.Cid)
+			if err != nil || slices.Contains(cur.Allocations, victim.id) {
+				return false
+			}
+			holder := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p.id == cur.Allocations[0] })]
+			if !holder.up.has(pin.Cid) {
+				return false
+			}
+		}
+		return true
+	})
+	if len(leader.node.Alerts()) == 0 {
+		t.Fatal("no alert for the dead peer")
+	}
+	victim.start()
+	eventually(t, "returning peer unpins what moved away", func() bool {
+		for _, pin := range moved {
+			if victim.up.has(pin.Cid) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+func TestTopUpAfterJoin(t *testing.T) {
+	peers := newTestCluster(t, 1)
+	pin, err := peers[0].node.Pin(ctx(t), storage.Pin{Cid: testCid(300), ReplicationFactorMin: 1, ReplicationFactorMax: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pin.Allocations) != 1 {
+		t.Fatalf("allocations %v", pin.Allocations)
+	}
+	second := newTestPeer(t, peers[0].addr)
+	eventually(t, "the joiner receives the under-replicated pin", func() bool { return second.up.has(pin.Cid) })
+}
