@@ -40,6 +40,10 @@ func (n *Node) rpcHandler() http.Handler {
 	r.Get("/v1/status/{cid}", n.rpcStatus)
 	r.Post("/v1/metrics", n.rpcMetrics)
 	r.Post("/v1/remove", n.rpcRemove)
+	r.Get("/v1/id", n.rpcID)
+	r.Post("/v1/recover", n.rpcRecoverAll)
+	r.Post("/v1/recover/{cid}", n.rpcRecover)
+	r.Get("/v1/repostat", n.rpcRepoStat)
 	return r
 }
 

@@ -293,3 +293,47 @@ func (t *tracker) waitPinned(ctx context.Context, c cid.Cid, progress func(nodes
 		}
 	}
 }
+
+// recover queues a failed pin or unpin of c again, now.
+func (t *tracker) recover(c cid.Cid) bool {
+	st, ok, err := t.status.Get(c)
+	if err != nil || !ok {
+		return false
+	}
+	switch st.Status {
+	case storage.StatusPinError:
+		st.Status = storage.StatusPinQueued
+	case storage.StatusUnpinError:
+		st.Status = storage.StatusUnpinQueued
+	default:
+		return false
+	}
+	st.AttemptCount, st.Error = 0, ""
+	t.put(st, c, false)
+	t.poke()
+	return true
+}
+
+// recoverAll queues every failed operation again and returns their CIDs.
+func (t *tracker) recoverAll() []cid.Cid {
+	var failed []cid.Cid
+	var after cid.Cid
+	for {
+		last, err := t.status.ForEachWithStatus([]storage.TrackerStatus{storage.StatusPinError, storage.StatusUnpinError}, after, 512,
+			func(st storage.LocalStatus) error {
+				failed = append(failed, st.Cid)
+				return nil
+			})
+		if err != nil || !last.Defined() || last.Equals(after) {
+			break
+		}
+		after = last
+	}
+	var out []cid.Cid
+	for _, c := range failed {
+		if t.recover(c) {
+			out = append(out, c)
+		}
+	}
+	return out
+}

@@ -1,0 +1,78 @@
+package cluster
+
+import (
+	"context"
+	"net/http"
+	"sync"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// RepoStat is the part of Kubo's repo/stat that sums over a cluster.
+type RepoStat struct {
+	RepoSize   uint64
+	StorageMax uint64
+	NumObjects uint64
+}
+
+// RepoStater is implemented by an upstream that reports its repo size.
+type RepoStater interface {
+	RepoStat(ctx context.Context) (RepoStat, error)
+}
+
+// RepoStat sums every peer's IPFS repo, as ipfs-cluster does for the proxy's
+// repo/stat. Peers that do not answer are left out of the sum.
+func (n *Node) RepoStat(ctx context.Context) (RepoStat, error) {
+	var mu sync.Mutex
+	var total RepoStat
+	var firstErr error
+	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+		var rs RepoStat
+		var err error
+		if p.ID == n.cfg.ID {
+			rs, err = n.localRepoStat(ctx)
+		} else {
+			err = n.client.call(ctx, http.MethodGet, p.ClusterAddr, "/v1/repostat", nil, &rs)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			n.log.Warn().Err(err).Str("peer", p.ID).Msg("repo/stat of a peer failed; left out of the sum")
+			return
+		}
+		total.RepoSize += rs.RepoSize
+		total.StorageMax = saturatingAdd(total.StorageMax, rs.StorageMax)
+		total.NumObjects += rs.NumObjects
+	})
+	if total == (RepoStat{}) && firstErr != nil {
+		return total, firstErr
+	}
+	return total, nil
+}
+
+func saturatingAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}
+
+func (n *Node) localRepoStat(ctx context.Context) (RepoStat, error) {
+	rs, ok := n.cfg.IPFS.(RepoStater)
+	if !ok {
+		return RepoStat{}, nil
+	}
+	return rs.RepoStat(ctx)
+}
+
+func (n *Node) rpcRepoStat(w http.ResponseWriter, r *http.Request) {
+	rs, err := n.localRepoStat(r.Context())
+	if err != nil {
+		n.rpcFail(w, err)
+		return
+	}
+	writeRPC(w, http.StatusOK, rs)
+}
