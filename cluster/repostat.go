@@ -17,7 +17,7 @@ type RepoStat struct {
 
 // RepoStater is implemented by an upstream that reports its repo size.
 type RepoStater interface {
-	RepoStat(ctx context.Context) (RepoStat, error)
+	RepoTotals(ctx context.Context) (size, max, objects uint64, err error)
 }
 
 // RepoStat sums every peer's IPFS repo, as ipfs-cluster does for the proxy's
@@ -65,7 +65,8 @@ func (n *Node) localRepoStat(ctx context.Context) (RepoStat, error) {
 	if !ok {
 		return RepoStat{}, nil
 	}
-	return rs.RepoStat(ctx)
+	size, max, objects, err := rs.RepoTotals(ctx)
+	return RepoStat{RepoSize: size, StorageMax: max, NumObjects: objects}, err
 }
 
 func (n *Node) rpcRepoStat(w http.ResponseWriter, r *http.Request) {
