@@ -3,7 +3,6 @@ package storage
 import (
 	"encoding/binary"
 	"fmt"
-	"maps"
 	"slices"
 	"time"
 
@@ -36,7 +35,13 @@ func appendStrings(b []byte, ss []string) []byte {
 // same bytes for the same value.
 func appendStringMap(b []byte, m map[string]string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(m)))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
+	var small [8]string // metadata maps are small: sort them without allocating
+	keys := small[:0]
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
 		b = appendString(b, k)
 		b = appendString(b, m[k])
 	}
@@ -58,6 +63,13 @@ type decoder struct {
 	b       []byte
 	err     error
 	corrupt error // the sentinel that wraps every failure
+
+	// arena, when set, is a copy of the whole input that b is a suffix of.
+	// Strings are then cut from it instead of copied one by one: one
+	// allocation per stored pin instead of one per name, allocation, and
+	// metadata entry. Only worth it when the input is one small value, since
+	// any string kept alive keeps the whole arena alive.
+	arena string
 }
 
 func (d *decoder) fail(format string, args ...any) {
@@ -147,7 +159,12 @@ func (d *decoder) raw() []byte {
 // string copies, so that no decoded value aliases the input (which may be a
 // bbolt mmap that vanishes when the transaction ends).
 func (d *decoder) string() string {
-	return string(d.raw())
+	r := d.raw()
+	if d.arena == "" || len(r) == 0 {
+		return string(r)
+	}
+	end := len(d.arena) - len(d.b)
+	return d.arena[end-len(r) : end]
 }
 
 func (d *decoder) cid() cid.Cid {

@@ -222,12 +222,17 @@ func EncodeCommand(c Command) ([]byte, error) {
 func commandSizeHint(c *Command) int {
 	n := 16
 	for i := range c.Ops {
-		p := &c.Ops[i].Pin
-		n += 64 + len(p.Name) + 2*p.Cid.ByteLen() +
-			60*(len(p.Allocations)+len(p.UserAllocations)+len(p.Origins))
-		for k, v := range p.Metadata {
-			n += 2 + len(k) + len(v)
-		}
+		n += 2 + pinSizeHint(&c.Ops[i].Pin)
+	}
+	return n
+}
+
+// pinSizeHint errs on the large side: peer IDs are about 52 bytes.
+func pinSizeHint(p *Pin) int {
+	n := 48 + len(p.Name) + p.Cid.ByteLen() + p.PinUpdate.ByteLen() +
+		56*(len(p.Allocations)+len(p.UserAllocations)+len(p.Origins))
+	for k, v := range p.Metadata {
+		n += 2 + len(k) + len(v)
 	}
 	return n
 }
@@ -279,7 +284,7 @@ func DecodeCommand(b []byte) (Command, error) {
 
 // encodePinValue is the stored form of a pin: the format byte and the body.
 func encodePinValue(p *Pin) []byte {
-	return appendPinBody(append(make([]byte, 0, 64+len(p.Name)), valueVersion), p)
+	return appendPinBody(append(make([]byte, 0, pinSizeHint(p)), valueVersion), p)
 }
 
 func decodePinValue(key, v []byte) (Pin, error) {
@@ -287,7 +292,7 @@ func decodePinValue(key, v []byte) (Pin, error) {
 	if err != nil {
 		return Pin{}, fmt.Errorf("%w: pin key: %v", ErrCorruptState, err)
 	}
-	d := decoder{b: v, corrupt: ErrCorruptState}
+	d := decoder{b: v, corrupt: ErrCorruptState, arena: string(v)}
 	if ver := d.byte(); d.err == nil && ver != valueVersion {
 		return Pin{}, fmt.Errorf("%w: pin value version %d", ErrCorruptState, ver)
 	}

@@ -137,7 +137,8 @@ func (s *fsmSnapshot) Persist(sink raft.SnapshotSink) error {
 }
 
 // Release implements raft.FSMSnapshot. Ending the transaction lets bbolt
-// reuse the pages it kept alive, and lets Close and Restore proceed.
+// reuse the pages it kept alive, and lets Close (or the closing of a file
+// that Restore replaced) finish.
 func (s *fsmSnapshot) Release() {
 	s.once.Do(func() { s.tx.Rollback() })
 }

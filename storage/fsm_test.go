@@ -234,6 +234,49 @@ func TestFSMSnapshotIsFixedAtSnapshotTime(t *testing.T) {
 	}
 }
 
+// TestFSMRestoreDoesNotWaitForPersist: Raft's snapshot goroutine may hold
+// an unpersisted snapshot while it waits on Raft's main loop, and the main
+// loop may be waiting on an FSM Restore. Restore must not wait for the
+// snapshot, and the snapshot must still stream the state it was taken from.
+func TestFSMRestoreDoesNotWaitForPersist(t *testing.T) {
+	s := openTestState(t)
+	f, _ := newTestFSM(t, s, io.Discard)
+	f.Apply(cmdLog(t, 1, pinCmd(smallPin(1), smallPin(2))))
+	snap, err := f.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := openTestState(t)
+	fillState(t, other, 30, 100, 5)
+
+	done := make(chan error, 1)
+	go func() { done <- f.Restore(io.NopCloser(bytes.NewReader(snapshotOf(t, other)))) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		snap.Release() // so that cleanup can close the file
+		t.Fatal("Restore waits for an open snapshot: Raft would deadlock")
+	}
+	assertSameState(t, s, other)
+	f.Apply(cmdLog(t, 31, pinCmd(smallPin(3)))) // the new file takes writes
+	assertCount(t, s, 6)
+
+	sink := &memSink{}
+	if err := snap.Persist(sink); err != nil {
+		t.Fatal(err)
+	}
+	snap.Release()
+	old := openTestState(t)
+	if err := old.Restore(bytes.NewReader(sink.Bytes())); err != nil {
+		t.Fatal(err)
+	}
+	assertApplied(t, old, 1)
+	assertCount(t, old, 2)
+}
+
 func TestFSMPersistCancelsOnError(t *testing.T) {
 	s := openTestState(t)
 	f, _ := newTestFSM(t, s, io.Discard)

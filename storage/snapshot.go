@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -27,8 +26,8 @@ func (s *State) WriteSnapshot(w io.Writer) error {
 }
 
 // beginSnapshot opens the read transaction that a snapshot streams from. It
-// holds the lock only to start it: the transaction itself keeps the file's
-// pages alive, and Close and Restore wait for it to end.
+// holds the lock only to start it: the transaction itself keeps its file's
+// pages alive, even after Restore replaced that file, and Close waits for it.
 func (s *State) beginSnapshot() (*bolt.Tx, error) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -42,6 +41,12 @@ func (s *State) beginSnapshot() (*bolt.Tx, error) {
 // The snapshot is written and fsynced beside the file and checked before the
 // current file is touched, so a bad snapshot leaves the state as it was.
 // Readers wait while the file is swapped and then read the new state.
+//
+// The old file is renamed over while still open, and closed in the
+// background once its last transaction ends. Closing it first would wait for
+// any snapshot still being persisted, and Raft's snapshot goroutine can be
+// waiting on Raft's main loop, which waits on this Restore: a deadlock. This
+// relies on POSIX rename semantics (the open file keeps its inode).
 func (s *State) Restore(r io.Reader) error {
 	s.restoreMu.Lock()
 	defer s.restoreMu.Unlock()
@@ -60,26 +65,31 @@ func (s *State) Restore(r io.Reader) error {
 	if s.db == nil {
 		return ErrClosed
 	}
-	// Close waits for open transactions, including a snapshot being persisted.
-	if err := s.db.Close(); err != nil {
-		return fmt.Errorf("restore: close state: %w", err)
+	if err := os.Rename(tmp, s.path); err != nil {
+		return fmt.Errorf("restore: %w", err) // the old file is still in place and open
 	}
+	old := s.db
 	s.db = nil
-	renameErr := os.Rename(tmp, s.path)
-	if renameErr == nil {
-		renameErr = syncDir(filepath.Dir(s.path))
+	s.retire(old)
+	if err := syncDir(filepath.Dir(s.path)); err != nil {
+		return fmt.Errorf("restore: %w", err)
 	}
-	// Reopen whatever is at the path now: the snapshot, or the old file if the
-	// rename failed. Either way the state stays usable if the file opens.
 	db, err := openStateDB(s.path)
 	if err != nil {
-		return fmt.Errorf("restore: reopen state: %w", errors.Join(renameErr, err))
+		return fmt.Errorf("restore: reopen state: %w", err)
 	}
 	s.db = db
-	if renameErr != nil {
-		return fmt.Errorf("restore: %w", renameErr)
-	}
 	return nil
+}
+
+// retire closes a replaced db once its open transactions end, without
+// making the caller wait for them.
+func (s *State) retire(db *bolt.DB) {
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		db.Close()
+	}()
 }
 
 func (s *State) writeTemp(r io.Reader) (string, error) {

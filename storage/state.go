@@ -67,7 +67,8 @@ type State struct {
 	mu sync.RWMutex
 	db *bolt.DB
 
-	restoreMu sync.Mutex // one Restore at a time
+	restoreMu sync.Mutex     // one Restore at a time
+	retiring  sync.WaitGroup // files replaced by Restore, still closing
 }
 
 // OpenState opens or creates the state file at path.
@@ -122,15 +123,17 @@ func removeStaleRestores(path string) {
 }
 
 // Close closes the file. It waits for open transactions, including a
-// snapshot that is still streaming.
+// snapshot that is still streaming, on this file and on any that Restore
+// replaced.
 func (s *State) Close() error {
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.db == nil {
-		return nil
+	var err error
+	if s.db != nil {
+		err = s.db.Close()
+		s.db = nil
 	}
-	err := s.db.Close()
-	s.db = nil
+	s.mu.Unlock()
+	s.retiring.Wait()
 	return err
 }
 
@@ -205,7 +208,7 @@ func (s *State) ForEachFrom(after cid.Cid, limit int, fn func(Pin) error) (cid.C
 	if limit <= 0 {
 		return cid.Undef, fmt.Errorf("storage: ForEachFrom limit %d must be positive", limit)
 	}
-	var page []Pin
+	page := make([]Pin, 0, min(limit, 1024))
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPins).Cursor()
 		k, v := seekAfter(c, after)
