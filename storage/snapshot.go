@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,17 +69,17 @@ func (s *State) Restore(r io.Reader) error {
 	if err := os.Rename(tmp, s.path); err != nil {
 		return fmt.Errorf("restore: %w", err) // the old file is still in place and open
 	}
-	old := s.db
+	s.retire(s.db)
 	s.db = nil
-	s.retire(old)
-	if err := syncDir(filepath.Dir(s.path)); err != nil {
-		return fmt.Errorf("restore: %w", err)
-	}
+	syncErr := syncDir(filepath.Dir(s.path))
 	db, err := openStateDB(s.path)
 	if err != nil {
-		return fmt.Errorf("restore: reopen state: %w", err)
+		return fmt.Errorf("restore: reopen state: %w", errors.Join(err, syncErr))
 	}
 	s.db = db
+	if syncErr != nil {
+		return fmt.Errorf("restore: state replaced, but the rename may not survive a crash: %w", syncErr)
+	}
 	return nil
 }
 

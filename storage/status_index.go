@@ -1,0 +1,197 @@
+package storage
+
+import (
+	"bytes"
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	bolt "go.etcd.io/bbolt"
+)
+
+func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
+	k := make([]byte, 0, len(status)+1+len(cidKey))
+	k = append(k, status...)
+	k = append(k, 0)
+	return append(k, cidKey...)
+}
+
+// statusWriter keeps records, index and counters in step inside one write
+// transaction. Counters are summed in memory and written once by flush.
+type statusWriter struct {
+	records, index, counts *bolt.Bucket
+	delta                  map[TrackerStatus]int64
+}
+
+func newStatusWriter(tx *bolt.Tx) *statusWriter {
+	return &statusWriter{
+		records: tx.Bucket(bucketStatus),
+		index:   tx.Bucket(bucketStatusIndex),
+		counts:  tx.Bucket(bucketStatusCounts),
+		delta:   make(map[TrackerStatus]int64),
+	}
+}
+
+func (w *statusWriter) put(st *LocalStatus) error {
+	key := []byte(st.Cid.KeyString())
+	if err := w.unindex(key); err != nil {
+		return err
+	}
+	if err := w.records.Put(key, encodeStatusValue(st)); err != nil {
+		return err
+	}
+	w.delta[st.Status]++
+	return w.index.Put(statusIndexKey(st.Status, key), nil)
+}
+
+func (w *statusWriter) delete(key []byte) error {
+	if err := w.unindex(key); err != nil {
+		return err
+	}
+	return w.records.Delete(key)
+}
+
+// unindex removes the index entry and the count of the record at key, if
+// there is one.
+func (w *statusWriter) unindex(key []byte) error {
+	v := w.records.Get(key)
+	if v == nil {
+		return nil
+	}
+	old, err := decodeStatusValue(key, v)
+	if err != nil {
+		return err
+	}
+	w.delta[old.Status]--
+	return w.index.Delete(statusIndexKey(old.Status, key))
+}
+
+func (w *statusWriter) flush() error {
+	for status, d := range w.delta {
+		if d == 0 {
+			continue
+		}
+		k := []byte(status)
+		n := int64(readU64(w.counts.Get(k))) + d
+		if n < 0 {
+			return fmt.Errorf("%w: count of %s would drop to %d", ErrCorruptState, status, n)
+		}
+		if err := w.counts.Put(k, u64(uint64(n))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ForEachWithStatus is the work-queue scan: it reads up to limit records
+// whose status is one of want (any status when want is empty) and whose CID
+// follows after, in CID order across all wanted statuses, then closes the
+// transaction and calls fn on each, so fn may write to the store. It returns
+// the CID of the last record fn accepted, the next call's after; cid.Undef
+// means there was nothing left. Only the index entries of the wanted
+// statuses are read: a million pinned records cost nothing when looking for
+// the queued ones. limit must be positive.
+func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, limit int, fn func(LocalStatus) error) (cid.Cid, error) {
+	if limit <= 0 {
+		return cid.Undef, fmt.Errorf("storage: ForEachWithStatus limit %d must be positive", limit)
+	}
+	for _, st := range want {
+		if !st.Valid() {
+			return cid.Undef, fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
+		}
+	}
+	var page []LocalStatus
+	err := s.db.View(func(tx *bolt.Tx) error {
+		records := tx.Bucket(bucketStatus)
+		if len(want) == 0 {
+			c := records.Cursor()
+			for k, v := seekAfter(c, after); k != nil && len(page) < limit; k, v = c.Next() {
+				st, err := decodeStatusValue(k, v)
+				if err != nil {
+					return err
+				}
+				page = append(page, st)
+			}
+			return nil
+		}
+		m := newStatusMerge(tx.Bucket(bucketStatusIndex), want, after)
+		for key := m.next(); key != nil && len(page) < limit; key = m.next() {
+			v := records.Get(key)
+			if v == nil {
+				return fmt.Errorf("%w: index entry for missing record %x", ErrCorruptState, key)
+			}
+			st, err := decodeStatusValue(key, v)
+			if err != nil {
+				return err
+			}
+			page = append(page, st)
+		}
+		return nil
+	})
+	if err != nil {
+		return cid.Undef, err
+	}
+	last := cid.Undef
+	for _, st := range page {
+		if err := fn(st); err != nil {
+			return last, err
+		}
+		last = st.Cid
+	}
+	return last, nil
+}
+
+// statusMerge walks the index ranges of several statuses at once and yields
+// CID keys in ascending order, so that one after-CID can page through them
+// all.
+type statusMerge struct {
+	cursors []*bolt.Cursor
+	prefix  [][]byte
+	cur     [][]byte // each cursor's current CID key; nil when exhausted
+}
+
+func newStatusMerge(index *bolt.Bucket, want []TrackerStatus, after cid.Cid) *statusMerge {
+	m := &statusMerge{}
+	seen := make(map[TrackerStatus]bool, len(want))
+	for _, st := range want {
+		if seen[st] {
+			continue
+		}
+		seen[st] = true
+		prefix := statusIndexKey(st, nil)
+		c := index.Cursor()
+		start := statusIndexKey(st, []byte(after.KeyString()))
+		k, _ := c.Seek(start)
+		if after.Defined() && bytes.Equal(k, start) {
+			k, _ = c.Next()
+		}
+		m.cursors = append(m.cursors, c)
+		m.prefix = append(m.prefix, prefix)
+		m.cur = append(m.cur, m.trim(len(m.prefix)-1, k))
+	}
+	return m
+}
+
+func (m *statusMerge) trim(i int, k []byte) []byte {
+	if k == nil || !bytes.HasPrefix(k, m.prefix[i]) {
+		return nil
+	}
+	return k[len(m.prefix[i]):]
+}
+
+// next returns the smallest current key and advances its cursor. A CID has
+// one record and so one status: the ranges never yield the same key twice.
+func (m *statusMerge) next() []byte {
+	best := -1
+	for i, k := range m.cur {
+		if k != nil && (best < 0 || bytes.Compare(k, m.cur[best]) < 0) {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil
+	}
+	key := m.cur[best]
+	k, _ := m.cursors[best].Next()
+	m.cur[best] = m.trim(best, k)
+	return key
+}
