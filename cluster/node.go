@@ -32,6 +32,9 @@ type Config struct {
 	Listener net.Listener
 	// Advertise is the host:port other peers reach the cluster port at.
 	Advertise string
+	// Dialer opens connections to other peers; nil is a plain TCP dialer.
+	// Tests inject one that can cut a peer off the network.
+	Dialer Dialer
 	// Bootstrap lists cluster ports of existing peers to join through on
 	// first start.
 	Bootstrap []string
@@ -115,6 +118,9 @@ func New(cfg Config) (*Node, error) {
 	fsm.OnRestore(n.afterRestore)
 
 	n.port = newClusterPort(cfg.Listener, cfg.Secret, cfg.Log.With().Str("component", "cluster-port").Logger())
+	if cfg.Dialer != nil {
+		n.port.dialer = cfg.Dialer
+	}
 	n.client = newPeerClient(n.port)
 	rp, err := openRaft(cfg, fsm, &raftLayer{channelListener: n.port.raft, port: n.port}, cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {

@@ -24,7 +24,12 @@ type clusterPort struct {
 	raft    *channelListener
 	rpc     *channelListener
 	pending chan struct{}
-	dialer  net.Dialer
+	dialer  Dialer
+}
+
+// Dialer opens a TCP connection; *net.Dialer is one.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
 }
 
 func newClusterPort(ln net.Listener, secret []byte, log zerolog.Logger) *clusterPort {
@@ -33,6 +38,7 @@ func newClusterPort(ln net.Listener, secret []byte, log zerolog.Logger) *cluster
 		secret:  secret,
 		log:     log,
 		pending: make(chan struct{}, maxPendingHandshakes),
+		dialer:  &net.Dialer{Timeout: 10 * time.Second},
 	}
 	p.raft = newChannelListener(ln.Addr())
 	p.rpc = newChannelListener(ln.Addr())

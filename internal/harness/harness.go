@@ -1,0 +1,229 @@
+// Package harness runs N Flotilla peers in one process, on loopback with
+// real TCP, each in front of its own fake Kubo, with the failures a cluster
+// must survive at hand: kill, restart, and cutting a peer off the network.
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
+	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
+)
+
+// Options tune a harness cluster.
+type Options struct {
+	Voters     int           // default 5
+	RepinDelay time.Duration // default 0: re-allocate at once
+	Min, Max   int           // default replication; default -1/-1
+	LogLevel   zerolog.Level // default warn
+}
+
+// Peer is one member.
+type Peer struct {
+	ID   string
+	Addr string
+	Kubo *fakekubo.Fake
+	Node *cluster.Node
+	dir  string
+}
+
+// Cluster is a running set of peers.
+type Cluster struct {
+	mu     sync.Mutex // guards each Peer's Node against Kill and Restart
+	t      testing.TB
+	opts   Options
+	secret []byte
+	Net    *Network
+	Peers  []*Peer
+}
+
+// New starts n peers: the first bootstraps a cluster, the others join it.
+func New(t testing.TB, n int, opts Options) *Cluster {
+	t.Helper()
+	if opts.Voters == 0 {
+		opts.Voters = 5
+	}
+	if opts.Min == 0 && opts.Max == 0 {
+		opts.Min, opts.Max = -1, -1
+	}
+	if opts.LogLevel == 0 {
+		opts.LogLevel = zerolog.WarnLevel
+	}
+	c := &Cluster{t: t, opts: opts, secret: make([]byte, 32), Net: NewNetwork()}
+	rand.Read(c.secret)
+	for i := 0; i < n; i++ {
+		c.Add()
+	}
+	c.WaitFor("every peer to know every other", func() bool {
+		for _, p := range c.Peers {
+			if len(p.Node.Metrics("ping")) != len(c.Peers) {
+				return false
+			}
+		}
+		return true
+	})
+	return c
+}
+
+// Add starts one more peer, joining through the first.
+func (c *Cluster) Add() *Peer {
+	c.t.Helper()
+	ident, err := config.NewIdentity()
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p := &Peer{ID: ident.ID, Kubo: fakekubo.New(c.t), dir: c.t.TempDir()}
+	c.Peers = append(c.Peers, p)
+	var bootstrap []string
+	if len(c.Peers) > 1 {
+		bootstrap = []string{c.Peers[0].Addr}
+	}
+	c.start(p, bootstrap)
+	c.t.Cleanup(func() { c.stop(p) })
+	return p
+}
+
+func (c *Cluster) start(p *Peer, bootstrap []string) {
+	c.t.Helper()
+	listen := "127.0.0.1:0"
+	if p.Addr != "" {
+		listen = p.Addr
+	}
+	ln, err := c.Net.Listen(listen)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	p.Addr = ln.Addr().String()
+	log := zerolog.New(zerolog.NewTestWriter(c.t)).Level(c.opts.LogLevel).With().Str("peer", p.ID[len(p.ID)-6:]).Logger()
+	up, err := ipfs.New(p.Kubo.URL(), log)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	node, err := cluster.New(cluster.Config{
+		ID:                   p.ID,
+		Name:                 fmt.Sprintf("peer%d", c.index(p)),
+		DataDir:              p.dir,
+		Secret:               c.secret,
+		Listener:             ln,
+		Advertise:            p.Addr,
+		Dialer:               c.Net.Dialer(p.Addr),
+		Bootstrap:            bootstrap,
+		Voters:               c.opts.Voters,
+		HeartbeatTimeout:     300 * time.Millisecond,
+		ElectionTimeout:      300 * time.Millisecond,
+		SnapshotThreshold:    1024,
+		SnapshotInterval:     time.Minute,
+		BatchMaxPins:         256,
+		BatchMaxDelay:        time.Millisecond,
+		ReplicationFactorMin: c.opts.Min,
+		ReplicationFactorMax: c.opts.Max,
+		HeartbeatInterval:    100 * time.Millisecond,
+		HeartbeatTTL:         600 * time.Millisecond,
+		RepinDelay:           c.opts.RepinDelay,
+		IPFS:                 up,
+		Tracker: cluster.TrackerConfig{
+			ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute,
+			ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond,
+		},
+		Log: log,
+	})
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	c.mu.Lock()
+	p.Node = node
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := node.WaitReady(ctx); err != nil {
+		c.t.Fatal(err)
+	}
+}
+
+func (c *Cluster) index(p *Peer) int {
+	for i, q := range c.Peers {
+		if q == p {
+			return i
+		}
+	}
+	return -1
+}
+
+func (c *Cluster) stop(p *Peer) {
+	c.mu.Lock()
+	node := p.Node
+	p.Node = nil
+	c.mu.Unlock()
+	if node != nil {
+		node.Close()
+	}
+}
+
+// Kill stops a peer without leaving the cluster, as a crash would.
+func (c *Cluster) Kill(p *Peer) { c.stop(p) }
+
+// Restart starts a killed peer again on the same address and data.
+func (c *Cluster) Restart(p *Peer) { c.start(p, nil) }
+
+// Cut takes a peer off the network; Heal puts it back.
+func (c *Cluster) Cut(p *Peer)  { c.Net.Cut(p.Addr) }
+func (c *Cluster) Heal(p *Peer) { c.Net.Heal(p.Addr) }
+
+// Leader returns the running peer that is leader now, or nil.
+func (c *Cluster) Leader() *Peer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, p := range c.Peers {
+		if p.Node != nil && p.Node.RaftInfo().State == "leader" {
+			return p
+		}
+	}
+	return nil
+}
+
+// Alive returns copies of the running peers, safe to use while others
+// are killed and restarted.
+func (c *Cluster) Alive() []*Peer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []*Peer
+	for _, p := range c.Peers {
+		if p.Node != nil {
+			cp := *p
+			out = append(out, &cp)
+		}
+	}
+	return out
+}
+
+// WaitFor polls cond until it holds, failing the test after 30s.
+func (c *Cluster) WaitFor(what string, cond func() bool) {
+	c.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			c.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Provide makes content available to every peer's IPFS node, as if the
+// network had it; without it a pin waits for the content forever.
+func (c *Cluster) Provide(cs ...cid.Cid) {
+	for _, p := range c.Peers {
+		for _, ci := range cs {
+			p.Kubo.AddBlock(ci)
+		}
+	}
+}
