@@ -1,0 +1,101 @@
+package pinsvc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// kind classifies the errors this package finds in a request itself.
+type kind int
+
+const (
+	badRequest kind = iota
+	unauthorized
+	notFound
+	methodNotAllowed
+)
+
+type requestError struct {
+	kind kind
+	msg  string
+}
+
+func (e *requestError) Error() string { return e.msg }
+
+func errBadRequest(msg string) error   { return &requestError{badRequest, msg} }
+func errUnauthorized(msg string) error { return &requestError{unauthorized, msg} }
+func errNotFound(msg string) error     { return &requestError{notFound, msg} }
+func errMethod(msg string) error       { return &requestError{methodNotAllowed, msg} }
+
+// failureFor is the one place where errors become HTTP statuses and the
+// spec's machine-readable reasons.
+func failureFor(err error) (int, string) {
+	var re *requestError
+	var tooBig *http.MaxBytesError
+	var peers *alloc.NotEnoughPeersError
+	switch {
+	case errors.As(err, &re):
+		switch re.kind {
+		case unauthorized:
+			return http.StatusUnauthorized, "UNAUTHORIZED"
+		case notFound:
+			return http.StatusNotFound, "NOT_FOUND"
+		case methodNotAllowed:
+			return http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"
+		}
+		return http.StatusBadRequest, "BAD_REQUEST"
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge, "PAYLOAD_TOO_LARGE"
+	case errors.Is(err, storage.ErrNotFound):
+		return http.StatusNotFound, "NOT_FOUND"
+	case errors.As(err, &peers):
+		// The replication factors are the operator's, not the client's:
+		// the service cannot take the pin now, which is not the client's
+		// fault and may pass when peers come back.
+		return http.StatusServiceUnavailable, "NOT_ENOUGH_PEERS"
+	case errors.Is(err, cluster.ErrNoLeader):
+		return http.StatusServiceUnavailable, "NO_LEADER"
+	case errors.Is(err, context.DeadlineExceeded):
+		return http.StatusGatewayTimeout, "TIMEOUT"
+	case errors.Is(err, context.Canceled):
+		return http.StatusServiceUnavailable, "CANCELED"
+	}
+	return http.StatusInternalServerError, "INTERNAL_SERVER_ERROR"
+}
+
+// failure is the spec's Failure object.
+type failure struct {
+	Error failureError `json:"error"`
+}
+
+type failureError struct {
+	Reason  string `json:"reason"`
+	Details string `json:"details,omitempty"`
+}
+
+func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code, reason := failureFor(err)
+	ev := s.log.Debug()
+	if code >= 500 {
+		ev = s.log.Error()
+	}
+	ev.Err(err).Str("method", r.Method).Str("path", r.URL.Path).Int("status", code).Msg("pinning service request failed")
+	if code == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="flotilla pinning service"`)
+	}
+	writeJSON(w, code, failure{Error: failureError{Reason: reason, Details: err.Error()}})
+}
+
+// writeJSON always labels the body as JSON: Kubo decodes nothing, errors
+// included, without that content type.
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,142 @@
+// Package pinsvc is the IPFS Pinning Service API (v1.0.0) over the cluster
+// pinset, so that `ipfs pin remote` and other spec clients pin through
+// Flotilla.
+//
+// Request IDs. The cluster holds one pin per CID, so a pin request IS the
+// CID's pin: the requestid is the CID in its canonical text form (base58btc
+// for CIDv0, base32 for CIDv1), which is URL-path safe and survives re-pins
+// through other paths (the proxy, the admin API, re-allocation), so that a
+// client polling GET /pins/{requestid} never sees it vanish. The price is that
+// pinning the same CID twice yields the same requestid and updates the one
+// pin rather than adding a second request: a per-request ID would promise a
+// reference count the cluster does not keep. Any multibase spelling of the CID
+// is accepted as a requestid; responses always carry the canonical one.
+//
+// Accounts. Every accepted token sees the whole cluster pinset, including pins
+// made through the proxy or the admin API: tokens authenticate, they do not
+// partition.
+package pinsvc
+
+import (
+	"context"
+	"crypto/subtle"
+	"net/http"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/ipfs/go-cid"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// Cluster is what the Pinning Service API needs from the peer.
+type Cluster interface {
+	// Pin commits p (zero replication = defaults); allocations and the
+	// timestamp are decided by the cluster.
+	Pin(ctx context.Context, p storage.Pin) (storage.Pin, error)
+	// Unpin removes c, or returns storage.ErrNotFound.
+	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// Get returns c's pin, or storage.ErrNotFound.
+	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// List streams the whole pinset, which may not fit in memory.
+	List(ctx context.Context, fn func(storage.Pin) error) error
+	// PeerMap returns every peer's status of c, keyed by peer ID.
+	PeerMap(ctx context.Context, c cid.Cid) map[string]cluster.PinStatus
+	// Delegates returns multiaddrs (ending in /p2p/<id>) of the IPFS nodes
+	// allocated to hold c.
+	Delegates(ctx context.Context, c cid.Cid) []string
+}
+
+// Config configures the API.
+type Config struct {
+	// Tokens are the accepted bearer tokens. Empty accepts any caller.
+	Tokens []string
+	Log    zerolog.Logger
+}
+
+// maxBody bounds a request body: a Pin with 1000 meta entries fits easily,
+// and nothing larger should reach the Raft log.
+const maxBody = 1 << 20
+
+type server struct {
+	cluster Cluster
+	tokens  [][]byte
+	log     zerolog.Logger
+}
+
+// New returns the API's handler. Resources live at /pins and /pins/{id}, so
+// the endpoint to give Kubo is the listener's root URL.
+func New(c Cluster, cfg Config) http.Handler {
+	s := &server{cluster: c, log: cfg.Log}
+	for _, t := range cfg.Tokens {
+		s.tokens = append(s.tokens, []byte(t))
+	}
+	r := chi.NewRouter()
+	r.Use(s.authenticate)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errNotFound("no such resource: the API serves /pins and /pins/{requestid}"))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		s.fail(w, r, errMethod(r.Method+" is not supported on "+r.URL.Path))
+	})
+	r.Get("/pins", s.list)
+	r.Post("/pins", s.add)
+	r.Get("/pins/{requestid}", s.get)
+	r.Post("/pins/{requestid}", s.replace)
+	r.Delete("/pins/{requestid}", s.remove)
+	return r
+}
+
+// authenticate checks the bearer token on every route, as the spec's global
+// security requirement asks, before anything else is parsed.
+func (s *server) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if len(s.tokens) == 0 {
+			next.ServeHTTP(w, r)
+			return
+		}
+		scheme, token, _ := strings.Cut(r.Header.Get("Authorization"), " ")
+		token = strings.TrimSpace(token)
+		switch {
+		case !strings.EqualFold(scheme, "Bearer") || token == "":
+			s.fail(w, r, errUnauthorized("missing access token: send Authorization: Bearer <token>"))
+		case !s.validToken(token):
+			s.fail(w, r, errUnauthorized("invalid access token"))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+// validToken compares against every token in constant time, so that the
+// response time does not tell how much of a guess was right.
+func (s *server) validToken(token string) bool {
+	ok := 0
+	for _, t := range s.tokens {
+		ok |= subtle.ConstantTimeCompare(t, []byte(token))
+	}
+	return ok == 1
+}
+
+// requestID is the pin's request ID; see the package comment.
+func requestID(c cid.Cid) string { return c.String() }
+
+// parseRequestID turns a path's request ID back into its CID. An ID that is
+// not a CID was never issued, so it is "not found" rather than a bad request.
+func parseRequestID(r *http.Request) (cid.Cid, error) {
+	id := chi.URLParam(r, "requestid")
+	c, err := cid.Decode(id)
+	if err != nil {
+		return cid.Undef, errNotFound("no pin request with requestid " + quote(id))
+	}
+	return c, nil
+}
+
+func quote(s string) string {
+	if len(s) > 100 {
+		s = s[:100] + "…"
+	}
+	return `"` + s + `"`
+}
