@@ -1,0 +1,142 @@
+package e2e
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fastHealth makes failure detection quick enough for a test.
+var fastHealth = []string{
+	"FLOTILLA_HEALTH_HEARTBEAT_INTERVAL=200ms",
+	"FLOTILLA_HEALTH_HEARTBEAT_TTL=1s",
+	"FLOTILLA_CLUSTER_REPIN_DELAY=0s",
+}
+
+// threePeers starts three Kubos and three flotilla daemons that form one
+// cluster through the first.
+func threePeers(t *testing.T) ([]*kubo, []*peer) {
+	flotillaBin, ipfsBin := binaries(t)
+	var kubos []*kubo
+	var peers []*peer
+	for i := 0; i < 3; i++ {
+		k := startKubo(t, ipfsBin)
+		p := newPeer(t, flotillaBin, k, fastHealth...)
+		if i == 0 {
+			p.start()
+		} else {
+			p.start("--bootstrap", peers[0].clust)
+		}
+		kubos, peers = append(kubos, k), append(peers, p)
+	}
+	waitFor(t, "three peers in the cluster", 60*time.Second, func() bool {
+		return len(peerIDs(t, peers[0])) == 3
+	})
+	return kubos, peers
+}
+
+func peerIDs(t *testing.T, p *peer) []string {
+	resp, err := http.Get("http://" + p.api + "/id")
+	if err != nil {
+		return nil
+	}
+	defer resp.Body.Close()
+	var id struct {
+		ClusterPeers []string `json:"cluster_peers"`
+	}
+	json.NewDecoder(resp.Body).Decode(&id)
+	return id.ClusterPeers
+}
+
+// addEverywhere puts the same content into every Kubo without pinning it,
+// so that placement can be checked without depending on bitswap.
+func addEverywhere(t *testing.T, kubos []*kubo, content string) string {
+	var c string
+	for _, k := range kubos {
+		c = strings.TrimSpace(k.run("--api", k.api, "add", "-Q", "--pin=false", writeFile(t, []byte(content))))
+	}
+	return c
+}
+
+func proxyPin(t *testing.T, p *peer, c string, query string) {
+	t.Helper()
+	resp, err := http.Post(fmt.Sprintf("%s/api/v0/pin/add?arg=%s&%s", p.proxyURL(), c, query), "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		var e struct{ Message string }
+		json.NewDecoder(resp.Body).Decode(&e)
+		t.Fatalf("pin add %s: %d %s", query, resp.StatusCode, e.Message)
+	}
+}
+
+func holders(kubos []*kubo, c string) int {
+	n := 0
+	for _, k := range kubos {
+		if k.cmd != nil && k.pinned()[c] != "" {
+			n++
+		}
+	}
+	return n
+}
+
+func TestReplicationTwoOnThreePeersAndRepairAfterDeath(t *testing.T) {
+	kubos, peers := threePeers(t)
+	c := addEverywhere(t, kubos, "replicated twice")
+	proxyPin(t, peers[1], c, "replication=2")
+	waitFor(t, "exactly two Kubo nodes to pin it", 30*time.Second, func() bool { return holders(kubos, c) == 2 })
+
+	// Kill the process of a peer that holds it (not the one we ask).
+	victim := -1
+	for i, k := range kubos {
+		if k.pinned()[c] != "" && i != 0 {
+			victim = i
+			break
+		}
+	}
+	if victim == -1 {
+		victim = 0
+		for i, k := range kubos {
+			if k.pinned()[c] != "" {
+				victim = i
+			}
+		}
+	}
+	peers[victim].kill()
+	var survivors []*kubo
+	for i, k := range kubos {
+		if i != victim {
+			survivors = append(survivors, k)
+		}
+	}
+	waitFor(t, "the dead peer's pin to be pinned on both remaining Kubo nodes", 60*time.Second, func() bool {
+		return holders(survivors, c) == 2
+	})
+}
+
+func TestClusterOfClusters(t *testing.T) {
+	flotillaBin, ipfsBin := binaries(t)
+	innerKubo := startKubo(t, ipfsBin)
+	inner := newPeer(t, flotillaBin, innerKubo)
+	inner.start()
+	// The outer peer's IPFS node is the inner cluster's proxy.
+	outerFake := &kubo{api: inner.proxyAPI()}
+	outer := newPeer(t, flotillaBin, outerFake)
+	outer.start()
+
+	c := strings.TrimSpace(innerKubo.run("--api", outer.proxyAPI(), "add", "-Q", writeFile(t, []byte("nested"))))
+	waitFor(t, "the inner Kubo to hold the outer cluster's pin", 30*time.Second, func() bool {
+		return innerKubo.pinned()[c] == "recursive"
+	})
+	if out := innerKubo.run("--api", inner.proxyAPI(), "pin", "ls", "--type=recursive"); !strings.Contains(out, c) {
+		t.Fatalf("the inner cluster's pinset lacks the pin:\n%s", out)
+	}
+	if out := innerKubo.run("--api", outer.proxyAPI(), "pin", "ls", "--type=recursive"); !strings.Contains(out, c) {
+		t.Fatalf("the outer cluster's pinset lacks the pin:\n%s", out)
+	}
+}
