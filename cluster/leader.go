@@ -50,7 +50,7 @@ func (n *Node) leaderTerm(ctx context.Context) {
 	defer tick.Stop()
 	repinned := map[string]bool{}
 	healthy := map[string]bool{}
-	lastTopUp := time.Now()
+	lastTopUp, lastExpiry := time.Now(), time.Time{}
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,6 +101,40 @@ func (n *Node) leaderTerm(ctx context.Context) {
 			}
 		}
 		n.promoteVoters(now)
+		if now.Sub(lastExpiry) >= n.cfg.ExpiryInterval {
+			lastExpiry = now
+			if err := n.unpinExpired(ctx, now); err != nil {
+				n.log.Warn().Err(err).Msg("unpin expired pins")
+			}
+		}
+	}
+}
+
+// unpinExpired removes the pins whose expire_at has passed.
+func (n *Node) unpinExpired(ctx context.Context, now time.Time) error {
+	var batch []storage.Op
+	var after storage.Pin
+	for {
+		last, err := n.state.ForEachFrom(after.Cid, 1024, func(p storage.Pin) error {
+			if !p.ExpireAt.IsZero() && !p.ExpireAt.After(now) {
+				batch = append(batch, storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: p.Cid}})
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		if len(batch) >= reallocBatch || (!last.Defined() && len(batch) > 0) {
+			n.log.Info().Int("pins", len(batch)).Msg("unpinning expired pins")
+			if _, err := n.submit(ctx, batch); err != nil {
+				return err
+			}
+			batch = nil
+		}
+		if !last.Defined() {
+			return nil
+		}
+		after = storage.Pin{Cid: last}
 	}
 }
 

@@ -3,6 +3,7 @@ package cluster
 import (
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -90,10 +91,6 @@ func TestFollowerWriteReplicatesByFactorAndReadsItsWrite(t *testing.T) {
 
 func TestDeadPeerPinsMoveAndReturningPeerCleansUp(t *testing.T) {
 	peers := newTestCluster(t, 3)
-	for _, p := range peers {
-		p.repinDelay = 0
-		p.node.cfg.RepinDelay = 0
-	}
 	leader := leaderOf(peers)
 	var pins []storage.Pin
 	for i := 0; i < 20; i++ {
@@ -166,4 +163,23 @@ func TestTopUpAfterJoin(t *testing.T) {
 	}
 	second := newTestPeer(t, peers[0].addr)
 	eventually(t, "the joiner receives the under-replicated pin", func() bool { return second.up.has(pin.Cid) })
+}
+
+func TestExpiredPinsAreUnpinned(t *testing.T) {
+	p := newTestPeer(t)
+	c := testCid(400)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, ExpireAt: time.Now().Add(300 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	keep := testCid(401)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: keep}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the expired pin to leave the pinset and the IPFS node", func() bool {
+		_, err := p.node.Get(ctx(t), c)
+		return err != nil && !p.up.has(c)
+	})
+	if _, err := p.node.Get(ctx(t), keep); err != nil {
+		t.Fatal("a pin without expiry was removed")
+	}
 }

@@ -57,6 +57,9 @@ type Config struct {
 	// pins to healthy peers.
 	RepinDelay      time.Duration
 	LeaveOnShutdown bool
+	// ExpiryInterval is how often the leader looks for expired pins;
+	// zero means every minute.
+	ExpiryInterval time.Duration
 
 	// Self is what this peer records about itself in the shared state.
 	Self    storage.Peer
@@ -99,6 +102,9 @@ func New(cfg Config) (*Node, error) {
 	if err != nil {
 		state.Close()
 		return nil, fmt.Errorf("open local pin status: %w", err)
+	}
+	if cfg.ExpiryInterval == 0 {
+		cfg.ExpiryInterval = time.Minute
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{

@@ -81,6 +81,7 @@ func (p *testPeer) start(bootstrap ...string) {
 		HeartbeatInterval:    100 * time.Millisecond,
 		HeartbeatTTL:         600 * time.Millisecond,
 		RepinDelay:           p.repinDelay,
+		ExpiryInterval:       50 * time.Millisecond,
 		IPFS:                 p.up,
 		Tracker:              TrackerConfig{ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute, ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond},
 		Log:                  zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel),
