@@ -74,14 +74,23 @@ func (n *Node) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
 	return n.state.Get(c)
 }
 
-// List streams the pinset.
+// List streams the pinset in CID order. It reads in pages, calling fn
+// outside any transaction, so that fn may take its time and call back into
+// the node.
 func (n *Node) List(ctx context.Context, fn func(storage.Pin) error) error {
-	return n.state.ForEach(func(p storage.Pin) error {
-		if err := ctx.Err(); err != nil {
+	after := cid.Undef
+	for {
+		last, err := n.state.ForEachFrom(after, 1024, func(p storage.Pin) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			return fn(p)
+		})
+		if err != nil || !last.Defined() {
 			return err
 		}
-		return fn(p)
-	})
+		after = last
+	}
 }
 
 // allocate places p on healthy peers, never on the excluded ones.
