@@ -6,6 +6,7 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -32,6 +33,8 @@ type Config struct {
 	Listener net.Listener
 	// Advertise is the host:port other peers reach the cluster port at.
 	Advertise string
+	// TLS, when enabled, encrypts the cluster port.
+	TLS TLSFiles
 	// Dialer opens connections to other peers; nil is a plain TCP dialer.
 	// Tests inject one that can cut a peer off the network.
 	Dialer Dialer
@@ -123,7 +126,19 @@ func New(cfg Config) (*Node, error) {
 	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
 
+	var tlsClient *tls.Config
+	if cfg.TLS.Enabled() {
+		var tlsServer *tls.Config
+		if tlsServer, tlsClient, err = cfg.TLS.load(); err != nil {
+			cancel()
+			status.Close()
+			state.Close()
+			return nil, err
+		}
+		cfg.Listener = tls.NewListener(cfg.Listener, tlsServer)
+	}
 	n.port = newClusterPort(cfg.Listener, cfg.Secret, cfg.Log.With().Str("component", "cluster-port").Logger())
+	n.port.tlsClient = tlsClient
 	if cfg.Dialer != nil {
 		n.port.dialer = cfg.Dialer
 	}

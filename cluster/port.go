@@ -2,6 +2,8 @@ package cluster
 
 import (
 	"context"
+	"crypto/tls"
+	"fmt"
 	"errors"
 	"net"
 	"sync"
@@ -25,6 +27,9 @@ type clusterPort struct {
 	rpc     *channelListener
 	pending chan struct{}
 	dialer  Dialer
+	// tlsClient, when set, wraps every dialed connection; the listener is
+	// then wrapped with the server side.
+	tlsClient *tls.Config
 }
 
 // Dialer opens a TCP connection; *net.Dialer is one.
@@ -93,6 +98,18 @@ func (p *clusterPort) dial(ctx context.Context, addr string, channel byte) (net.
 	conn, err := p.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
+	}
+	if p.tlsClient != nil {
+		cfg := p.tlsClient.Clone()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+		tc := tls.Client(conn, cfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("cluster TLS handshake with %s: %w", addr, err)
+		}
+		conn = tc
 	}
 	deadline, _ := ctx.Deadline()
 	if err := clientHandshake(conn, p.secret, channel, deadline); err != nil {

@@ -129,6 +129,11 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Secret:               secret,
 		Listener:             clusterLn,
 		Advertise:            advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr()),
+		TLS: cluster.TLSFiles{
+			CertFile: d.inHome(cfg.Cluster.TLSCertFile),
+			KeyFile:  d.inHome(cfg.Cluster.TLSKeyFile),
+			CAFile:   d.inHome(cfg.Cluster.TLSCAFile),
+		},
 		Bootstrap:            bootstrap,
 		Voters:               cfg.Raft.Voters,
 		HeartbeatTimeout:     cfg.Raft.HeartbeatTimeout.D(),
@@ -140,13 +145,17 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		ReplicationFactorMin: cfg.Cluster.ReplicationFactorMin,
 		ReplicationFactorMax: cfg.Cluster.ReplicationFactorMax,
 		AllocateBy:           cfg.Cluster.AllocateBy,
+		HeartbeatInterval:    cfg.Health.HeartbeatInterval.D(),
+		HeartbeatTTL:         cfg.Health.HeartbeatTTL.D(),
+		RepinDelay:           cfg.Cluster.RepinDelay.D(),
+		LeaveOnShutdown:      cfg.Cluster.LeaveOnShutdown,
 		Self: storage.Peer{
 			AdminAddr: apiLn.Addr().String(),
 			ProxyAddr: proxyLn.Addr().String(),
 			IPFSID:    ipfsID,
 			Tags:      cfg.Cluster.Tags,
 		},
-		IPFS: upstream{d.ipfs},
+		IPFS: d.ipfs,
 		Tracker: cluster.TrackerConfig{
 			ConcurrentPins:    cfg.IPFS.ConcurrentPins,
 			PinTimeout:        cfg.IPFS.PinTimeout.D(),
@@ -192,6 +201,14 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Str("ipfs", cfg.IPFS.API).
 		Msg("flotilla peer started")
 	return nil
+}
+
+// inHome resolves a configured file path against the home folder.
+func (d *daemon) inHome(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.home, p)
 }
 
 func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
@@ -314,12 +331,4 @@ func shortID(id string) string {
 		return id[len(id)-6:]
 	}
 	return id
-}
-
-// upstream adapts the IPFS client to what the cluster asks of it.
-type upstream struct{ *ipfs.Client }
-
-func (u upstream) IPFSID(ctx context.Context) (string, []string, error) {
-	id, err := u.Client.ID(ctx)
-	return id.ID, id.Addresses, err
 }

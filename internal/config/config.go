@@ -31,6 +31,11 @@ type Cluster struct {
 	Tags                 map[string]string `json:"tags"`
 	AllocateBy           []string          `json:"allocate_by"`
 	RepinDelay           Duration          `json:"repin_delay"`
+	// TLS for the cluster port, off unless all three are set. Relative
+	// paths are relative to the home folder.
+	TLSCertFile string `json:"tls_cert_file"`
+	TLSKeyFile  string `json:"tls_key_file"`
+	TLSCAFile   string `json:"tls_ca_file"`
 }
 
 type Raft struct {
