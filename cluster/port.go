@@ -3,8 +3,8 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
-	"fmt"
 	"errors"
+	"fmt"
 	"net"
 	"sync"
 	"time"

@@ -123,12 +123,12 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 	ipfsID := d.watchIPFS(watchCtx)
 
 	d.node, err = cluster.New(cluster.Config{
-		ID:                   d.ident.ID,
-		Name:                 cfg.Cluster.Peername,
-		DataDir:              filepath.Join(d.home, "data"),
-		Secret:               secret,
-		Listener:             clusterLn,
-		Advertise:            advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr()),
+		ID:        d.ident.ID,
+		Name:      cfg.Cluster.Peername,
+		DataDir:   filepath.Join(d.home, "data"),
+		Secret:    secret,
+		Listener:  clusterLn,
+		Advertise: advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr()),
 		TLS: cluster.TLSFiles{
 			CertFile: d.inHome(cfg.Cluster.TLSCertFile),
 			KeyFile:  d.inHome(cfg.Cluster.TLSKeyFile),
