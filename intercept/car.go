@@ -1,0 +1,217 @@
+package intercept
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+
+	"github.com/ipfs/go-cid"
+	"github.com/ipld/go-ipld-prime/codec/dagcbor"
+	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
+	"github.com/ipld/go-ipld-prime/node/basicnode"
+	"github.com/rs/zerolog"
+)
+
+// carRoots learns the root CIDs of the CAR files in a dag/import upload
+// while the upstream reads it: the body is teed into a pipe that a
+// goroutine parses as multipart, reading only each part's CAR header.
+// Kubo emits no Root lines with pin-roots=false, so the roots must come
+// from the upload itself.
+type carRoots struct {
+	pw    *io.PipeWriter
+	done  chan struct{}
+	roots []cid.Cid
+	err   error
+}
+
+func newCarRoots(contentType string, lg zerolog.Logger) *carRoots {
+	pr, pw := io.Pipe()
+	c := &carRoots{pw: pw, done: make(chan struct{})}
+	go func() {
+		c.roots, c.err = parseUploadRoots(pr, contentType)
+		close(c.done)
+		if c.err != nil {
+			lg.Debug().Err(c.err).Msg("dag/import: CAR roots not read")
+		}
+		// Keep draining so that the tee never blocks the upload.
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	return c
+}
+
+// tee returns body with every byte read also fed to the parser. A request
+// without a body is never read nor closed by the transport, so the parser
+// is told at once.
+func (c *carRoots) tee(body io.ReadCloser, contentLength int64) io.ReadCloser {
+	if body == nil || body == http.NoBody || contentLength == 0 {
+		c.pw.Close()
+		return body
+	}
+	return &teeBody{src: body, pw: c.pw}
+}
+
+// wait returns the roots once the headers are parsed. The upload has been
+// read by then (the upstream answered), so this does not wait for long.
+func (c *carRoots) wait(ctx context.Context) ([]cid.Cid, error) {
+	select {
+	case <-c.done:
+		return c.roots, c.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+type teeBody struct {
+	src io.ReadCloser
+	pw  *io.PipeWriter
+}
+
+func (t *teeBody) Read(p []byte) (int, error) {
+	n, err := t.src.Read(p)
+	if n > 0 {
+		// The parser drains whatever happens, so this write cannot block
+		// for long and its failure must not fail the upload.
+		_, _ = t.pw.Write(p[:n])
+	}
+	if err != nil {
+		t.pw.CloseWithError(err) // io.EOF reads as a clean end
+	}
+	return n, err
+}
+
+func (t *teeBody) Close() error {
+	t.pw.Close()
+	return t.src.Close()
+}
+
+// parseUploadRoots reads the roots of every CAR part, in order, once each.
+func parseUploadRoots(r io.Reader, contentType string) ([]cid.Cid, error) {
+	mt, params, err := mime.ParseMediaType(contentType)
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return nil, fmt.Errorf("not a multipart upload (%q)", contentType)
+	}
+	mr := multipart.NewReader(r, params["boundary"])
+	var roots []cid.Cid
+	seen := map[cid.Cid]bool{}
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return roots, nil
+		}
+		if err != nil {
+			return roots, err
+		}
+		rs, err := readCARRoots(part)
+		if err != nil {
+			return roots, err
+		}
+		for _, c := range rs {
+			if !seen[c] {
+				seen[c] = true
+				roots = append(roots, c)
+			}
+		}
+	}
+}
+
+// maxCARHeader is go-car's default header size limit.
+const maxCARHeader = 32 << 20
+
+// readCARRoots reads a CARv1 header, or a CARv2 pragma and header followed by
+// the inner CARv1 header, and returns its roots.
+func readCARRoots(r io.Reader) ([]cid.Cid, error) {
+	br := bufio.NewReader(r)
+	version, roots, size, err := readCARHeader(br)
+	if err != nil {
+		return nil, err
+	}
+	switch version {
+	case 1:
+		return roots, nil
+	case 2:
+		// CARv2: 16 bytes of characteristics, then little-endian data
+		// offset, data size and index offset; the CARv1 payload starts at
+		// the data offset, counted from the start of the file.
+		var fixed [40]byte
+		if _, err := io.ReadFull(br, fixed[:]); err != nil {
+			return nil, fmt.Errorf("CARv2 header: %w", err)
+		}
+		offset := binary.LittleEndian.Uint64(fixed[16:24])
+		consumed := uint64(size) + uint64(len(fixed))
+		if offset < consumed {
+			return nil, fmt.Errorf("CARv2 data offset %d inside its header", offset)
+		}
+		if _, err := io.CopyN(io.Discard, br, int64(offset-consumed)); err != nil {
+			return nil, fmt.Errorf("CARv2 padding: %w", err)
+		}
+		v, roots, _, err := readCARHeader(br)
+		if err != nil {
+			return nil, err
+		}
+		if v != 1 {
+			return nil, fmt.Errorf("CARv2 payload has version %d, want 1", v)
+		}
+		return roots, nil
+	}
+	return nil, fmt.Errorf("unsupported CAR version %d", version)
+}
+
+// readCARHeader reads one varint-prefixed DAG-CBOR header and returns its
+// version, roots, and its size in bytes including the prefix.
+func readCARHeader(br *bufio.Reader) (version int64, roots []cid.Cid, size int, err error) {
+	n, err := binary.ReadUvarint(br)
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("CAR header length: %w", err)
+	}
+	if n == 0 || n > maxCARHeader {
+		return 0, nil, 0, fmt.Errorf("CAR header length %d out of range", n)
+	}
+	raw := make([]byte, n)
+	if _, err := io.ReadFull(br, raw); err != nil {
+		return 0, nil, 0, fmt.Errorf("CAR header: %w", err)
+	}
+	size = binary.PutUvarint(make([]byte, binary.MaxVarintLen64), n) + int(n)
+	nb := basicnode.Prototype.Any.NewBuilder()
+	if err := (dagcbor.DecodeOptions{AllowLinks: true}).Decode(nb, bytes.NewReader(raw)); err != nil {
+		return 0, nil, 0, fmt.Errorf("CAR header: %w", err)
+	}
+	hdr := nb.Build()
+	vn, err := hdr.LookupByString("version")
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("CAR header has no version: %w", err)
+	}
+	if version, err = vn.AsInt(); err != nil {
+		return 0, nil, 0, fmt.Errorf("CAR header version: %w", err)
+	}
+	if version != 1 {
+		return version, nil, size, nil
+	}
+	rn, err := hdr.LookupByString("roots")
+	if err != nil {
+		return 0, nil, 0, fmt.Errorf("CAR header has no roots: %w", err)
+	}
+	it := rn.ListIterator()
+	for it != nil && !it.Done() {
+		_, v, err := it.Next()
+		if err != nil {
+			return 0, nil, 0, err
+		}
+		l, err := v.AsLink()
+		if err != nil {
+			return 0, nil, 0, fmt.Errorf("CAR root: %w", err)
+		}
+		cl, ok := l.(cidlink.Link)
+		if !ok {
+			return 0, nil, 0, fmt.Errorf("CAR root %v is not a CID", l)
+		}
+		roots = append(roots, cl.Cid)
+	}
+	return 1, roots, size, nil
+}

@@ -1,0 +1,200 @@
+package intercept
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// importSpec describes a command that stores data on the upstream node and
+// may pin it there. Flotilla forwards it with Kubo's own pinning turned off,
+// streams the answer back unchanged, learns the CIDs on the way, and makes
+// the pins cluster pins instead.
+type importSpec struct {
+	opts []optDef
+	// pinOpt is the query option that asks for pins; the upstream always
+	// gets it as false.
+	pinOpt string
+	// wantPin decides from the parsed options whether the caller asked for
+	// pins, with Kubo's defaults.
+	wantPin func(o options) bool
+	// drop lists further query keys that must not reach the upstream.
+	drop []string
+	// cids learns the CIDs to pin from one NDJSON answer line.
+	cids func(o options, line []byte) []cid.Cid
+	// carRoots: the pins are the roots in the CAR headers of the body, and
+	// Kubo's Root lines are emitted by Flotilla (dag/import).
+	carRoots bool
+	// name gives the pin name, if the command has one.
+	name func(o options) string
+}
+
+var importAdd = &importSpec{
+	opts: []optDef{
+		boolOpt("pin"), stringOpt("pin-name"), boolOpt("only-hash", "n"),
+		boolOpt("wrap-with-directory", "w"), boolOpt("silent"),
+	},
+	pinOpt: "pin",
+	// only-hash stores nothing, so Kubo does not pin with it.
+	wantPin: func(o options) bool { return o.flag("pin", true) && !o.flag("only-hash", false) },
+	// pin-name without pin is an error upstream; silent would hide the CIDs.
+	drop: []string{"pin-name", "silent"},
+	cids: addEventCids,
+	name: func(o options) string { return o.str("pin-name") },
+}
+
+var importBlockPut = &importSpec{
+	opts:    []optDef{boolOpt("pin")},
+	pinOpt:  "pin",
+	wantPin: func(o options) bool { return o.flag("pin", false) },
+	cids: func(_ options, line []byte) []cid.Cid {
+		var ev struct{ Key string }
+		return decodeCid(line, &ev, func() string { return ev.Key })
+	},
+}
+
+var importDagPut = &importSpec{
+	opts:    []optDef{boolOpt("pin")},
+	pinOpt:  "pin",
+	wantPin: func(o options) bool { return o.flag("pin", false) },
+	cids: func(_ options, line []byte) []cid.Cid {
+		var ev struct {
+			Cid struct {
+				Link string `json:"/"`
+			}
+		}
+		return decodeCid(line, &ev, func() string { return ev.Cid.Link })
+	},
+}
+
+var importDagImport = &importSpec{
+	opts:   []optDef{boolOpt("pin-roots"), boolOpt("local-only")},
+	pinOpt: "pin-roots",
+	// local-only implies no pins; with pin-roots=true as well the upstream
+	// answers Kubo's conflict error, so it gets the request unchanged.
+	wantPin:  func(o options) bool { return o.flag("pin-roots", true) && !o.flag("local-only", false) },
+	carRoots: true,
+}
+
+// addEventCids picks the entries Kubo's add pins: each top-level entry (a
+// name without '/'), or only the wrapping directory (name "") with -w.
+func addEventCids(o options, line []byte) []cid.Cid {
+	var ev struct{ Name, Hash string }
+	if err := json.Unmarshal(line, &ev); err != nil || ev.Hash == "" {
+		return nil
+	}
+	top := !strings.Contains(ev.Name, "/")
+	if o.flag("wrap-with-directory", false) {
+		top = ev.Name == ""
+	}
+	if !top {
+		return nil
+	}
+	c, err := cid.Decode(ev.Hash)
+	if err != nil {
+		return nil
+	}
+	return []cid.Cid{c}
+}
+
+func decodeCid(line []byte, into any, field func() string) []cid.Cid {
+	if err := json.Unmarshal(line, into); err != nil || field() == "" {
+		return nil
+	}
+	c, err := cid.Decode(field())
+	if err != nil {
+		return nil
+	}
+	return []cid.Cid{c}
+}
+
+// serveImport forwards one add, block/put, dag/put or dag/import call.
+func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.Request) {
+	_, opts, err := parseQuery(r.URL.Query(), globalOpts, spec.opts, clusterOpts)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	EnableFullDuplex(w, r)
+	if !spec.wantPin(opts) {
+		h.fwd.ServeHTTP(w, r)
+		return
+	}
+	fail := func(msg string) {
+		writeErrorBody(w, requestEncoding(r) == encodingText, h.serverHeader(), msg)
+	}
+	// The CIDs come from parsing the JSON answer.
+	if enc := opts.str("encoding"); enc != "" && enc != encodingJSON {
+		fail(fmt.Sprintf("the cluster proxy pins from JSON answers only: encoding=%s is not supported when pinning", enc))
+		return
+	}
+	run := &importRun{h: h, spec: spec, opts: opts, ctx: r.Context()}
+	if spec.name != nil {
+		run.tmpl.Name = spec.name(opts)
+		// Kubo validates pin-name before it adds anything.
+		if err := validatePinName(run.tmpl.Name); err != nil {
+			fail(err.Error())
+			return
+		}
+	}
+	run.tmpl.Mode = storage.Recursive
+	applyReplication(&run.tmpl, opts)
+	if ctx, cancel, ok := withTimeout(r.Context(), opts); ok {
+		defer cancel()
+		run.ctx = ctx
+	}
+
+	out := r.Clone(r.Context())
+	out.URL.RawQuery = rewriteQuery(r.URL.RawQuery, spec)
+	if spec.carRoots {
+		run.roots = newCarRoots(r.Header.Get("Content-Type"), h.log)
+		out.Body = run.roots.tee(r.Body, r.ContentLength)
+	}
+	fwd := *h.fwd
+	fwd.ModifyResponse = run.modifyResponse
+	fwd.ServeHTTP(w, out)
+}
+
+// rewriteQuery turns the caller's pin request off for the upstream and
+// removes Flotilla's own keys, leaving every other pair byte for byte.
+func rewriteQuery(raw string, spec *importSpec) string {
+	drop := map[string]bool{spec.pinOpt: true}
+	for _, k := range spec.drop {
+		drop[k] = true
+	}
+	for _, d := range clusterOpts {
+		drop[d.names[0]] = true
+	}
+	var kept []string
+	for pair := range strings.SplitSeq(raw, "&") {
+		if pair == "" {
+			continue
+		}
+		k, _, _ := strings.Cut(pair, "=")
+		if key, err := url.QueryUnescape(k); err == nil && drop[key] {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	kept = append(kept, spec.pinOpt+"=false")
+	return strings.Join(kept, "&")
+}
+
+// importRun is the state of one forwarded import whose pins Flotilla makes.
+type importRun struct {
+	h     *Handlers
+	spec  *importSpec
+	opts  options
+	ctx   context.Context
+	tmpl  storage.Pin
+	roots *carRoots
+	cids  []cid.Cid
+	seen  map[cid.Cid]bool
+}

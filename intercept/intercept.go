@@ -1,0 +1,146 @@
+// Package intercept answers the Kubo RPC calls that change or list pins, so
+// that they act on the cluster pinset instead of one node's pinner: pin
+// add/rm/ls/update, and the pins that add, block/put, dag/put and dag/import
+// would otherwise make on the upstream node alone.
+//
+// Kubo's own behaviour is the specification (argument forms, framing, error
+// texts), because a client must not be able to tell the proxy from Kubo. The
+// few places where Flotilla cannot match Kubo are listed in doc.go.
+package intercept
+
+import (
+	"context"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// Cluster is what intercept needs from the cluster peer.
+type Cluster interface {
+	// Pin commits p. Zero ReplicationFactorMin/Max mean the configured defaults;
+	// the cluster fills Allocations and Timestamp. Returns the committed pin.
+	Pin(ctx context.Context, p storage.Pin) (storage.Pin, error)
+	// WaitPinned returns once c is pinned on at least one allocated peer, calling
+	// progress (if non-nil) as the fetch advances.
+	WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
+	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)  // storage.ErrNotFound if absent
+	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)    // storage.ErrNotFound if absent
+	List(ctx context.Context, fn func(storage.Pin) error) error // streams the pinset
+}
+
+// Resolver turns Kubo path arguments that are not bare CIDs into CIDs, using the upstream node.
+type Resolver interface {
+	Resolve(ctx context.Context, path string) (cid.Cid, error)
+}
+
+// Options configures the handlers.
+type Options struct {
+	Upstream   *url.URL          // base URL of the upstream IPFS RPC API (http://127.0.0.1:5001)
+	Transport  http.RoundTripper // used for upstream requests
+	WaitPinned bool              // proxy.pin_wait: true = "pinned" (default), false = "committed"
+	Log        zerolog.Logger
+}
+
+// fallbackServer is the Server header of intercepted answers until an
+// upstream answer has shown the real one. Kubo always sends Server; a fixed
+// value is better than inventing a Kubo version.
+const fallbackServer = "flotilla/0.1.0-dev"
+
+// progressInterval is Kubo's pin add progress tick.
+const progressInterval = 500 * time.Millisecond
+
+// Handlers serves the intercepted commands. Its ServeHTTP routes by command.
+type Handlers struct {
+	cluster  Cluster
+	resolver Resolver
+	opts     Options
+	log      zerolog.Logger
+	fwd      *httputil.ReverseProxy
+	server   atomic.Pointer[string]
+	// tick is the progress interval; tests shorten it.
+	tick time.Duration
+}
+
+// New builds the handlers. A nil Transport means a fresh transport with
+// compression off, since Kubo never compresses and bodies must pass byte-exact.
+func New(c Cluster, r Resolver, o Options) *Handlers {
+	h := &Handlers{cluster: c, resolver: r, opts: o, log: o.Log, tick: progressInterval}
+	if h.opts.Transport == nil {
+		h.opts.Transport = NewTransport()
+	}
+	h.fwd = newForwarder(h.opts.Upstream, h.opts.Transport, h.log)
+	return h
+}
+
+// ObserveUpstream records the upstream's Server header so that intercepted
+// answers carry the same one as forwarded answers. The proxy calls it for
+// every forwarded response; the cost is one atomic load when nothing changed.
+func (h *Handlers) ObserveUpstream(hdr http.Header) {
+	s := hdr.Get("Server")
+	if s == "" {
+		return
+	}
+	if cur := h.server.Load(); cur != nil && *cur == s {
+		return
+	}
+	h.server.Store(&s)
+}
+
+func (h *Handlers) serverHeader() string {
+	if s := h.server.Load(); s != nil {
+		return *s
+	}
+	return fallbackServer
+}
+
+// apiPrefix is Kubo's APIPath plus the slash its mux requires.
+const apiPrefix = "/api/v0/"
+
+// route splits an API path into an intercepted command and the optional
+// trailing path argument (/api/v0/pin/ls/<cid>). ok is false for every path
+// that must be forwarded instead.
+func route(urlPath string) (cmd string, pathArg *string, ok bool) {
+	rest, found := strings.CutPrefix(urlPath, apiPrefix)
+	if !found {
+		return "", nil, false
+	}
+	if _, ok := commands[rest]; ok {
+		return rest, nil, true
+	}
+	i := strings.LastIndexByte(rest, '/')
+	if i < 0 {
+		return "", nil, false
+	}
+	if _, ok := commands[rest[:i]]; !ok {
+		return "", nil, false
+	}
+	// Kubo makes a last segment that is not a subcommand the first argument.
+	arg := rest[i+1:]
+	return rest[:i], &arg, true
+}
+
+// Intercepts reports whether the request path (r.URL.Path) is one that the
+// handlers take over; every other path is the proxy's to forward.
+func Intercepts(urlPath string) bool {
+	_, _, ok := route(urlPath)
+	return ok
+}
+
+// ServeHTTP answers one intercepted command. Callers route with Intercepts;
+// anything else gets Kubo's 404.
+func (h *Handlers) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	name, pathArg, ok := route(r.URL.Path)
+	if !ok {
+		http.Error(w, "404 page not found", http.StatusNotFound)
+		return
+	}
+	commands[name].serve(h, w, r, pathArg)
+}

@@ -1,0 +1,204 @@
+package intercept
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// addPinOutput is Kubo's AddPinOutput. All fields are omitempty, so a
+// progress tick with nothing fetched yet is the line {}.
+type addPinOutput struct {
+	Pins     []string `json:",omitempty"`
+	Progress uint64   `json:",omitempty"`
+	Bytes    uint64   `json:",omitempty"`
+}
+
+func textPinAdd(o options, w io.Writer, v any) error {
+	how := "recursively"
+	if !o.flag("recursive", true) {
+		how = "directly"
+	}
+	for _, k := range v.(addPinOutput).Pins {
+		if _, err := fmt.Fprintf(w, "pinned %s %s\n", k, how); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// runPinAdd commits one cluster pin per argument, in order, then waits
+// until each is pinned somewhere (unless the operator chose "committed"),
+// because Kubo's promise is that content is pinned when pin add returns.
+func runPinAdd(c *call) error {
+	name := c.opts.str("name")
+	if err := validatePinName(name); err != nil {
+		return err
+	}
+	tmpl := storage.Pin{Name: name, Mode: storage.Recursive}
+	if !c.opts.flag("recursive", true) {
+		tmpl.Mode = storage.Direct
+	}
+	applyReplication(&tmpl, c.opts)
+
+	if !c.opts.flag("progress", false) {
+		pins, err := c.pinMany(c.ctx, tmpl, nil)
+		if err != nil {
+			return err
+		}
+		return c.out.once(addPinOutput{Pins: pins})
+	}
+
+	// Kubo streams a tick every 500 ms while the pin runs, then the result.
+	var prog progressSum
+	type result struct {
+		pins []string
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		pins, err := c.pinMany(c.ctx, tmpl, &prog)
+		done <- result{pins, err}
+	}()
+	t := time.NewTicker(c.h.tick)
+	defer t.Stop()
+	for {
+		select {
+		case res := <-done:
+			if res.err != nil {
+				return res.err
+			}
+			if n, b := prog.total(); n != 0 {
+				if err := c.out.emit(addPinOutput{Progress: n, Bytes: b}); err != nil {
+					return err
+				}
+			}
+			return c.out.emit(addPinOutput{Pins: res.pins})
+		case <-t.C:
+			n, b := prog.total()
+			if err := c.out.emit(addPinOutput{Progress: n, Bytes: b}); err != nil {
+				return err
+			}
+		case <-c.ctx.Done():
+			return c.ctx.Err()
+		}
+	}
+}
+
+// applyReplication reads ipfs-cluster's replication query options; zero
+// leaves the cluster's defaults.
+func applyReplication(p *storage.Pin, o options) {
+	if n, ok := o.num("replication"); ok {
+		p.ReplicationFactorMin, p.ReplicationFactorMax = n, n
+	}
+	if n, ok := o.num("replication-min"); ok {
+		p.ReplicationFactorMin = n
+	}
+	if n, ok := o.num("replication-max"); ok {
+		p.ReplicationFactorMax = n
+	}
+}
+
+// pinMany resolves and commits each argument in order; the first failure
+// aborts and leaves the earlier pins in place, as Kubo does.
+func (c *call) pinMany(ctx context.Context, tmpl storage.Pin, prog *progressSum) ([]string, error) {
+	cids := make([]cid.Cid, len(c.args))
+	for i, arg := range c.args {
+		ci, err := c.h.resolve(ctx, arg)
+		if err != nil {
+			return nil, err
+		}
+		if tmpl.Mode == storage.Direct {
+			cur, err := c.h.cluster.Get(ctx, ci)
+			switch {
+			case err == nil && cur.Mode == storage.Recursive:
+				return nil, errAlreadyRecursive(ci)
+			case err != nil && !isNotFound(err):
+				return nil, kuboErr(opPin, arg, err)
+			}
+		}
+		p := tmpl
+		p.Cid = ci
+		if _, err := c.h.cluster.Pin(ctx, p); err != nil {
+			return nil, kuboErr(opPin, arg, err)
+		}
+		cids[i] = ci
+	}
+	if err := c.h.waitPinned(ctx, cids, prog); err != nil {
+		return nil, err
+	}
+	out := make([]string, len(cids))
+	for i, ci := range cids {
+		out[i] = c.enc.Encode(ci)
+	}
+	return out, nil
+}
+
+// maxWaits bounds concurrent WaitPinned calls for long argument lists.
+const maxWaits = 64
+
+// waitPinned waits for every distinct CID concurrently, when the operator
+// asked for "pinned" semantics, and returns the first failure.
+func (h *Handlers) waitPinned(ctx context.Context, cids []cid.Cid, prog *progressSum) error {
+	if !h.opts.WaitPinned {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxWaits)
+	seen := make(map[cid.Cid]bool, len(cids))
+	for _, ci := range cids {
+		if seen[ci] {
+			continue
+		}
+		seen[ci] = true
+		var report func(nodes, bytes uint64)
+		if prog != nil {
+			report = prog.slot()
+		}
+		g.Go(func() error {
+			if err := h.cluster.WaitPinned(gctx, ci, report); err != nil {
+				return kuboErr(opPin, ci.String(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
+}
+
+// progressSum adds up the fetch progress of concurrent waits.
+type progressSum struct {
+	mu    sync.Mutex
+	nodes []uint64
+	bytes []uint64
+}
+
+// slot returns a progress callback for one more wait.
+func (p *progressSum) slot() func(nodes, bytes uint64) {
+	p.mu.Lock()
+	i := len(p.nodes)
+	p.nodes = append(p.nodes, 0)
+	p.bytes = append(p.bytes, 0)
+	p.mu.Unlock()
+	return func(n, b uint64) {
+		p.mu.Lock()
+		p.nodes[i], p.bytes[i] = n, b
+		p.mu.Unlock()
+	}
+}
+
+func (p *progressSum) total() (nodes, bytes uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := range p.nodes {
+		nodes += p.nodes[i]
+		bytes += p.bytes[i]
+	}
+	return nodes, bytes
+}

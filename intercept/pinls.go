@@ -1,0 +1,149 @@
+package intercept
+
+import (
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// pinLsObject is Kubo's streamed pin ls line; every field is omitempty.
+type pinLsObject struct {
+	Cid  string `json:",omitempty"`
+	Name string `json:",omitempty"`
+	Type string `json:",omitempty"`
+}
+
+// pinLsType is the value of Kubo's Keys map; Name is always present.
+type pinLsType struct {
+	Type string
+	Name string
+}
+
+// textPinLs is Kubo's text line: "<cid> <type>[ <name>]", or the CID alone
+// with quiet.
+func textPinLs(o options, w io.Writer, v any) error {
+	obj := v.(pinLsObject)
+	var err error
+	switch {
+	case o.flag("quiet", false):
+		_, err = fmt.Fprintf(w, "%s\n", obj.Cid)
+	case obj.Name == "":
+		_, err = fmt.Fprintf(w, "%s %s\n", obj.Cid, obj.Type)
+	default:
+		_, err = fmt.Fprintf(w, "%s %s %s\n", obj.Cid, obj.Type, obj.Name)
+	}
+	return err
+}
+
+// runPinLs lists the cluster pinset, never the upstream node's. The cluster
+// tracks roots only: type=indirect is always empty, and type=all lists no
+// indirect CIDs.
+func runPinLs(c *call) error {
+	typ := "all"
+	if c.opts.isSet("type") {
+		typ = c.opts.str("type")
+	}
+	filter := c.opts.str("name")
+	if err := validatePinName(filter); err != nil {
+		return err
+	}
+	switch typ {
+	case "all", "recursive", "direct", "indirect":
+	default:
+		return errInvalidType(typ)
+	}
+	display := c.opts.flag("names", false) || filter != ""
+	stream := c.opts.flag("stream", false)
+
+	var sink lsSink = &streamSink{out: c.out}
+	if !stream {
+		sink = &keysSink{out: c.out, text: c.out.text != nil, opts: c.opts}
+	}
+	if len(c.args) > 0 {
+		return c.lsArgs(sink, typ, display)
+	}
+	if typ == "indirect" {
+		return sink.finish()
+	}
+	err := c.h.cluster.List(c.ctx, func(p storage.Pin) error {
+		if !typeMatches(typ, p.Mode) || !strings.Contains(p.Name, filter) {
+			return nil
+		}
+		obj := pinLsObject{Cid: c.enc.Encode(p.Cid), Type: p.Mode.String()}
+		if display {
+			obj.Name = p.Name
+		}
+		return sink.add(obj)
+	})
+	if err != nil {
+		// A cluster failure is not one Kubo can have. On a stream it goes in
+		// the trailer even before the first line: client/rpc's Pin().Ls
+		// panics on any error status, while a trailer reaches it (and the
+		// CLI) as an ordinary error.
+		if stream {
+			c.out.start(true)
+		}
+		return kuboErr(opList, "", err)
+	}
+	return sink.finish()
+}
+
+// lsArgs checks each argument as Kubo does: all are resolved and looked up
+// first, then emitted in order, and the first one that is not pinned as the
+// requested type fails the request with the argument quoted as given.
+func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
+	cids := make([]cid.Cid, len(c.args))
+	for i, arg := range c.args {
+		ci, err := c.h.resolve(c.ctx, arg)
+		if err != nil {
+			return err
+		}
+		cids[i] = ci
+	}
+	pins := make([]*storage.Pin, len(cids))
+	for i, ci := range cids {
+		p, err := c.h.cluster.Get(c.ctx, ci)
+		if err != nil {
+			if isNotFound(err) {
+				continue
+			}
+			return kuboErr(opCheck, c.args[i], err)
+		}
+		pins[i] = &p
+	}
+	seen := make(map[cid.Cid]bool, len(cids))
+	for i, p := range pins {
+		if p == nil || !typeMatches(typ, p.Mode) {
+			return fmt.Errorf("%s", pathNotPinned(c.args[i]))
+		}
+		// Kubo's Keys map holds a CID once; its stream repeats it.
+		if seen[cids[i]] && !sink.repeats() {
+			continue
+		}
+		seen[cids[i]] = true
+		obj := pinLsObject{Cid: c.enc.Encode(cids[i]), Type: p.Mode.String()}
+		if display {
+			obj.Name = p.Name
+		}
+		if err := sink.add(obj); err != nil {
+			return err
+		}
+	}
+	return sink.finish()
+}
+
+func typeMatches(typ string, m storage.Mode) bool {
+	switch typ {
+	case "all":
+		return true
+	case "recursive":
+		return m == storage.Recursive
+	case "direct":
+		return m == storage.Direct
+	}
+	return false
+}

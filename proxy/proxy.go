@@ -1,0 +1,177 @@
+// Package proxy is Flotilla's IPFS RPC listener: a drop-in for Kubo's API
+// port. It applies Kubo's request pipeline (method check, Origin/Referer/
+// User-Agent check, CORS), hands the pin-changing commands to the intercept
+// handlers, and forwards everything else to the upstream node, streaming in
+// both directions, byte-exact, with trailers kept.
+package proxy
+
+import (
+	"context"
+	"errors"
+	stdlog "log"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/intercept"
+)
+
+// Config configures the proxy listener.
+type Config struct {
+	Upstream       *url.URL
+	AllowedOrigins []string // besides Kubo's always-allowed http(s)://127.0.0.1:<own port>, [::1], localhost
+	ListenAddr     string   // used to compute the own-port origins
+	Log            zerolog.Logger
+}
+
+// Server limits. There is deliberately no read or write timeout: a pin add
+// or an upload can legitimately take hours.
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 60 * time.Second
+	maxHeaderBytes    = 1 << 20
+)
+
+// upstreamObserver is implemented by *intercept.Handlers, which answers with
+// the upstream's Server header once it has seen one.
+type upstreamObserver interface {
+	ObserveUpstream(http.Header)
+}
+
+// Proxy is the listener's handler and server.
+type Proxy struct {
+	cfg         Config
+	log         zerolog.Logger
+	intercepted http.Handler
+	fwd         *httputil.ReverseProxy
+	cors        atomic.Pointer[corsPolicy]
+	srv         *http.Server
+}
+
+// New builds the proxy. intercepted serves the paths intercept.Intercepts
+// accepts; normally it is the *intercept.Handlers.
+func New(cfg Config, intercepted http.Handler) (*Proxy, error) {
+	if cfg.Upstream == nil || cfg.Upstream.Host == "" {
+		return nil, errors.New("proxy: an upstream URL with a host is required")
+	}
+	if intercepted == nil {
+		return nil, errors.New("proxy: the intercept handler is required")
+	}
+	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted}
+	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
+	p.fwd = intercept.NewForwarder(cfg.Upstream, intercept.NewTransport(), &intercept.BufferPool{}, cfg.Log)
+	if obs, ok := intercepted.(upstreamObserver); ok {
+		p.fwd.ModifyResponse = func(res *http.Response) error {
+			obs.ObserveUpstream(res.Header)
+			return nil
+		}
+	}
+	p.srv = &http.Server{
+		Handler:           p,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ErrorLog:          stdlog.New(cfg.Log.With().Str("component", "proxy-http").Logger(), "", 0),
+	}
+	return p, nil
+}
+
+// Handler returns the proxy's HTTP handler, for tests and embedding.
+func (p *Proxy) Handler() http.Handler { return p }
+
+// Serve serves on l until Shutdown, after which it returns nil. Without a
+// configured ListenAddr, the own-port origins come from l.
+func (p *Proxy) Serve(l net.Listener) error {
+	if p.cfg.ListenAddr == "" {
+		p.cors.Store(newCORSPolicy(p.cfg.AllowedOrigins, l.Addr().String()))
+	}
+	err := p.srv.Serve(l)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// Shutdown stops accepting and waits for in-flight requests until ctx ends.
+func (p *Proxy) Shutdown(ctx context.Context) error {
+	return p.srv.Shutdown(ctx)
+}
+
+// apiPrefix is where Kubo's command handler lives; other paths on its API
+// port (web UI, gateway paths) are forwarded untouched.
+const apiPrefix = "/api/v0/"
+
+// ServeHTTP runs Kubo's pipeline: CORS preflight, method, CSRF check, then
+// intercept or forward.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	sw := &statusWriter{ResponseWriter: w}
+	// The CLI leaks its --api-auth secret into the query; it must reach
+	// neither the upstream nor the log.
+	r.URL.RawQuery = stripQueryKey(r.URL.RawQuery, "api-auth")
+	defer func() {
+		p.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Str("query", r.URL.RawQuery).
+			Int("status", sw.finalStatus()).Dur("duration", time.Since(start)).Msg("proxy request")
+	}()
+
+	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
+		p.forward(sw, r)
+		return
+	}
+	cors := p.cors.Load()
+	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		cors.preflight(sw, r)
+		return
+	}
+	cors.actualHeaders(sw, r)
+	switch r.Method {
+	case http.MethodPost:
+	case http.MethodOptions:
+		sw.Header().Set("Allow", "OPTIONS, POST")
+		sw.WriteHeader(http.StatusNoContent)
+		return
+	default:
+		sw.Header().Set("Allow", "OPTIONS, POST")
+		http.Error(sw, "405 - Method Not Allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	if !cors.allowRequest(r) {
+		p.log.Warn().Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Msg("blocked request (possible CSRF)")
+		http.Error(sw, "403 - Forbidden", http.StatusForbidden)
+		return
+	}
+	stripBrowserContext(r)
+	if intercept.Intercepts(r.URL.Path) {
+		p.intercepted.ServeHTTP(sw, r)
+		return
+	}
+	p.forward(sw, r)
+}
+
+func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
+	intercept.EnableFullDuplex(w, r)
+	p.fwd.ServeHTTP(w, r)
+}
+
+// stripQueryKey removes every pair whose key is key, leaving the rest of
+// the raw query byte for byte.
+func stripQueryKey(raw, key string) string {
+	if raw == "" {
+		return raw
+	}
+	var kept []string
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, _, _ := strings.Cut(pair, "=")
+		if uk, err := url.QueryUnescape(k); err == nil && uk == key {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	return strings.Join(kept, "&")
+}
