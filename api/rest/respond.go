@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -15,19 +16,42 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-// statusFor maps the core's sentinel errors to HTTP statuses, in one place.
+// badRequest marks an error in what the caller sent: a query parameter, a
+// path, a CID. It is the one error the handlers make themselves.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func errBadRequest(msg string) error { return &badRequest{msg: msg} }
+
+// statusFor maps errors to HTTP statuses, in one place.
 func statusFor(err error) int {
+	var bad *badRequest
+	var tooBig *http.MaxBytesError
+	var notEnough *alloc.NotEnoughPeersError
 	switch {
-	case errors.Is(err, storage.ErrNotFound):
+	case errors.As(err, &bad):
+		return http.StatusBadRequest
+	case errors.As(err, &tooBig):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, cluster.ErrUnknownPeer):
 		return http.StatusNotFound
 	case errors.Is(err, cluster.ErrNoLeader):
 		return http.StatusServiceUnavailable
+	case errors.As(err, &notEnough):
+		// ipfs-cluster answers 500 with this message, and its users'
+		// scripts look for it.
+		return http.StatusInternalServerError
 	}
 	return http.StatusInternalServerError
 }
 
+// ipfs-cluster sends application/json on every answer, errors and 204s
+// included.
+func setJSON(w http.ResponseWriter) { w.Header().Set("Content-Type", "application/json") }
+
 func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	setJSON(w)
 	w.WriteHeader(code)
 	_ = json.NewEncoder(w).Encode(v)
 }
@@ -35,6 +59,9 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 func writeError(w http.ResponseWriter, code int, err error) {
 	writeJSON(w, code, apiError{Code: code, Message: err.Error()})
 }
+
+// fail answers err with the status statusFor gives it.
+func fail(w http.ResponseWriter, err error) { writeError(w, statusFor(err), err) }
 
 // stream writes ndjson as ipfs-cluster does: 200 and a flush per item once
 // the first item is out, 204 when there is none, an error before the first
@@ -48,12 +75,12 @@ type stream struct {
 
 func newStream(w http.ResponseWriter) *stream {
 	w.Header().Set("Trailer", "X-Stream-Error")
+	setJSON(w)
 	return &stream{w: w, enc: json.NewEncoder(w)}
 }
 
 func (s *stream) send(v any) error {
 	if !s.started {
-		s.w.Header().Set("Content-Type", "application/json")
 		s.w.WriteHeader(http.StatusOK)
 		s.started = true
 	}
@@ -69,12 +96,13 @@ func (s *stream) send(v any) error {
 func (s *stream) finish(err error) {
 	switch {
 	case !s.started && err != nil:
-		writeError(s.w, statusFor(err), err)
+		fail(s.w, err)
 	case !s.started:
 		s.w.WriteHeader(http.StatusNoContent)
 	case err != nil:
 		s.w.Header().Set("X-Stream-Error", err.Error())
 	default:
+		// Browsers want the declared trailer present, even empty.
 		s.w.Header().Set("X-Stream-Error", "")
 	}
 }

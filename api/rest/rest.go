@@ -6,140 +6,165 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster"
-	"github.com/flotilla-ipfs/flotilla/internal/version"
+	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// Cluster is what the admin API needs from the peer.
+// Cluster is what the admin API needs from the peer. *cluster.Node has it.
 type Cluster interface {
-	ID(ctx context.Context) cluster.IDInfo
+	Pin(ctx context.Context, p storage.Pin) (storage.Pin, error)
+	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	List(ctx context.Context, fn func(storage.Pin) error) error
 	PeerMap(ctx context.Context, c cid.Cid) map[string]cluster.PinStatus
+	LocalStatus(c cid.Cid) cluster.PinStatus
+	ID(ctx context.Context) cluster.IDInfo
+	Peers(ctx context.Context) []cluster.IDInfo
+	RemovePeer(ctx context.Context, id string) error
+	Recover(ctx context.Context, c cid.Cid) (map[string]cluster.PinStatus, error)
+	RecoverAll(ctx context.Context) ([]cid.Cid, error)
+	Metrics(name string) []health.Metric
+	MetricNames() []string
+	Alerts() []health.Alert
+	PeerID() string
+}
+
+// Resolver turns an IPFS path (/ipfs/<cid>/a/b, /ipns/name, /ipld/...) into
+// the CID it points to. The daemon passes its upstream IPFS client.
+type Resolver interface {
+	Resolve(ctx context.Context, path string) (cid.Cid, error)
 }
 
 // Readiness reports nil when the peer can serve requests.
 type Readiness func() error
 
+// DefaultMaxBodyBytes bounds request bodies on every route but /add. No
+// route of this API takes more than a small JSON object.
+const DefaultMaxBodyBytes = 1 << 20
+
+// Config is everything the API takes besides the cluster.
+type Config struct {
+	Ready Readiness
+	Log   zerolog.Logger
+	Auth  AuthConfig
+	CORS  CORSConfig
+	// Resolver serves the /pins/{ipfs,ipns,ipld}/... routes. Without it
+	// only bare /ipfs/<cid> paths work.
+	Resolver Resolver
+	// UpstreamURL is the IPFS RPC API /add forwards to (without /api/v0),
+	// and Transport the round tripper to reach it. Without an upstream,
+	// /add answers 501.
+	UpstreamURL *url.URL
+	Transport   http.RoundTripper
+	// MaxBodyBytes bounds request bodies (DefaultMaxBodyBytes when 0).
+	MaxBodyBytes int64
+	// Now is the clock for token expiry and expire-in; time.Now when nil.
+	Now func() time.Time
+}
+
 // API is the admin REST API handler.
 type API struct {
 	cluster Cluster
-	ready   Readiness
+	cfg     Config
 	log     zerolog.Logger
-	router  chi.Router
+	handler http.Handler
 }
 
-// New builds the API's routes.
+// New builds the API with neither auth nor CORS, as the first daemon
+// wiring expects. NewWithConfig takes the full configuration.
 func New(c Cluster, ready Readiness, log zerolog.Logger) *API {
-	a := &API{cluster: c, ready: ready, log: log}
+	return NewWithConfig(c, Config{Ready: ready, Log: log})
+}
+
+// NewWithConfig builds the API's routes and its middleware: auth first
+// (as ipfs-cluster orders it), then CORS, then body limits.
+func NewWithConfig(c Cluster, cfg Config) *API {
+	if cfg.Ready == nil {
+		cfg.Ready = func() error { return nil }
+	}
+	if cfg.MaxBodyBytes <= 0 {
+		cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = http.DefaultTransport
+	}
+	a := &API{cluster: c, cfg: cfg, log: cfg.Log}
 	r := chi.NewRouter()
+	// ipfs-cluster redirects a trailing slash with a 307; routing both
+	// spares clients that do not follow redirects on POST a round trip.
+	r.Use(middleware.StripSlashes, a.limitBody)
 	r.NotFound(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, errors.New("not found"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	})
-	r.Get("/health", a.health)
-	r.Get("/id", a.id)
-	r.Get("/version", a.version)
-	r.Get("/pins", a.statusAll)
-	r.Get("/pins/{cid}", a.status)
-	r.Get("/allocations", a.allocations)
-	r.Get("/allocations/{cid}", a.allocation)
-	a.router = r
+	a.routes(r)
+	auth := newAuthenticator(cfg.Auth, cfg.Now)
+	a.handler = auth.middleware(newCORS(cfg.CORS, r))
 	return a
 }
 
-func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.router.ServeHTTP(w, r) }
+func (a *API) routes(r chi.Router) {
+	r.Get("/health", a.health)
+	r.Get("/id", a.id)
+	r.Get("/version", a.version)
+	r.Get("/peers", a.peers)
+	r.Post("/peers", a.peerAdd)
+	r.Delete("/peers/{peer}", a.peerRemove)
+	r.Post("/add", a.add)
+	r.Get("/allocations", a.allocations)
+	r.Get("/allocations/{cid}", a.allocation)
+	r.Get("/pins", a.statusAll)
+	r.Post("/pins/recover", a.recoverAll)
+	for _, ns := range []string{"ipfs", "ipns", "ipld"} {
+		r.Post("/pins/"+ns+"/*", a.pinPath)
+		r.Delete("/pins/"+ns+"/*", a.unpinPath)
+	}
+	r.Get("/pins/{cid}", a.status)
+	r.Post("/pins/{cid}", a.pin)
+	r.Delete("/pins/{cid}", a.unpin)
+	r.Post("/pins/{cid}/recover", a.recover)
+	r.Post("/ipfs/gc", a.repoGC)
+	r.Get("/health/alerts", a.alerts)
+	r.Get("/health/graph", a.graph)
+	r.Get("/health/bandwidth", a.bandwidth)
+	r.Get("/monitor/metrics", a.metricNames)
+	r.Get("/monitor/metrics/{name}", a.metrics)
+	r.Post("/token", a.token)
+}
+
+func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// limitBody caps every body but /add's, which streams to the IPFS node.
+func (a *API) limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.TrimSuffix(r.URL.Path, "/") != "/add" && r.Body != nil {
+			r.Body = http.MaxBytesReader(w, r.Body, a.cfg.MaxBodyBytes)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
 
 func (a *API) health(w http.ResponseWriter, _ *http.Request) {
-	if err := a.ready(); err != nil {
+	if err := a.cfg.Ready(); err != nil {
 		writeError(w, http.StatusServiceUnavailable, err)
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
-}
-
-func (a *API) id(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, a.cluster.ID(r.Context()))
-}
-
-func (a *API) version(w http.ResponseWriter, _ *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]string{"version": version.Version})
-}
-
-// globalPinInfo is ipfs-cluster's GlobalPinInfo.
-type globalPinInfo struct {
-	Cid         string                       `json:"cid"`
-	Name        string                       `json:"name"`
-	Allocations []string                     `json:"allocations"`
-	Origins     []string                     `json:"origins"`
-	Created     time.Time                    `json:"created"`
-	Metadata    map[string]string            `json:"metadata"`
-	PeerMap     map[string]cluster.PinStatus `json:"peer_map"`
-}
-
-func (a *API) pinInfo(ctx context.Context, p storage.Pin) globalPinInfo {
-	g := globalPinInfo{
-		Cid:         p.Cid.String(),
-		Name:        p.Name,
-		Allocations: nonNil(p.Allocations),
-		Origins:     nonNil(p.Origins),
-		Created:     p.Timestamp.UTC(),
-		Metadata:    p.Metadata,
-		PeerMap:     a.cluster.PeerMap(ctx, p.Cid),
-	}
-	return g
-}
-
-func (a *API) status(w http.ResponseWriter, r *http.Request) {
-	c, ok := parseCid(w, chi.URLParam(r, "cid"))
-	if !ok {
-		return
-	}
-	p, err := a.cluster.Get(r.Context(), c)
-	if errors.Is(err, storage.ErrNotFound) {
-		// ipfs-cluster answers an unknown CID with every peer "unpinned".
-		p, err = storage.Pin{Cid: c}, nil
-	}
-	if err != nil {
-		writeError(w, statusFor(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a.pinInfo(r.Context(), p))
-}
-
-func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
-	s := newStream(w)
-	err := a.cluster.List(r.Context(), func(p storage.Pin) error {
-		return s.send(a.pinInfo(r.Context(), p))
-	})
-	s.finish(err)
-}
-
-func (a *API) allocations(w http.ResponseWriter, r *http.Request) {
-	s := newStream(w)
-	s.finish(a.cluster.List(r.Context(), func(p storage.Pin) error { return s.send(p) }))
-}
-
-func (a *API) allocation(w http.ResponseWriter, r *http.Request) {
-	c, ok := parseCid(w, chi.URLParam(r, "cid"))
-	if !ok {
-		return
-	}
-	p, err := a.cluster.Get(r.Context(), c)
-	if err != nil {
-		writeError(w, statusFor(err), err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
 }
 
 func parseCid(w http.ResponseWriter, s string) (cid.Cid, bool) {
@@ -151,9 +176,9 @@ func parseCid(w http.ResponseWriter, s string) (cid.Cid, bool) {
 	return c, true
 }
 
-func nonNil(s []string) []string {
+func nonNil[T any](s []T) []T {
 	if s == nil {
-		return []string{}
+		return []T{}
 	}
 	return s
 }

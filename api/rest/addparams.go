@@ -1,0 +1,95 @@
+package rest
+
+import (
+	"fmt"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// addParams is ipfs-cluster's AddParams as far as Flotilla can honour
+// them: the pin options, and the import options it hands to the IPFS node.
+type addParams struct {
+	pin            storage.Pin
+	noPin          bool
+	wrap           bool
+	streamChannels bool
+	// upstream is the query for the IPFS node's /api/v0/add.
+	upstream url.Values
+}
+
+// addParamsFromQuery reads ipfs-cluster's /add query (AddParamsFromQuery).
+// local is accepted and means nothing: content is always imported into
+// this peer's IPFS node, and allocated peers fetch it from there.
+func addParamsFromQuery(q url.Values, now time.Time) (addParams, error) {
+	var p addParams
+	var err error
+	if p.pin, err = pinOptionsFromQuery(q, now); err != nil {
+		return p, err
+	}
+	p.pin.PinUpdate = cid.Undef // meaningless for new content, as in ipfs-cluster
+
+	switch q.Get("layout") {
+	case "", "balanced", "trickle":
+	default:
+		return p, errBadRequest("layout parameter is invalid")
+	}
+	switch q.Get("format") {
+	case "", "unixfs":
+	case "car":
+		return p, errBadRequest("format=car is not supported by /add: import CAR files with `ipfs dag import` through the proxy")
+	default:
+		return p, errBadRequest("format parameter is invalid")
+	}
+
+	flags := map[string]*bool{}
+	var shard, progress, rawLeaves, nocopy, local, recursive, hidden bool
+	p.streamChannels = true
+	for name, dst := range map[string]*bool{
+		"local": &local, "recursive": &recursive, "hidden": &hidden,
+		"wrap-with-directory": &p.wrap, "shard": &shard, "progress": &progress,
+		"raw-leaves": &rawLeaves, "stream-channels": &p.streamChannels,
+		"nocopy": &nocopy, "no-pin": &p.noPin,
+	} {
+		if v := q.Get(name); v != "" {
+			b, err := strconv.ParseBool(v)
+			if err != nil {
+				return p, errBadRequest(fmt.Sprintf("parameter %s invalid", name))
+			}
+			*dst = b
+			flags[name] = dst
+		}
+	}
+	if shard {
+		return p, errBadRequest("sharding is not supported: add without shard=true")
+	}
+	cidVersion := 0
+	if v := q.Get("cid-version"); v != "" {
+		if cidVersion, err = strconv.Atoi(v); err != nil || cidVersion < 0 || cidVersion > 1 {
+			return p, errBadRequest("parameter cid-version invalid")
+		}
+	}
+
+	// Kubo must not pin: the pin is the cluster's, made once the import is
+	// done, and allocated peers fetch the content from this node.
+	up := url.Values{"pin": {"false"}, "stream-channels": {"true"}}
+	if q.Get("layout") == "trickle" {
+		up.Set("trickle", "true")
+	}
+	for _, name := range []string{"progress", "wrap-with-directory", "raw-leaves", "nocopy"} {
+		if flags[name] != nil {
+			up.Set(name, strconv.FormatBool(*flags[name]))
+		}
+	}
+	for _, name := range []string{"chunker", "hash", "cid-version"} {
+		if v := q.Get(name); v != "" {
+			up.Set(name, v)
+		}
+	}
+	p.upstream = up
+	return p, nil
+}

@@ -1,0 +1,250 @@
+package rest
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// statusConcurrency is how many CIDs a status stream asks the peers about
+// at once.
+const statusConcurrency = 16
+
+// globalPinInfo is ipfs-cluster's GlobalPinInfo.
+type globalPinInfo struct {
+	Cid         string                       `json:"cid"`
+	Name        string                       `json:"name"`
+	Allocations []string                     `json:"allocations"`
+	Origins     []string                     `json:"origins"`
+	Created     time.Time                    `json:"created"`
+	Metadata    map[string]string            `json:"metadata"`
+	PeerMap     map[string]cluster.PinStatus `json:"peer_map"`
+}
+
+func newPinInfo(p storage.Pin, pm map[string]cluster.PinStatus) globalPinInfo {
+	meta := p.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	if pm == nil {
+		pm = map[string]cluster.PinStatus{}
+	}
+	return globalPinInfo{
+		Cid:         p.Cid.String(),
+		Name:        p.Name,
+		Allocations: nonNil(p.Allocations),
+		Origins:     nonNil(p.Origins),
+		Created:     p.Timestamp.UTC(),
+		Metadata:    meta,
+		PeerMap:     pm,
+	}
+}
+
+// peerMap is every peer's status of c, or with local=true this peer's only.
+func (a *API) peerMap(ctx context.Context, c cid.Cid, local bool) map[string]cluster.PinStatus {
+	if local {
+		return map[string]cluster.PinStatus{a.cluster.PeerID(): a.cluster.LocalStatus(c)}
+	}
+	return a.cluster.PeerMap(ctx, c)
+}
+
+// getPin reads a pin; a CID that is not pinned reads as a pin with no
+// options, because ipfs-cluster reports status for any CID (every peer
+// "unpinned") rather than 404.
+func (a *API) getPin(ctx context.Context, c cid.Cid) (storage.Pin, error) {
+	p, err := a.cluster.Get(ctx, c)
+	if errors.Is(err, storage.ErrNotFound) {
+		return storage.Pin{Cid: c}, nil
+	}
+	return p, err
+}
+
+func isLocal(r *http.Request) bool { return r.URL.Query().Get("local") == "true" }
+
+// status is GET /pins/{cid}.
+func (a *API) status(w http.ResponseWriter, r *http.Request) {
+	c, ok := parseCid(w, chi.URLParam(r, "cid"))
+	if !ok {
+		return
+	}
+	p, err := a.getPin(r.Context(), c)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newPinInfo(p, a.peerMap(r.Context(), c, isLocal(r))))
+}
+
+// statusAll is GET /pins: the status of the whole pinset, or of the CIDs
+// in `cids`, keeping in each peer map the peers whose status passes
+// `filter`, and the CIDs where at least one does.
+func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	filter, err := parseStatusFilter(q.Get("filter"))
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	var cids []cid.Cid
+	for _, s := range splitList(q.Get("cids")) {
+		c, err := cid.Decode(s)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, errors.New("error decoding Cid: "+err.Error()))
+			return
+		}
+		cids = append(cids, c)
+	}
+	local := isLocal(r)
+
+	produce := func(yield func(storage.Pin) error) error {
+		return a.cluster.List(r.Context(), yield)
+	}
+	if cids != nil {
+		produce = func(yield func(storage.Pin) error) error {
+			for _, c := range cids {
+				p, err := a.getPin(r.Context(), c)
+				if err != nil {
+					return err
+				}
+				if err := yield(p); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	type result struct {
+		info globalPinInfo
+		keep bool
+	}
+	s := newStream(w)
+	err = mapOrdered(r.Context(), statusConcurrency, produce,
+		func(ctx context.Context, p storage.Pin) result {
+			pm, keep := filter.apply(a.peerMap(ctx, p.Cid, local))
+			return result{newPinInfo(p, pm), keep}
+		},
+		func(res result) error {
+			if !res.keep {
+				return nil
+			}
+			return s.send(res.info)
+		})
+	s.finish(err)
+}
+
+// recover is POST /pins/{cid}/recover. With local=true it still retries
+// everywhere (the cluster has no local-only recover) but reports this
+// peer's status only.
+func (a *API) recover(w http.ResponseWriter, r *http.Request) {
+	c, ok := parseCid(w, chi.URLParam(r, "cid"))
+	if !ok {
+		return
+	}
+	p, err := a.cluster.Get(r.Context(), c)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	pm, err := a.cluster.Recover(r.Context(), c)
+	if err != nil {
+		fail(w, err)
+		return
+	}
+	if isLocal(r) {
+		pm = map[string]cluster.PinStatus{a.cluster.PeerID(): a.cluster.LocalStatus(c)}
+	}
+	writeJSON(w, http.StatusOK, newPinInfo(p, pm))
+}
+
+// recoverAll is POST /pins/recover: it streams the status of what was
+// queued again, 204 when nothing was.
+func (a *API) recoverAll(w http.ResponseWriter, r *http.Request) {
+	local := isLocal(r)
+	s := newStream(w)
+	cids, err := a.cluster.RecoverAll(r.Context())
+	if err != nil {
+		s.finish(err)
+		return
+	}
+	err = mapOrdered(r.Context(), statusConcurrency,
+		func(yield func(cid.Cid) error) error {
+			for _, c := range cids {
+				if err := yield(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+		func(ctx context.Context, c cid.Cid) globalPinInfo {
+			p, err := a.getPin(ctx, c)
+			if err != nil {
+				p = storage.Pin{Cid: c}
+			}
+			return newPinInfo(p, a.peerMap(ctx, c, local))
+		},
+		func(info globalPinInfo) error { return s.send(info) })
+	s.finish(err)
+}
+
+// statusFilter is a set of tracker statuses; nil passes everything.
+type statusFilter map[string]bool
+
+var (
+	knownStatuses = []string{
+		"cluster_error", "pin_error", "unpin_error", "pinned", "pinning", "unpinning",
+		"unpinned", "remote", "pin_queued", "unpin_queued", "sharded", "unexpectedly_unpinned",
+	}
+	compositeStatuses = map[string][]string{
+		"error":  {"cluster_error", "pin_error", "unpin_error"},
+		"queued": {"pin_queued", "unpin_queued"},
+	}
+)
+
+// parseStatusFilter reads ipfs-cluster's comma list of statuses. As there,
+// unknown names are skipped, and a list of nothing but unknown names is an
+// error rather than "everything".
+func parseStatusFilter(s string) (statusFilter, error) {
+	if s == "" {
+		return nil, nil
+	}
+	f := statusFilter{}
+	for name := range strings.SplitSeq(strings.ReplaceAll(s, " ", ""), ",") {
+		if members, ok := compositeStatuses[name]; ok {
+			for _, m := range members {
+				f[m] = true
+			}
+			continue
+		}
+		for _, k := range knownStatuses {
+			if k == name {
+				f[k] = true
+			}
+		}
+	}
+	if len(f) == 0 {
+		return nil, errBadRequest("invalid filter value")
+	}
+	return f, nil
+}
+
+// apply keeps the peers whose status passes, and says whether any did.
+func (f statusFilter) apply(pm map[string]cluster.PinStatus) (map[string]cluster.PinStatus, bool) {
+	if f == nil {
+		return pm, true
+	}
+	out := make(map[string]cluster.PinStatus, len(pm))
+	for id, st := range pm {
+		if f[st.Status] {
+			out[id] = st
+		}
+	}
+	return out, len(out) > 0
+}
