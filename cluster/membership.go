@@ -21,6 +21,7 @@ type joinRequest struct {
 // join asks the cluster behind the bootstrap addresses to add this peer.
 // Any member forwards the request to the leader.
 func (n *Node) join(ctx context.Context, bootstrap []string) error {
+	n.log.Info().Strs("via", bootstrap).Msg("joining the cluster")
 	body, _ := json.Marshal(joinRequest{Peer: n.self()})
 	deadline := time.Now().Add(time.Minute)
 	var lastErr error

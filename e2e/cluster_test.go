@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -22,9 +24,12 @@ func threePeers(t *testing.T) ([]*kubo, []*peer) {
 	flotillaBin, ipfsBin := binaries(t)
 	var kubos []*kubo
 	var peers []*peer
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	env := append([]string{"FLOTILLA_CLUSTER_SECRET=" + hex.EncodeToString(secret)}, fastHealth...)
 	for i := 0; i < 3; i++ {
 		k := startKubo(t, ipfsBin)
-		p := newPeer(t, flotillaBin, k, fastHealth...)
+		p := newPeer(t, flotillaBin, k, env...)
 		if i == 0 {
 			p.start()
 		} else {
