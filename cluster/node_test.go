@@ -23,7 +23,7 @@ import (
 var testSecret = sha256.New().Sum(nil)
 
 type testPeer struct {
-	t    *testing.T
+	t    testing.TB
 	dir  string
 	id   string
 	addr string
@@ -38,7 +38,7 @@ func testCid(i int) cid.Cid {
 	return cid.NewCidV1(cid.DagProtobuf, mh)
 }
 
-func newTestPeer(t *testing.T, bootstrap ...string) *testPeer {
+func newTestPeer(t testing.TB, bootstrap ...string) *testPeer {
 	t.Helper()
 	ident, err := config.NewIdentity()
 	if err != nil {
@@ -104,7 +104,7 @@ func (p *testPeer) stop() {
 	}
 }
 
-func eventually(t *testing.T, what string, cond func() bool) {
+func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for !cond() {
@@ -115,7 +115,7 @@ func eventually(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
 	return c

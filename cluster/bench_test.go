@@ -1,0 +1,50 @@
+package cluster
+
+import (
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// BenchmarkPinCommit measures pins committed per second through one peer,
+// one at a time and with 64 concurrent clients, in the same process, and
+// reports the ratio: what group commit buys over one Raft entry per pin.
+func BenchmarkPinCommit(b *testing.B) {
+	p := newTestPeer(b)
+	const sequential, concurrent, clients = 200, 4000, 64
+	var next atomic.Int64
+	pin := func() {
+		if _, err := p.node.Pin(ctx(b), storage.Pin{Cid: testCid(int(next.Add(1)))}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		for j := 0; j < sequential; j++ {
+			pin()
+		}
+		seqRate := sequential / time.Since(start).Seconds()
+
+		start = time.Now()
+		var wg sync.WaitGroup
+		per := concurrent / clients
+		for c := 0; c < clients; c++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < per; j++ {
+					pin()
+				}
+			}()
+		}
+		wg.Wait()
+		conRate := float64(per*clients) / time.Since(start).Seconds()
+		b.ReportMetric(seqRate, "pins/s-sequential")
+		b.ReportMetric(conRate, "pins/s-64-clients")
+		b.ReportMetric(conRate/seqRate, "group-commit-ratio")
+	}
+}
