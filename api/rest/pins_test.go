@@ -1,0 +1,165 @@
+package rest
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+func TestPinCommitsOptionsAndAnswersThePin(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := testCid(t, "a")
+	p1 := e.fc.peers[1].ID
+	origin := "/ip4/1.2.3.4/tcp/4001/p2p/" + p1
+	q := "name=foo&mode=direct&replication-min=1&replication-max=2&user-allocations=" + p1 +
+		"&expire-in=1h&meta-k1=v1&origins=" + url.QueryEscape(origin)
+	r := e.do(http.MethodPost, "/pins/"+c.String()+"?"+q, nil).wantStatus(t, http.StatusOK)
+
+	got := object(t, r.body)
+	wantKeys(t, "Pin", got, pinKeys...)
+	// The mode is honoured on this route too (ipfs-cluster forces recursive).
+	if got["mode"] != "direct" || got["max_depth"] != 0.0 || got["type"] != "pin" {
+		t.Errorf("mode %v max_depth %v type %v", got["mode"], got["max_depth"], got["type"])
+	}
+	if got["cid"] != c.String() || got["name"] != "foo" || got["replication_factor_min"] != 1.0 || got["replication_factor_max"] != 2.0 {
+		t.Errorf("pin %v", got)
+	}
+	if got["expire_at"] != "2030-01-02T04:04:05Z" || got["timestamp"] != "2030-01-02T03:04:05Z" {
+		t.Errorf("expire_at %v timestamp %v", got["expire_at"], got["timestamp"])
+	}
+	if allocs := got["allocations"].([]any); len(allocs) != 2 || allocs[0] != p1 {
+		t.Errorf("allocations %v: the user allocation goes first", allocs)
+	}
+	if md := got["metadata"].(map[string]any); md["k1"] != "v1" {
+		t.Errorf("metadata %v", md)
+	}
+	if o := got["origins"].([]any); len(o) != 1 || o[0] != origin {
+		t.Errorf("origins %v", o)
+	}
+	lp := e.fc.lastPin
+	if lp.Mode != storage.Direct || lp.Name != "foo" || lp.ExpireAt.IsZero() || !lp.Cid.Equals(c) {
+		t.Errorf("cluster got %+v", lp)
+	}
+}
+
+func TestPinErrors(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := testCid(t, "a").String()
+	e.do(http.MethodPost, "/pins/notacid", nil).wantError(t, http.StatusBadRequest, "error decoding Cid")
+	e.do(http.MethodPost, "/pins/"+c+"?replication=x", nil).wantError(t, http.StatusBadRequest, "parameter replication invalid")
+	e.do(http.MethodPost, "/pins/"+c+"?replication=9", nil).
+		wantError(t, http.StatusInternalServerError, "not enough peers to allocate CID. Needed at least: 9")
+	e.fc.pinErr = cluster.ErrNoLeader
+	e.do(http.MethodPost, "/pins/"+c, nil).wantError(t, http.StatusServiceUnavailable, "no leader")
+	e.fc.pinErr = errors.New("disk on fire")
+	e.do(http.MethodPost, "/pins/"+c, nil).wantError(t, http.StatusInternalServerError, "disk on fire")
+	if e.fc.pinCalls != 3 {
+		t.Errorf("cluster pinned %d times: bad input must not reach it", e.fc.pinCalls)
+	}
+}
+
+func TestUnpinAnswersThePinAsItWas(t *testing.T) {
+	e := newEnv(t, Config{})
+	c := testCid(t, "a")
+	e.fc.add(storage.Pin{Cid: c, Name: "old", ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+	r := e.do(http.MethodDelete, "/pins/"+c.String(), nil).wantStatus(t, http.StatusOK)
+	got := object(t, r.body)
+	wantKeys(t, "Pin", got, pinKeys...)
+	if got["name"] != "old" || got["cid"] != c.String() {
+		t.Errorf("unpin answered %v", got)
+	}
+	e.do(http.MethodDelete, "/pins/"+c.String(), nil).wantError(t, http.StatusNotFound, "pin is not part of the pinset")
+}
+
+func TestPinPathResolvesAndHonoursOptions(t *testing.T) {
+	root, leaf, named := testCid(t, "root"), testCid(t, "leaf"), testCid(t, "named")
+	res := fakeResolver{
+		"/ipfs/" + root.String() + "/a/b": leaf,
+		"/ipns/docs.example.org":          named,
+	}
+	e := newEnv(t, Config{Resolver: res})
+
+	r := e.do(http.MethodPost, "/pins/ipfs/"+root.String()+"/a/b?mode=direct&name=leaf", nil).wantStatus(t, http.StatusOK)
+	if got := object(t, r.body); got["cid"] != leaf.String() || got["mode"] != "direct" || got["name"] != "leaf" {
+		t.Errorf("pin path answered %v", got)
+	}
+	r = e.do(http.MethodPost, "/pins/ipns/docs.example.org/", nil).wantStatus(t, http.StatusOK)
+	if got := object(t, r.body); got["cid"] != named.String() {
+		t.Errorf("ipns pin answered %v", got)
+	}
+	// A bare /ipfs/<cid> needs no resolver round trip.
+	r = e.do(http.MethodPost, "/pins/ipfs/"+root.String(), nil).wantStatus(t, http.StatusOK)
+	if got := object(t, r.body); got["cid"] != root.String() {
+		t.Errorf("bare path pin answered %v", got)
+	}
+
+	r = e.do(http.MethodDelete, "/pins/ipfs/"+root.String()+"/a/b", nil).wantStatus(t, http.StatusOK)
+	if got := object(t, r.body); got["cid"] != leaf.String() || got["name"] != "leaf" {
+		t.Errorf("unpin path answered %v", got)
+	}
+	e.do(http.MethodDelete, "/pins/ipfs/"+root.String()+"/a/b", nil).wantError(t, http.StatusNotFound, "not part of the pinset")
+	e.do(http.MethodPost, "/pins/ipfs/notacid/x", nil).wantError(t, http.StatusBadRequest, "error parsing path")
+	e.do(http.MethodPost, "/pins/ipns/unknown.example", nil).wantError(t, http.StatusInternalServerError, "no link named")
+	e.do(http.MethodPost, "/pins/ipfs/"+root.String()+"?expire-in=1ms", nil).wantError(t, http.StatusBadRequest, "expire-in")
+}
+
+func TestPinPathWithoutResolver(t *testing.T) {
+	e := newEnv(t, Config{})
+	root := testCid(t, "root")
+	e.do(http.MethodPost, "/pins/ipfs/"+root.String(), nil).wantStatus(t, http.StatusOK)
+	e.do(http.MethodPost, "/pins/ipfs/"+root.String()+"/a", nil).wantError(t, http.StatusInternalServerError, "no IPFS node to resolve")
+}
+
+func TestPinUpdateInheritsFromTheOldPin(t *testing.T) {
+	e := newEnv(t, Config{})
+	from, to := testCid(t, "v1"), testCid(t, "v2")
+	holder := e.fc.peers[2].ID
+	e.fc.add(storage.Pin{Cid: from, Name: "site", ReplicationFactorMin: 1, ReplicationFactorMax: 1,
+		Allocations: []string{holder}, Metadata: map[string]string{"k": "v"}})
+
+	r := e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+from.String()+"&replication-min=0&mode=recursive", nil).
+		wantStatus(t, http.StatusOK)
+	got := object(t, r.body)
+	if got["pin_update"] != from.String() || got["name"] != "site" || got["replication_factor_max"] != 1.0 {
+		t.Errorf("updated pin %v", got)
+	}
+	if a := got["allocations"].([]any); len(a) != 1 || a[0] != holder {
+		t.Errorf("allocations %v: the old holder should keep the new version", a)
+	}
+	if got["metadata"].(map[string]any)["k"] != "v" {
+		t.Errorf("metadata not inherited: %v", got["metadata"])
+	}
+	// A new name replaces the old one.
+	r = e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+from.String()+"&name=site2", nil).wantStatus(t, http.StatusOK)
+	if got := object(t, r.body); got["name"] != "site2" {
+		t.Errorf("name %v", got["name"])
+	}
+	e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+testCid(t, "nothing").String(), nil).
+		wantError(t, http.StatusBadRequest, "pin-update")
+}
+
+func TestStatusForMapsSentinels(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{storage.ErrNotFound, 404},
+		{cluster.ErrUnknownPeer, 404},
+		{cluster.ErrNoLeader, 503},
+		{&alloc.NotEnoughPeersError{Needed: 2}, 500},
+		{errBadRequest("x"), 400},
+		{&http.MaxBytesError{Limit: 1}, 413},
+		{errors.New("other"), 500},
+	} {
+		if got := statusFor(wrapErr(tc.err)); got != tc.want {
+			t.Errorf("statusFor(%v) = %d, want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+func wrapErr(err error) error { return errors.Join(errors.New("context"), err) }

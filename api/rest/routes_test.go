@@ -1,0 +1,225 @@
+package rest
+
+import (
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/internal/version"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+func TestIDAndVersion(t *testing.T) {
+	e := newEnv(t, Config{})
+	self := e.fc.peers[0]
+	got := object(t, e.get("/id").wantStatus(t, http.StatusOK).body)
+	wantKeys(t, "ID", got, idKeys...)
+	if got["id"] != self.ID || got["peername"] != "peer0" || got["rpc_protocol_version"] != "/flotilla/1.0/rpc" {
+		t.Errorf("id %v", got)
+	}
+	// host:port becomes a multiaddr that ipfs-cluster's clients parse.
+	if a := got["addresses"].([]any); len(a) != 1 || a[0] != "/ip4/127.0.0.1/tcp/9096/p2p/"+self.ID {
+		t.Errorf("addresses %v", a)
+	}
+	if a := got["cluster_peers_addresses"].([]any); len(a) != 3 || a[1] != "/ip4/127.0.0.1/tcp/9097/p2p/"+e.fc.peers[1].ID {
+		t.Errorf("cluster_peers_addresses %v", a)
+	}
+	ipfs := got["ipfs"].(map[string]any)
+	wantKeys(t, "ipfs", ipfs, "id", "addresses", "error")
+
+	v := object(t, e.get("/version").wantStatus(t, http.StatusOK).body)
+	wantKeys(t, "Version", v, "version")
+	if v["version"] != version.Version {
+		t.Errorf("version %v", v)
+	}
+}
+
+func TestIDWithoutIPFSOmitsItsID(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.fc.peers[0].IPFS = cluster.IPFSInfo{Error: "connection refused"}
+	ipfs := object(t, e.get("/id").body)["ipfs"].(map[string]any)
+	if _, has := ipfs["id"]; has || ipfs["error"] != "connection refused" {
+		t.Errorf("ipfs %v: an empty peer ID is not valid JSON for ipfs-cluster's clients", ipfs)
+	}
+}
+
+func TestToMultiaddr(t *testing.T) {
+	id := newPeerID(t)
+	for in, want := range map[string]string{
+		"10.0.0.1:9096":      "/ip4/10.0.0.1/tcp/9096/p2p/" + id,
+		"[::1]:9096":         "/ip6/::1/tcp/9096/p2p/" + id,
+		"node.example:9096":  "/dns/node.example/tcp/9096/p2p/" + id,
+		"/ip4/1.2.3.4/tcp/1": "/ip4/1.2.3.4/tcp/1",
+		"/bogus":             "",
+		"no port":            "",
+	} {
+		if got := toMultiaddr(in, id); got != want {
+			t.Errorf("toMultiaddr(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := toMultiaddr("10.0.0.1:1", "not-an-id"); got != "/ip4/10.0.0.1/tcp/1" {
+		t.Errorf("without a valid ID: %q", got)
+	}
+}
+
+func TestPeers(t *testing.T) {
+	e := newEnv(t, Config{})
+	r := e.get("/peers").wantStatus(t, http.StatusOK)
+	items := ndjson(t, r.body)
+	if len(items) != 3 {
+		t.Fatalf("%d peers", len(items))
+	}
+	for i, it := range items {
+		wantKeys(t, "ID", it, idKeys...)
+		if it["id"] != e.fc.peers[i].ID {
+			t.Errorf("peer %d: %v", i, it["id"])
+		}
+	}
+
+	gone := e.fc.peers[2].ID
+	r = e.do(http.MethodDelete, "/peers/"+gone, nil).wantStatus(t, http.StatusNoContent)
+	if len(r.body) != 0 || len(e.fc.removed) != 1 || e.fc.removed[0] != gone {
+		t.Errorf("removed %v, body %q", e.fc.removed, r.body)
+	}
+	e.do(http.MethodDelete, "/peers/"+gone, nil).wantError(t, http.StatusNotFound, "not a member")
+	e.do(http.MethodDelete, "/peers/nope", nil).wantError(t, http.StatusBadRequest, "error decoding Peer ID")
+	e.do(http.MethodPost, "/peers", strings.NewReader(`{"peer_id":"x"}`)).wantError(t, http.StatusNotImplemented, "--bootstrap")
+}
+
+func TestAllocations(t *testing.T) {
+	e := newEnv(t, Config{})
+	cids := pinSome(t, e, 2)
+	for _, q := range []string{"", "?filter=all", "?filter=pin", "?filter=pin,meta-pin", "?filter=pin,bogus"} {
+		items := ndjson(t, e.get("/allocations"+q).wantStatus(t, http.StatusOK).body)
+		if len(items) != 2 || items[0]["cid"] != cids[0].String() {
+			t.Fatalf("%s: %v", q, items)
+		}
+		wantKeys(t, "Pin", items[0], pinKeys...)
+	}
+	e.get("/allocations?filter=shard-pin").wantStatus(t, http.StatusNoContent)
+	e.get("/allocations?filter=bogus").wantError(t, http.StatusBadRequest, "invalid filter value")
+
+	got := object(t, e.get("/allocations/"+cids[1].String()).wantStatus(t, http.StatusOK).body)
+	wantKeys(t, "Pin", got, pinKeys...)
+	if got["cid"] != cids[1].String() {
+		t.Errorf("allocation %v", got)
+	}
+	e.get("/allocations/"+testCid(t, "absent").String()).wantError(t, http.StatusNotFound, "not part of the pinset")
+	e.get("/allocations/xyz").wantError(t, http.StatusBadRequest, "error decoding Cid")
+}
+
+func TestMonitorAndHealth(t *testing.T) {
+	e := newEnv(t, Config{})
+	p1 := e.fc.peers[1].ID
+	m := health.Metric{Name: "freespace", Peer: p1, Value: "100", Expire: 5, Valid: true, Weight: 100, ReceivedAt: 4}
+	e.fc.metrics["freespace"] = []health.Metric{m}
+	e.fc.metrics["ping"] = nil
+	e.fc.alerts = []health.Alert{{Metric: health.Metric{Name: "ping", Peer: p1}, TriggeredAt: e.fc.now}}
+
+	names := e.get("/monitor/metrics").wantStatus(t, http.StatusOK).body
+	if string(names) != "[\"freespace\",\"ping\"]\n" {
+		t.Errorf("names %s", names)
+	}
+	var ms []map[string]any
+	if err := jsonUnmarshal(e.get("/monitor/metrics/freespace").wantStatus(t, http.StatusOK).body, &ms); err != nil || len(ms) != 1 {
+		t.Fatalf("metrics %v %v", ms, err)
+	}
+	wantKeys(t, "Metric", ms[0], "name", "peer", "value", "expire", "valid", "weight", "partitionable", "received_at")
+	if b := e.get("/monitor/metrics/nothing").wantStatus(t, http.StatusOK).body; string(b) != "[]\n" {
+		t.Errorf("unknown metric: %s", b)
+	}
+
+	var alerts []map[string]any
+	if err := jsonUnmarshal(e.get("/health/alerts").wantStatus(t, http.StatusOK).body, &alerts); err != nil || len(alerts) != 1 {
+		t.Fatalf("alerts %v %v", alerts, err)
+	}
+	wantKeys(t, "Alert", alerts[0], "name", "peer", "value", "expire", "valid", "weight", "partitionable", "received_at", "triggered_at")
+	e.fc.alerts = nil
+	if b := e.get("/health/alerts").body; string(b) != "[]\n" {
+		t.Errorf("no alerts: %s", b)
+	}
+
+	g := object(t, e.get("/health/graph").wantStatus(t, http.StatusOK).body)
+	wantKeys(t, "ConnectGraph", g, "cluster_id", "id_to_peername", "ipfs_links", "cluster_links", "cluster_trust_links", "cluster_to_ipfs")
+	links := g["cluster_links"].(map[string]any)
+	if g["cluster_id"] != e.fc.peers[0].ID || len(links) != 3 || len(links[p1].([]any)) != 2 {
+		t.Errorf("graph %v", g)
+	}
+	if g["id_to_peername"].(map[string]any)[p1] != "peer1" || g["cluster_to_ipfs"].(map[string]any)[p1] != e.fc.peers[1].IPFS.ID {
+		t.Errorf("graph names %v", g)
+	}
+
+	e.do(http.MethodPost, "/ipfs/gc", nil).wantError(t, http.StatusNotImplemented, "not implemented")
+	if b := e.get("/health/bandwidth").wantStatus(t, http.StatusOK).body; string(b) != "{}\n" {
+		t.Errorf("bandwidth %s", b)
+	}
+}
+
+func TestHealth(t *testing.T) {
+	ready := errors.New("waiting for a leader")
+	e := newEnv(t, Config{Ready: func() error { return ready }})
+	e.get("/health").wantError(t, http.StatusServiceUnavailable, "waiting for a leader")
+	ready = nil
+	if r := e.get("/health").wantStatus(t, http.StatusNoContent); len(r.body) != 0 {
+		t.Errorf("body %q", r.body)
+	}
+}
+
+func TestRouting(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.get("/nope").wantError(t, http.StatusNotFound, "not found")
+	r := e.get("/nope")
+	if got := object(t, r.body); len(got) != 2 || got["message"] != "not found" || got["code"] != 404.0 {
+		t.Errorf("404 body %s", r.body)
+	}
+	e.do(http.MethodPut, "/pins", nil).wantError(t, http.StatusMethodNotAllowed, "method not allowed")
+	// Trailing slashes route like the path without them, POST included.
+	e.get("/id/").wantStatus(t, http.StatusOK)
+	c := testCid(t, "slash").String()
+	e.do(http.MethodPost, "/pins/"+c+"/", nil).wantStatus(t, http.StatusOK)
+	e.get("/pins/"+c+"/").wantStatus(t, http.StatusOK)
+}
+
+func TestBodyLimit(t *testing.T) {
+	e := newEnv(t, Config{MaxBodyBytes: 16})
+	req, _ := http.NewRequest(http.MethodPost, "/x", strings.NewReader(strings.Repeat("x", 64)))
+	var seen error
+	h := e.api.limitBody(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, seen = r.Body.Read(make([]byte, 64))
+		for seen == nil {
+			_, seen = r.Body.Read(make([]byte, 64))
+		}
+	}))
+	h.ServeHTTP(discardWriter{http.Header{}}, req)
+	var tooBig *http.MaxBytesError
+	if !errors.As(seen, &tooBig) {
+		t.Errorf("read past the limit: %v", seen)
+	}
+	req, _ = http.NewRequest(http.MethodPost, "/add", strings.NewReader(strings.Repeat("x", 64)))
+	h.ServeHTTP(discardWriter{http.Header{}}, req)
+	if seen == nil || errors.As(seen, &tooBig) {
+		t.Errorf("/add must not be limited: %v", seen)
+	}
+}
+
+type discardWriter struct{ h http.Header }
+
+func (d discardWriter) Header() http.Header         { return d.h }
+func (d discardWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (d discardWriter) WriteHeader(int)             {}
+
+func TestPinListIsStoredPinJSON(t *testing.T) {
+	// The Pin shape comes from storage.Pin's MarshalJSON: check it once
+	// here through the API, with every field set.
+	e := newEnv(t, Config{})
+	c, prev := testCid(t, "x"), testCid(t, "y")
+	e.fc.add(storage.Pin{Cid: c, PinUpdate: prev, ExpireAt: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)})
+	got := object(t, e.get("/allocations/"+c.String()).body)
+	if got["pin_update"] != prev.String() || got["expire_at"] != "2031-01-01T00:00:00Z" || got["reference"] != nil {
+		t.Errorf("pin %v", got)
+	}
+}
