@@ -1,26 +1,10 @@
-// Package pinsvc is the IPFS Pinning Service API (v1.0.0) over the cluster
-// pinset, so that `ipfs pin remote` and other spec clients pin through
-// Flotilla.
-//
-// Request IDs. The cluster holds one pin per CID, so a pin request IS the
-// CID's pin: the requestid is the CID in its canonical text form (base58btc
-// for CIDv0, base32 for CIDv1), which is URL-path safe and survives re-pins
-// through other paths (the proxy, the admin API, re-allocation), so that a
-// client polling GET /pins/{requestid} never sees it vanish. The price is that
-// pinning the same CID twice yields the same requestid and updates the one
-// pin rather than adding a second request: a per-request ID would promise a
-// reference count the cluster does not keep. Any multibase spelling of the CID
-// is accepted as a requestid; responses always carry the canonical one.
-//
-// Accounts. Every accepted token sees the whole cluster pinset, including pins
-// made through the proxy or the admin API: tokens authenticate, they do not
-// partition.
 package pinsvc
 
 import (
 	"context"
 	"crypto/subtle"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/go-chi/chi/v5"
@@ -134,9 +118,11 @@ func parseRequestID(r *http.Request) (cid.Cid, error) {
 	return c, nil
 }
 
+// quote shows a client's value in an error, cut short so that a huge one
+// does not come back whole.
 func quote(s string) string {
-	if len(s) > 100 {
-		s = s[:100] + "…"
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:100]) + "…"
 	}
-	return `"` + s + `"`
+	return strconv.Quote(s)
 }
