@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -64,7 +63,7 @@ func readArgLines(r io.Reader) ([]string, error) {
 		s, err := br.ReadString('\n')
 		total += len(s)
 		if total > maxStdinArgs {
-			return nil, fmt.Errorf("arguments in the request body exceed %d bytes", maxStdinArgs)
+			return nil, errStdinTooLong()
 		}
 		if err != nil {
 			if errors.Is(err, io.EOF) {
@@ -110,7 +109,7 @@ func (h *Handlers) resolve(ctx context.Context, arg string) (cid.Cid, error) {
 		return ip.RootCid(), nil
 	}
 	if h.resolver == nil {
-		return cid.Undef, fmt.Errorf("cannot resolve %q: no resolver configured", arg)
+		return cid.Undef, errNoResolver(arg)
 	}
 	c, err := h.resolver.Resolve(ctx, p.String())
 	if err != nil {

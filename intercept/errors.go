@@ -109,3 +109,24 @@ func errArgRequired(name string) error {
 func upstreamMessage(upstream string, err error) string {
 	return fmt.Sprintf("the IPFS node at %s is not reachable: %v", upstream, err)
 }
+
+// Flotilla's own failures, where Kubo has no counterpart.
+
+func errStdinTooLong() error {
+	return fmt.Errorf("arguments in the request body exceed %d bytes", maxStdinArgs)
+}
+
+func errNoResolver(arg string) error {
+	return fmt.Errorf("cannot resolve %q: no resolver configured", arg)
+}
+
+// msgPinNeedsJSON: the CIDs to pin are read from the upstream's JSON lines.
+func msgPinNeedsJSON(encoding string) string {
+	return fmt.Sprintf("the cluster proxy pins from JSON answers only: encoding=%s is not supported when pinning", encoding)
+}
+
+const msgNoCidToPin = "flotilla: the upstream answer named no CID to pin"
+
+func msgCARRoots(err error) string {
+	return "flotilla: reading the CAR roots of the upload: " + err.Error()
+}

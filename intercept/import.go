@@ -3,7 +3,6 @@ package intercept
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -132,7 +131,7 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 	}
 	// The CIDs come from parsing the JSON answer.
 	if enc := opts.str("encoding"); enc != "" && enc != encodingJSON {
-		fail(fmt.Sprintf("the cluster proxy pins from JSON answers only: encoding=%s is not supported when pinning", enc))
+		fail(msgPinNeedsJSON(enc))
 		return
 	}
 	run := &importRun{h: h, spec: spec, opts: opts, ctx: r.Context()}

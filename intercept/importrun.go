@@ -65,7 +65,7 @@ func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
 		return run.finishRoots()
 	}
 	if len(run.cids) == 0 {
-		return nil, "flotilla: the upstream answer named no CID to pin"
+		return nil, msgNoCidToPin
 	}
 	for _, c := range run.cids {
 		p := run.tmpl
@@ -95,7 +95,7 @@ type carImportOutput struct {
 func (run *importRun) finishRoots() ([]byte, string) {
 	roots, err := run.roots.wait(run.ctx)
 	if err != nil {
-		return nil, "flotilla: reading the CAR roots of the upload: " + err.Error()
+		return nil, msgCARRoots(err)
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -118,7 +119,7 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 	seen := make(map[cid.Cid]bool, len(cids))
 	for i, p := range pins {
 		if p == nil || !typeMatches(typ, p.Mode) {
-			return fmt.Errorf("%s", pathNotPinned(c.args[i]))
+			return errors.New(pathNotPinned(c.args[i]))
 		}
 		// Kubo's Keys map holds a CID once; its stream repeats it.
 		if seen[cids[i]] && !sink.repeats() {

@@ -274,3 +274,37 @@ func TestStripQueryKey(t *testing.T) {
 		}
 	}
 }
+
+func TestAccessLogHidesSecret(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	lg := zerolog.New(zerolog.SyncWriter(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}))).Level(zerolog.DebugLevel)
+	up := httptest.NewServer(http.HandlerFunc(kuboOK))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	p, err := New(Config{Upstream: u, Log: lg}, http.NotFoundHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	p.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/api/v0/version?api-auth=s3cret&encoding=json", nil))
+	mu.Lock()
+	out := buf.String()
+	mu.Unlock()
+	for _, want := range []string{`"method":"POST"`, `"path":"/api/v0/version"`, `"query":"encoding=json"`, `"status":200`, `"duration":`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("log lacks %s: %s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cret") {
+		t.Errorf("secret logged: %s", out)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

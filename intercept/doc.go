@@ -1,0 +1,47 @@
+package intercept
+
+// Wiring (cmd/flotilla):
+//
+//	h := intercept.New(clusterPeer, resolver, intercept.Options{
+//		Upstream:   upstreamURL,
+//		Transport:  intercept.NewTransport(),
+//		WaitPinned: cfg.Proxy.PinWait, // "pinned" (true) or "committed"
+//		Log:        log,
+//	})
+//	p, err := proxy.New(proxy.Config{Upstream: upstreamURL, ListenAddr: addr,
+//		AllowedOrigins: origins, Log: log}, h)
+//	go p.Serve(listener)
+//
+// Where Flotilla cannot, or deliberately does not, answer as Kubo does:
+//
+//   - pin ls lists cluster roots only. type=indirect is always empty, type=all
+//     has no indirect CIDs, and an argument that is only indirectly pinned is
+//     "not pinned". Kubo's order (recursive, then direct) and its sorted Keys
+//     are not kept: pins come in pinset order.
+//   - pin ls without stream writes its Keys object as it lists. A listing
+//     failure within the first 64 KiB is Kubo's 500 error object; a later one
+//     leaves a truncated object and the X-Stream-Error trailer.
+//   - pin ls with stream=true reports a cluster failure (no leader...) in the
+//     trailer with status 200 even before the first line, because client/rpc's
+//     Pin().Ls panics on an error status. Kubo-reproducible errors (bad type,
+//     bad option) stay Kubo's 500 or 400.
+//   - Only encoding=json and encoding=text are implemented; other encodings are
+//     400 "invalid encoding". add, block/put, dag/put and dag/import with a pin
+//     requested need encoding=json, since the CIDs are read from the JSON lines.
+//   - pin rm -r=false looks at the pin, then removes it: a concurrent re-pin in
+//     between wins, where Kubo holds a lock.
+//   - pin update leaves the allocations to the cluster, which knows the old
+//     pin from PinUpdate.
+//   - add, block/put and dag/put hold back the last line of the upstream answer
+//     until the cluster pins are committed (and pinned, with WaitPinned), so a
+//     client that stops at the root's line still sees a committed pin; progress
+//     lines therefore arrive one line late. A pin failure goes in the
+//     X-Stream-Error trailer. dag/import reports it in the Root line's
+//     PinErrorMsg, as Kubo does for its own pins.
+//   - The CAR roots of dag/import are read by a small header parser (CARv1, and
+//     CARv2 with its inner CARv1), because go-car/v2 is not a direct requirement
+//     of the module.
+//   - Intercepted answers carry the upstream's Server header once a forwarded
+//     answer has shown it (ObserveUpstream), "flotilla/<version>" before.
+//   - The proxy does not check Kubo's API.Authorizations on intercepted calls;
+//     the Authorization header is forwarded on everything else.
