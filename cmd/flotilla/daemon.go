@@ -15,6 +15,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
 	"github.com/flotilla-ipfs/flotilla/api/rest"
 	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/intercept"
@@ -102,20 +103,20 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 	}
 	secret, _ := hex.DecodeString(cfg.Cluster.Secret)
 
-	clusterLn, err := net.Listen("tcp", cfg.Cluster.Listen)
+	lns, err := d.listen(map[string]string{
+		"cluster.listen": cfg.Cluster.Listen,
+		"api.listen":     cfg.API.Listen,
+		"proxy.listen":   cfg.Proxy.Listen,
+		"pinsvc.listen":  cfg.PinSvc.Listen,
+	})
 	if err != nil {
-		return d.badKey("cluster.listen", err)
+		return err
 	}
-	apiLn, err := net.Listen("tcp", cfg.API.Listen)
-	if err != nil {
-		clusterLn.Close()
-		return d.badKey("api.listen", err)
-	}
-	proxyLn, err := net.Listen("tcp", cfg.Proxy.Listen)
-	if err != nil {
-		clusterLn.Close()
-		apiLn.Close()
-		return d.badKey("proxy.listen", err)
+	clusterLn, apiLn, proxyLn, pinsvcLn := lns["cluster.listen"], lns["api.listen"], lns["proxy.listen"], lns["pinsvc.listen"]
+	closeAll := func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
 	}
 
 	watchCtx, cancel := context.WithCancel(context.Background())
@@ -165,13 +166,27 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Log: d.component("cluster"),
 	})
 	if err != nil {
-		proxyLn.Close()
-		apiLn.Close()
+		closeAll()
 		return err
 	}
 
-	admin := rest.New(d.node, d.ready, d.component("api"))
+	auth := rest.AuthConfig{Users: cfg.API.BasicAuthCredentials, TokenTTL: cfg.API.TokenTTL.D()}
+	if len(auth.Users) > 0 {
+		// Tokens come from POST /token, which needs a user: with no users
+		// configured the API is open (and on loopback by default).
+		auth.TokenKey = rest.DeriveTokenKey(secret)
+	}
+	admin := rest.NewWithConfig(d.node, rest.Config{
+		Ready:       d.ready,
+		Log:         d.component("api"),
+		Auth:        auth,
+		CORS:        rest.CORSConfig{AllowedOrigins: cfg.API.CORSAllowedOrigins},
+		Resolver:    d.ipfs,
+		UpstreamURL: d.ipfs.BaseURL(),
+		Transport:   d.ipfs.Transport(),
+	})
 	d.serve(apiLn, admin, "admin API")
+	d.serve(pinsvcLn, pinsvc.New(d.node, pinsvc.Config{Tokens: cfg.PinSvc.Tokens, Log: d.component("pinsvc")}), "pinning service API")
 
 	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
 		Upstream:   d.ipfs.BaseURL(),
@@ -186,7 +201,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Log:            d.component("proxy"),
 	}, handlers)
 	if err != nil {
-		proxyLn.Close()
+		closeAll()
 		return err
 	}
 	go func() {
@@ -197,10 +212,28 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 	d.log.Info().
 		Str("proxy", proxyLn.Addr().String()).
 		Str("api", apiLn.Addr().String()).
+		Str("pinsvc", pinsvcLn.Addr().String()).
 		Str("cluster", clusterLn.Addr().String()).
 		Str("ipfs", cfg.IPFS.API).
 		Msg("flotilla peer started")
 	return nil
+}
+
+// listen binds every listener before anything starts, so that a port in
+// use stops the daemon with the key that names it, and nothing half-starts.
+func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error) {
+	lns := map[string]net.Listener{}
+	for key, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, d.badKey(key, err)
+		}
+		lns[key] = ln
+	}
+	return lns, nil
 }
 
 // inHome resolves a configured file path against the home folder.

@@ -60,6 +60,13 @@ type Proxy struct {
 
 type API struct {
 	Listen string `json:"listen"`
+	// BasicAuthCredentials maps users to passwords. Empty means no auth,
+	// which is why the API listens on loopback by default.
+	BasicAuthCredentials map[string]string `json:"basic_auth_credentials"`
+	// TokenTTL is how long a bearer token from POST /token lasts.
+	TokenTTL Duration `json:"token_ttl"`
+	// CORSAllowedOrigins turns CORS on for these origins; empty is off.
+	CORSAllowedOrigins []string `json:"cors_allowed_origins"`
 }
 
 type IPFS struct {
@@ -105,7 +112,12 @@ func Default() Config {
 			BatchMaxDelay:     Duration(2 * time.Millisecond),
 		},
 		Proxy: Proxy{Listen: "127.0.0.1:9095", PinWait: "pinned", AllowedOrigins: []string{}},
-		API:   API{Listen: "127.0.0.1:9094"},
+		API: API{
+			Listen:               "127.0.0.1:9094",
+			BasicAuthCredentials: map[string]string{},
+			TokenTTL:             Duration(24 * time.Hour),
+			CORSAllowedOrigins:   []string{},
+		},
 		IPFS: IPFS{
 			API:               "http://127.0.0.1:5001",
 			ConcurrentPins:    10,
