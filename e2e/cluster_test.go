@@ -96,6 +96,15 @@ func TestReplicationTwoOnThreePeersAndRepairAfterDeath(t *testing.T) {
 	proxyPin(t, peers[1], c, "replication=2")
 	waitFor(t, "exactly two Kubo nodes to pin it", 30*time.Second, func() bool { return holders(kubos, c) == 2 })
 
+	// repo/stat through any proxy sums every peer's Kubo.
+	var want uint64
+	for _, k := range kubos {
+		want += repoStorageMax(t, k.url)
+	}
+	if got := repoStorageMax(t, peers[2].proxyURL()); got != want {
+		t.Fatalf("repo/stat StorageMax through the proxy = %d, want the sum %d", got, want)
+	}
+
 	// Kill the process of a peer that holds it (not the one we ask).
 	victim := -1
 	for i, k := range kubos {
@@ -144,4 +153,18 @@ func TestClusterOfClusters(t *testing.T) {
 	if out := innerKubo.run("--api", outer.proxyAPI(), "pin", "ls", "--type=recursive"); !strings.Contains(out, c) {
 		t.Fatalf("the outer cluster's pinset lacks the pin:\n%s", out)
 	}
+}
+
+func repoStorageMax(t *testing.T, base string) uint64 {
+	t.Helper()
+	resp, err := http.Post(base+"/api/v0/repo/stat?size-only=true", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var rs struct{ StorageMax uint64 }
+	if err := json.NewDecoder(resp.Body).Decode(&rs); err != nil || rs.StorageMax == 0 {
+		t.Fatalf("repo/stat at %s: %v %+v", base, err, rs)
+	}
+	return rs.StorageMax
 }

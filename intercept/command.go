@@ -66,6 +66,11 @@ var commands = map[string]*command{
 		text:     textPinUpdate,
 		run:      runPinUpdate,
 	},
+	"repo/stat": {
+		opts: []optDef{boolOpt("size-only", "s"), boolOpt("human", "H")},
+		text: textRepoStat,
+		run:  runRepoStat,
+	},
 	"add":        {imp: importAdd},
 	"block/put":  {imp: importBlockPut},
 	"dag/put":    {imp: importDagPut},
