@@ -1,5 +1,3 @@
-// Package rest is the admin REST API, with ipfs-cluster's routes and JSON so
-// that its clients and users can switch to Flotilla unchanged.
 package rest
 
 import (

@@ -1,0 +1,32 @@
+// Package rest is the admin REST API, with ipfs-cluster's routes and JSON so
+// that its clients and users can switch to Flotilla unchanged. Its
+// compatibility is tested with ipfs-cluster's own Go client.
+//
+// Where it deliberately differs from ipfs-cluster v1.1.6:
+//
+//   - mode=direct is honoured on every route; ipfs-cluster's POST
+//     /pins/{cid} silently pins recursively.
+//   - Bad pin options are 400 with the parameter named: an unknown mode, a
+//     malformed peer ID in user-allocations, an expiry in the past,
+//     replication-min above replication-max. ipfs-cluster falls back to a
+//     default or answers 500.
+//   - Trailing slashes route like the path without them instead of a 307.
+//   - Bearer tokens expire (api.token_ttl), are signed with a key derived
+//     from the cluster secret, and die with their user; ipfs-cluster's never
+//     expire.
+//   - CORS is off unless origins are configured.
+//   - GET /pins streams as it goes, a few CIDs asked about at once, instead
+//     of gathering the whole pinset first. With a filter, each peer map keeps
+//     the peers whose status passes, as ipfs-cluster's does; the filter also
+//     applies to cids=.
+//   - /add imports into this peer's IPFS node (unpinned) and then pins each
+//     top-level entry, or the wrapping directory, in the cluster; ipfs-cluster
+//     chunks the content itself and streams blocks to the allocated peers.
+//     Allocations are known once a root is pinned, so only root lines carry
+//     them. shard=true and format=car are refused.
+//   - local=true on recover still recovers everywhere (the cluster has no
+//     local-only recover) and reports this peer's status only.
+//   - POST /peers and POST /ipfs/gc answer 501: peers join from their own
+//     side with the secret, and garbage collection is not fanned out yet.
+//   - /health/bandwidth is an empty object: peers speak HTTP, not libp2p.
+package rest
