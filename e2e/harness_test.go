@@ -209,7 +209,11 @@ func (p *peer) start(args ...string) {
 	p.cmd = exec.Command(p.bin, append([]string{"--log-level", "debug", "daemon"}, args...)...)
 	p.cmd.Env = p.env
 	pr, pw := io.Pipe()
-	p.logs = &logBuffer{}
+	if p.logs == nil {
+		// One buffer for the peer's life: a restart appends to it.
+		p.logs = &logBuffer{}
+	}
+	logs := p.logs
 	p.cmd.Stdout, p.cmd.Stderr = pw, pw
 	started := make(chan map[string]any, 1)
 	go func() {
@@ -217,7 +221,7 @@ func (p *peer) start(args ...string) {
 		sc.Buffer(make([]byte, 1<<20), 1<<20)
 		for sc.Scan() {
 			line := sc.Bytes()
-			p.logs.Write(append(line, '\n'))
+			logs.Write(append(line, '\n'))
 			var ev map[string]any
 			if json.Unmarshal(line, &ev) == nil && ev["message"] == "flotilla peer started" {
 				started <- ev

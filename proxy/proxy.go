@@ -27,6 +27,9 @@ type Config struct {
 	Upstream       *url.URL
 	AllowedOrigins []string // besides Kubo's always-allowed http(s)://127.0.0.1:<own port>, [::1], localhost
 	ListenAddr     string   // used to compute the own-port origins
+	// Authorizations, when set, require Kubo-style Authorization headers
+	// (see Authorization), so that the proxy can listen beyond loopback.
+	Authorizations map[string]Authorization
 	Log            zerolog.Logger
 }
 
@@ -51,6 +54,7 @@ type Proxy struct {
 	intercepted http.Handler
 	fwd         *httputil.ReverseProxy
 	cors        atomic.Pointer[corsPolicy]
+	auth        *authorizer
 	srv         *http.Server
 }
 
@@ -63,7 +67,7 @@ func New(cfg Config, intercepted http.Handler) (*Proxy, error) {
 	if intercepted == nil {
 		return nil, errors.New("proxy: the intercept handler is required")
 	}
-	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted}
+	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
 	p.fwd = intercept.NewForwarder(cfg.Upstream, intercept.NewTransport(), &intercept.BufferPool{}, cfg.Log)
 	if obs, ok := intercepted.(upstreamObserver); ok {
@@ -120,6 +124,15 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			Int("status", sw.finalStatus()).Dur("duration", time.Since(start)).Msg("proxy request")
 	}()
 
+	if p.auth != nil && r.Method != http.MethodOptions {
+		if !p.auth.allow(r) {
+			p.log.Warn().Str("path", r.URL.Path).Msg("refused: no valid Authorization")
+			http.Error(sw, accessDenied, http.StatusForbidden)
+			return
+		}
+		// The secret was the proxy's to check; it does not travel on.
+		r.Header.Del("Authorization")
+	}
 	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
 		p.forward(sw, r)
 		return

@@ -197,6 +197,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 	d.proxy, err = proxy.New(proxy.Config{
 		Upstream:       d.ipfs.BaseURL(),
 		AllowedOrigins: cfg.Proxy.AllowedOrigins,
+		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
 		ListenAddr:     proxyLn.Addr().String(),
 		Log:            d.component("proxy"),
 	}, handlers)
@@ -364,4 +365,12 @@ func shortID(id string) string {
 		return id[len(id)-6:]
 	}
 	return id
+}
+
+func proxyAuthorizations(in map[string]config.ProxyAuthorization) map[string]proxy.Authorization {
+	out := make(map[string]proxy.Authorization, len(in))
+	for name, a := range in {
+		out[name] = proxy.Authorization{AuthSecret: a.AuthSecret, AllowedPaths: a.AllowedPaths}
+	}
+	return out
 }

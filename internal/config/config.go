@@ -56,6 +56,17 @@ type Proxy struct {
 	// promise) or "committed" (returns at the Raft commit, for ingest speed).
 	PinWait        string   `json:"pin_wait"`
 	AllowedOrigins []string `json:"allowed_origins"`
+	// Authorizations follow Kubo's API.Authorizations: with any set, every
+	// request needs a matching Authorization header, so that the proxy can
+	// listen beyond loopback.
+	Authorizations map[string]ProxyAuthorization `json:"authorizations"`
+}
+
+// ProxyAuthorization is one named secret and the paths it opens.
+type ProxyAuthorization struct {
+	// AuthSecret is "bearer:<token>", "basic:<user>:<password>" or a bare token.
+	AuthSecret   string   `json:"auth_secret"`
+	AllowedPaths []string `json:"allowed_paths"`
 }
 
 type API struct {
@@ -111,7 +122,7 @@ func Default() Config {
 			BatchMaxPins:      512,
 			BatchMaxDelay:     Duration(2 * time.Millisecond),
 		},
-		Proxy: Proxy{Listen: "127.0.0.1:9095", PinWait: "pinned", AllowedOrigins: []string{}},
+		Proxy: Proxy{Listen: "127.0.0.1:9095", PinWait: "pinned", AllowedOrigins: []string{}, Authorizations: map[string]ProxyAuthorization{}},
 		API: API{
 			Listen:               "127.0.0.1:9094",
 			BasicAuthCredentials: map[string]string{},

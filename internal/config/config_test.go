@@ -62,6 +62,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		"FLOTILLA_CLUSTER_ALLOCATE_BY=tag:region,freespace",
 		"FLOTILLA_CLUSTER_LEAVE_ON_SHUTDOWN=true",
 		"FLOTILLA_HEALTH_HEARTBEAT_INTERVAL=500ms",
+		`FLOTILLA_PROXY_AUTHORIZATIONS={"ci":{"auth_secret":"bearer:t","allowed_paths":["/api/v0"]}}`,
 		"UNRELATED=1",
 	})
 	if err != nil {
@@ -70,7 +71,8 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 	if got.Proxy.Listen != "127.0.0.1:19095" || got.Cluster.ReplicationFactorMin != 2 ||
 		got.Cluster.ReplicationFactorMax != 3 || got.Cluster.Tags["region"] != "eu" ||
 		got.Cluster.Tags["rack"] != "r1" || len(got.Cluster.AllocateBy) != 2 ||
-		!got.Cluster.LeaveOnShutdown || got.Health.HeartbeatInterval.D() != 500*time.Millisecond {
+		!got.Cluster.LeaveOnShutdown || got.Health.HeartbeatInterval.D() != 500*time.Millisecond ||
+		got.Proxy.Authorizations["ci"].AuthSecret != "bearer:t" {
 		t.Fatalf("overrides not applied: %+v", got)
 	}
 }

@@ -184,6 +184,13 @@ func setFromString(f reflect.Value, s string) error {
 	if d, ok := f.Addr().Interface().(*Duration); ok {
 		return d.parse(s)
 	}
+	// Structured values (a map of objects) are given as JSON.
+	if t := strings.TrimSpace(s); strings.HasPrefix(t, "{") && !isStringMap(f) {
+		if err := json.Unmarshal([]byte(t), f.Addr().Interface()); err != nil {
+			return fmt.Errorf("not valid JSON for this key: %v", err)
+		}
+		return nil
+	}
 	switch f.Kind() {
 	case reflect.String:
 		f.SetString(s)
@@ -208,6 +215,9 @@ func setFromString(f reflect.Value, s string) error {
 		}
 		f.Set(reflect.ValueOf(list))
 	case reflect.Map:
+		if !isStringMap(f) {
+			return fmt.Errorf("give this key as a JSON object")
+		}
 		m := map[string]string{}
 		for _, pair := range strings.Split(s, ",") {
 			if pair = strings.TrimSpace(pair); pair == "" {
@@ -224,4 +234,8 @@ func setFromString(f reflect.Value, s string) error {
 		return fmt.Errorf("cannot be set from the environment")
 	}
 	return nil
+}
+
+func isStringMap(f reflect.Value) bool {
+	return f.Kind() == reflect.Map && f.Type().Elem().Kind() == reflect.String
 }

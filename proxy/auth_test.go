@@ -1,0 +1,72 @@
+package proxy
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"testing"
+
+	"github.com/rs/zerolog"
+)
+
+func TestAuthorizationsAsKuboChecksThem(t *testing.T) {
+	var upstreamAuth []string
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		upstreamAuth = append(upstreamAuth, r.Header.Get("Authorization"))
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{}`)
+	}))
+	defer upstream.Close()
+	u, _ := url.Parse(upstream.URL)
+	p, err := New(Config{
+		Upstream: u,
+		Log:      zerolog.Nop(),
+		Authorizations: map[string]Authorization{
+			"alice": {AuthSecret: "bearer:s3cret", AllowedPaths: []string{"/api/v0/id"}},
+			"bob":   {AuthSecret: "basic:bob:pw", AllowedPaths: []string{"/api/v0"}},
+		},
+	}, http.NotFoundHandler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	cases := []struct {
+		name, path, auth string
+		want             int
+	}{
+		{"no header", "/api/v0/id", "", 403},
+		{"wrong token", "/api/v0/id", "Bearer nope", 403},
+		{"bearer on an allowed path", "/api/v0/id", "Bearer s3cret", 200},
+		{"bearer off its paths", "/api/v0/cat", "Bearer s3cret", 403},
+		{"version open to any valid secret", "/api/v0/version", "Bearer s3cret", 200},
+		{"basic on its prefix", "/api/v0/cat", "Basic Ym9iOnB3", 200},
+		{"basic with a wrong password", "/api/v0/cat", "Basic Ym9iOnd4", 403},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			req, _ := http.NewRequest(http.MethodPost, srv.URL+tc.path, nil)
+			if tc.auth != "" {
+				req.Header.Set("Authorization", tc.auth)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Fatalf("status %d, want %d (%s)", resp.StatusCode, tc.want, body)
+			}
+			if tc.want == 403 && string(body) != accessDenied+"\n" {
+				t.Fatalf("refusal body %q", body)
+			}
+		})
+	}
+	for _, a := range upstreamAuth {
+		if a != "" {
+			t.Fatalf("the proxy's secret reached the upstream: %q", a)
+		}
+	}
+}
