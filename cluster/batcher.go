@@ -39,6 +39,7 @@ type batcher struct {
 	maxDelay time.Duration
 	inflight chan struct{}
 	onBatch  func(ops int)
+	observe  func(d time.Duration, ops int)
 }
 
 func newBatcher(r *raft.Raft, maxOps int, maxDelay time.Duration) *batcher {
@@ -131,6 +132,7 @@ func (b *batcher) commit(batch []opRequest) {
 	if b.onBatch != nil {
 		b.onBatch(len(ops))
 	}
+	start := time.Now()
 	res := opResult{}
 	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
 	if err != nil {
@@ -143,6 +145,9 @@ func (b *batcher) commit(batch []opRequest) {
 				res.err = e
 			}
 		}
+	}
+	if b.observe != nil && res.err == nil {
+		b.observe(time.Since(start), len(ops))
 	}
 	for _, r := range batch {
 		r.done <- res

@@ -68,8 +68,25 @@ type Config struct {
 	Self    storage.Peer
 	IPFS    Upstream
 	Tracker TrackerConfig
-	Log     zerolog.Logger
+	// Observer, when set, is told of every commit and every pin on IPFS,
+	// for metrics.
+	Observer Observer
+	Log      zerolog.Logger
 }
+
+// Observer receives timings for monitoring.
+type Observer interface {
+	// ObserveCommit is one Raft entry of the group commit: how long it took
+	// and how many pin operations it carried.
+	ObserveCommit(d time.Duration, ops int)
+	// ObservePin is one pin on the upstream IPFS node, and whether it worked.
+	ObservePin(d time.Duration, ok bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveCommit(time.Duration, int) {}
+func (nopObserver) ObservePin(time.Duration, bool)   {}
 
 // Node is one running Flotilla peer.
 type Node struct {
@@ -109,6 +126,9 @@ func New(cfg Config) (*Node, error) {
 	if cfg.ExpiryInterval == 0 {
 		cfg.ExpiryInterval = time.Minute
 	}
+	if cfg.Observer == nil {
+		cfg.Observer = nopObserver{}
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg:     cfg,
@@ -123,6 +143,7 @@ func New(cfg Config) (*Node, error) {
 		n.applied.set(idx)
 	}
 	n.tracker = newTracker(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
+	n.tracker.observe = cfg.Observer.ObservePin
 	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
 
@@ -152,6 +173,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.rp = rp
 	n.batch = newBatcher(rp.raft, cfg.BatchMaxPins, cfg.BatchMaxDelay)
+	n.batch.observe = cfg.Observer.ObserveCommit
 	n.rpc = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 
 	n.goRun(func() { n.port.serve() })

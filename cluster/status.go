@@ -122,3 +122,42 @@ func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
 	}
 	return out
 }
+
+// Stats is a point-in-time summary for monitoring.
+type Stats struct {
+	Pinset       int
+	LocalStatus  map[storage.TrackerStatus]int
+	Peers        int
+	HealthyPeers int
+	Alerts       int
+	RaftState    string
+	Leader       bool
+	Voter        bool
+	Term         uint64
+	CommitIndex  uint64
+	AppliedIndex uint64
+}
+
+// Stats gathers the numbers /metrics reports. Every one is O(1) in the size
+// of the pinset.
+func (n *Node) Stats() Stats {
+	s := Stats{LocalStatus: map[storage.TrackerStatus]int{}}
+	s.Pinset, _ = n.state.Count()
+	if counts, err := n.status.CountByStatus(); err == nil {
+		s.LocalStatus = counts
+	}
+	now := time.Now()
+	if peers, err := n.state.Peers(); err == nil {
+		s.Peers = len(peers)
+		for _, p := range peers {
+			if n.monitor.Healthy(p.ID, now) {
+				s.HealthyPeers++
+			}
+		}
+	}
+	s.Alerts = len(n.monitor.Alerts())
+	ri := n.RaftInfo()
+	s.RaftState, s.Leader, s.Voter = ri.State, ri.State == "leader", ri.Voter
+	s.Term, s.CommitIndex, s.AppliedIndex = ri.Term, ri.CommitIndex, ri.AppliedIndex
+	return s
+}

@@ -54,6 +54,7 @@ type tracker struct {
 	version  uint64
 	sem      chan struct{}
 	workers  sync.WaitGroup
+	observe  func(d time.Duration, ok bool)
 }
 
 type progressCounter struct {

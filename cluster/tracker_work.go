@@ -67,12 +67,16 @@ func (t *tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	st.Status, st.Managed, st.Error = storage.StatusPinning, true, ""
 	t.put(st, pin.Cid, false)
 	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
+	start := time.Now()
 	err = t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
 		t.mu.Lock()
 		pc.nodes, pc.bytes = nodes, bytes
 		t.mu.Unlock()
 		t.bump()
 	})
+	if t.observe != nil && ctx.Err() == nil {
+		t.observe(time.Since(start), err == nil)
+	}
 	if ctx.Err() != nil {
 		// Shutting down: leave it queued for the next start.
 		st.Status = storage.StatusPinQueued

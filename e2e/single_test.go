@@ -218,3 +218,22 @@ func TestUsersOwnKuboPinsAreNeverRemoved(t *testing.T) {
 		t.Fatal("Flotilla removed a pin the user made directly on Kubo")
 	}
 }
+
+func TestMetricsEndpoint(t *testing.T) {
+	k, p := onePeer(t)
+	root := strings.TrimSpace(k.run("--api", p.proxyAPI(), "add", "-Q", writeFile(t, []byte("counted"))))
+	k.run("--api", p.proxyAPI(), "pin", "ls", root)
+	waitFor(t, "the pin to be counted as pinned", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + p.api + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		body := string(b)
+		return strings.Contains(body, "flotilla_pinset_pins 1") &&
+			strings.Contains(body, `flotilla_local_pins{status="pinned"} 1`) &&
+			strings.Contains(body, `flotilla_http_requests_total{code="200",listener="proxy",route="/api/v0/pin/ls"} 1`) &&
+			strings.Contains(body, `flotilla_raft_state{state="leader"} 1`)
+	})
+}

@@ -70,3 +70,17 @@ func TestAuthorizationsAsKuboChecksThem(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandNameDropsPathArguments(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/v0/pin/ls/QmUNLLsPACCz1vLxQVkXqqLX5R1X345qqfHbsf67hvA3Nn":               "/api/v0/pin/ls",
+		"/api/v0/pin/add/bafybeigdyrzt5sfp7udm7hu76uh7y26nf3efuylqabf3oclgtqy55fbzdi": "/api/v0/pin/add",
+		"/api/v0/pin/remote/service/ls":                                               "/api/v0/pin/remote/service/ls",
+		"/api/v0/cat":                                                                 "/api/v0/cat",
+		"/webui":                                                                      "other",
+	} {
+		if got := commandName(path); got != want {
+			t.Errorf("commandName(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -30,7 +30,10 @@ type Config struct {
 	// Authorizations, when set, require Kubo-style Authorization headers
 	// (see Authorization), so that the proxy can listen beyond loopback.
 	Authorizations map[string]Authorization
-	Log            zerolog.Logger
+	// Observe, when set, is told of every request: the Kubo command (no
+	// path argument), the status code and the duration.
+	Observe func(route string, code int, d time.Duration)
+	Log     zerolog.Logger
 }
 
 // Server limits. There is deliberately no read or write timeout: a pin add
@@ -120,8 +123,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// neither the upstream nor the log.
 	r.URL.RawQuery = stripQueryKey(r.URL.RawQuery, "api-auth")
 	defer func() {
+		d := time.Since(start)
 		p.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Str("query", r.URL.RawQuery).
-			Int("status", sw.finalStatus()).Dur("duration", time.Since(start)).Msg("proxy request")
+			Int("status", sw.finalStatus()).Dur("duration", d).Msg("proxy request")
+		if p.cfg.Observe != nil {
+			p.cfg.Observe(commandName(r.URL.Path), sw.finalStatus(), d)
+		}
 	}()
 
 	if p.auth != nil && r.Method != http.MethodOptions {
@@ -187,4 +194,26 @@ func stripQueryKey(raw, key string) string {
 		kept = append(kept, pair)
 	}
 	return strings.Join(kept, "&")
+}
+
+// commandName is the Kubo command a path names, without the optional path
+// argument that may follow it, so that metric labels stay bounded: command
+// segments are short words of lowercase letters and dashes, and the first
+// segment that is not one (a CID, a name) ends the command.
+func commandName(path string) string {
+	rest, ok := strings.CutPrefix(path, apiPrefix)
+	if !ok {
+		return "other"
+	}
+	var parts []string
+	for _, seg := range strings.Split(rest, "/") {
+		if seg == "" || len(seg) > 20 || len(parts) == 4 || strings.TrimLeft(seg, "abcdefghijklmnopqrstuvwxyz-") != "" {
+			break
+		}
+		parts = append(parts, seg)
+	}
+	if len(parts) == 0 {
+		return "other"
+	}
+	return apiPrefix + strings.Join(parts, "/")
 }

@@ -68,6 +68,11 @@ type Config struct {
 	MaxBodyBytes int64
 	// Now is the clock for token expiry and expire-in; time.Now when nil.
 	Now func() time.Time
+	// Metrics, when set, is served at GET /metrics, behind the same auth.
+	Metrics http.Handler
+	// Observe, when set, is told of every request: its method and route
+	// pattern, status code and duration.
+	Observe func(route string, code int, d time.Duration)
 }
 
 // API is the admin REST API handler.
@@ -101,6 +106,9 @@ func NewWithConfig(c Cluster, cfg Config) *API {
 	}
 	a := &API{cluster: c, cfg: cfg, log: cfg.Log}
 	r := chi.NewRouter()
+	if cfg.Observe != nil {
+		r.Use(a.observe)
+	}
 	// ipfs-cluster redirects a trailing slash with a 307; routing both
 	// spares clients that do not follow redirects on POST a round trip.
 	r.Use(middleware.StripSlashes, a.limitBody)
@@ -143,6 +151,28 @@ func (a *API) routes(r chi.Router) {
 	r.Get("/monitor/metrics", a.metricNames)
 	r.Get("/monitor/metrics/{name}", a.metrics)
 	r.Post("/token", a.token)
+	if a.cfg.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", a.cfg.Metrics)
+	}
+}
+
+// observe reports each request with its route pattern, which chi fills in
+// while routing, so that CIDs never become metric labels.
+func (a *API) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		next.ServeHTTP(ww, r)
+		route := "unmatched"
+		if rc := chi.RouteContext(r.Context()); rc != nil && rc.RoutePattern() != "" {
+			route = rc.RoutePattern()
+		}
+		code := ww.Status()
+		if code == 0 {
+			code = http.StatusOK
+		}
+		a.cfg.Observe(r.Method+" "+route, code, time.Since(start))
+	})
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }

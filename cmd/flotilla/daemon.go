@@ -22,6 +22,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
+	"github.com/flotilla-ipfs/flotilla/internal/telemetry"
 	"github.com/flotilla-ipfs/flotilla/proxy"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -119,6 +120,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		}
 	}
 
+	metrics := telemetry.New()
 	watchCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	ipfsID := d.watchIPFS(watchCtx)
@@ -163,13 +165,15 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 			UnpinTimeout:      cfg.IPFS.UnpinTimeout.D(),
 			ReconcileInterval: cfg.IPFS.ReconcileInterval.D(),
 		},
-		Log: d.component("cluster"),
+		Observer: metrics,
+		Log:      d.component("cluster"),
 	})
 	if err != nil {
 		closeAll()
 		return err
 	}
 
+	metrics.WatchNode(d.node.Stats)
 	auth := rest.AuthConfig{Users: cfg.API.BasicAuthCredentials, TokenTTL: cfg.API.TokenTTL.D()}
 	if len(auth.Users) > 0 {
 		// Tokens come from POST /token, which needs a user: with no users
@@ -184,9 +188,12 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Resolver:    d.ipfs,
 		UpstreamURL: d.ipfs.BaseURL(),
 		Transport:   d.ipfs.Transport(),
+		Metrics:     metrics.Handler(),
+		Observe:     metrics.HTTPObserver("api"),
 	})
 	d.serve(apiLn, admin, "admin API")
-	d.serve(pinsvcLn, pinsvc.New(d.node, pinsvc.Config{Tokens: cfg.PinSvc.Tokens, Log: d.component("pinsvc")}), "pinning service API")
+	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{Tokens: cfg.PinSvc.Tokens, Log: d.component("pinsvc")})
+	d.serve(pinsvcLn, metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), "pinning service API")
 
 	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
 		Upstream:   d.ipfs.BaseURL(),
@@ -198,6 +205,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Upstream:       d.ipfs.BaseURL(),
 		AllowedOrigins: cfg.Proxy.AllowedOrigins,
 		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
+		Observe:        metrics.HTTPObserver("proxy"),
 		ListenAddr:     proxyLn.Addr().String(),
 		Log:            d.component("proxy"),
 	}, handlers)
@@ -373,4 +381,15 @@ func proxyAuthorizations(in map[string]config.ProxyAuthorization) map[string]pro
 		out[name] = proxy.Authorization{AuthSecret: a.AuthSecret, AllowedPaths: a.AllowedPaths}
 	}
 	return out
+}
+
+// pinsvcRoute names a Pinning Service API request without its request ID.
+func pinsvcRoute(r *http.Request) string {
+	if r.URL.Path == "/pins" {
+		return r.Method + " /pins"
+	}
+	if strings.HasPrefix(r.URL.Path, "/pins/") {
+		return r.Method + " /pins/{requestid}"
+	}
+	return "other"
 }
