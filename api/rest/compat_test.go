@@ -298,9 +298,9 @@ func TestCompatMonitorAndErrors(t *testing.T) {
 	if err != nil || g.ClusterID.String() != e.fc.peers[0].ID || len(g.ClusterLinks) != 3 {
 		t.Errorf("graph %+v %v", g, err)
 	}
-	_, err = c.RepoGC(ctx, false)
-	if ae := (api.Error{}); !errors.As(err, &ae) || ae.Code != 501 {
-		t.Errorf("repo gc: %v", err)
+	gc, err := c.RepoGC(ctx, false)
+	if err != nil || len(gc.PeerMap) != 3 || len(gc.PeerMap[p1].Keys) != 2 || gc.PeerMap[p1].Keys[1].Error != "block in use" {
+		t.Errorf("repo gc %+v %v", gc, err)
 	}
 	_, err = c.Pin(ctx, api.NewCid(testCid(t, "x")), api.PinOptions{ReplicationFactorMin: 9, ReplicationFactorMax: 9})
 	if ae := (api.Error{}); !errors.As(err, &ae) || ae.Code != 500 {

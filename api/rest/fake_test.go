@@ -395,3 +395,14 @@ func (r response) wantError(t *testing.T, code int, contains string) {
 		t.Fatalf("error %+v, want code %d and a message containing %q", e, code, contains)
 	}
 }
+
+// RepoGC answers as if every peer removed one block and one failed.
+func (f *fakeCluster) RepoGC(context.Context) map[string]cluster.RepoGCResult {
+	out := map[string]cluster.RepoGCResult{}
+	for _, p := range f.peers {
+		mh, _ := multihash.Sum([]byte("garbage of "+p.ID), multihash.SHA2_256, -1)
+		removed := cid.NewCidV1(cid.Raw, mh).String()
+		out[p.ID] = cluster.RepoGCResult{Peer: p.ID, Peername: p.Peername, Keys: []cluster.RepoGCKey{{Key: &removed}, {Error: "block in use"}}}
+	}
+	return out
+}

@@ -1,12 +1,14 @@
 package rest
 
 import (
+	"context"
 	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/libp2p/go-libp2p/core/peer"
 
+	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/health"
 )
 
@@ -29,12 +31,21 @@ func (a *API) bandwidth(w http.ResponseWriter, _ *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{})
 }
 
-// repoGC is POST /ipfs/gc. Collecting garbage on every peer's IPFS node
-// needs a cluster-wide fan-out that the cluster does not offer yet; a
-// partial answer would look like success.
-func (a *API) repoGC(w http.ResponseWriter, _ *http.Request) {
-	writeError(w, http.StatusNotImplemented,
-		errors.New("repo gc through the cluster API is not implemented: run `ipfs repo gc` on each peer's IPFS node"))
+// repoGC is POST /ipfs/gc: garbage collection on every peer's IPFS node,
+// as ipfs-cluster's GlobalRepoGC. The cluster's pins are pinned on the
+// nodes, so collection never removes them.
+func (a *API) repoGC(w http.ResponseWriter, r *http.Request) {
+	gc, ok := a.cluster.(RepoGCer)
+	if !ok {
+		writeError(w, http.StatusNotImplemented, errors.New("repo gc is not available on this cluster"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"peer_map": gc.RepoGC(r.Context())})
+}
+
+// RepoGCer runs garbage collection on every peer's IPFS node.
+type RepoGCer interface {
+	RepoGC(ctx context.Context) map[string]cluster.RepoGCResult
 }
 
 // connectGraph is ipfs-cluster's ConnectGraph.

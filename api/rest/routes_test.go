@@ -153,7 +153,16 @@ func TestMonitorAndHealth(t *testing.T) {
 		t.Errorf("graph names %v", g)
 	}
 
-	e.do(http.MethodPost, "/ipfs/gc", nil).wantError(t, http.StatusNotImplemented, "not implemented")
+	gc := object(t, e.do(http.MethodPost, "/ipfs/gc", nil).wantStatus(t, http.StatusOK).body)
+	pm := gc["peer_map"].(map[string]any)
+	if len(pm) != 3 {
+		t.Fatalf("repo gc peer_map %v", gc)
+	}
+	entry := pm[p1].(map[string]any)
+	wantKeys(t, "RepoGC", entry, "peer", "peername", "keys")
+	if keys := entry["keys"].([]any); len(keys) != 2 || keys[1].(map[string]any)["key"] != nil || keys[1].(map[string]any)["error"] != "block in use" {
+		t.Errorf("repo gc keys %v", keys)
+	}
 	if b := e.get("/health/bandwidth").wantStatus(t, http.StatusOK).body; string(b) != "{}\n" {
 		t.Errorf("bandwidth %s", b)
 	}

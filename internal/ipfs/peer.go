@@ -1,6 +1,10 @@
 package ipfs
 
-import "context"
+import (
+	"context"
+	"encoding/json"
+	"io"
+)
 
 // These methods give the cluster peer what it asks of its upstream in plain
 // values, so that the cluster package declares its own small interfaces
@@ -25,4 +29,33 @@ func (c *Client) RepoTotals(ctx context.Context) (size, max, objects uint64, err
 func (c *Client) IPFSID(ctx context.Context) (string, []string, error) {
 	id, err := c.ID(ctx)
 	return id.ID, id.Addresses, err
+}
+
+// RepoGC runs the node's garbage collector, calling fn with each removed
+// CID or, with stream-errors, each error, as the node streams them.
+func (c *Client) RepoGC(ctx context.Context, fn func(key, errMsg string) error) error {
+	res, err := c.api.Request("repo/gc").Option("stream-errors", true).Send(ctx)
+	if err != nil {
+		return c.wrap("repo/gc", err)
+	}
+	if res.Error != nil {
+		return c.wrap("repo/gc", res.Error)
+	}
+	defer res.Cancel()
+	dec := json.NewDecoder(res.Output)
+	for {
+		var obj struct {
+			Key   map[string]string
+			Error string
+		}
+		if err := dec.Decode(&obj); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return c.wrap("repo/gc", err)
+		}
+		if err := fn(obj.Key["/"], obj.Error); err != nil {
+			return err
+		}
+	}
 }
