@@ -132,7 +132,7 @@ func New(cfg Config) (*Node, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg:     cfg,
-		log:     cfg.Log,
+		log:     cfg.Log.With().Str("component", "cluster").Logger(),
 		state:   state,
 		status:  status,
 		applied: newIndexWaiter(),
@@ -205,7 +205,7 @@ func (n *Node) goRun(fn func()) {
 // the bootstrap peers.
 func (n *Node) bootstrap(ctx context.Context) error {
 	if len(n.cfg.Bootstrap) == 0 {
-		n.log.Info().Str("peer", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")
+		n.log.Info().Str("id", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")
 		return n.rp.bootstrapAlone(n.cfg.ID, n.cfg.Advertise)
 	}
 	return n.join(ctx, n.cfg.Bootstrap)
@@ -329,3 +329,6 @@ func (n *Node) WaitReady(ctx context.Context) error {
 		}
 	}
 }
+
+// Advertise is the cluster address other peers reach this one at.
+func (n *Node) Advertise() string { return n.cfg.Advertise }

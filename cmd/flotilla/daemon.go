@@ -166,7 +166,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 			ReconcileInterval: cfg.IPFS.ReconcileInterval.D(),
 		},
 		Observer: metrics,
-		Log:      d.component("cluster"),
+		Log:      d.log,
 	})
 	if err != nil {
 		closeAll()
@@ -222,7 +222,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Str("proxy", proxyLn.Addr().String()).
 		Str("api", apiLn.Addr().String()).
 		Str("pinsvc", pinsvcLn.Addr().String()).
-		Str("cluster", clusterLn.Addr().String()).
+		Str("cluster", d.node.Advertise()).
 		Str("ipfs", cfg.IPFS.API).
 		Msg("flotilla peer started")
 	return nil

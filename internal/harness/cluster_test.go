@@ -42,7 +42,7 @@ func TestRestartedPeerRejoinsAndCatchesUp(t *testing.T) {
 	c.Kill(follower)
 	for i := 0; i < 10; i++ {
 		c.Provide(testCid(i))
-		if _, err := c.Leader().Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(i)}); err != nil {
+		if _, err := c.Peers[0].Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(i)}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -70,31 +70,34 @@ func TestNinePeersFiveVotersAndPromotion(t *testing.T) {
 		return
 	}
 	c.WaitFor("5 voters and 4 non-voters", func() bool { v, nv := voters(); return len(v) == 5 && len(nv) == 4 })
-	leader := c.Leader()
-	var victim *Peer
+	leader := c.WaitLeader()
+	var victim, asker *Peer
 	for _, p := range c.Peers {
-		if p != leader && p.Node.RaftInfo().Voter {
+		switch {
+		case p != leader && p.Node.RaftInfo().Voter && victim == nil:
 			victim = p
-			break
+		case p != leader && !p.Node.RaftInfo().Voter && asker == nil:
+			asker = p
 		}
 	}
-	if err := leader.Node.RemovePeer(timeout(t, 30*time.Second), victim.ID); err != nil {
+	// Any member may be asked; a non-voter forwards to the leader.
+	if err := asker.Node.RemovePeer(timeout(t, 30*time.Second), victim.ID); err != nil {
 		t.Fatal(err)
 	}
 	c.Kill(victim)
 	c.WaitFor("a non-voter promoted to keep 5 voters", func() bool { v, nv := voters(); return len(v) == 5 && len(nv) == 3 })
-	if ids := c.Leader().Node.ID(context.Background()).ClusterPeers; strings.Contains(strings.Join(ids, ","), victim.ID) {
+	if ids := c.WaitLeader().Node.ID(context.Background()).ClusterPeers; strings.Contains(strings.Join(ids, ","), victim.ID) {
 		t.Fatalf("removed peer still in the raft configuration: %v", ids)
 	}
 	// The cluster still commits with the promoted voter.
-	if _, err := c.Leader().Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(99)}); err != nil {
+	if _, err := asker.Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(99)}); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestPartitionedMinorityFailsFastMajorityContinues(t *testing.T) {
 	c := New(t, 3, Options{})
-	minority := c.Leader()
+	minority := c.WaitLeader()
 	c.Cut(minority)
 	start := time.Now()
 	_, err := minority.Node.Pin(timeout(t, 30*time.Second), storage.Pin{Cid: testCid(1)})
@@ -151,7 +154,7 @@ func TestLeaderKilledDuringConcurrentPinsLosesNoAcknowledgedPin(t *testing.T) {
 		}(w)
 	}
 	c.WaitFor("some pins before the failure", func() bool { return ackCount.Load() > 50 })
-	old := c.Leader()
+	old := c.WaitLeader()
 	c.Kill(old)
 	before := ackCount.Load()
 	c.WaitFor("pins acknowledged under a new leader", func() bool {

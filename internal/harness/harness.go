@@ -119,18 +119,20 @@ func (c *Cluster) start(p *Peer, bootstrap []string) {
 		Dialer:               c.Net.Dialer(p.Addr),
 		Bootstrap:            bootstrap,
 		Voters:               c.opts.Voters,
-		HeartbeatTimeout:     300 * time.Millisecond,
-		ElectionTimeout:      300 * time.Millisecond,
+		HeartbeatTimeout:     500 * time.Millisecond,
+		ElectionTimeout:      500 * time.Millisecond,
 		SnapshotThreshold:    1024,
 		SnapshotInterval:     time.Minute,
 		BatchMaxPins:         256,
 		BatchMaxDelay:        time.Millisecond,
 		ReplicationFactorMin: c.opts.Min,
 		ReplicationFactorMax: c.opts.Max,
-		HeartbeatInterval:    100 * time.Millisecond,
-		HeartbeatTTL:         600 * time.Millisecond,
-		RepinDelay:           c.opts.RepinDelay,
-		IPFS:                 up,
+		// Generous for a 2-core machine running many race-instrumented
+		// peers: a missed beat must not look like a death.
+		HeartbeatInterval: 200 * time.Millisecond,
+		HeartbeatTTL:      2 * time.Second,
+		RepinDelay:        c.opts.RepinDelay,
+		IPFS:              up,
 		Tracker: cluster.TrackerConfig{
 			ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute,
 			ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond,
@@ -189,6 +191,14 @@ func (c *Cluster) Leader() *Peer {
 		}
 	}
 	return nil
+}
+
+// WaitLeader waits until some running peer leads, and returns it.
+func (c *Cluster) WaitLeader() *Peer {
+	c.t.Helper()
+	var l *Peer
+	c.WaitFor("a leader", func() bool { l = c.Leader(); return l != nil })
+	return l
 }
 
 // Alive returns copies of the running peers, safe to use while others

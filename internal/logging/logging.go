@@ -71,6 +71,12 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
+	// Raft reports the routine start of an election as a warning; at start
+	// and after a leader leaves it is expected, and an operator should not
+	// be alarmed by it.
+	if strings.Contains(line, "heartbeat timeout reached, starting election") {
+		ev = w.log.Info()
+	}
 	ev.Msg(line)
 	return len(p), nil
 }
