@@ -17,13 +17,18 @@ type Monitor struct {
 	started time.Time
 	latest  map[string]map[string]Metric // peer -> metric name -> latest
 	down    map[string]time.Time         // peer -> when its heartbeat expired
+	listed  map[string]time.Time         // peer -> first Check that listed it
 	alerts  []Alert
 }
+
+// silentGrace is how long a member may go unheard after it first appears
+// (a peer that is still joining) before it counts as down.
+const silentGrace = 5 * time.Second
 
 // NewMonitor starts watching at now: a peer never heard from counts as
 // down since then.
 func NewMonitor(now time.Time) *Monitor {
-	return &Monitor{started: now, latest: map[string]map[string]Metric{}, down: map[string]time.Time{}}
+	return &Monitor{started: now, latest: map[string]map[string]Metric{}, down: map[string]time.Time{}, listed: map[string]time.Time{}}
 }
 
 // Accept records a heartbeat's metrics. A fresh ping ends a peer's outage.
@@ -112,12 +117,14 @@ func (m *Monitor) Check(members []string, now time.Time) []string {
 		if heard && !ping.Expired(now) {
 			continue
 		}
-		since := m.started
+		if _, ok := m.listed[peer]; !ok {
+			m.listed[peer] = now
+		}
+		since := m.listed[peer]
 		if heard {
 			since = time.Unix(0, ping.Expire)
-		}
-		// A peer never heard from gets one TTL's grace from our start.
-		if !heard && now.Sub(m.started) < 2*time.Second {
+		} else if now.Sub(since) < silentGrace {
+			// Never heard from: still joining, or we just started.
 			continue
 		}
 		m.down[peer] = since
@@ -163,4 +170,5 @@ func (m *Monitor) Forget(peer string) {
 	defer m.mu.Unlock()
 	delete(m.latest, peer)
 	delete(m.down, peer)
+	delete(m.listed, peer)
 }
