@@ -24,12 +24,16 @@ type SpaceReporter interface {
 func (n *Node) heartbeatLoop(ctx context.Context) {
 	t := time.NewTicker(n.cfg.HeartbeatInterval)
 	defer t.Stop()
+	refresh := time.NewTicker(10 * time.Second)
+	defer refresh.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 			n.heartbeat(ctx)
+		case <-refresh.C:
+			n.refreshSelf(ctx)
 		}
 	}
 }

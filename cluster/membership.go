@@ -49,7 +49,37 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 func (n *Node) self() storage.Peer {
 	p := n.cfg.Self
 	p.ID, p.Name, p.ClusterAddr = n.cfg.ID, n.cfg.Name, n.cfg.Advertise
+	if id, ok := n.ipfsID.Load().(string); ok && id != "" {
+		p.IPFSID = id
+	}
 	return p
+}
+
+// refreshSelf learns the IPFS node's ID when it was down at start, and
+// corrects this peer's record in the shared peer set when it differs.
+func (n *Node) refreshSelf(ctx context.Context) {
+	if n.self().IPFSID == "" {
+		if ider, ok := n.cfg.IPFS.(IPFSIdentity); ok {
+			if id, _, err := ider.IPFSID(ctx); err == nil {
+				n.ipfsID.Store(id)
+			}
+		}
+	}
+	cur, err := n.state.Peer(n.cfg.ID)
+	if err == nil && samePeer(cur, n.self()) {
+		return
+	}
+	if n.rp.raft.State() == raft.Leader {
+		_ = n.recordPeer(n.self())
+		return
+	}
+	addr, leader := n.rp.raft.LeaderWithID()
+	if leader == "" || errors.Is(err, storage.ErrPeerNotFound) && !n.inRaft(n.cfg.ID) {
+		// Not a member (yet, or any more): joining is not this loop's job.
+		return
+	}
+	body, _ := json.Marshal(joinRequest{Peer: n.self()})
+	_ = n.client.call(ctx, http.MethodPost, string(addr), "/v1/join", body, nil)
 }
 
 func (n *Node) rpcJoin(w http.ResponseWriter, r *http.Request) {

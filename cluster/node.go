@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -106,6 +107,7 @@ type Node struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+	ipfsID atomic.Value // string: the IPFS node's ID, once it answered
 }
 
 // New opens the peer's state and starts Raft, the cluster port, group commit

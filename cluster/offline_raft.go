@@ -1,0 +1,201 @@
+package cluster
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/raft"
+	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// offlineRaft reads a stopped peer's Raft log and snapshots, never writing
+// to them: the log is opened read-only, which also holds off a daemon that
+// would start meanwhile.
+type offlineRaft struct {
+	dir         string
+	store       *raftboltdb.BoltStore // nil when the peer has no log
+	snaps       *raft.FileSnapshotStore
+	latest      *raft.SnapshotMeta // nil when there is no snapshot
+	first, last uint64             // the log's range; 0 when empty
+}
+
+func openOfflineRaft(dataDir string) (*offlineRaft, error) {
+	rs := &offlineRaft{dir: filepath.Join(dataDir, "raft")}
+	dbPath := filepath.Join(rs.dir, "raft.db")
+	if _, err := os.Stat(dbPath); err == nil {
+		rs.store, err = raftboltdb.New(raftboltdb.Options{
+			Path:        dbPath,
+			BoltOptions: &bolt.Options{Timeout: offlineLockTimeout, ReadOnly: true},
+		})
+		if errors.Is(err, bolt.ErrTimeout) {
+			return nil, fmt.Errorf("%s: %w", dbPath, ErrPeerRunning)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("open raft log %s: %w", dbPath, err)
+		}
+		if rs.first, err = rs.store.FirstIndex(); err == nil {
+			rs.last, err = rs.store.LastIndex()
+		}
+		if err != nil {
+			rs.close()
+			return nil, fmt.Errorf("read raft log %s: %w", dbPath, err)
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	// The snapshot store creates its folder: only open an existing one.
+	if _, err := os.Stat(filepath.Join(rs.dir, "snapshots")); err == nil {
+		if rs.snaps, err = raft.NewFileSnapshotStore(rs.dir, 2, io.Discard); err != nil {
+			rs.close()
+			return nil, err
+		}
+		metas, err := rs.snaps.List()
+		if err != nil {
+			rs.close()
+			return nil, err
+		}
+		if len(metas) > 0 {
+			rs.latest = metas[0]
+		}
+	}
+	return rs, nil
+}
+
+func (rs *offlineRaft) close() error {
+	if rs.store == nil {
+		return nil
+	}
+	err := rs.store.Close()
+	rs.store = nil
+	return err
+}
+
+// empty reports a peer that never ran Raft.
+func (rs *offlineRaft) empty() bool { return rs.last == 0 && rs.latest == nil }
+
+// entries calls fn on each log entry after index, in order.
+func (rs *offlineRaft) entries(after uint64, fn func(*raft.Log) error) error {
+	if rs.last <= after {
+		return nil
+	}
+	if rs.first > after+1 {
+		return fmt.Errorf("the raft log starts at index %d, but the state stops at %d: entries are missing", rs.first, after)
+	}
+	for i := after + 1; i <= rs.last; i++ {
+		var l raft.Log
+		if err := rs.store.GetLog(i, &l); err != nil {
+			return fmt.Errorf("raft log entry %d: %w", i, err)
+		}
+		if err := fn(&l); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var errFound = errors.New("found")
+
+// hasCommands reports whether the log holds state commands after index.
+// Most entries past the applied index are the no-op each new leader
+// appends, which change nothing.
+func (rs *offlineRaft) hasCommands(after uint64) (bool, error) {
+	err := rs.entries(after, func(l *raft.Log) error {
+		if l.Type == raft.LogCommand {
+			return errFound
+		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return true, nil
+	}
+	return false, err
+}
+
+// replay applies the log's commands after index to st, as the FSM would:
+// a command every peer refuses changes nothing, one that does not decode
+// stops the export rather than produce a state the cluster never had.
+func (rs *offlineRaft) replay(after uint64, st *storage.State) error {
+	return rs.entries(after, func(l *raft.Log) error {
+		if l.Type != raft.LogCommand {
+			return nil
+		}
+		cmd, err := storage.DecodeCommand(l.Data)
+		if err != nil {
+			return fmt.Errorf("raft log entry %d: %w", l.Index, err)
+		}
+		if _, err := st.Apply(l.Index, cmd); err != nil && !errors.Is(err, storage.ErrInvalidCommand) {
+			return fmt.Errorf("apply raft log entry %d: %w", l.Index, err)
+		}
+		return nil
+	})
+}
+
+func (rs *offlineRaft) restoreLatest(st *storage.State) error {
+	_, rc, err := rs.snaps.Open(rs.latest.ID)
+	if err != nil {
+		return fmt.Errorf("open raft snapshot %s: %w", rs.latest.ID, err)
+	}
+	defer rc.Close()
+	return st.Restore(rc)
+}
+
+// next is where an imported snapshot goes: at the last index and term Raft
+// knows, with the latest membership. A peer without Raft state gets a
+// cluster of its own, as its first start would have made.
+func (rs *offlineRaft) next(selfID, selfAddr string) (index, term uint64, conf raft.Configuration, confIndex uint64, err error) {
+	if rs.empty() {
+		if selfID == "" || selfAddr == "" {
+			return 0, 0, conf, 0, errors.New("a peer without raft state needs its ID and cluster address")
+		}
+		conf.Servers = []raft.Server{{Suffrage: raft.Voter, ID: raft.ServerID(selfID), Address: raft.ServerAddress(selfAddr)}}
+		return 1, 1, conf, 1, nil
+	}
+	// Configurations before the snapshot are in it; the log may have
+	// dropped them.
+	var from uint64
+	if rs.latest != nil {
+		index, term = rs.latest.Index, rs.latest.Term
+		conf, confIndex = rs.latest.Configuration, rs.latest.ConfigurationIndex
+		from = rs.latest.Index
+	} else if rs.first > 0 {
+		from = rs.first - 1
+	}
+	if rs.last > index {
+		var l raft.Log
+		if err := rs.store.GetLog(rs.last, &l); err != nil {
+			return 0, 0, conf, 0, fmt.Errorf("raft log entry %d: %w", rs.last, err)
+		}
+		index, term = l.Index, l.Term
+	}
+	err = rs.entries(from, func(l *raft.Log) error {
+		if l.Type != raft.LogConfiguration {
+			return nil
+		}
+		c, err := decodeConfiguration(l.Data)
+		if err != nil {
+			return fmt.Errorf("raft log entry %d: %w", l.Index, err)
+		}
+		conf, confIndex = c, l.Index
+		return nil
+	})
+	if err == nil && len(conf.Servers) == 0 {
+		err = errors.New("the raft log and snapshots hold no cluster configuration")
+	}
+	return index, term, conf, confIndex, err
+}
+
+// decodeConfiguration is raft.DecodeConfiguration, which panics on bad input.
+func decodeConfiguration(b []byte) (c raft.Configuration, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("undecodable configuration: %v", r)
+		}
+	}()
+	return raft.DecodeConfiguration(b), nil
+}
