@@ -206,6 +206,20 @@ func (p *peer) flotilla(args ...string) (string, error) {
 // line, and waits for /health.
 func (p *peer) start(args ...string) {
 	p.t.Helper()
+	p.startUnready(args...)
+	waitFor(p.t, "flotilla /health", 60*time.Second, func() bool {
+		resp, err := http.Get("http://" + p.api + "/health")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err == nil && resp.StatusCode == http.StatusNoContent
+	})
+}
+
+// startUnready runs the daemon and returns once it has said where it
+// listens, without waiting for it to be ready.
+func (p *peer) startUnready(args ...string) {
+	p.t.Helper()
 	p.cmd = exec.Command(p.bin, append([]string{"--log-level", "debug", "daemon"}, args...)...)
 	p.cmd.Env = p.env
 	pr, pw := io.Pipe()
@@ -242,13 +256,6 @@ func (p *peer) start(args ...string) {
 	case <-time.After(60 * time.Second):
 		p.t.Fatalf("flotilla daemon did not start:\n%s", p.logs)
 	}
-	waitFor(p.t, "flotilla /health", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + p.api + "/health")
-		if err == nil {
-			resp.Body.Close()
-		}
-		return err == nil && resp.StatusCode == http.StatusNoContent
-	})
 }
 
 // stop sends SIGTERM and waits for a clean exit.
