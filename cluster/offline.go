@@ -70,10 +70,14 @@ func ExportState(dataDir string, w io.Writer) (int, error) {
 	return n, errors.Join(err, done())
 }
 
-// StatePinCount is the number of pins ExportState would write, so that an
-// import can refuse to replace a pinset without being told to.
+// StatePinCount is the number of pins ExportState would write (0 for a
+// peer that never ran), so that an import can refuse to replace a pinset
+// without being told to.
 func StatePinCount(dataDir string) (int, error) {
 	st, done, err := openCommitted(dataDir)
+	if errors.Is(err, errNoOfflineState) {
+		return 0, nil
+	}
 	if err != nil {
 		return 0, err
 	}
@@ -248,7 +252,7 @@ func writeSnapshot(dataDir string, st *storage.State, index, term uint64, conf r
 	return syncOfflineDir(dir)
 }
 
-var errNoOfflineState = errors.New("no state")
+var errNoOfflineState = errors.New("no peer state")
 
 // openCommitted opens the peer's state as the daemon would see it after
 // replaying its log. done closes it and removes any temp copy.
@@ -259,7 +263,7 @@ func openCommitted(dataDir string) (*storage.State, func() error, error) {
 	}
 	st, done, err := openCommittedWith(dataDir, rs)
 	if errors.Is(err, errNoOfflineState) {
-		err = fmt.Errorf("%s holds no peer state: is it the data folder of a peer that has run?", dataDir)
+		err = fmt.Errorf("%s holds %w: is it the data folder of a peer that has run?", dataDir, err)
 	}
 	if err != nil {
 		rs.close()

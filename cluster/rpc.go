@@ -45,6 +45,7 @@ func (n *Node) rpcHandler() http.Handler {
 	r.Post("/v1/recover/{cid}", n.rpcRecover)
 	r.Get("/v1/repostat", n.rpcRepoStat)
 	r.Post("/v1/repogc", n.rpcRepoGC)
+	r.Post("/v1/statuses", n.rpcStatuses)
 	return r
 }
 

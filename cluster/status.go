@@ -3,9 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
-	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -65,35 +63,7 @@ func (n *Node) LocalStatus(c cid.Cid) PinStatus {
 // A peer that does not answer gets a cluster_error entry rather than being
 // left out, so that an operator sees it.
 func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]PinStatus {
-	peers, err := n.state.Peers()
-	if err != nil || len(peers) == 0 {
-		peers = []storage.Peer{n.self()}
-	}
-	out := make(map[string]PinStatus, len(peers))
-	var mu sync.Mutex
-	var wg sync.WaitGroup
-	for _, p := range peers {
-		if p.ID == n.cfg.ID {
-			out[p.ID] = n.LocalStatus(c)
-			continue
-		}
-		wg.Add(1)
-		go func(p storage.Peer) {
-			defer wg.Done()
-			var st PinStatus
-			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			err := n.client.call(cctx, http.MethodGet, p.ClusterAddr, "/v1/status/"+c.String(), nil, &st)
-			cancel()
-			if err != nil {
-				st = PinStatus{PeerName: p.Name, IPFSPeerID: p.IPFSID, Status: StatusClusterError, Error: err.Error(), Timestamp: time.Now().UTC()}
-			}
-			mu.Lock()
-			out[p.ID] = st
-			mu.Unlock()
-		}(p)
-	}
-	wg.Wait()
-	return out
+	return n.PeerMaps(ctx, []cid.Cid{c})[0]
 }
 
 // Delegates lists the IPFS addresses of the peers allocated to hold c, for

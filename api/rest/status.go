@@ -121,6 +121,10 @@ func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 	}
+	if bs, ok := a.cluster.(batchStatuser); ok && !local {
+		a.statusAllBatched(r.Context(), w, bs, filter, produce)
+		return
+	}
 	type result struct {
 		info globalPinInfo
 		keep bool
@@ -247,4 +251,50 @@ func (f statusFilter) apply(pm map[string]cluster.PinStatus) (map[string]cluster
 		}
 	}
 	return out, len(out) > 0
+}
+
+// statusBatch is how many pins one round of status requests covers.
+const statusBatch = 256
+
+// batchStatuser reports the peer maps of many pins in one round trip per
+// peer.
+type batchStatuser interface {
+	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]cluster.PinStatus
+}
+
+// statusAllBatched streams GET /pins a batch of pins at a time, asking
+// every peer once per batch rather than once per pin.
+func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, bs batchStatuser, filter statusFilter,
+	produce func(yield func(storage.Pin) error) error) {
+	s := newStream(w)
+	batch := make([]storage.Pin, 0, statusBatch)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		cids := make([]cid.Cid, len(batch))
+		for i, p := range batch {
+			cids[i] = p.Cid
+		}
+		for i, pm := range bs.PeerMaps(ctx, cids) {
+			if pm, keep := filter.apply(pm); keep {
+				if err := s.send(newPinInfo(batch[i], pm)); err != nil {
+					return err
+				}
+			}
+		}
+		batch = batch[:0]
+		return nil
+	}
+	err := produce(func(p storage.Pin) error {
+		batch = append(batch, p)
+		if len(batch) == statusBatch {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	s.finish(err)
 }
