@@ -183,3 +183,25 @@ func TestExpiredPinsAreUnpinned(t *testing.T) {
 		t.Fatal("a pin without expiry was removed")
 	}
 }
+
+func TestLeaveOnShutdownRemovesThePeer(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	var leaver *testPeer
+	for _, p := range peers {
+		if p.node.RaftInfo().State != "leader" {
+			leaver = p
+			break
+		}
+	}
+	leaver.node.cfg.LeaveOnShutdown = true
+	leaver.stop()
+	for _, p := range peers {
+		if p == leaver {
+			continue
+		}
+		eventually(t, "the leaver gone from the peer set and Raft", func() bool {
+			ps, _ := p.node.state.Peers()
+			return len(ps) == 2 && !p.node.inRaft(leaver.id)
+		})
+	}
+}
