@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -191,9 +189,9 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Metrics:     metrics.Handler(),
 		Observe:     metrics.HTTPObserver("api"),
 	})
-	d.serve(apiLn, admin, "admin API")
+	d.serve(apiLn, withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{Tokens: cfg.PinSvc.Tokens, Log: d.component("pinsvc")})
-	d.serve(pinsvcLn, metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), "pinning service API")
+	d.serve(pinsvcLn, withBodyDeadline(metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), nil), "pinning service API")
 
 	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
 		Upstream:   d.ipfs.BaseURL(),
@@ -226,46 +224,6 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Str("ipfs", cfg.IPFS.API).
 		Msg("flotilla peer started")
 	return nil
-}
-
-// listen binds every listener before anything starts, so that a port in
-// use stops the daemon with the key that names it, and nothing half-starts.
-func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error) {
-	lns := map[string]net.Listener{}
-	for key, addr := range addrs {
-		ln, err := net.Listen("tcp", addr)
-		if err != nil {
-			for _, l := range lns {
-				l.Close()
-			}
-			return nil, d.badKey(key, err)
-		}
-		lns[key] = ln
-	}
-	return lns, nil
-}
-
-// inHome resolves a configured file path against the home folder.
-func (d *daemon) inHome(p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(d.home, p)
-}
-
-func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
-	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 5 * time.Second,
-		IdleTimeout:       60 * time.Second,
-		MaxHeaderBytes:    16 << 10,
-	}
-	d.servers = append(d.servers, srv)
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
-		}
-	}()
 }
 
 // ready is the admin API's /health: a known leader and an answering IPFS.
@@ -332,64 +290,4 @@ func (d *daemon) stop() {
 	if d.cancel != nil {
 		d.cancel()
 	}
-}
-
-// advertiseAddr is the cluster address other peers dial: the listen address,
-// with an unspecified host replaced by this machine's first non-loopback
-// address (or loopback on a machine without one).
-func advertiseAddr(listen string, bound net.Addr) string {
-	host, port, err := net.SplitHostPort(listen)
-	if err != nil {
-		return bound.String()
-	}
-	if port == "0" {
-		_, port, _ = net.SplitHostPort(bound.String())
-	}
-	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
-		return net.JoinHostPort(host, port)
-	}
-	if addrs, err := net.InterfaceAddrs(); err == nil {
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() && !n.IP.IsLoopback() {
-				return net.JoinHostPort(n.IP.String(), port)
-			}
-		}
-	}
-	return net.JoinHostPort("127.0.0.1", port)
-}
-
-func splitList(s string) []string {
-	var out []string
-	for _, item := range strings.Split(s, ",") {
-		if item = strings.TrimSpace(item); item != "" {
-			out = append(out, item)
-		}
-	}
-	return out
-}
-
-func shortID(id string) string {
-	if len(id) > 12 {
-		return id[len(id)-6:]
-	}
-	return id
-}
-
-func proxyAuthorizations(in map[string]config.ProxyAuthorization) map[string]proxy.Authorization {
-	out := make(map[string]proxy.Authorization, len(in))
-	for name, a := range in {
-		out[name] = proxy.Authorization{AuthSecret: a.AuthSecret, AllowedPaths: a.AllowedPaths}
-	}
-	return out
-}
-
-// pinsvcRoute names a Pinning Service API request without its request ID.
-func pinsvcRoute(r *http.Request) string {
-	if r.URL.Path == "/pins" {
-		return r.Method + " /pins"
-	}
-	if strings.HasPrefix(r.URL.Path, "/pins/") {
-		return r.Method + " /pins/{requestid}"
-	}
-	return "other"
 }

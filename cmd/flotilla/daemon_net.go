@@ -1,0 +1,151 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/proxy"
+)
+
+// The daemon's listeners and the HTTP plumbing around its servers.
+
+// listen binds every listener before anything starts, so that a port in
+// use stops the daemon with the key that names it, and nothing half-starts.
+func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error) {
+	lns := map[string]net.Listener{}
+	for key, addr := range addrs {
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return nil, d.badKey(key, err)
+		}
+		lns[key] = ln
+	}
+	return lns, nil
+}
+
+// inHome resolves a configured file path against the home folder.
+func (d *daemon) inHome(p string) string {
+	if p == "" || filepath.IsAbs(p) {
+		return p
+	}
+	return filepath.Join(d.home, p)
+}
+
+func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		IdleTimeout:       60 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+	}
+	d.servers = append(d.servers, srv)
+	go func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
+		}
+	}()
+}
+
+// advertiseAddr is the cluster address other peers dial: the listen address,
+// with an unspecified host replaced by this machine's first non-loopback
+// address (or loopback on a machine without one).
+func advertiseAddr(listen string, bound net.Addr) string {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return bound.String()
+	}
+	if port == "0" {
+		_, port, _ = net.SplitHostPort(bound.String())
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return net.JoinHostPort(host, port)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && n.IP.IsGlobalUnicast() && !n.IP.IsLoopback() {
+				return net.JoinHostPort(n.IP.String(), port)
+			}
+		}
+	}
+	return net.JoinHostPort("127.0.0.1", port)
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, item := range strings.Split(s, ",") {
+		if item = strings.TrimSpace(item); item != "" {
+			out = append(out, item)
+		}
+	}
+	return out
+}
+
+func shortID(id string) string {
+	if len(id) > 12 {
+		return id[len(id)-6:]
+	}
+	return id
+}
+
+func proxyAuthorizations(in map[string]config.ProxyAuthorization) map[string]proxy.Authorization {
+	out := make(map[string]proxy.Authorization, len(in))
+	for name, a := range in {
+		out[name] = proxy.Authorization{AuthSecret: a.AuthSecret, AllowedPaths: a.AllowedPaths}
+	}
+	return out
+}
+
+// pinsvcRoute names a Pinning Service API request without its request ID.
+func pinsvcRoute(r *http.Request) string {
+	if r.URL.Path == "/pins" {
+		return r.Method + " /pins"
+	}
+	if strings.HasPrefix(r.URL.Path, "/pins/") {
+		return r.Method + " /pins/{requestid}"
+	}
+	return "other"
+}
+
+// bodyDeadline bounds how long a client may take to send a request body,
+// so that a slow client cannot hold a connection and its goroutine.
+const bodyDeadline = 30 * time.Second
+
+// withBodyDeadline gives the body of every request, except those expected
+// to stream (an upload to /add may take hours), bodyDeadline to arrive.
+// The deadline is lifted once the body is read: left in place, it would end
+// a long response when the server's background read hits it.
+func withBodyDeadline(h http.Handler, streams func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength != 0 && (streams == nil || !streams(r)) {
+			rc := http.NewResponseController(w)
+			if rc.SetReadDeadline(time.Now().Add(bodyDeadline)) == nil {
+				r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
+			}
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+type deadlineBody struct {
+	io.ReadCloser
+	lift func()
+	done bool
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.done {
+		b.done = true
+		b.lift()
+	}
+	return n, err
+}
