@@ -39,6 +39,15 @@ var commands = map[string]command{
 	"init":    {"write service.json and identity.json into the home folder", runInit},
 	"daemon":  {"run the peer", runDaemon},
 	"version": {"print the version", runVersion},
+	"id":      {"show the peer behind the API", runID},
+	"peers":   {"list or remove cluster peers (ls, rm)", runPeers},
+	"pin":     {"pin, unpin, list and update pins (add, rm, ls, update)", runPin},
+	"status":  {"show every peer's status of pins", runStatus},
+	"recover": {"retry failed pins and unpins", runRecover},
+	"alloc":   {"show where pins are allocated (ls)", runAlloc},
+	"health":  {"show alerts and metrics (alerts, metrics)", runHealth},
+	"add":     {"add files to IPFS and pin them in the cluster", runAdd},
+	"state":   {"export or import a stopped peer's pinset (export, import)", runState},
 }
 
 // globals are the flags that come before the command name.

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+const defaultAPI = "http://127.0.0.1:9094"
+
+// clientFlags are the flags every command that talks to the admin API has.
+type clientFlags struct {
+	g         *globals
+	api       string
+	basicAuth string
+	token     string
+	json      bool
+	timeout   time.Duration
+}
+
+// addClientFlags binds the common flags to fs. Credentials have no flag
+// default, so that usage never prints one taken from the environment.
+func addClientFlags(g *globals, fs *flag.FlagSet) *clientFlags {
+	cf := &clientFlags{g: g}
+	fs.StringVar(&cf.api, "api", "", "admin API URL, host:port or multiaddr (env FLOTILLA_API, default "+defaultAPI+")")
+	fs.StringVar(&cf.basicAuth, "basic-auth", "", "user:password for HTTP basic auth (env FLOTILLA_BASIC_AUTH)")
+	fs.StringVar(&cf.token, "token", "", "bearer token from POST /token (env FLOTILLA_TOKEN)")
+	fs.BoolVar(&cf.json, "json", false, "print the API's JSON, one object per line")
+	fs.DurationVar(&cf.timeout, "timeout", 0, "give up after this long (0: no limit)")
+	return cf
+}
+
+// connect applies the environment and the timeout. The returned cancel
+// must be called.
+func (cf *clientFlags) connect(ctx context.Context) (*apiClient, context.Context, context.CancelFunc, error) {
+	for _, f := range []struct {
+		dst *string
+		env string
+	}{{&cf.api, "FLOTILLA_API"}, {&cf.basicAuth, "FLOTILLA_BASIC_AUTH"}, {&cf.token, "FLOTILLA_TOKEN"}} {
+		if *f.dst == "" {
+			*f.dst = cf.g.env.getenv(f.env)
+		}
+	}
+	if cf.api == "" {
+		cf.api = defaultAPI
+	}
+	base, err := parseAPIAddr(cf.api)
+	if err != nil {
+		return nil, nil, nil, usageError(cf.g, "--api: %v", err)
+	}
+	c := &apiClient{base: base, token: cf.token, http: &http.Client{}}
+	if cf.basicAuth != "" {
+		user, pass, ok := strings.Cut(cf.basicAuth, ":")
+		if !ok {
+			return nil, nil, nil, usageError(cf.g, "--basic-auth wants user:password")
+		}
+		c.user, c.pass = user, pass
+	}
+	cancel := func() {}
+	if cf.timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, cf.timeout)
+	}
+	return c, ctx, cancel, nil
+}
+
+// parseAPIAddr accepts a URL, host:port, or the multiaddr ipfs-cluster-ctl
+// users know (/ip4/127.0.0.1/tcp/9094, optionally ending in /https).
+func parseAPIAddr(s string) (*url.URL, error) {
+	if strings.HasPrefix(s, "/") {
+		parts := strings.Split(strings.Trim(s, "/"), "/")
+		if len(parts) < 4 || parts[2] != "tcp" {
+			return nil, fmt.Errorf("%q: want /ip4|ip6|dns/<host>/tcp/<port>", s)
+		}
+		switch parts[0] {
+		case "ip4", "ip6", "dns", "dns4", "dns6":
+		default:
+			return nil, fmt.Errorf("%q: unsupported protocol %q", s, parts[0])
+		}
+		scheme := "http"
+		if len(parts) > 4 && parts[4] == "https" {
+			scheme = "https"
+		}
+		return &url.URL{Scheme: scheme, Host: net.JoinHostPort(parts[1], parts[3])}, nil
+	}
+	if !strings.Contains(s, "://") {
+		s = "http://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil {
+		return nil, err
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("%q is not an http(s) URL", s)
+	}
+	u.Path = strings.TrimSuffix(u.Path, "/")
+	return u, nil
+}
+
+// apiClient is a small client for the admin REST API.
+type apiClient struct {
+	base       *url.URL
+	http       *http.Client
+	user, pass string
+	token      string
+}
+
+// apiError is an answer other than 2xx, with the API's message.
+type apiError struct {
+	Status  int
+	Message string
+}
+
+func (e *apiError) Error() string {
+	if e.Message == "" {
+		return fmt.Sprintf("the API answered %d %s", e.Status, http.StatusText(e.Status))
+	}
+	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
+}
+
+// request is one call. path is already escaped.
+type request struct {
+	method      string
+	path        string
+	query       url.Values
+	body        io.Reader
+	contentType string
+}
+
+func (c *apiClient) do(ctx context.Context, r request) (*http.Response, error) {
+	u, err := url.Parse(c.base.String() + r.path)
+	if err != nil {
+		return nil, err
+	}
+	u.RawQuery = r.query.Encode()
+	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), r.body)
+	if err != nil {
+		return nil, err
+	}
+	if r.contentType != "" {
+		req.Header.Set("Content-Type", r.contentType)
+	}
+	switch {
+	case c.token != "":
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	case c.user != "":
+		req.SetBasicAuth(c.user, c.pass)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return resp, nil
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	e := &apiError{Status: resp.StatusCode}
+	var msg struct {
+		Message string `json:"message"`
+	}
+	if json.Unmarshal(body, &msg) == nil && msg.Message != "" {
+		e.Message = msg.Message
+	} else {
+		e.Message = strings.TrimSpace(string(body))
+	}
+	return nil, e
+}
+
+// call decodes a single JSON answer into out, and returns its raw bytes
+// for --json. A 204 leaves out untouched and returns nil.
+func (c *apiClient) call(ctx context.Context, r request, out any) (json.RawMessage, error) {
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return nil, nil
+	}
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return nil, fmt.Errorf("reading the answer: %w", err)
+	}
+	if out != nil {
+		if err := json.Unmarshal(body, out); err != nil {
+			return nil, fmt.Errorf("the API answered something unexpected: %w", err)
+		}
+	}
+	return body, nil
+}
+
+// stream calls fn on each object of an ndjson answer. A stream that ends
+// with an X-Stream-Error trailer failed half way, and so does this call.
+func (c *apiClient) stream(ctx context.Context, r request, fn func(json.RawMessage) error) error {
+	resp, err := c.do(ctx, r)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	dec := json.NewDecoder(resp.Body)
+	for {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return fmt.Errorf("reading the answer: %w", err)
+		}
+		if err := fn(raw); err != nil {
+			return err
+		}
+	}
+	if msg := resp.Trailer.Get("X-Stream-Error"); msg != "" {
+		return fmt.Errorf("the API stopped with an error: %s", msg)
+	}
+	return nil
+}
+
+// usageError reports a mistake in the command line, which exits with 2:
+// Run prints nothing for errUsage, so the message goes out here.
+func usageError(g *globals, format string, args ...any) error {
+	fmt.Fprintf(g.env.Stderr, "flotilla: "+format+"\n", args...)
+	return errUsage
+}
+
+// printJSON writes one API object on one line, as --json promises.
+func printJSON(w io.Writer, raw json.RawMessage) error {
+	var b bytes.Buffer
+	if err := json.Compact(&b, raw); err != nil {
+		return err
+	}
+	b.WriteByte('\n')
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
+// decodeEach adapts a typed callback to stream.
+func decodeEach[T any](fn func(T, json.RawMessage) error) func(json.RawMessage) error {
+	return func(raw json.RawMessage) error {
+		var v T
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return fmt.Errorf("the API answered something unexpected: %w", err)
+		}
+		return fn(v, raw)
+	}
+}

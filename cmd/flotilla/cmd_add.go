@@ -1,0 +1,142 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	files "github.com/ipfs/boxo/files"
+)
+
+// addOptionFlags are /add's own query parameters (features doc §2.3) that
+// the CLI offers, sent when set.
+var addOptionFlags = []string{"wrap-with-directory", "cid-version", "raw-leaves", "chunker", "no-pin"}
+
+// addedOutput is ipfs-cluster's AddedOutput; cid is null on progress lines.
+type addedOutput struct {
+	Name        string   `json:"name"`
+	Cid         *string  `json:"cid"`
+	Size        uint64   `json:"size"`
+	Allocations []string `json:"allocations"`
+}
+
+func runAdd(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet(g, "add", "[flags] FILE...")
+	cf := addClientFlags(g, fs)
+	pf := addPinFlags(fs)
+	wf := addWaitFlags(fs)
+	recursive := fs.Bool("recursive", false, "add directories with their contents")
+	wrap := fs.Bool("wrap-with-directory", false, "wrap the files in a directory, which is what gets pinned")
+	fs.Int("cid-version", 0, "CID version of the added content")
+	fs.Bool("raw-leaves", false, "use raw blocks for file data")
+	fs.String("chunker", "", "chunking algorithm, such as size-262144")
+	noPin := fs.Bool("no-pin", false, "add the content without pinning it in the cluster")
+	paths, err := parseArgs(fs, args, 1, -1)
+	if err != nil {
+		return err
+	}
+	dir, closeFiles, err := addDirectory(paths, *recursive)
+	if err != nil {
+		return usageError(g, "%v", err)
+	}
+	defer closeFiles()
+	q := pf.query()
+	fs.Visit(func(f *flag.Flag) {
+		for _, name := range addOptionFlags {
+			if f.Name == name {
+				q.Set(name, f.Value.String())
+			}
+		}
+	})
+
+	c, ctx, cancel, err := cf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	body := files.NewMultiFileReader(dir, true, false)
+	var roots []string
+	err = c.stream(ctx, request{
+		method:      http.MethodPost,
+		path:        "/add",
+		query:       q,
+		body:        body,
+		contentType: "multipart/form-data; boundary=" + body.Boundary(),
+	}, decodeEach(func(out addedOutput, raw json.RawMessage) error {
+		if out.Cid == nil {
+			if cf.json {
+				return printJSON(g.env.Stdout, raw)
+			}
+			return nil // progress
+		}
+		// The API pins the top-level entries, or with a wrapping directory
+		// the directory alone, which comes last.
+		switch {
+		case *wrap:
+			roots = []string{*out.Cid}
+		case !strings.Contains(out.Name, "/"):
+			roots = append(roots, *out.Cid)
+		}
+		if cf.json {
+			return printJSON(g.env.Stdout, raw)
+		}
+		_, err := fmt.Fprintf(g.env.Stdout, "added %s %s\n", *out.Cid, out.Name)
+		return err
+	}))
+	if err != nil || !wf.wait || *noPin {
+		return err
+	}
+	for _, r := range roots {
+		if err := wf.waitPinned(ctx, c, g, cf.json, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addDirectory is the upload: each path under its base name, in the
+// order given, as Kubo's add expects it in a multipart body. closeFiles
+// closes what an upload that stopped half way left open.
+func addDirectory(paths []string, recursive bool) (dir files.Directory, closeFiles func(), err error) {
+	var entries []files.DirEntry
+	closeAll := func() {
+		for _, e := range entries {
+			e.Node().Close()
+		}
+	}
+	defer func() {
+		if err != nil {
+			closeAll()
+		}
+	}()
+	seen := map[string]bool{}
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		if st.IsDir() && !recursive {
+			return nil, nil, fmt.Errorf("%s is a directory: add it with --recursive", p)
+		}
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, nil, err
+		}
+		name := filepath.Base(abs)
+		if seen[name] {
+			return nil, nil, fmt.Errorf("two arguments are named %q: the API would see one", name)
+		}
+		seen[name] = true
+		node, err := files.NewSerialFile(abs, false, st)
+		if err != nil {
+			return nil, nil, err
+		}
+		entries = append(entries, files.FileEntry(name, node))
+	}
+	return files.NewSliceDirectory(entries), closeAll, nil
+}

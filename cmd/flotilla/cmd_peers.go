@@ -1,0 +1,132 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	"github.com/flotilla-ipfs/flotilla/cluster"
+)
+
+func runID(ctx context.Context, g *globals, args []string) error {
+	fs := newFlagSet(g, "id", "[flags]")
+	cf := addClientFlags(g, fs)
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var id cluster.IDInfo
+	raw, err := c.call(ctx, request{method: http.MethodGet, path: "/id"}, &id)
+	if err != nil {
+		return err
+	}
+	if cf.json {
+		return printJSON(g.env.Stdout, raw)
+	}
+	t := newTable(g.env.Stdout)
+	t.row("ID", id.ID)
+	t.row("Name", id.Peername)
+	t.row("Version", id.Version)
+	for i, a := range id.Addresses {
+		t.row(label(i, "Addresses"), a)
+	}
+	ipfs := id.IPFS.ID
+	if id.IPFS.Error != "" {
+		ipfs = "error: " + id.IPFS.Error
+	}
+	t.row("IPFS", ipfs)
+	t.row("Raft", formatRaft(id.Raft))
+	t.row("Cluster", fmt.Sprintf("%d peers", len(id.ClusterPeers)))
+	if id.Error != "" {
+		t.row("Error", id.Error)
+	}
+	return t.flush()
+}
+
+// label names the first row of a multi-row field only.
+func label(i int, name string) string {
+	if i == 0 {
+		return name
+	}
+	return ""
+}
+
+func formatRaft(r cluster.RaftInfo) string {
+	if r.State == "" {
+		return ""
+	}
+	s := r.State
+	if !r.Voter {
+		s += " (non-voter)"
+	}
+	return s
+}
+
+func runPeers(ctx context.Context, g *globals, args []string) error {
+	return dispatch(ctx, g, "peers", map[string]subcommand{
+		"ls": {"", "list the cluster's peers", runPeersLs},
+		"rm": {"<peer ID>", "remove a peer from the cluster", runPeersRm},
+	}, args)
+}
+
+func runPeersLs(ctx context.Context, g *globals, name string, args []string) error {
+	fs := newFlagSet(g, name, "[flags]")
+	cf := addClientFlags(g, fs)
+	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	var peers []cluster.IDInfo
+	err = c.stream(ctx, request{method: http.MethodGet, path: "/peers"}, decodeEach(func(p cluster.IDInfo, raw json.RawMessage) error {
+		if cf.json {
+			return printJSON(g.env.Stdout, raw)
+		}
+		peers = append(peers, p)
+		return nil
+	}))
+	if err != nil || cf.json {
+		return err
+	}
+	slices.SortFunc(peers, func(a, b cluster.IDInfo) int {
+		return cmp.Or(cmp.Compare(a.Peername, b.Peername), cmp.Compare(a.ID, b.ID))
+	})
+	t := newTable(g.env.Stdout, "NAME", "ID", "RAFT", "ADDRESS", "IPFS", "ERROR")
+	for _, p := range peers {
+		t.row(p.Peername, p.ID, formatRaft(p.Raft), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
+	}
+	return t.flush()
+}
+
+func runPeersRm(ctx context.Context, g *globals, name string, args []string) error {
+	fs := newFlagSet(g, name, "[flags] <peer ID>")
+	cf := addClientFlags(g, fs)
+	pos, err := parseArgs(fs, args, 1, 1)
+	if err != nil {
+		return err
+	}
+	c, ctx, cancel, err := cf.connect(ctx)
+	if err != nil {
+		return err
+	}
+	defer cancel()
+	if _, err := c.call(ctx, request{method: http.MethodDelete, path: "/peers/" + url.PathEscape(pos[0])}, nil); err != nil {
+		return err
+	}
+	if !cf.json {
+		fmt.Fprintf(g.env.Stdout, "removed peer %s\n", pos[0])
+	}
+	return nil
+}
