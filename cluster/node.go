@@ -141,9 +141,14 @@ func New(cfg Config) (*Node, error) {
 		monitor: health.NewMonitor(time.Now()),
 		cancel:  cancel,
 	}
-	if idx, err := state.AppliedIndex(); err == nil {
-		n.applied.set(idx)
+	stateApplied, err := state.AppliedIndex()
+	if err != nil {
+		status.Close()
+		state.Close()
+		cancel()
+		return nil, fmt.Errorf("read the state's applied index: %w", err)
 	}
+	n.applied.set(stateApplied)
 	n.tracker = newTracker(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
 	n.tracker.observe = cfg.Observer.ObservePin
 	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
@@ -166,7 +171,7 @@ func New(cfg Config) (*Node, error) {
 		n.port.dialer = cfg.Dialer
 	}
 	n.client = newPeerClient(n.port)
-	rp, err := openRaft(cfg, fsm, &raftLayer{channelListener: n.port.raft, port: n.port}, cfg.Log.With().Str("component", "raft").Logger())
+	rp, err := openRaft(cfg, fsm, &raftLayer{channelListener: n.port.raft, port: n.port}, stateApplied, cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {
 		cancel()
 		status.Close()

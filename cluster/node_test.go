@@ -263,3 +263,31 @@ func TestConcurrentPinsShareRaftEntries(t *testing.T) {
 	}
 	t.Logf("%d concurrent pins in %d raft entries", n, batches.Load())
 }
+
+func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
+	p := newTestPeer(t)
+	before, after := testCid(501), testCid(502)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: before}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.node.rp.raft.Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: after}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "both pinned upstream", func() bool { return p.up.has(before) && p.up.has(after) })
+	p.stop()
+	p.start()
+	// The pin committed after the snapshot is there from the first moment,
+	// and nothing was unpinned on the way.
+	if _, err := p.node.Get(ctx(t), after); err != nil {
+		t.Fatalf("the pinset rolled back to the snapshot: %v", err)
+	}
+	if err := p.node.tracker.reconcile(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	if p.up.unpins != 0 {
+		t.Fatalf("a restart unpinned %d pins on IPFS", p.up.unpins)
+	}
+}

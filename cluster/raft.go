@@ -21,7 +21,7 @@ type raftParts struct {
 	fresh     bool // no Raft state existed on disk before this start
 }
 
-func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, log zerolog.Logger) (*raftParts, error) {
+func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uint64, log zerolog.Logger) (*raftParts, error) {
 	dir := filepath.Join(cfg.DataDir, "raft")
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -53,6 +53,15 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, log zerolog.Logg
 	rc.SnapshotInterval = cfg.SnapshotInterval
 	// BatchApplyCh stays off: with it, an Apply queued as Raft shuts down
 	// is never answered. Group commit is the batcher's job instead.
+
+	// The state is a file kept in step with the log, so a restart need not
+	// restore the last snapshot over it: that would roll the pinset back to
+	// the snapshot until the log replays, and watchers would act on the
+	// older pinset meanwhile. Only a state behind the snapshot (lost or
+	// damaged) is restored.
+	if metas, err := snaps.List(); err == nil && len(metas) > 0 && stateApplied >= metas[0].Index {
+		rc.NoSnapshotRestoreOnStart = true
+	}
 
 	existing, err := raft.HasExistingState(store, store, snaps)
 	if err != nil {

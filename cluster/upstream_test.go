@@ -18,6 +18,7 @@ type memUpstream struct {
 	missing map[string]chan struct{}
 	failPin error
 	pinned  int
+	unpins  int
 }
 
 func newMemUpstream() *memUpstream {
@@ -57,6 +58,7 @@ func (m *memUpstream) Pin(ctx context.Context, c cid.Cid, recursive bool, _ time
 func (m *memUpstream) Unpin(_ context.Context, c cid.Cid) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.unpins++
 	delete(m.pins, c.String())
 	return nil
 }
