@@ -291,3 +291,26 @@ func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
 		t.Fatalf("a restart unpinned %d pins on IPFS", p.up.unpins)
 	}
 }
+
+func TestPinUpdateUsesTheOldVersionsPin(t *testing.T) {
+	p := newTestPeer(t)
+	old, next := testCid(601), testCid(602)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.node.WaitPinned(ctx(t), old, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: next, PinUpdate: old}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.node.WaitPinned(ctx(t), next, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.up.mu.Lock()
+	updates := p.up.updates
+	p.up.mu.Unlock()
+	if updates != 1 || !p.up.has(old) || !p.up.has(next) {
+		t.Fatalf("updates=%d old pinned=%v new pinned=%v: want one pin update keeping the old pin", updates, p.up.has(old), p.up.has(next))
+	}
+}

@@ -20,6 +20,12 @@ type Upstream interface {
 	IsPinned(ctx context.Context, c cid.Cid) (typ string, pinned bool, err error)
 }
 
+// PinUpdater is implemented by an upstream that can move a recursive pin
+// to a new version of its DAG (Kubo's pin update).
+type PinUpdater interface {
+	PinUpdate(ctx context.Context, from, to cid.Cid) error
+}
+
 // TrackerConfig bounds the work the tracker puts on the IPFS node.
 type TrackerConfig struct {
 	ConcurrentPins int

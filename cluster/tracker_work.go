@@ -68,12 +68,14 @@ func (t *tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	t.put(st, pin.Cid, false)
 	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
 	start := time.Now()
-	err = t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
-		t.mu.Lock()
-		pc.nodes, pc.bytes = nodes, bytes
-		t.mu.Unlock()
-		t.bump()
-	})
+	if !t.pinByUpdate(ctx, pin) {
+		err = t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
+			t.mu.Lock()
+			pc.nodes, pc.bytes = nodes, bytes
+			t.mu.Unlock()
+			t.bump()
+		})
+	}
 	if t.observe != nil && ctx.Err() == nil {
 		t.observe(time.Since(start), err == nil)
 	}
@@ -93,6 +95,24 @@ func (t *tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
 	t.put(st, pin.Cid, false)
 	log.Info().Msg("pinned")
+}
+
+// pinByUpdate pins a new version of a DAG from the old version's pin when
+// this node holds it, as ipfs-cluster does: only the changed blocks are
+// fetched. It reports whether it did.
+func (t *tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
+	up, ok := t.ipfs.(PinUpdater)
+	if !ok || !pin.PinUpdate.Defined() || pin.Mode != storage.Recursive {
+		return false
+	}
+	if typ, pinned, err := t.ipfs.IsPinned(ctx, pin.PinUpdate); err != nil || !pinned || typ != "recursive" {
+		return false
+	}
+	if err := up.PinUpdate(ctx, pin.PinUpdate, pin.Cid); err != nil {
+		t.log.Debug().Err(err).Str("cid", pin.Cid.String()).Msg("pin update failed; pinning afresh")
+		return false
+	}
+	return true
 }
 
 func (t *tracker) unpin(ctx context.Context, st storage.LocalStatus) {

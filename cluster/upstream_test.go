@@ -19,6 +19,18 @@ type memUpstream struct {
 	failPin error
 	pinned  int
 	unpins  int
+	updates int
+}
+
+func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.pins[from.String()] != "recursive" {
+		return errors.New("'from' cid was not recursively pinned already")
+	}
+	m.pins[to.String()] = "recursive"
+	m.updates++
+	return nil
 }
 
 func newMemUpstream() *memUpstream {

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+
+	"github.com/ipfs/go-cid"
 )
 
 // These methods give the cluster peer what it asks of its upstream in plain
@@ -58,4 +60,14 @@ func (c *Client) RepoGC(ctx context.Context, fn func(key, errMsg string) error) 
 			return err
 		}
 	}
+}
+
+// PinUpdate pins to by updating from's recursive pin, keeping from pinned:
+// Kubo walks only the blocks that differ, and no garbage collection can
+// catch the shared blocks between an unpin and a pin.
+func (c *Client) PinUpdate(ctx context.Context, from, to cid.Cid) error {
+	err := c.api.Request("pin/update", "/ipfs/"+from.String(), "/ipfs/"+to.String()).
+		Option("unpin", false).
+		Exec(ctx, nil)
+	return c.wrap("pin/update", err)
 }
