@@ -314,3 +314,23 @@ func TestPinUpdateUsesTheOldVersionsPin(t *testing.T) {
 		t.Fatalf("updates=%d old pinned=%v new pinned=%v: want one pin update keeping the old pin", updates, p.up.has(old), p.up.has(next))
 	}
 }
+
+func TestDirectPinMadeRecursiveIsRepinned(t *testing.T) {
+	p := newTestPeer(t)
+	c := testCid(701)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, Mode: storage.Direct}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, Mode: storage.Recursive}); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
+		t.Fatal(err)
+	}
+	if typ, _, _ := p.up.IsPinned(ctx(t), c); typ != "recursive" {
+		t.Fatalf("upstream pin is %q after the cluster pin became recursive", typ)
+	}
+}

@@ -122,7 +122,7 @@ func (t *tracker) changed(changes []storage.Change) {
 		st.Cid = ch.Pin.Cid
 		wanted := ch.Kind == storage.OpPin && ch.Pin.AllocatedTo(t.self)
 		switch {
-		case wanted && known && st.Status == storage.StatusPinned:
+		case wanted && known && st.Status == storage.StatusPinned && !deepened(ch):
 			continue
 		case wanted:
 			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
@@ -145,6 +145,12 @@ func (t *tracker) changed(changes []storage.Change) {
 	}
 	t.bump()
 	t.poke()
+}
+
+// deepened reports whether a pin went from direct to recursive, which the
+// IPFS node must be told even where the direct pin is already held.
+func deepened(ch storage.Change) bool {
+	return ch.Pin.Mode == storage.Recursive && (ch.Prev == nil || ch.Prev.Mode == storage.Direct)
 }
 
 // resync asks for a full reconcile, after a snapshot replaced the state.

@@ -11,6 +11,9 @@ import (
 type Change struct {
 	Kind OpKind // OpPin or OpUnpin
 	Pin  Pin    // the new pin (OpPin) or the removed pin (OpUnpin)
+	// Prev is the pin an OpPin replaced, nil for a new one: watchers need
+	// it to tell a changed mode from a renamed or re-allocated pin.
+	Prev *Pin
 }
 
 // ErrInvalidCommand marks a command that decodes but that Apply refuses, such
@@ -144,13 +147,22 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 		old := a.pins.Get(key)
 		switch op.Kind {
 		case OpPin:
+			ch := Change{Kind: OpPin, Pin: op.Pin}
+			if old != nil {
+				// Decode before Put: old is only valid until the bucket changes.
+				prev, err := decodePinValue(key, old)
+				if err != nil {
+					return nil, err
+				}
+				ch.Prev = &prev
+			}
 			if err := a.pins.Put(key, encodePinValue(&op.Pin)); err != nil {
 				return nil, err
 			}
 			if old == nil {
 				a.count++
 			}
-			changes = append(changes, Change{Kind: OpPin, Pin: op.Pin})
+			changes = append(changes, ch)
 		case OpUnpin:
 			if old == nil {
 				continue

@@ -52,7 +52,7 @@ func TestFSMApply(t *testing.T) {
 	if got, err := s.Get(p.Cid); err != nil || !reflect.DeepEqual(got, p) {
 		t.Fatalf("get %+v, %v", got, err)
 	}
-	if want := []applied{{1, []Change{{OpPin, p}}}}; !reflect.DeepEqual(*calls, want) {
+	if want := []applied{{1, []Change{{Kind: OpPin, Pin: p}}}}; !reflect.DeepEqual(*calls, want) {
 		t.Fatalf("onApply calls %+v", *calls)
 	}
 

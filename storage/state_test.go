@@ -16,7 +16,7 @@ func TestApplyPinAndUnpin(t *testing.T) {
 	a, b := fullPin(1), smallPin(2)
 
 	ch := mustApply(t, s, 1, pinCmd(a, b))
-	if want := []Change{{OpPin, a}, {OpPin, b}}; !reflect.DeepEqual(ch, want) {
+	if want := []Change{{Kind: OpPin, Pin: a}, {Kind: OpPin, Pin: b}}; !reflect.DeepEqual(ch, want) {
 		t.Fatalf("changes %+v, want %+v", ch, want)
 	}
 	if got, err := s.Get(a.Cid); err != nil || !reflect.DeepEqual(got, a) {
@@ -26,7 +26,7 @@ func TestApplyPinAndUnpin(t *testing.T) {
 
 	// Unpinning an absent CID is a no-op and says nothing.
 	ch = mustApply(t, s, 2, unpinCmd(testCid(99), a.Cid))
-	if want := []Change{{OpUnpin, a}}; !reflect.DeepEqual(ch, want) {
+	if want := []Change{{Kind: OpUnpin, Pin: a}}; !reflect.DeepEqual(ch, want) {
 		t.Fatalf("unpin changes %+v, want the full removed pin", ch)
 	}
 	if _, err := s.Get(a.Cid); !errors.Is(err, ErrNotFound) || err.Error() != "pin is not part of the pinset" {
@@ -34,6 +34,14 @@ func TestApplyPinAndUnpin(t *testing.T) {
 	}
 	assertCount(t, s, 1)
 	assertApplied(t, s, 2)
+
+	// Replacing a pin reports the pin it replaced.
+	renamed := b
+	renamed.Name = "renamed"
+	ch = mustApply(t, s, 3, pinCmd(renamed))
+	if len(ch) != 1 || ch[0].Prev == nil || !reflect.DeepEqual(*ch[0].Prev, b) || !reflect.DeepEqual(ch[0].Pin, renamed) {
+		t.Fatalf("replace changes %+v, want the previous pin in Prev", ch)
+	}
 }
 
 func TestApplyOpsInOrder(t *testing.T) {
