@@ -110,31 +110,22 @@ func (n *Node) leaderTerm(ctx context.Context) {
 	}
 }
 
-// unpinExpired removes the pins whose expire_at has passed.
+// unpinExpired removes the pins whose expire_at has passed, reading the
+// expiry index rather than the whole pinset.
 func (n *Node) unpinExpired(ctx context.Context, now time.Time) error {
-	var batch []storage.Op
-	var after storage.Pin
 	for {
-		last, err := n.state.ForEachFrom(after.Cid, 1024, func(p storage.Pin) error {
-			if !p.ExpireAt.IsZero() && !p.ExpireAt.After(now) {
-				batch = append(batch, storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: p.Cid}})
-			}
-			return nil
-		})
-		if err != nil {
+		expired, err := n.state.Expired(now, reallocBatch)
+		if err != nil || len(expired) == 0 {
 			return err
 		}
-		if len(batch) >= reallocBatch || (!last.Defined() && len(batch) > 0) {
-			n.log.Info().Int("pins", len(batch)).Msg("unpinning expired pins")
-			if _, err := n.submit(ctx, batch); err != nil {
-				return err
-			}
-			batch = nil
+		batch := make([]storage.Op, len(expired))
+		for i, c := range expired {
+			batch[i] = storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: c}}
 		}
-		if !last.Defined() {
-			return nil
+		n.log.Info().Int("pins", len(batch)).Msg("unpinning expired pins")
+		if _, err := n.submit(ctx, batch); err != nil {
+			return err
 		}
-		after = storage.Pin{Cid: last}
 	}
 }
 

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -62,9 +63,10 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
 		a := applier{
-			pins:  tx.Bucket(bucketPins),
-			peers: tx.Bucket(bucketPeers),
-			count: readU64(meta.Get(keyPinCount)),
+			pins:   tx.Bucket(bucketPins),
+			peers:  tx.Bucket(bucketPeers),
+			expiry: tx.Bucket(bucketExpiry),
+			count:  readU64(meta.Get(keyPinCount)),
 		}
 		applied := readU64(meta.Get(keyApplied))
 		for i, e := range es {
@@ -127,8 +129,8 @@ func validate(c *Command) error {
 // applier writes validated commands inside one transaction and keeps the
 // pin counter in step.
 type applier struct {
-	pins, peers *bolt.Bucket
-	count       uint64
+	pins, peers, expiry *bolt.Bucket
+	count               uint64
 }
 
 func (a *applier) apply(c *Command) ([]Change, error) {
@@ -162,6 +164,9 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 			if old == nil {
 				a.count++
 			}
+			if err := a.reindexExpiry(ch.Prev, &op.Pin); err != nil {
+				return nil, err
+			}
 			changes = append(changes, ch)
 		case OpUnpin:
 			if old == nil {
@@ -175,9 +180,33 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 			if err := a.pins.Delete(key); err != nil {
 				return nil, err
 			}
+			if err := a.reindexExpiry(&removed, nil); err != nil {
+				return nil, err
+			}
 			a.count--
 			changes = append(changes, Change{Kind: OpUnpin, Pin: removed})
 		}
 	}
 	return changes, nil
+}
+
+// reindexExpiry moves a pin's entry in the expiry index from its old expiry
+// to its new one; nil or a zero expiry means no entry.
+func (a *applier) reindexExpiry(old, cur *Pin) error {
+	if old != nil && !old.ExpireAt.IsZero() {
+		if err := a.expiry.Delete(expiryKey(old)); err != nil {
+			return err
+		}
+	}
+	if cur != nil && !cur.ExpireAt.IsZero() {
+		return a.expiry.Put(expiryKey(cur), nil)
+	}
+	return nil
+}
+
+// expiryKey sorts by expiry first: big-endian nanoseconds, then the CID.
+func expiryKey(p *Pin) []byte {
+	k := make([]byte, 8, 8+len(p.Cid.KeyString()))
+	binary.BigEndian.PutUint64(k, uint64(max(p.ExpireAt.UnixNano(), 0)))
+	return append(k, p.Cid.KeyString()...)
 }

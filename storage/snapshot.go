@@ -132,7 +132,7 @@ func checkStateFile(path string) error {
 		if tx.Size() > info.Size() {
 			return fmt.Errorf("restore: snapshot is truncated: %d bytes of %d", info.Size(), tx.Size())
 		}
-		for _, name := range [][]byte{bucketMeta, bucketPins, bucketPeers} {
+		for _, name := range [][]byte{bucketMeta, bucketPins, bucketPeers, bucketExpiry} {
 			if tx.Bucket(name) == nil {
 				return fmt.Errorf("restore: snapshot has no %q bucket", name)
 			}

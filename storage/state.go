@@ -22,9 +22,12 @@ var ErrNotFound = errors.New("pin is not part of the pinset")
 var ErrClosed = errors.New("storage: closed")
 
 var (
-	bucketPins  = []byte("pins")
-	bucketPeers = []byte("peers")
-	bucketMeta  = []byte("meta")
+	bucketPins = []byte("pins")
+	// bucketExpiry indexes pins with an expiry by (expire_at, cid), so that
+	// finding the expired ones reads only them.
+	bucketExpiry = []byte("expiry")
+	bucketPeers  = []byte("peers")
+	bucketMeta   = []byte("meta")
 
 	keyFormat   = []byte("format")
 	keyApplied  = []byte("applied_index")
@@ -99,7 +102,7 @@ func openStateDB(path string) (*bolt.DB, error) {
 		case readU64(v) != stateFormat:
 			return fmt.Errorf("state format %d is not supported (this build reads %d)", readU64(v), stateFormat)
 		}
-		for _, name := range [][]byte{bucketPins, bucketPeers} {
+		for _, name := range [][]byte{bucketPins, bucketPeers, bucketExpiry} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -299,4 +302,26 @@ func readU64(v []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
+}
+
+// Expired returns up to limit CIDs of pins whose expiry is at or before
+// now, soonest first. It reads the expiry index, not the pinset.
+func (s *State) Expired(now time.Time, limit int) ([]cid.Cid, error) {
+	var out []cid.Cid
+	err := s.view(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketExpiry).Cursor()
+		end := uint64(max(now.UnixNano(), 0))
+		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+			if binary.BigEndian.Uint64(k[:8]) > end {
+				break
+			}
+			ci, err := cid.Cast(k[8:])
+			if err != nil {
+				return fmt.Errorf("%w: expiry index: %v", ErrCorruptState, err)
+			}
+			out = append(out, ci)
+		}
+		return nil
+	})
+	return out, err
 }

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
@@ -312,5 +313,28 @@ func assertApplied(t *testing.T, s *State, want uint64) {
 	t.Helper()
 	if n, err := s.AppliedIndex(); err != nil || n != want {
 		t.Fatalf("applied index %d, %v; want %d", n, err, want)
+	}
+}
+
+func TestExpiredReadsTheIndexAndFollowsChanges(t *testing.T) {
+	s := openTestState(t)
+	now := time.Unix(1_000_000, 0)
+	soon, later, never := smallPin(1), smallPin(2), smallPin(3)
+	soon.ExpireAt, later.ExpireAt = now.Add(-time.Minute), now.Add(time.Hour)
+	mustApply(t, s, 1, pinCmd(soon, later, never))
+	got, err := s.Expired(now, 10)
+	if err != nil || len(got) != 1 || !got[0].Equals(soon.Cid) {
+		t.Fatalf("expired = %v %v, want only the pin that expired", got, err)
+	}
+	// Moving an expiry moves its index entry; unpinning removes it.
+	later.ExpireAt = now.Add(-time.Second)
+	mustApply(t, s, 2, pinCmd(later))
+	mustApply(t, s, 3, unpinCmd(soon.Cid))
+	got, _ = s.Expired(now, 10)
+	if len(got) != 1 || !got[0].Equals(later.Cid) {
+		t.Fatalf("expired after changes = %v, want the moved pin alone", got)
+	}
+	if got, _ := s.Expired(now.Add(-time.Hour), 10); len(got) != 0 {
+		t.Fatalf("nothing had expired an hour earlier, got %v", got)
 	}
 }
