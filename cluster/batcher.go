@@ -170,5 +170,5 @@ func approxSize(ops []storage.Op) int {
 func retryable(err error) bool {
 	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
 		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, ErrNoLeader) ||
-		errors.Is(err, errForwardFailed)
+		errors.Is(err, errPeerUnreachable)
 }

@@ -13,9 +13,10 @@ var (
 	ErrNoLeader = errors.New("no leader: the cluster cannot commit right now (is a majority of its voters reachable?)")
 	// ErrUnknownPeer means the peer is not a member of this cluster.
 	ErrUnknownPeer = errors.New("not a member of this cluster")
-	// errForwardFailed marks a failed hop to the leader; the leader may have
-	// changed, so the write is retried.
-	errForwardFailed = errors.New("forwarding to the leader failed")
+	// errPeerUnreachable marks a call to another peer that got no answer.
+	// For a write forwarded to the leader, the leader may have changed, so
+	// the write is retried.
+	errPeerUnreachable = errors.New("the peer did not answer")
 )
 
 // indexWaiter lets a request wait until this peer has applied a given Raft

@@ -120,7 +120,7 @@ func (c *peerClient) call(ctx context.Context, method, addr, path string, body [
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", errForwardFailed, err)
+		return fmt.Errorf("%w: %v", errPeerUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

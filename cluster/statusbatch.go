@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"sync"
@@ -58,7 +59,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 			return nil, err
 		}
 		if len(sts) != len(chunk) {
-			return nil, errForwardFailed
+			return nil, fmt.Errorf("%s answered %d statuses for %d CIDs", p.ID, len(sts), len(chunk))
 		}
 		out = append(out, sts...)
 	}
