@@ -21,7 +21,7 @@ import (
 	"time"
 )
 
-func binaries(t *testing.T) (flotilla, ipfs string) {
+func binaries(t testing.TB) (flotilla, ipfs string) {
 	t.Helper()
 	flotilla, ipfs = os.Getenv("FLOTILLA_BIN"), os.Getenv("IPFS_BIN")
 	if os.Getenv("FLOTILLA_E2E") == "" {
@@ -39,7 +39,7 @@ func binaries(t *testing.T) (flotilla, ipfs string) {
 
 // kubo is a real Kubo daemon with its own repo, on loopback only.
 type kubo struct {
-	t    *testing.T
+	t    testing.TB
 	bin  string
 	repo string
 	api  string // multiaddr, e.g. /ip4/127.0.0.1/tcp/40123
@@ -47,7 +47,7 @@ type kubo struct {
 	cmd  *exec.Cmd
 }
 
-func startKubo(t *testing.T, bin string) *kubo {
+func startKubo(t testing.TB, bin string) *kubo {
 	t.Helper()
 	k := &kubo{t: t, bin: bin, repo: filepath.Join(t.TempDir(), "ipfs")}
 	k.run("init", "--profile", "test")
@@ -146,7 +146,7 @@ func (k *kubo) pinned() map[string]string {
 
 // peer is a running flotilla daemon.
 type peer struct {
-	t      *testing.T
+	t      testing.TB
 	bin    string
 	home   string
 	env    []string
@@ -175,7 +175,7 @@ func (l *logBuffer) String() string {
 	return l.buf.String()
 }
 
-func newPeer(t *testing.T, bin string, k *kubo, extraEnv ...string) *peer {
+func newPeer(t testing.TB, bin string, k *kubo, extraEnv ...string) *peer {
 	t.Helper()
 	p := &peer{t: t, bin: bin, home: filepath.Join(t.TempDir(), "flotilla")}
 	p.env = append(os.Environ(),
@@ -288,7 +288,7 @@ func (p *peer) proxyAPI() string {
 
 func (p *peer) proxyURL() string { return "http://" + p.proxy }
 
-func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
+func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(limit)
 	for !cond() {
@@ -299,7 +299,7 @@ func waitFor(t *testing.T, what string, limit time.Duration, cond func() bool) {
 	}
 }
 
-func testContext(t *testing.T) context.Context {
+func testContext(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	t.Cleanup(cancel)
 	return ctx

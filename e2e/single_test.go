@@ -27,7 +27,7 @@ func onePeer(t *testing.T, env ...string) (*kubo, *peer) {
 	return k, p
 }
 
-func writeFile(t *testing.T, content []byte) string {
+func writeFile(t testing.TB, content []byte) string {
 	t.Helper()
 	f := filepath.Join(t.TempDir(), "file.bin")
 	if err := os.WriteFile(f, content, 0o600); err != nil {

@@ -1,0 +1,67 @@
+package e2e
+
+import (
+	"bytes"
+	"crypto/rand"
+	"io"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/ipfs/boxo/files"
+	rpc "github.com/ipfs/kubo/client/rpc"
+	"github.com/ipfs/kubo/core/coreiface/options"
+)
+
+// BenchmarkProxyAgainstKubo runs the same work against a real Kubo directly
+// and through a flotilla peer in front of it, in one process, and reports
+// the ratios: a forwarded call, and an add that pins (which through the
+// proxy is a Raft commit plus the pin on Kubo).
+func BenchmarkProxyAgainstKubo(b *testing.B) {
+	flotillaBin, ipfsBin := binaries(b)
+	k := startKubo(b, ipfsBin)
+	p := newPeer(b, flotillaBin, k)
+	p.start()
+	client := &http.Client{}
+	direct, err := rpc.NewURLApiWithClient(k.url, client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	proxied, err := rpc.NewURLApiWithClient(p.proxyURL(), client)
+	if err != nil {
+		b.Fatal(err)
+	}
+	version := func(base string, n int) time.Duration {
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			resp, err := client.Post(base+"/api/v0/version", "", nil)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+		return time.Since(start)
+	}
+	add := func(api *rpc.HttpApi, n int) time.Duration {
+		start := time.Now()
+		for i := 0; i < n; i++ {
+			data := make([]byte, 256<<10)
+			rand.Read(data)
+			if _, err := api.Unixfs().Add(b.Context(), files.NewReaderFile(bytes.NewReader(data)), options.Unixfs.Pin(true, "")); err != nil {
+				b.Fatal(err)
+			}
+		}
+		return time.Since(start)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		const calls, adds = 300, 30
+		dv, pv := version(k.url, calls), version(p.proxyURL(), calls)
+		da, pa := add(direct, adds), add(proxied, adds)
+		b.ReportMetric(float64(pv)/float64(dv), "forwarded-call-ratio")
+		b.ReportMetric(float64(pa)/float64(da), "pinned-add-ratio")
+		b.ReportMetric(float64(pa.Milliseconds())/adds, "ms/add-proxied")
+		b.ReportMetric(float64(da.Milliseconds())/adds, "ms/add-direct")
+	}
+}
