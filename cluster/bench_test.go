@@ -48,3 +48,35 @@ func BenchmarkPinCommit(b *testing.B) {
 		b.ReportMetric(conRate/seqRate, "group-commit-ratio")
 	}
 }
+
+// BenchmarkTrackerThroughput commits 2000 pins in four entries, then times
+// how long the tracker takes to pin them all on an in-memory IPFS, and
+// reports both rates and their ratio: how far tracking lags committing.
+func BenchmarkTrackerThroughput(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		p := newTestPeer(b)
+		const n = 2000
+		ops := make([]storage.Op, n)
+		for j := range ops {
+			ops[j] = storage.Op{Kind: storage.OpPin, Pin: storage.Pin{
+				Cid: testCid(100000 + j), ReplicationFactorMin: -1, ReplicationFactorMax: -1, Timestamp: time.Now(),
+			}}
+		}
+		start := time.Now()
+		for j := 0; j < n; j += 500 {
+			if _, err := p.node.submit(ctx(b), ops[j:j+500]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		committed := time.Since(start)
+		eventually(b, "every pin tracked", func() bool {
+			c, _ := p.node.status.CountByStatus()
+			return c[storage.StatusPinned] == n
+		})
+		tracked := time.Since(start)
+		b.ReportMetric(n/committed.Seconds(), "pins/s-committed")
+		b.ReportMetric(n/tracked.Seconds(), "pins/s-tracked")
+		b.ReportMetric(tracked.Seconds()/committed.Seconds(), "tracking/commit-time-ratio")
+		p.stop()
+	}
+}

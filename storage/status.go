@@ -74,6 +74,12 @@ func OpenStatusStore(path string) (*StatusStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open status store %s: %w", path, err)
 	}
+	// Writes go through bbolt's Batch: the tracker's workers write their
+	// statuses concurrently, and one fsync then covers all of them. The
+	// short delay bounds what a lone write waits for company. Every write
+	// function re-reads what it needs inside its transaction, so Batch may
+	// safely run it again.
+	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, name := range [][]byte{bucketStatus, bucketStatusIndex, bucketStatusCounts} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
@@ -129,7 +135,7 @@ func (s *StatusStore) PutMany(sts []LocalStatus) error {
 			return fmt.Errorf("%w: %s has status %q", ErrInvalidStatus, sts[i].Cid, sts[i].Status)
 		}
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		w := newStatusWriter(tx)
 		for i := range sts {
 			if err := w.put(&sts[i]); err != nil {
@@ -145,7 +151,7 @@ func (s *StatusStore) Delete(c cid.Cid) error {
 	if !c.Defined() {
 		return nil
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		w := newStatusWriter(tx)
 		if err := w.delete([]byte(c.KeyString())); err != nil {
 			return err
