@@ -334,3 +334,38 @@ func TestDirectPinMadeRecursiveIsRepinned(t *testing.T) {
 		t.Fatalf("upstream pin is %q after the cluster pin became recursive", typ)
 	}
 }
+
+// A pin added back while its unpin is still running on IPFS must end
+// pinned: the unpin's last status write must not bury the new pin.
+func TestRepinDuringUnpinEndsPinned(t *testing.T) {
+	p := newTestPeer(t)
+	for i := 0; i < 20; i++ {
+		c := testCid(800 + i)
+		if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+			t.Fatal(err)
+		}
+		if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.node.Unpin(ctx(t), c); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+			t.Fatal(err)
+		}
+		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := p.node.WaitPinned(wctx, c, nil)
+		cancel()
+		if err != nil {
+			t.Fatalf("round %d: pin added back during its unpin never finished: %v", i, err)
+		}
+	}
+	eventually(t, "every pin held upstream", func() bool {
+		for i := 0; i < 20; i++ {
+			if !p.up.has(testCid(800 + i)) {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -65,6 +65,9 @@ type tracker struct {
 
 type progressCounter struct {
 	nodes, bytes uint64
+	// stale is set when the pin changed while a worker was on it: the
+	// worker's last status write may undo the change's, so it runs again.
+	stale bool
 }
 
 func newTracker(self string, state *storage.State, status *storage.StatusStore, ipfs Upstream, cfg TrackerConfig, log zerolog.Logger) *tracker {
@@ -112,6 +115,13 @@ func (t *tracker) bump() {
 // entry to apply then sees the status it caused, never a stale one.
 func (t *tracker) changed(changes []storage.Change) {
 	now := time.Now().UTC()
+	t.mu.Lock()
+	for _, ch := range changes {
+		if pc, busy := t.inflight[ch.Pin.Cid]; busy {
+			pc.stale = true
+		}
+	}
+	t.mu.Unlock()
 	var puts []storage.LocalStatus
 	for _, ch := range changes {
 		st, known, err := t.status.Get(ch.Pin.Cid)
@@ -256,14 +266,21 @@ func (t *tracker) start(ctx context.Context, c cid.Cid) bool {
 	t.workers.Add(1)
 	go func() {
 		defer func() {
-			t.mu.Lock()
-			delete(t.inflight, c)
-			t.mu.Unlock()
 			<-t.sem
 			t.workers.Done()
 			t.poke()
 		}()
-		t.process(ctx, c, pc)
+		for {
+			t.process(ctx, c, pc)
+			t.mu.Lock()
+			if !pc.stale || ctx.Err() != nil {
+				delete(t.inflight, c)
+				t.mu.Unlock()
+				return
+			}
+			pc.stale = false
+			t.mu.Unlock()
+		}
 	}()
 	return true
 }
