@@ -9,7 +9,7 @@ LDFLAGS      := -s -w -X github.com/flotilla-ipfs/flotilla/internal/version.Comm
 export FLOTILLA_BIN := $(CURDIR)/bin/flotilla
 export IPFS_BIN     := $(CURDIR)/bin/ipfs
 
-.PHONY: build kubo run test test-unit lint bench clean
+.PHONY: build kubo run test test-unit e2e-js lint bench clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/flotilla ./cmd/flotilla
@@ -22,8 +22,13 @@ bin/ipfs:
 run: build kubo
 	scripts/run.sh
 
-test: build kubo
+test: build kubo e2e-js
 	FLOTILLA_E2E=1 $(GO) test -race -timeout 25m ./...
+
+# The JS client the end-to-end tests drive, when node is installed.
+e2e-js:
+	@if command -v npm >/dev/null 2>&1; then npm ci --prefix e2e/js --no-audit --no-fund --silent; \
+	else echo "npm not found: the JS client test will be skipped"; fi
 
 test-unit:
 	$(GO) test -race -short ./...
