@@ -8,6 +8,9 @@ import (
 	"sort"
 	"sync"
 
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -115,9 +118,13 @@ func (s *server) scan(ctx context.Context, f *filter) ([]entry, int, error) {
 }
 
 // eachWithStatus derives the status of each pin that passes the other
-// filters, a few pins at a time because each asks every peer, and keeps
-// those whose status the filter wants.
+// filters and keeps those whose status the filter wants. Each status asks
+// every peer, so a cluster that can answer for many pins at once is asked a
+// batch at a time; otherwise a few pins are asked about in parallel.
 func (s *server) eachWithStatus(ctx context.Context, f *filter, keep func(entry)) error {
+	if bs, ok := s.cluster.(batchStatuser); ok {
+		return s.eachWithStatusBatched(ctx, f, bs, keep)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	pins := make(chan storage.Pin)
@@ -143,6 +150,47 @@ func (s *server) eachWithStatus(ctx context.Context, f *filter, keep func(entry)
 	})
 	close(pins)
 	wg.Wait()
+	return err
+}
+
+// batchStatuser reports the peer maps of many pins in one round trip per
+// peer.
+type batchStatuser interface {
+	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]cluster.PinStatus
+}
+
+// statusBatch is how many pins one round of status requests covers.
+const statusBatch = 256
+
+func (s *server) eachWithStatusBatched(ctx context.Context, f *filter, bs batchStatuser, keep func(entry)) error {
+	batch := make([]storage.Pin, 0, statusBatch)
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		cids := make([]cid.Cid, len(batch))
+		for i, p := range batch {
+			cids[i] = p.Cid
+		}
+		for i, pm := range bs.PeerMaps(ctx, cids) {
+			e := entry{pin: batch[i]}
+			e.status, e.details = peerStatus(batch[i], pm)
+			if f.statuses[e.status] {
+				keep(e)
+			}
+		}
+		batch = batch[:0]
+	}
+	err := s.each(ctx, f, func(p storage.Pin) error {
+		batch = append(batch, p)
+		if len(batch) == statusBatch {
+			flush()
+		}
+		return ctx.Err()
+	})
+	if err == nil {
+		flush()
+	}
 	return err
 }
 
