@@ -3,10 +3,13 @@ package cluster
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/health"
@@ -32,10 +35,39 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 			return
 		case <-t.C:
 			n.heartbeat(ctx)
+			n.checkMembership()
 		case <-refresh.C:
 			n.refreshSelf(ctx)
 		}
 	}
+}
+
+// checkMembership notices that this peer was removed from the cluster
+// while running: it says so once, and reports itself unready.
+func (n *Node) checkMembership() {
+	if n.removed.Load() {
+		return
+	}
+	if n.inRaft(n.cfg.ID) {
+		// Only a peer that has seen itself a member can be removed: a peer
+		// that just joined may not have received its membership yet.
+		n.member.Store(true)
+		return
+	}
+	if !n.member.Load() {
+		return
+	}
+	if _, err := n.state.Peer(n.cfg.ID); !errors.Is(err, storage.ErrPeerNotFound) {
+		return
+	}
+	n.markRemoved()
+}
+
+func (n *Node) markRemoved() {
+	if !n.member.Load() || n.removed.Swap(true) {
+		return
+	}
+	n.log.Error().Msg("this peer was removed from the cluster; stop it (and wipe its data folder before joining again)")
 }
 
 func (n *Node) heartbeat(ctx context.Context) {
@@ -57,7 +89,9 @@ func (n *Node) heartbeat(ctx context.Context) {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
 			defer cancel()
-			_ = n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil)
+			if err := n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil); errors.Is(err, ErrRemoved) {
+				n.markRemoved()
+			}
 		}(p.ClusterAddr)
 	}
 	wg.Wait()
@@ -85,6 +119,12 @@ func (n *Node) rpcMetrics(w http.ResponseWriter, r *http.Request) {
 	var ms []health.Metric
 	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ms); err != nil {
 		writeRPC(w, http.StatusBadRequest, rpcError{Error: err.Error()})
+		return
+	}
+	// A removed peer's Raft may never hear of its removal; the leader's
+	// answer to its heartbeat tells it.
+	if len(ms) > 0 && n.rp.raft.State() == raft.Leader && !n.inRaft(ms[0].Peer) {
+		writeRPC(w, http.StatusGone, rpcError{Error: ErrRemoved.Error(), NotMember: true})
 		return
 	}
 	n.monitor.Accept(ms, time.Now())

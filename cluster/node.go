@@ -108,6 +108,9 @@ type Node struct {
 	wg     sync.WaitGroup
 	once   sync.Once
 	ipfsID atomic.Value // string: the IPFS node's ID, once it answered
+	// member is set once this peer has seen itself in the Raft
+	// configuration; removed once it has seen itself taken out.
+	member, removed atomic.Bool
 }
 
 // New opens the peer's state and starts Raft, the cluster port, group commit
@@ -315,6 +318,9 @@ func stateName(s raft.RaftState) string {
 // Ready reports whether the peer can serve: it knows a leader and has
 // applied what it committed before it stopped.
 func (n *Node) Ready() error {
+	if n.removed.Load() {
+		return ErrRemoved
+	}
 	if _, id := n.rp.raft.LeaderWithID(); id == "" {
 		return ErrNoLeader
 	}

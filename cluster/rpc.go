@@ -27,6 +27,8 @@ const maxRPCBody = 64 << 20
 type rpcError struct {
 	Error     string `json:"error"`
 	NotLeader bool   `json:"not_leader,omitempty"`
+	// NotMember tells a caller that the leader no longer counts it in.
+	NotMember bool `json:"not_member,omitempty"`
 }
 
 type applyReply struct {
@@ -128,6 +130,9 @@ func (c *peerClient) call(ctx context.Context, method, addr, path string, body [
 		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e)
 		if e.NotLeader {
 			return raft.ErrNotLeader
+		}
+		if e.NotMember {
+			return ErrRemoved
 		}
 		if e.Error == "" {
 			e.Error = resp.Status

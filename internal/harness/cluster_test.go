@@ -84,6 +84,7 @@ func TestNinePeersFiveVotersAndPromotion(t *testing.T) {
 	if err := asker.Node.RemovePeer(timeout(t, 30*time.Second), victim.ID); err != nil {
 		t.Fatal(err)
 	}
+	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), cluster.ErrRemoved) })
 	c.Kill(victim)
 	c.WaitFor("a non-voter promoted to keep 5 voters", func() bool { v, nv := voters(); return len(v) == 5 && len(nv) == 3 })
 	if ids := c.WaitLeader().Node.ID(context.Background()).ClusterPeers; strings.Contains(strings.Join(ids, ","), victim.ID) {
