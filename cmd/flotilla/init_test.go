@@ -1,0 +1,57 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestInitWritesConfigAndIdentityAndRefusesToOverwrite(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	r := runCLI(t, []string{"FLOTILLA_PATH=" + home}, nil, "init")
+	if r.code != 0 {
+		t.Fatalf("init: %d %s", r.code, r.stderr)
+	}
+	var ident struct {
+		ID         string `json:"id"`
+		PrivateKey string `json:"private_key"`
+	}
+	b, err := os.ReadFile(filepath.Join(home, "identity.json"))
+	if err != nil || json.Unmarshal(b, &ident) != nil || !strings.HasPrefix(ident.ID, "12D3KooW") || ident.PrivateKey == "" {
+		t.Fatalf("identity.json: %s %v", b, err)
+	}
+	if info, _ := os.Stat(filepath.Join(home, "identity.json")); info.Mode().Perm() != 0o600 {
+		t.Fatalf("identity.json is %v, want 0600: it holds a private key", info.Mode().Perm())
+	}
+	var cfg struct {
+		Cluster struct{ Secret string } `json:"cluster"`
+	}
+	b, _ = os.ReadFile(filepath.Join(home, "service.json"))
+	if json.Unmarshal(b, &cfg) != nil || len(cfg.Cluster.Secret) != 64 {
+		t.Fatalf("service.json has no 64-character secret: %s", b)
+	}
+
+	r = runCLI(t, []string{"FLOTILLA_PATH=" + home}, nil, "init")
+	if r.code == 0 || !strings.Contains(r.stderr, "--force") {
+		t.Fatalf("second init without --force: %d %q", r.code, r.stderr)
+	}
+	r = runCLI(t, nil, nil, "--path", home, "init", "--force")
+	if r.code != 0 {
+		t.Fatalf("init --force: %d %s", r.code, r.stderr)
+	}
+	b, _ = os.ReadFile(filepath.Join(home, "identity.json"))
+	if strings.Contains(string(b), ident.ID) {
+		t.Fatal("init --force kept the old identity")
+	}
+}
+
+func TestVersionAndUnknownCommand(t *testing.T) {
+	if r := runCLI(t, nil, nil, "version"); r.code != 0 || strings.TrimSpace(r.stdout) == "" {
+		t.Fatalf("version: %d %q", r.code, r.stdout)
+	}
+	if r := runCLI(t, nil, nil, "frobnicate"); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
+		t.Fatalf("unknown command: %d %q", r.code, r.stderr)
+	}
+}
