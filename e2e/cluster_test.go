@@ -168,3 +168,36 @@ func repoStorageMax(t *testing.T, base string) uint64 {
 	}
 	return rs.StorageMax
 }
+
+// DELETE /peers on one peer removes another that is still running; that
+// peer learns it and stops, as ipfs-cluster's peers do.
+func TestRemovedPeerStops(t *testing.T) {
+	_, peers := threePeers(t)
+	resp, err := http.Get("http://" + peers[2].api + "/id")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var victim struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&victim)
+	resp.Body.Close()
+
+	req, _ := http.NewRequest(http.MethodDelete, "http://"+peers[0].api+"/peers/"+victim.ID, nil)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		t.Fatalf("DELETE /peers: %d", resp.StatusCode)
+	}
+	select {
+	case <-peers[2].exited:
+		if code := peers[2].cmd.ProcessState.ExitCode(); code == 0 {
+			t.Fatalf("a removed peer exited with status 0:\n%s", peers[2].logs)
+		}
+		peers[2].cmd = nil
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the removed peer kept running:\n%s", peers[2].logs)
+	}
+	waitFor(t, "two peers left in the cluster", 30*time.Second, func() bool { return len(peerIDs(t, peers[0])) == 2 })
+}

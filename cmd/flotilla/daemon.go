@@ -64,10 +64,37 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 		d.stop()
 		return err
 	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down")
-	d.stop()
-	return nil
+	select {
+	case <-ctx.Done():
+		log.Info().Msg("shutting down")
+		d.stop()
+		return nil
+	case <-d.removedFromCluster(ctx):
+		d.stop()
+		return cluster.ErrRemoved
+	}
+}
+
+// removedFromCluster closes when the cluster has removed this peer: like
+// ipfs-cluster, a removed peer stops rather than linger as a non-member.
+func (d *daemon) removedFromCluster(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if errors.Is(d.node.Ready(), cluster.ErrRemoved) {
+					close(done)
+					return
+				}
+			}
+		}
+	}()
+	return done
 }
 
 type daemon struct {
