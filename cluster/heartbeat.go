@@ -63,8 +63,11 @@ func (n *Node) checkMembership() {
 	n.markRemoved()
 }
 
+// markRemoved records the removal. The leader's word is enough: a peer
+// heartbeats only once its join is committed, so a leader that does not
+// count it in has removed it.
 func (n *Node) markRemoved() {
-	if !n.member.Load() || n.removed.Swap(true) {
+	if n.removed.Swap(true) {
 		return
 	}
 	n.log.Error().Msg("this peer was removed from the cluster; stop it (and wipe its data folder before joining again)")
@@ -89,8 +92,11 @@ func (n *Node) heartbeat(ctx context.Context) {
 			defer wg.Done()
 			cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
 			defer cancel()
-			if err := n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil); errors.Is(err, ErrRemoved) {
+			err := n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil)
+			if errors.Is(err, ErrRemoved) {
 				n.markRemoved()
+			} else if err != nil {
+				n.log.Debug().Err(err).Str("to", addr).Msg("heartbeat not delivered")
 			}
 		}(p.ClusterAddr)
 	}
