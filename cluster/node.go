@@ -191,11 +191,18 @@ func New(cfg Config) (*Node, error) {
 	n.goRun(func() { n.batch.run(ctx) })
 	n.goRun(func() { n.tracker.run(ctx) })
 
-	if rp.fresh {
-		if err := n.bootstrap(ctx); err != nil {
-			n.Close()
-			return nil, err
-		}
+	switch {
+	case rp.fresh:
+		err = n.bootstrap(ctx)
+	case len(cfg.Bootstrap) > 0 && !n.inRaft(cfg.ID):
+		// A peer that left or was removed joins again when asked to; its
+		// old log is brought in line by the leader.
+		n.log.Info().Msg("this peer is not a member of its cluster any more; joining again")
+		err = n.join(ctx, cfg.Bootstrap)
+	}
+	if err != nil {
+		n.Close()
+		return nil, err
 	}
 	n.heartbeat(ctx)
 	n.goRun(func() { n.heartbeatLoop(ctx) })

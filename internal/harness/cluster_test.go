@@ -173,3 +173,24 @@ func TestLeaderKilledDuringConcurrentPinsLosesNoAcknowledgedPin(t *testing.T) {
 	})
 	t.Logf("%d pins acknowledged across a leader failure, all present on %d survivors", ackCount.Load(), len(survivors))
 }
+
+func TestRemovedPeerJoinsAgainWithBootstrap(t *testing.T) {
+	c := New(t, 3, Options{})
+	victim := c.Peers[2]
+	if c.WaitLeader() == victim {
+		victim = c.Peers[1]
+	}
+	if err := c.Peers[0].Node.RemovePeer(timeout(t, 30*time.Second), victim.ID); err != nil {
+		t.Fatal(err)
+	}
+	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), cluster.ErrRemoved) })
+	c.Kill(victim)
+	c.Provide(testCid(7))
+	if _, err := c.Peers[0].Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(7)}); err != nil {
+		t.Fatal(err)
+	}
+	c.Restart(victim, c.WaitLeader().Addr)
+	c.WaitFor("the peer back in the cluster with the pins it missed", func() bool {
+		return victim.Node.Ready() == nil && hasPin(victim, testCid(7)) && victim.Kubo.IsPinned(testCid(7))
+	})
+}

@@ -174,8 +174,9 @@ func (c *Cluster) stop(p *Peer) {
 // Kill stops a peer without leaving the cluster, as a crash would.
 func (c *Cluster) Kill(p *Peer) { c.stop(p) }
 
-// Restart starts a killed peer again on the same address and data.
-func (c *Cluster) Restart(p *Peer) { c.start(p, nil) }
+// Restart starts a killed peer again on the same address and data, with
+// bootstrap addresses as `flotilla daemon --bootstrap` would give them.
+func (c *Cluster) Restart(p *Peer, bootstrap ...string) { c.start(p, bootstrap) }
 
 // Cut takes a peer off the network; Heal puts it back.
 func (c *Cluster) Cut(p *Peer)  { c.Net.Cut(p.Addr) }
