@@ -26,9 +26,9 @@ import (
 )
 
 func runDaemon(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "daemon", "[--bootstrap HOST:PORT[,HOST:PORT...]]")
-	bootstrap := fs.String("bootstrap", "", "cluster ports of existing peers to join through, comma-separated (first start only)")
-	initHome := fs.Bool("init", false, "run `flotilla init` first if the home folder has no configuration (for containers)")
+	fs := newFlagSet(g, "daemon", "[--bootstrap HOST:PORT[,HOST:PORT...]] [--init]")
+	bootstrap := fs.String("bootstrap", "", "cluster addresses of existing peers to join through, comma-separated (first start, or to join again after leaving)")
+	initHome := fs.Bool("init", false, "initialize the home folder first when it has no configuration (for containers)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
