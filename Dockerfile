@@ -5,9 +5,13 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/flotilla ./cmd/flotilla
+# The runtime image has no shell: make the home folder here, so that the
+# volume starts out owned by the unprivileged user.
+RUN mkdir -p /out/data/flotilla
 
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/flotilla /usr/local/bin/flotilla
+COPY --from=build --chown=65532:65532 /out/data /data
 ENV FLOTILLA_PATH=/data/flotilla \
     FLOTILLA_PROXY_LISTEN=0.0.0.0:9095 \
     FLOTILLA_API_LISTEN=0.0.0.0:9094 \
