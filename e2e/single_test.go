@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -236,4 +237,34 @@ func TestMetricsEndpoint(t *testing.T) {
 			strings.Contains(body, `flotilla_http_requests_total{code="200",listener="proxy",route="/api/v0/pin/ls"} 1`) &&
 			strings.Contains(body, `flotilla_raft_state{state="leader"} 1`)
 	})
+}
+
+// The cluster tracks roots; indirect pins come from the IPFS node, so that
+// `pin ls` answers as Kubo does for the blocks under a pin.
+func TestIndirectPinsAsKuboReportsThem(t *testing.T) {
+	k, p := onePeer(t)
+	content := make([]byte, 600<<10) // three blocks under one root
+	rand.Read(content)
+	root := strings.TrimSpace(k.run("--api", p.proxyAPI(), "add", "-Q", writeFile(t, content)))
+	waitFor(t, "pinned on Kubo", 30*time.Second, func() bool { return k.pinned()[root] == "recursive" })
+
+	direct := k.run("--api", k.api, "pin", "ls", "--type=indirect")
+	proxied := k.run("--api", p.proxyAPI(), "pin", "ls", "--type=indirect")
+	if strings.TrimSpace(direct) == "" || sortedLines(direct) != sortedLines(proxied) {
+		t.Fatalf("indirect pins through the proxy:\n%s\nKubo's own:\n%s", proxied, direct)
+	}
+	child := strings.Fields(strings.Split(strings.TrimSpace(direct), "\n")[0])[0]
+	if out := k.run("--api", p.proxyAPI(), "pin", "ls", child); !strings.Contains(out, "indirect through "+root) {
+		t.Fatalf("pin ls of a child block: %q", out)
+	}
+	all := k.run("--api", p.proxyAPI(), "pin", "ls")
+	if !strings.Contains(all, root+" recursive") || !strings.Contains(all, child+" indirect") {
+		t.Fatalf("pin ls (type all) lacks the root or a child:\n%s", all)
+	}
+}
+
+func sortedLines(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
 }

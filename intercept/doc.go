@@ -14,10 +14,11 @@ package intercept
 //
 // Where Flotilla cannot, or deliberately does not, answer as Kubo does:
 //
-//   - pin ls lists cluster roots only. type=indirect is always empty, type=all
-//     has no indirect CIDs, and an argument that is only indirectly pinned is
-//     "not pinned". Kubo's order (recursive, then direct) and its sorted Keys
-//     are not kept: pins come in pinset order.
+//   - pin ls lists the cluster's roots, then the indirect pins of this
+//     peer's own IPFS node (the cluster tracks roots only): with a
+//     replication below "every peer", indirect pins under roots allocated
+//     to other peers are not listed. Kubo's order (recursive, then direct)
+//     and its sorted Keys are not kept: roots come in pinset order.
 //   - pin ls without stream writes its Keys object as it lists. A listing
 //     failure within the first 64 KiB is Kubo's 500 error object; a later one
 //     leaves a truncated object and the X-Stream-Error trailer.

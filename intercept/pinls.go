@@ -1,6 +1,7 @@
 package intercept
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -40,9 +41,17 @@ func textPinLs(o options, w io.Writer, v any) error {
 	return err
 }
 
-// runPinLs lists the cluster pinset, never the upstream node's. The cluster
-// tracks roots only: type=indirect is always empty, and type=all lists no
-// indirect CIDs.
+// IndirectPins is implemented by a resolver that can also tell the
+// upstream node's indirect pins: the CIDs under its recursive pins. The
+// cluster tracks roots only, so pin ls takes indirect pins from the node.
+type IndirectPins interface {
+	PinLs(ctx context.Context, typ string, fn func(c cid.Cid, typ string) error) error
+	IndirectRoot(ctx context.Context, c cid.Cid) (typ string, ok bool, err error)
+}
+
+// runPinLs lists the cluster pinset (the roots: recursive and direct),
+// then, for type=all or indirect, the upstream node's indirect pins, each
+// CID once with Kubo's priority recursive > direct > indirect.
 func runPinLs(c *call) error {
 	typ := "all"
 	if c.opts.isSet("type") {
@@ -67,19 +76,13 @@ func runPinLs(c *call) error {
 	if len(c.args) > 0 {
 		return c.lsArgs(sink, typ, display)
 	}
-	if typ == "indirect" {
-		return sink.finish()
+	var err error
+	if typ != "indirect" {
+		err = c.listRoots(sink, typ, filter, display)
 	}
-	err := c.h.cluster.List(c.ctx, func(p storage.Pin) error {
-		if !typeMatches(typ, p.Mode) || !strings.Contains(p.Name, filter) {
-			return nil
-		}
-		obj := pinLsObject{Cid: c.enc.Encode(p.Cid), Type: p.Mode.String()}
-		if display {
-			obj.Name = p.Name
-		}
-		return sink.add(obj)
-	})
+	if err == nil && (typ == "all" || typ == "indirect") && filter == "" {
+		err = c.listIndirect(sink)
+	}
 	if err != nil {
 		// A cluster failure is not one Kubo can have. On a stream it goes in
 		// the trailer even before the first line: client/rpc's Pin().Ls
@@ -91,6 +94,37 @@ func runPinLs(c *call) error {
 		return kuboErr(opList, "", err)
 	}
 	return sink.finish()
+}
+
+// listRoots lists the cluster pinset.
+func (c *call) listRoots(sink lsSink, typ, filter string, display bool) error {
+	return c.h.cluster.List(c.ctx, func(p storage.Pin) error {
+		if !typeMatches(typ, p.Mode) || !strings.Contains(p.Name, filter) {
+			return nil
+		}
+		obj := pinLsObject{Cid: c.enc.Encode(p.Cid), Type: p.Mode.String()}
+		if display {
+			obj.Name = p.Name
+		}
+		return sink.add(obj)
+	})
+}
+
+// listIndirect adds the upstream node's indirect pins that are not cluster
+// roots themselves.
+func (c *call) listIndirect(sink lsSink) error {
+	ip, ok := c.h.resolver.(IndirectPins)
+	if !ok {
+		return nil
+	}
+	return ip.PinLs(c.ctx, "indirect", func(ci cid.Cid, _ string) error {
+		if _, err := c.h.cluster.Get(c.ctx, ci); err == nil {
+			return nil
+		} else if !isNotFound(err) {
+			return err
+		}
+		return sink.add(pinLsObject{Cid: c.enc.Encode(ci), Type: "indirect"})
+	})
 }
 
 // lsArgs checks each argument as Kubo does: all are resolved and looked up
@@ -116,8 +150,31 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 		}
 		pins[i] = &p
 	}
+	indirect := make([]string, len(cids))
+	for i, p := range pins {
+		if p != nil && typeMatches(typ, p.Mode) || typ == "recursive" || typ == "direct" {
+			continue
+		}
+		ip, ok := c.h.resolver.(IndirectPins)
+		if !ok {
+			continue
+		}
+		through, ok, err := ip.IndirectRoot(c.ctx, cids[i])
+		if err != nil {
+			return kuboErr(opCheck, c.args[i], err)
+		}
+		if ok {
+			indirect[i] = through
+		}
+	}
 	seen := make(map[cid.Cid]bool, len(cids))
 	for i, p := range pins {
+		if indirect[i] != "" {
+			if err := sink.add(pinLsObject{Cid: c.enc.Encode(cids[i]), Type: indirect[i]}); err != nil {
+				return err
+			}
+			continue
+		}
 		if p == nil || !typeMatches(typ, p.Mode) {
 			return errors.New(pathNotPinned(c.args[i]))
 		}

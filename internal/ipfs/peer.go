@@ -3,7 +3,9 @@ package ipfs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"strings"
 
 	"github.com/ipfs/go-cid"
 )
@@ -70,4 +72,27 @@ func (c *Client) PinUpdate(ctx context.Context, from, to cid.Cid) error {
 		Option("unpin", false).
 		Exec(ctx, nil)
 	return c.wrap("pin/update", err)
+}
+
+// IndirectRoot reports the root through which the node pins ci
+// indirectly, as Kubo's "indirect through <root>", or ok false when it does
+// not. Kubo walks the recursive DAGs to answer: this is as slow as Kubo's
+// own `pin ls <cid>`.
+func (c *Client) IndirectRoot(ctx context.Context, ci cid.Cid) (typ string, ok bool, err error) {
+	var out struct {
+		Keys map[string]struct{ Type string }
+	}
+	err = c.api.Request("pin/ls", "/ipfs/"+ci.String()).Option("type", Indirect).Exec(ctx, &out)
+	if err != nil {
+		err = c.wrap("pin/ls", err)
+		var ae *APIError
+		if errors.As(err, &ae) && strings.Contains(ae.Message, msgIsNotPinned) {
+			return "", false, nil
+		}
+		return "", false, err
+	}
+	for _, v := range out.Keys {
+		return v.Type, strings.HasPrefix(v.Type, "indirect"), nil
+	}
+	return "", false, nil
 }
