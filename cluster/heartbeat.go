@@ -141,10 +141,7 @@ func (n *Node) rpcMetrics(w http.ResponseWriter, r *http.Request) {
 // heartbeat is current and whose IPFS node answers.
 func (n *Node) candidates(exclude []string) []alloc.Candidate {
 	now := time.Now()
-	peers, err := n.state.Peers()
-	if err != nil || len(peers) == 0 {
-		peers = []storage.Peer{n.self()}
-	}
+	peers := n.members()
 	skip := map[string]bool{}
 	for _, id := range exclude {
 		skip[id] = true

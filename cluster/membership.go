@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -156,14 +157,13 @@ func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
 		if err != nil {
 			continue
 		}
-		var st PinStatus
 		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err = n.client.call(cctx, http.MethodGet, peer.ClusterAddr, "/v1/status/"+p.Cid.String(), nil, &st)
+		sts, err := n.peerStatuses(cctx, peer, []cid.Cid{p.Cid})
 		cancel()
 		if err != nil {
 			continue
 		}
-		switch st.Status {
+		switch st := sts[0]; st.Status {
 		case string(storage.StatusPinned):
 			return true, nil
 		case string(storage.StatusPinError):
@@ -263,10 +263,14 @@ func (n *Node) Leave(ctx context.Context) error {
 	return n.RemovePeer(ctx, n.cfg.ID)
 }
 
-func (n *Node) peerCount() int {
+// members is the shared peer set, or this peer alone before the leader has
+// recorded anyone (a new cluster's first moments).
+func (n *Node) members() []storage.Peer {
 	peers, err := n.state.Peers()
 	if err != nil || len(peers) == 0 {
-		return 1
+		return []storage.Peer{n.self()}
 	}
-	return len(peers)
+	return peers
 }
+
+func (n *Node) peerCount() int { return len(n.members()) }

@@ -19,10 +19,7 @@ const perPeerTimeout = 15 * time.Second
 // fanOut calls fn for every member in parallel, self included, and returns
 // once all have answered or timed out.
 func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storage.Peer)) {
-	peers, err := n.state.Peers()
-	if err != nil || len(peers) == 0 {
-		peers = []storage.Peer{n.self()}
-	}
+	peers := n.members()
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		wg.Add(1)
@@ -39,10 +36,7 @@ func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storag
 // Peers returns the ID object of every member, ordered as the peer set. A
 // peer that does not answer still gets an entry, carrying its error.
 func (n *Node) Peers(ctx context.Context) []IDInfo {
-	peers, err := n.state.Peers()
-	if err != nil || len(peers) == 0 {
-		peers = []storage.Peer{n.self()}
-	}
+	peers := n.members()
 	out := make([]IDInfo, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {

@@ -13,7 +13,6 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/hashicorp/raft"
-	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -39,7 +38,6 @@ func (n *Node) rpcHandler() http.Handler {
 	r := chi.NewRouter()
 	r.Post("/v1/apply", n.rpcApply)
 	r.Post("/v1/join", n.rpcJoin)
-	r.Get("/v1/status/{cid}", n.rpcStatus)
 	r.Post("/v1/metrics", n.rpcMetrics)
 	r.Post("/v1/remove", n.rpcRemove)
 	r.Get("/v1/id", n.rpcID)
@@ -87,15 +85,6 @@ func (n *Node) rpcApply(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeRPC(w, http.StatusOK, applyReply{Index: idx})
-}
-
-func (n *Node) rpcStatus(w http.ResponseWriter, r *http.Request) {
-	c, err := cid.Decode(chi.URLParam(r, "cid"))
-	if err != nil {
-		writeRPC(w, http.StatusBadRequest, rpcError{Error: err.Error()})
-		return
-	}
-	writeRPC(w, http.StatusOK, n.LocalStatus(c))
 }
 
 // peerClient calls other peers' RPC over authenticated connections.

@@ -205,29 +205,38 @@ func (t *tracker) close() { t.workers.Wait() }
 // are free workers.
 func (t *tracker) dispatch(ctx context.Context) {
 	now := time.Now()
+	err := t.eachStatus(ctx, dispatchable, func(st storage.LocalStatus) bool {
+		return !t.due(st, now) || t.start(ctx, st.Cid)
+	})
+	if err != nil {
+		t.log.Error().Err(err).Msg("scan pin queue")
+	}
+}
+
+// errStopScan ends an eachStatus scan early.
+var errStopScan = errors.New("stop scan")
+
+// eachStatus pages through the local statuses in want, in CID order. fn
+// runs outside any transaction, so it may write statuses; it returns false
+// to stop the scan.
+func (t *tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
 	var after cid.Cid
 	for ctx.Err() == nil {
-		var batch []storage.LocalStatus
-		last, err := t.status.ForEachWithStatus(dispatchable, after, 256, func(st storage.LocalStatus) error {
-			if t.due(st, now) {
-				batch = append(batch, st)
+		last, err := t.status.ForEachWithStatus(want, after, 512, func(st storage.LocalStatus) error {
+			if !fn(st) {
+				return errStopScan
 			}
 			return nil
 		})
-		if err != nil {
-			t.log.Error().Err(err).Msg("scan pin queue")
-			return
+		if errors.Is(err, errStopScan) {
+			return nil
 		}
-		for _, st := range batch {
-			if !t.start(ctx, st.Cid) {
-				return
-			}
-		}
-		if !last.Defined() || last.Equals(after) {
-			return
+		if err != nil || !last.Defined() || last.Equals(after) {
+			return err
 		}
 		after = last
 	}
+	return ctx.Err()
 }
 
 var dispatchable = []storage.TrackerStatus{
@@ -346,24 +355,13 @@ func (t *tracker) recover(c cid.Cid) bool {
 
 // recoverAll queues every failed operation again and returns their CIDs.
 func (t *tracker) recoverAll() []cid.Cid {
-	var failed []cid.Cid
-	var after cid.Cid
-	for {
-		last, err := t.status.ForEachWithStatus([]storage.TrackerStatus{storage.StatusPinError, storage.StatusUnpinError}, after, 512,
-			func(st storage.LocalStatus) error {
-				failed = append(failed, st.Cid)
-				return nil
-			})
-		if err != nil || !last.Defined() || last.Equals(after) {
-			break
-		}
-		after = last
-	}
 	var out []cid.Cid
-	for _, c := range failed {
-		if t.recover(c) {
-			out = append(out, c)
+	failed := []storage.TrackerStatus{storage.StatusPinError, storage.StatusUnpinError}
+	_ = t.eachStatus(context.Background(), failed, func(st storage.LocalStatus) bool {
+		if t.recover(st.Cid) {
+			out = append(out, st.Cid)
 		}
-	}
+		return true
+	})
 	return out
 }

@@ -234,33 +234,20 @@ func (t *tracker) reconcile(ctx context.Context) error {
 // reconcileOrphans handles status entries whose pin left the pinset while
 // this peer was not looking (for instance, during a snapshot install).
 func (t *tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
-	var after cid.Cid
-	for {
-		var orphans []storage.LocalStatus
-		last, err := t.status.ForEachWithStatus(allStatuses, after, 512, func(st storage.LocalStatus) error {
-			if _, err := t.state.Get(st.Cid); errors.Is(err, storage.ErrNotFound) {
-				orphans = append(orphans, st)
+	return t.eachStatus(ctx, allStatuses, func(st storage.LocalStatus) bool {
+		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
+			return true
+		}
+		if st.Managed && !st.Preexisting && up.holds(st.Cid, storage.Direct) {
+			if st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinning {
+				st.Status, st.AttemptCount = storage.StatusUnpinQueued, 0
+				t.put(st, st.Cid, false)
 			}
-			return nil
-		})
-		if err != nil {
-			return err
+		} else {
+			t.put(st, st.Cid, true)
 		}
-		for _, st := range orphans {
-			if st.Managed && !st.Preexisting && up.holds(st.Cid, storage.Direct) {
-				if st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinning {
-					st.Status, st.AttemptCount = storage.StatusUnpinQueued, 0
-					t.put(st, st.Cid, false)
-				}
-			} else {
-				t.put(st, st.Cid, true)
-			}
-		}
-		if ctx.Err() != nil || !last.Defined() || last.Equals(after) {
-			return ctx.Err()
-		}
-		after = last
-	}
+		return true
+	})
 }
 
 var allStatuses = []storage.TrackerStatus{
