@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // maxBatchBytes bounds one Raft entry; a follower must receive it in one
@@ -169,6 +170,6 @@ func approxSize(ops []storage.Op) int {
 // (new) leader.
 func retryable(err error) bool {
 	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
-		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, ErrNoLeader) ||
+		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, types.ErrNoLeader) ||
 		errors.Is(err, errPeerUnreachable)
 }

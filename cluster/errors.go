@@ -8,14 +8,6 @@ import (
 )
 
 var (
-	// ErrNoLeader means no leader could be found in time: a majority of the
-	// voters is unreachable from this peer, or an election is under way.
-	ErrNoLeader = errors.New("no leader: the cluster cannot commit right now (is a majority of its voters reachable?)")
-	// ErrRemoved means the cluster removed this peer: it no longer takes
-	// part, and should be stopped (or wiped and joined again).
-	ErrRemoved = errors.New("this peer was removed from the cluster")
-	// ErrUnknownPeer means the peer is not a member of this cluster.
-	ErrUnknownPeer = errors.New("not a member of this cluster")
 	// errPeerUnreachable marks a call to another peer that got no answer.
 	// For a write forwarded to the leader, the leader may have changed, so
 	// the write is retried.

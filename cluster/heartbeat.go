@@ -14,6 +14,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // SpaceReporter is implemented by an upstream that can tell its free space.
@@ -93,7 +94,7 @@ func (n *Node) heartbeat(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
 			defer cancel()
 			err := n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil)
-			if errors.Is(err, ErrRemoved) {
+			if errors.Is(err, types.ErrRemoved) {
 				n.markRemoved()
 			} else if err != nil {
 				n.log.Debug().Err(err).Str("to", addr).Msg("heartbeat not delivered")
@@ -130,7 +131,7 @@ func (n *Node) rpcMetrics(w http.ResponseWriter, r *http.Request) {
 	// A removed peer's Raft may never hear of its removal; the leader's
 	// answer to its heartbeat tells it.
 	if len(ms) > 0 && n.rp.raft.State() == raft.Leader && !n.inRaft(ms[0].Peer) {
-		writeRPC(w, http.StatusGone, rpcError{Error: ErrRemoved.Error(), NotMember: true})
+		writeRPC(w, http.StatusGone, rpcError{Error: types.ErrRemoved.Error(), NotMember: true})
 		return
 	}
 	n.monitor.Accept(ms, time.Now())

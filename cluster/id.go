@@ -5,29 +5,8 @@ import (
 	"time"
 
 	"github.com/flotilla-ipfs/flotilla/internal/version"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// IPFSInfo is the `ipfs` object of ipfs-cluster's ID.
-type IPFSInfo struct {
-	ID        string   `json:"id"`
-	Addresses []string `json:"addresses"`
-	Error     string   `json:"error,omitempty"`
-}
-
-// IDInfo is ipfs-cluster's ID object, plus the `raft` view.
-type IDInfo struct {
-	ID                    string   `json:"id"`
-	Addresses             []string `json:"addresses"`
-	ClusterPeers          []string `json:"cluster_peers"`
-	ClusterPeersAddresses []string `json:"cluster_peers_addresses"`
-	Version               string   `json:"version"`
-	Commit                string   `json:"commit"`
-	RPCProtocolVersion    string   `json:"rpc_protocol_version"`
-	Error                 string   `json:"error"`
-	IPFS                  IPFSInfo `json:"ipfs"`
-	Peername              string   `json:"peername"`
-	Raft                  RaftInfo `json:"raft"`
-}
 
 // IPFSIdentity is what the node asks of its upstream for GET /id.
 type IPFSIdentity interface {
@@ -35,8 +14,8 @@ type IPFSIdentity interface {
 }
 
 // ID describes this peer.
-func (n *Node) ID(ctx context.Context) IDInfo {
-	info := IDInfo{
+func (n *Node) ID(ctx context.Context) types.ID {
+	info := types.ID{
 		ID:                    n.cfg.ID,
 		Addresses:             []string{n.cfg.Advertise},
 		ClusterPeers:          []string{},
@@ -46,7 +25,7 @@ func (n *Node) ID(ctx context.Context) IDInfo {
 		RPCProtocolVersion:    version.RPCProtocol,
 		Peername:              n.cfg.Name,
 		Raft:                  n.RaftInfo(),
-		IPFS:                  IPFSInfo{Addresses: []string{}},
+		IPFS:                  types.IPFSID{Addresses: []string{}},
 	}
 	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
 		for _, s := range cf.Configuration().Servers {

@@ -13,6 +13,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 type joinRequest struct {
@@ -92,7 +93,7 @@ func (n *Node) rpcJoin(w http.ResponseWriter, r *http.Request) {
 	if n.rp.raft.State() != raft.Leader {
 		addr, id := n.rp.raft.LeaderWithID()
 		if id == "" {
-			n.rpcFail(w, ErrNoLeader)
+			n.rpcFail(w, types.ErrNoLeader)
 			return
 		}
 		body, _ := json.Marshal(req)
@@ -184,7 +185,7 @@ type removeRequest struct {
 // pins to the others. Any peer may be asked; the leader does it.
 func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	if _, err := n.state.Peer(id); err != nil && !n.inRaft(id) {
-		return fmt.Errorf("%w: %s", ErrUnknownPeer, id)
+		return fmt.Errorf("%w: %s", types.ErrUnknownPeer, id)
 	}
 	deadline := time.Now().Add(commitRetryWindow)
 	for {
@@ -204,7 +205,7 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 	if n.rp.raft.State() != raft.Leader {
 		addr, leader := n.rp.raft.LeaderWithID()
 		if leader == "" {
-			return ErrNoLeader
+			return types.ErrNoLeader
 		}
 		body, _ := json.Marshal(removeRequest{ID: id})
 		return n.client.call(ctx, http.MethodPost, string(addr), "/v1/remove", body, nil)

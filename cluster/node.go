@@ -22,6 +22,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // Config is everything a Node needs; cmd/flotilla builds it from service.json.
@@ -280,10 +281,10 @@ func (n *Node) Close() error {
 func (n *Node) PeerID() string { return n.cfg.ID }
 
 // Raft exposes the Raft node's view, for the admin API.
-func (n *Node) RaftInfo() RaftInfo {
+func (n *Node) RaftInfo() types.RaftInfo {
 	r := n.rp.raft
 	_, leader := r.LeaderWithID()
-	info := RaftInfo{
+	info := types.RaftInfo{
 		State:        stateName(r.State()),
 		Leader:       string(leader),
 		Term:         parseUint(r.Stats()["term"]),
@@ -298,16 +299,6 @@ func (n *Node) RaftInfo() RaftInfo {
 		}
 	}
 	return info
-}
-
-// RaftInfo is the `raft` object of GET /id.
-type RaftInfo struct {
-	State        string `json:"state"`
-	Leader       string `json:"leader"`
-	Term         uint64 `json:"term"`
-	CommitIndex  uint64 `json:"commit_index"`
-	AppliedIndex uint64 `json:"applied_index"`
-	Voter        bool   `json:"voter"`
 }
 
 func stateName(s raft.RaftState) string {
@@ -326,10 +317,10 @@ func stateName(s raft.RaftState) string {
 // applied what it committed before it stopped.
 func (n *Node) Ready() error {
 	if n.removed.Load() {
-		return ErrRemoved
+		return types.ErrRemoved
 	}
 	if _, id := n.rp.raft.LeaderWithID(); id == "" {
-		return ErrNoLeader
+		return types.ErrNoLeader
 	}
 	return nil
 }
@@ -344,7 +335,7 @@ func (n *Node) WaitReady(ctx context.Context) error {
 		}
 		select {
 		case <-ctx.Done():
-			return errors.Join(ErrNoLeader, ctx.Err())
+			return errors.Join(types.ErrNoLeader, ctx.Err())
 		case <-t.C:
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // perPeerTimeout bounds one peer's answer in a fan-out, so that one dead
@@ -35,9 +36,9 @@ func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storag
 
 // Peers returns the ID object of every member, ordered as the peer set. A
 // peer that does not answer still gets an entry, carrying its error.
-func (n *Node) Peers(ctx context.Context) []IDInfo {
+func (n *Node) Peers(ctx context.Context) []types.ID {
 	peers := n.members()
-	out := make([]IDInfo, len(peers))
+	out := make([]types.ID, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {
 		wg.Add(1)
@@ -49,11 +50,11 @@ func (n *Node) Peers(ctx context.Context) []IDInfo {
 			}
 			cctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
 			defer cancel()
-			var info IDInfo
+			var info types.ID
 			if err := n.client.call(cctx, http.MethodGet, p.ClusterAddr, "/v1/id", nil, &info); err != nil {
-				info = IDInfo{
+				info = types.ID{
 					ID: p.ID, Peername: p.Name, Addresses: []string{p.ClusterAddr}, Error: err.Error(),
-					ClusterPeers: []string{}, ClusterPeersAddresses: []string{}, IPFS: IPFSInfo{ID: p.IPFSID, Addresses: []string{}},
+					ClusterPeers: []string{}, ClusterPeersAddresses: []string{}, IPFS: types.IPFSID{ID: p.IPFSID, Addresses: []string{}},
 				}
 			}
 			out[i] = info
@@ -69,7 +70,7 @@ func (n *Node) rpcID(w http.ResponseWriter, r *http.Request) {
 
 // Recover retries a failed pin or unpin of c on every peer that holds it,
 // and returns the resulting peer map.
-func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]PinStatus, error) {
+func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
 			n.tracker.recover(c)

@@ -11,10 +11,11 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // commitRetryWindow is how long a write keeps trying through leader
-// changes before it reports ErrNoLeader. A failover takes about two election
+// changes before it reports types.ErrNoLeader. A failover takes about two election
 // timeouts; a partitioned minority gives up after this.
 const commitRetryWindow = 6 * time.Second
 
@@ -119,7 +120,7 @@ func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
 		}
 		if !retryable(err) || time.Now().After(deadline) {
 			if retryable(err) {
-				return 0, fmt.Errorf("%w (last error: %v)", ErrNoLeader, err)
+				return 0, fmt.Errorf("%w (last error: %v)", types.ErrNoLeader, err)
 			}
 			return 0, err
 		}
@@ -138,7 +139,7 @@ func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error)
 	}
 	addr, id := n.rp.raft.LeaderWithID()
 	if id == "" {
-		return 0, ErrNoLeader
+		return 0, types.ErrNoLeader
 	}
 	return n.client.forward(ctx, string(addr), ops)
 }

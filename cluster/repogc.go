@@ -6,22 +6,8 @@ import (
 	"sync"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// RepoGCKey is one line of a peer's garbage collection: a removed CID, or
-// an error.
-type RepoGCKey struct {
-	Key   *string `json:"key"`
-	Error string  `json:"error,omitempty"`
-}
-
-// RepoGCResult is one peer's garbage collection, ipfs-cluster's RepoGC.
-type RepoGCResult struct {
-	Peer     string      `json:"peer"`
-	Peername string      `json:"peername"`
-	Keys     []RepoGCKey `json:"keys"`
-	Error    string      `json:"error,omitempty"`
-}
 
 // RepoGarbageCollector is implemented by an upstream that can collect its
 // garbage, streaming what it removes.
@@ -31,18 +17,18 @@ type RepoGarbageCollector interface {
 
 // RepoGC collects garbage on every peer's IPFS node, in parallel. Pins of
 // the cluster are pinned on the nodes, so the collector never removes them.
-func (n *Node) RepoGC(ctx context.Context) map[string]RepoGCResult {
+func (n *Node) RepoGC(ctx context.Context) map[string]types.RepoGC {
 	var mu sync.Mutex
-	out := map[string]RepoGCResult{}
+	out := map[string]types.RepoGC{}
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
-		var res RepoGCResult
+		var res types.RepoGC
 		if p.ID == n.cfg.ID {
 			res = n.localRepoGC(ctx)
 		} else if err := n.client.call(ctx, http.MethodPost, p.ClusterAddr, "/v1/repogc", nil, &res); err != nil {
-			res = RepoGCResult{Peer: p.ID, Peername: p.Name, Error: err.Error()}
+			res = types.RepoGC{Peer: p.ID, Peername: p.Name, Error: err.Error()}
 		}
 		if res.Keys == nil {
-			res.Keys = []RepoGCKey{}
+			res.Keys = []types.RepoGCKey{}
 		}
 		mu.Lock()
 		out[p.ID] = res
@@ -51,15 +37,15 @@ func (n *Node) RepoGC(ctx context.Context) map[string]RepoGCResult {
 	return out
 }
 
-func (n *Node) localRepoGC(ctx context.Context) RepoGCResult {
-	res := RepoGCResult{Peer: n.cfg.ID, Peername: n.cfg.Name, Keys: []RepoGCKey{}}
+func (n *Node) localRepoGC(ctx context.Context) types.RepoGC {
+	res := types.RepoGC{Peer: n.cfg.ID, Peername: n.cfg.Name, Keys: []types.RepoGCKey{}}
 	gc, ok := n.cfg.IPFS.(RepoGarbageCollector)
 	if !ok {
 		res.Error = "this peer's IPFS client cannot collect garbage"
 		return res
 	}
 	err := gc.RepoGC(ctx, func(key, errMsg string) error {
-		k := RepoGCKey{Error: errMsg}
+		k := types.RepoGCKey{Error: errMsg}
 		if key != "" {
 			k.Key = &key
 		}

@@ -6,14 +6,8 @@ import (
 	"sync"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// RepoStat is the part of Kubo's repo/stat that sums over a cluster.
-type RepoStat struct {
-	RepoSize   uint64
-	StorageMax uint64
-	NumObjects uint64
-}
 
 // RepoStater is implemented by an upstream that reports its repo size.
 type RepoStater interface {
@@ -22,12 +16,12 @@ type RepoStater interface {
 
 // RepoStat sums every peer's IPFS repo, as ipfs-cluster does for the proxy's
 // repo/stat. Peers that do not answer are left out of the sum.
-func (n *Node) RepoStat(ctx context.Context) (RepoStat, error) {
+func (n *Node) RepoStat(ctx context.Context) (types.RepoStat, error) {
 	var mu sync.Mutex
-	var total RepoStat
+	var total types.RepoStat
 	var firstErr error
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
-		var rs RepoStat
+		var rs types.RepoStat
 		var err error
 		if p.ID == n.cfg.ID {
 			rs, err = n.localRepoStat(ctx)
@@ -47,7 +41,7 @@ func (n *Node) RepoStat(ctx context.Context) (RepoStat, error) {
 		total.StorageMax = saturatingAdd(total.StorageMax, rs.StorageMax)
 		total.NumObjects += rs.NumObjects
 	})
-	if total == (RepoStat{}) && firstErr != nil {
+	if total == (types.RepoStat{}) && firstErr != nil {
 		return total, firstErr
 	}
 	return total, nil
@@ -60,13 +54,13 @@ func saturatingAdd(a, b uint64) uint64 {
 	return a + b
 }
 
-func (n *Node) localRepoStat(ctx context.Context) (RepoStat, error) {
+func (n *Node) localRepoStat(ctx context.Context) (types.RepoStat, error) {
 	rs, ok := n.cfg.IPFS.(RepoStater)
 	if !ok {
-		return RepoStat{}, nil
+		return types.RepoStat{}, nil
 	}
 	size, max, objects, err := rs.RepoTotals(ctx)
-	return RepoStat{RepoSize: size, StorageMax: max, NumObjects: objects}, err
+	return types.RepoStat{RepoSize: size, StorageMax: max, NumObjects: objects}, err
 }
 
 func (n *Node) rpcRepoStat(w http.ResponseWriter, r *http.Request) {

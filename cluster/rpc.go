@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // Peer RPC is plain HTTP/1.1 over authenticated cluster-port connections:
@@ -121,7 +122,7 @@ func (c *peerClient) call(ctx context.Context, method, addr, path string, body [
 			return raft.ErrNotLeader
 		}
 		if e.NotMember {
-			return ErrRemoved
+			return types.ErrRemoved
 		}
 		if e.Error == "" {
 			e.Error = resp.Status

@@ -9,33 +9,15 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
-)
-
-// PinStatus is one peer's view of one pin: ipfs-cluster's PinInfoShort, the
-// value of a peer_map entry.
-type PinStatus struct {
-	PeerName     string    `json:"peername"`
-	IPFSPeerID   string    `json:"ipfs_peer_id,omitempty"`
-	Status       string    `json:"status"`
-	Timestamp    time.Time `json:"timestamp"`
-	Error        string    `json:"error"`
-	AttemptCount int       `json:"attempt_count"`
-	PriorityPin  bool      `json:"priority_pin"`
-}
-
-// Statuses other than the tracker's own, as ipfs-cluster names them.
-const (
-	StatusRemote       = "remote"
-	StatusUnpinned     = "unpinned"
-	StatusClusterError = "cluster_error"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // LocalStatus reports what this peer's tracker knows of c.
-func (n *Node) LocalStatus(c cid.Cid) PinStatus {
-	out := PinStatus{PeerName: n.cfg.Name, IPFSPeerID: n.cfg.Self.IPFSID, Timestamp: time.Now().UTC()}
+func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
+	out := types.PinStatus{PeerName: n.cfg.Name, IPFSPeerID: n.cfg.Self.IPFSID, Timestamp: time.Now().UTC()}
 	st, known, err := n.status.Get(c)
 	if err != nil {
-		out.Status, out.Error = StatusClusterError, err.Error()
+		out.Status, out.Error = types.StatusClusterError, err.Error()
 		return out
 	}
 	if known {
@@ -45,13 +27,13 @@ func (n *Node) LocalStatus(c cid.Cid) PinStatus {
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		if !known {
-			out.Status = StatusUnpinned
+			out.Status = types.StatusUnpinned
 		}
 	case err != nil:
-		out.Status, out.Error = StatusClusterError, err.Error()
+		out.Status, out.Error = types.StatusClusterError, err.Error()
 	case !pin.AllocatedTo(n.cfg.ID):
 		if !known || (st.Status != storage.StatusUnpinning && st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinError) {
-			out.Status, out.Error = StatusRemote, ""
+			out.Status, out.Error = types.StatusRemote, ""
 		}
 	case !known:
 		out.Status = string(storage.StatusPinQueued)
@@ -62,7 +44,7 @@ func (n *Node) LocalStatus(c cid.Cid) PinStatus {
 // PeerMap asks every peer of the cluster for its status of c, in parallel.
 // A peer that does not answer gets a cluster_error entry rather than being
 // left out, so that an operator sees it.
-func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]PinStatus {
+func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
 	return n.PeerMaps(ctx, []cid.Cid{c})[0]
 }
 
@@ -93,25 +75,10 @@ func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
 	return out
 }
 
-// Stats is a point-in-time summary for monitoring.
-type Stats struct {
-	Pinset       int
-	LocalStatus  map[storage.TrackerStatus]int
-	Peers        int
-	HealthyPeers int
-	Alerts       int
-	RaftState    string
-	Leader       bool
-	Voter        bool
-	Term         uint64
-	CommitIndex  uint64
-	AppliedIndex uint64
-}
-
 // Stats gathers the numbers /metrics reports. Every one is O(1) in the size
 // of the pinset.
-func (n *Node) Stats() Stats {
-	s := Stats{LocalStatus: map[storage.TrackerStatus]int{}}
+func (n *Node) Stats() types.Stats {
+	s := types.Stats{LocalStatus: map[storage.TrackerStatus]int{}}
 	s.Pinset, _ = n.state.Count()
 	if counts, err := n.status.CountByStatus(); err == nil {
 		s.LocalStatus = counts

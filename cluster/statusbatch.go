@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // maxStatusBatch bounds the CIDs of one status RPC.
@@ -21,10 +22,10 @@ const maxStatusBatch = 1000
 // whole batch instead of one per CID, which is what makes a status listing
 // of a large pinset take minutes rather than hours. Results are in the
 // order of cids.
-func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]PinStatus {
-	out := make([]map[string]PinStatus, len(cids))
+func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
+	out := make([]map[string]types.PinStatus, len(cids))
 	for i := range out {
-		out[i] = map[string]PinStatus{}
+		out[i] = map[string]types.PinStatus{}
 	}
 	var mu sync.Mutex
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
@@ -33,7 +34,7 @@ func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]PinSta
 		defer mu.Unlock()
 		for i := range cids {
 			if err != nil {
-				out[i][p.ID] = PinStatus{PeerName: p.Name, IPFSPeerID: p.IPFSID, Status: StatusClusterError, Error: err.Error(), Timestamp: time.Now().UTC()}
+				out[i][p.ID] = types.PinStatus{PeerName: p.Name, IPFSPeerID: p.IPFSID, Status: types.StatusClusterError, Error: err.Error(), Timestamp: time.Now().UTC()}
 				continue
 			}
 			out[i][p.ID] = sts[i]
@@ -42,11 +43,11 @@ func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]PinSta
 	return out
 }
 
-func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid) ([]PinStatus, error) {
+func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid) ([]types.PinStatus, error) {
 	if p.ID == n.cfg.ID {
 		return n.localStatuses(cids), nil
 	}
-	out := make([]PinStatus, 0, len(cids))
+	out := make([]types.PinStatus, 0, len(cids))
 	for start := 0; start < len(cids); start += maxStatusBatch {
 		chunk := cids[start:min(start+maxStatusBatch, len(cids))]
 		strs := make([]string, len(chunk))
@@ -54,7 +55,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 			strs[i] = c.String()
 		}
 		body, _ := json.Marshal(strs)
-		var sts []PinStatus
+		var sts []types.PinStatus
 		if err := n.client.call(ctx, http.MethodPost, p.ClusterAddr, "/v1/statuses", body, &sts); err != nil {
 			return nil, err
 		}
@@ -66,8 +67,8 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 	return out, nil
 }
 
-func (n *Node) localStatuses(cids []cid.Cid) []PinStatus {
-	out := make([]PinStatus, len(cids))
+func (n *Node) localStatuses(cids []cid.Cid) []types.PinStatus {
+	out := make([]types.PinStatus, len(cids))
 	for i, c := range cids {
 		out[i] = n.LocalStatus(c)
 	}

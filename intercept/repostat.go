@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // RepoStatter sums the repos of the cluster's IPFS nodes. ipfs-cluster
 // answers repo/stat this way, so that tools see the cluster's capacity.
 type RepoStatter interface {
-	RepoStat(ctx context.Context) (cluster.RepoStat, error)
+	RepoStat(ctx context.Context) (types.RepoStat, error)
 }
 
 // repoStatOutput is Kubo's repo/stat answer; no field is omitempty.

@@ -4,18 +4,18 @@ import (
 	"context"
 	"testing"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 type summingCluster struct {
 	*fakeCluster
-	total cluster.RepoStat
+	total types.RepoStat
 }
 
-func (s summingCluster) RepoStat(context.Context) (cluster.RepoStat, error) { return s.total, nil }
+func (s summingCluster) RepoStat(context.Context) (types.RepoStat, error) { return s.total, nil }
 
 func TestRepoStatSumsThePeersInKubosShape(t *testing.T) {
-	c := summingCluster{fakeCluster: newFakeCluster(), total: cluster.RepoStat{RepoSize: 3000, StorageMax: 30000, NumObjects: 12}}
+	c := summingCluster{fakeCluster: newFakeCluster(), total: types.RepoStat{RepoSize: 3000, StorageMax: 30000, NumObjects: 12}}
 	h := newTestHandlers(t, c, nil, "", true)
 
 	res := post(t, h, "/api/v0/repo/stat", nil)

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // batchingFake answers peer maps a batch at a time, as cluster.Node does.
@@ -20,9 +20,9 @@ type batchingFake struct {
 	batches atomic.Int32
 }
 
-func (b *batchingFake) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]cluster.PinStatus {
+func (b *batchingFake) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
 	b.batches.Add(1)
-	out := make([]map[string]cluster.PinStatus, len(cids))
+	out := make([]map[string]types.PinStatus, len(cids))
 	for i, c := range cids {
 		out[i] = b.PeerMap(ctx, c)
 	}

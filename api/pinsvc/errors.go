@@ -7,8 +7,8 @@ import (
 	"net/http"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // kind classifies the errors this package finds in a request itself.
@@ -59,7 +59,7 @@ func failureFor(err error) (int, string) {
 		// the service cannot take the pin now, which is not the client's
 		// fault and may pass when peers come back.
 		return http.StatusServiceUnavailable, "NOT_ENOUGH_PEERS"
-	case errors.Is(err, cluster.ErrNoLeader):
+	case errors.Is(err, types.ErrNoLeader):
 		return http.StatusServiceUnavailable, "NO_LEADER"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "TIMEOUT"

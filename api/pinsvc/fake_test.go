@@ -18,8 +18,8 @@ import (
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // fakeCluster is an in-memory Cluster. Pins it commits get increasing
@@ -27,7 +27,7 @@ import (
 type fakeCluster struct {
 	mu        sync.Mutex
 	pins      map[cid.Cid]storage.Pin
-	peers     map[cid.Cid]map[string]cluster.PinStatus
+	peers     map[cid.Cid]map[string]types.PinStatus
 	delegates []string
 	now       time.Time
 	ops       []string // "pin <cid>" and "unpin <cid>", in commit order
@@ -42,7 +42,7 @@ type fakeCluster struct {
 func newFake() *fakeCluster {
 	return &fakeCluster{
 		pins:      map[cid.Cid]storage.Pin{},
-		peers:     map[cid.Cid]map[string]cluster.PinStatus{},
+		peers:     map[cid.Cid]map[string]types.PinStatus{},
 		delegates: []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"},
 		now:       time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC),
 	}
@@ -111,14 +111,14 @@ func (f *fakeCluster) List(_ context.Context, fn func(storage.Pin) error) error 
 }
 
 // PeerMap defaults to one peer that has queued the pin.
-func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]cluster.PinStatus {
+func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]types.PinStatus {
 	f.peerMapCalls.Add(1)
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if m, ok := f.peers[c]; ok {
 		return m
 	}
-	return map[string]cluster.PinStatus{"peer-a": {Status: "pin_queued"}}
+	return map[string]types.PinStatus{"peer-a": {Status: "pin_queued"}}
 }
 
 func (f *fakeCluster) Delegates(_ context.Context, _ cid.Cid) []string {
@@ -129,10 +129,10 @@ func (f *fakeCluster) put(p storage.Pin, peerStatus string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.pins[p.Cid] = p
-	f.peers[p.Cid] = map[string]cluster.PinStatus{"peer-a": {Status: peerStatus}}
+	f.peers[p.Cid] = map[string]types.PinStatus{"peer-a": {Status: peerStatus}}
 }
 
-func (f *fakeCluster) setStatus(c cid.Cid, m map[string]cluster.PinStatus) {
+func (f *fakeCluster) setStatus(c cid.Cid, m map[string]types.PinStatus) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.peers[c] = m

@@ -10,8 +10,8 @@ import (
 
 	"github.com/ipfs/go-cid"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // statusWorkers bounds how many pins have their peers asked at once, while
@@ -156,7 +156,7 @@ func (s *server) eachWithStatus(ctx context.Context, f *filter, keep func(entry)
 // batchStatuser reports the peer maps of many pins in one round trip per
 // peer.
 type batchStatuser interface {
-	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]cluster.PinStatus
+	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
 }
 
 // statusBatch is how many pins one round of status requests covers.

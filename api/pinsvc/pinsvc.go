@@ -11,8 +11,8 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // Cluster is what the Pinning Service API needs from the peer.
@@ -27,7 +27,7 @@ type Cluster interface {
 	// List streams the whole pinset, which may not fit in memory.
 	List(ctx context.Context, fn func(storage.Pin) error) error
 	// PeerMap returns every peer's status of c, keyed by peer ID.
-	PeerMap(ctx context.Context, c cid.Cid) map[string]cluster.PinStatus
+	PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
 	// Delegates returns multiaddrs (ending in /p2p/<id>) of the IPFS nodes
 	// allocated to hold c.
 	Delegates(ctx context.Context, c cid.Cid) []string

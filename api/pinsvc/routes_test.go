@@ -13,8 +13,8 @@ import (
 	"github.com/multiformats/go-multibase"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 const origin = "/ip4/198.51.100.7/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"
@@ -128,7 +128,7 @@ func TestGetByRequestID(t *testing.T) {
 	if got.RequestID != id || got.Pin.Cid != c.String() {
 		t.Fatalf("GET answered %+v for %s", got, id)
 	}
-	a.fake.setStatus(c, map[string]cluster.PinStatus{"peer-a": {Status: "pinning"}})
+	a.fake.setStatus(c, map[string]types.PinStatus{"peer-a": {Status: "pinning"}})
 	if got := a.do("GET", "/pins/"+id, nil).status(t, http.StatusOK); got.Status != pinning {
 		t.Fatalf("status %q, want pinning", got.Status)
 	}
@@ -271,7 +271,7 @@ func TestClusterErrorsBecomeFailures(t *testing.T) {
 		reason string
 	}{
 		{&alloc.NotEnoughPeersError{Needed: 2, Wanted: 3, Available: 1}, http.StatusServiceUnavailable, "NOT_ENOUGH_PEERS"},
-		{fmt.Errorf("commit: %w", cluster.ErrNoLeader), http.StatusServiceUnavailable, "NO_LEADER"},
+		{fmt.Errorf("commit: %w", types.ErrNoLeader), http.StatusServiceUnavailable, "NO_LEADER"},
 		{errors.New("bolt: disk I/O"), http.StatusInternalServerError, "INTERNAL_SERVER_ERROR"},
 	} {
 		a := newAPI(t)

@@ -8,8 +8,8 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // The spec's four statuses: the only strings Kubo's client decodes.
@@ -54,12 +54,12 @@ func formatCreated(t time.Time) string { return t.UTC().Format(time.RFC3339Nano)
 // pinning is pinning. Failed is terminal for Kubo, so it needs every such
 // peer to have failed; an unreachable peer (cluster_error) may still succeed
 // and so counts as queued. The details name each peer's error.
-func peerStatus(p storage.Pin, peers map[string]cluster.PinStatus) (status, details string) {
+func peerStatus(p storage.Pin, peers map[string]types.PinStatus) (status, details string) {
 	var held, errs int
 	var sawPinned, sawPinning bool
 	var msgs []string
 	for id, st := range peers {
-		if st.Status == cluster.StatusRemote || (len(p.Allocations) > 0 && !p.AllocatedTo(id)) {
+		if st.Status == types.StatusRemote || (len(p.Allocations) > 0 && !p.AllocatedTo(id)) {
 			continue
 		}
 		held++

@@ -5,12 +5,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func TestStatusComesFromTheAllocatedPeers(t *testing.T) {
-	type peers = map[string]cluster.PinStatus
+	type peers = map[string]types.PinStatus
 	alloc := []string{"a", "b"}
 	for _, tc := range []struct {
 		name        string
@@ -47,7 +47,7 @@ func TestFailedPinCarriesItsErrorInInfo(t *testing.T) {
 	a := newAPI(t)
 	c := testCid(1)
 	a.fake.put(storage.Pin{Cid: c, Allocations: []string{"peer-a"}, Timestamp: time.Now()}, "")
-	a.fake.setStatus(c, map[string]cluster.PinStatus{"peer-a": {Status: "pin_error", Error: "context deadline exceeded"}})
+	a.fake.setStatus(c, map[string]types.PinStatus{"peer-a": {Status: "pin_error", Error: "context deadline exceeded"}})
 	ps := a.do("GET", "/pins/"+c.String(), nil).status(t, http.StatusOK)
 	if ps.Status != failed || ps.Info["status_details"] != "peer-a: context deadline exceeded" {
 		t.Fatalf("status %q info %v", ps.Status, ps.Info)

@@ -24,6 +24,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // The daemon passes *cluster.Node: it must keep satisfying Cluster.
@@ -34,7 +35,7 @@ var _ Cluster = (*cluster.Node)(nil)
 type fakeCluster struct {
 	mu       sync.Mutex
 	t        testing.TB
-	peers    []cluster.IDInfo
+	peers    []types.ID
 	pins     map[cid.Cid]storage.Pin
 	statuses map[cid.Cid]map[string]string // overrides of the derived status
 	now      time.Time
@@ -67,14 +68,14 @@ func newFakeCluster(t testing.TB, npeers int) *fakeCluster {
 		ids[i] = newPeerID(t)
 	}
 	for i, id := range ids {
-		f.peers = append(f.peers, cluster.IDInfo{
+		f.peers = append(f.peers, types.ID{
 			ID:                    id,
 			Addresses:             []string{fmt.Sprintf("127.0.0.1:%d", 9096+i)},
 			ClusterPeers:          ids,
 			ClusterPeersAddresses: addrsOf(len(ids)),
 			Version:               "0.1.0",
 			RPCProtocolVersion:    "/flotilla/1.0/rpc",
-			IPFS:                  cluster.IPFSInfo{ID: newPeerID(t), Addresses: []string{"/ip4/127.0.0.1/tcp/4001"}},
+			IPFS:                  types.IPFSID{ID: newPeerID(t), Addresses: []string{"/ip4/127.0.0.1/tcp/4001"}},
 			Peername:              fmt.Sprintf("peer%d", i),
 		})
 	}
@@ -219,8 +220,8 @@ func (f *fakeCluster) List(ctx context.Context, fn func(storage.Pin) error) erro
 	return nil
 }
 
-func (f *fakeCluster) statusOf(c cid.Cid, p cluster.IDInfo) cluster.PinStatus {
-	st := cluster.PinStatus{PeerName: p.Peername, IPFSPeerID: p.IPFS.ID, Timestamp: f.now}
+func (f *fakeCluster) statusOf(c cid.Cid, p types.ID) types.PinStatus {
+	st := types.PinStatus{PeerName: p.Peername, IPFSPeerID: p.IPFS.ID, Timestamp: f.now}
 	pin, pinned := f.pins[c]
 	switch {
 	case f.statuses[c][p.ID] != "":
@@ -235,27 +236,27 @@ func (f *fakeCluster) statusOf(c cid.Cid, p cluster.IDInfo) cluster.PinStatus {
 	return st
 }
 
-func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]cluster.PinStatus {
+func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]types.PinStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.peerMapCalls++
-	out := map[string]cluster.PinStatus{}
+	out := map[string]types.PinStatus{}
 	for _, p := range f.peers {
 		out[p.ID] = f.statusOf(c, p)
 	}
 	return out
 }
 
-func (f *fakeCluster) LocalStatus(c cid.Cid) cluster.PinStatus {
+func (f *fakeCluster) LocalStatus(c cid.Cid) types.PinStatus {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.localStatuses++
 	return f.statusOf(c, f.peers[0])
 }
 
-func (f *fakeCluster) ID(context.Context) cluster.IDInfo { return f.peers[0] }
+func (f *fakeCluster) ID(context.Context) types.ID { return f.peers[0] }
 
-func (f *fakeCluster) Peers(context.Context) []cluster.IDInfo { return slices.Clone(f.peers) }
+func (f *fakeCluster) Peers(context.Context) []types.ID { return slices.Clone(f.peers) }
 
 func (f *fakeCluster) RemovePeer(_ context.Context, id string) error {
 	f.mu.Lock()
@@ -267,10 +268,10 @@ func (f *fakeCluster) RemovePeer(_ context.Context, id string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("%w: %s", cluster.ErrUnknownPeer, id)
+	return fmt.Errorf("%w: %s", types.ErrUnknownPeer, id)
 }
 
-func (f *fakeCluster) Recover(ctx context.Context, c cid.Cid) (map[string]cluster.PinStatus, error) {
+func (f *fakeCluster) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
 	f.mu.Lock()
 	f.recoverCalls = append(f.recoverCalls, c)
 	for id, st := range f.statuses[c] {
@@ -397,12 +398,12 @@ func (r response) wantError(t *testing.T, code int, contains string) {
 }
 
 // RepoGC answers as if every peer removed one block and one failed.
-func (f *fakeCluster) RepoGC(context.Context) map[string]cluster.RepoGCResult {
-	out := map[string]cluster.RepoGCResult{}
+func (f *fakeCluster) RepoGC(context.Context) map[string]types.RepoGC {
+	out := map[string]types.RepoGC{}
 	for _, p := range f.peers {
 		mh, _ := multihash.Sum([]byte("garbage of "+p.ID), multihash.SHA2_256, -1)
 		removed := cid.NewCidV1(cid.Raw, mh).String()
-		out[p.ID] = cluster.RepoGCResult{Peer: p.ID, Peername: p.Peername, Keys: []cluster.RepoGCKey{{Key: &removed}, {Error: "block in use"}}}
+		out[p.ID] = types.RepoGC{Peer: p.ID, Peername: p.Peername, Keys: []types.RepoGCKey{{Key: &removed}, {Error: "block in use"}}}
 	}
 	return out
 }

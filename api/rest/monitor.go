@@ -8,8 +8,8 @@ import (
 	"github.com/go-chi/chi/v5"
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // alerts is GET /health/alerts: a JSON array, never null.
@@ -45,7 +45,7 @@ func (a *API) repoGC(w http.ResponseWriter, r *http.Request) {
 
 // RepoGCer runs garbage collection on every peer's IPFS node.
 type RepoGCer interface {
-	RepoGC(ctx context.Context) map[string]cluster.RepoGCResult
+	RepoGC(ctx context.Context) map[string]types.RepoGC
 }
 
 // connectGraph is ipfs-cluster's ConnectGraph.

@@ -10,36 +10,15 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/internal/version"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// idJSON is ipfs-cluster's ID object. The cluster reports its addresses as
-// host:port, which ipfs-cluster's clients cannot parse: they are given as
-// multiaddrs ending in the peer's /p2p/ ID, and an empty IPFS ID is left
-// out rather than sent as an invalid peer ID.
-type idJSON struct {
-	ID                    string           `json:"id"`
-	Addresses             []string         `json:"addresses"`
-	ClusterPeers          []string         `json:"cluster_peers"`
-	ClusterPeersAddresses []string         `json:"cluster_peers_addresses"`
-	Version               string           `json:"version"`
-	Commit                string           `json:"commit"`
-	RPCProtocolVersion    string           `json:"rpc_protocol_version"`
-	Error                 string           `json:"error"`
-	IPFS                  ipfsIDJSON       `json:"ipfs"`
-	Peername              string           `json:"peername"`
-	Raft                  cluster.RaftInfo `json:"raft"`
-}
-
-type ipfsIDJSON struct {
-	ID        string   `json:"id,omitempty"`
-	Addresses []string `json:"addresses"`
-	Error     string   `json:"error"`
-}
-
-func newID(in cluster.IDInfo) idJSON {
-	out := idJSON{
+// newID gives ipfs-cluster's ID object as its clients parse it: the
+// cluster reports its addresses as host:port, which they cannot read, so
+// they are given as multiaddrs ending in the peer's /p2p/ ID.
+func newID(in types.ID) types.ID {
+	out := types.ID{
 		ID:                 in.ID,
 		Addresses:          []string{},
 		ClusterPeers:       nonNil(in.ClusterPeers),
@@ -47,7 +26,7 @@ func newID(in cluster.IDInfo) idJSON {
 		Commit:             in.Commit,
 		RPCProtocolVersion: in.RPCProtocolVersion,
 		Error:              in.Error,
-		IPFS:               ipfsIDJSON{ID: in.IPFS.ID, Addresses: []string{}, Error: in.IPFS.Error},
+		IPFS:               types.IPFSID{ID: in.IPFS.ID, Addresses: []string{}, Error: in.IPFS.Error},
 		Peername:           in.Peername,
 		Raft:               in.Raft,
 	}

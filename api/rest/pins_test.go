@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func TestPinCommitsOptionsAndAnswersThePin(t *testing.T) {
@@ -54,7 +54,7 @@ func TestPinErrors(t *testing.T) {
 	e.do(http.MethodPost, "/pins/"+c+"?replication=x", nil).wantError(t, http.StatusBadRequest, "parameter replication invalid")
 	e.do(http.MethodPost, "/pins/"+c+"?replication=9", nil).
 		wantError(t, http.StatusInternalServerError, "not enough peers to allocate CID. Needed at least: 9")
-	e.fc.pinErr = cluster.ErrNoLeader
+	e.fc.pinErr = types.ErrNoLeader
 	e.do(http.MethodPost, "/pins/"+c, nil).wantError(t, http.StatusServiceUnavailable, "no leader")
 	e.fc.pinErr = errors.New("disk on fire")
 	e.do(http.MethodPost, "/pins/"+c, nil).wantError(t, http.StatusInternalServerError, "disk on fire")
@@ -149,8 +149,8 @@ func TestStatusForMapsSentinels(t *testing.T) {
 		want int
 	}{
 		{storage.ErrNotFound, 404},
-		{cluster.ErrUnknownPeer, 404},
-		{cluster.ErrNoLeader, 503},
+		{types.ErrUnknownPeer, 404},
+		{types.ErrNoLeader, 503},
 		{&alloc.NotEnoughPeersError{Needed: 2}, 500},
 		{errBadRequest("x"), 400},
 		{&http.MaxBytesError{Limit: 1}, 413},

@@ -6,8 +6,8 @@ import (
 	"net/http"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // apiError is ipfs-cluster's error body.
@@ -34,9 +34,9 @@ func statusFor(err error) int {
 		return http.StatusBadRequest
 	case errors.As(err, &tooBig):
 		return http.StatusRequestEntityTooLarge
-	case errors.Is(err, storage.ErrNotFound), errors.Is(err, cluster.ErrUnknownPeer):
+	case errors.Is(err, storage.ErrNotFound), errors.Is(err, types.ErrUnknownPeer):
 		return http.StatusNotFound
-	case errors.Is(err, cluster.ErrNoLeader):
+	case errors.Is(err, types.ErrNoLeader):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &notEnough):
 		// ipfs-cluster answers 500 with this message, and its users'

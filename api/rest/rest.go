@@ -13,9 +13,9 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // Cluster is what the admin API needs from the peer. *cluster.Node has it.
@@ -24,12 +24,12 @@ type Cluster interface {
 	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	List(ctx context.Context, fn func(storage.Pin) error) error
-	PeerMap(ctx context.Context, c cid.Cid) map[string]cluster.PinStatus
-	LocalStatus(c cid.Cid) cluster.PinStatus
-	ID(ctx context.Context) cluster.IDInfo
-	Peers(ctx context.Context) []cluster.IDInfo
+	PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
+	LocalStatus(c cid.Cid) types.PinStatus
+	ID(ctx context.Context) types.ID
+	Peers(ctx context.Context) []types.ID
 	RemovePeer(ctx context.Context, id string) error
-	Recover(ctx context.Context, c cid.Cid) (map[string]cluster.PinStatus, error)
+	Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error)
 	RecoverAll(ctx context.Context) ([]cid.Cid, error)
 	Metrics(name string) []health.Metric
 	MetricNames() []string

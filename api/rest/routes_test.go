@@ -7,10 +7,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/internal/version"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func TestIDAndVersion(t *testing.T) {
@@ -40,7 +40,7 @@ func TestIDAndVersion(t *testing.T) {
 
 func TestIDWithoutIPFSOmitsItsID(t *testing.T) {
 	e := newEnv(t, Config{})
-	e.fc.peers[0].IPFS = cluster.IPFSInfo{Error: "connection refused"}
+	e.fc.peers[0].IPFS = types.IPFSID{Error: "connection refused"}
 	ipfs := object(t, e.get("/id").body)["ipfs"].(map[string]any)
 	if _, has := ipfs["id"]; has || ipfs["error"] != "connection refused" {
 		t.Errorf("ipfs %v: an empty peer ID is not valid JSON for ipfs-cluster's clients", ipfs)

@@ -5,53 +5,21 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ipfs/go-cid"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // statusConcurrency is how many CIDs a status stream asks the peers about
 // at once.
 const statusConcurrency = 16
 
-// globalPinInfo is ipfs-cluster's GlobalPinInfo.
-type globalPinInfo struct {
-	Cid         string                       `json:"cid"`
-	Name        string                       `json:"name"`
-	Allocations []string                     `json:"allocations"`
-	Origins     []string                     `json:"origins"`
-	Created     time.Time                    `json:"created"`
-	Metadata    map[string]string            `json:"metadata"`
-	PeerMap     map[string]cluster.PinStatus `json:"peer_map"`
-}
-
-func newPinInfo(p storage.Pin, pm map[string]cluster.PinStatus) globalPinInfo {
-	meta := p.Metadata
-	if meta == nil {
-		meta = map[string]string{}
-	}
-	if pm == nil {
-		pm = map[string]cluster.PinStatus{}
-	}
-	return globalPinInfo{
-		Cid:         p.Cid.String(),
-		Name:        p.Name,
-		Allocations: nonNil(p.Allocations),
-		Origins:     nonNil(p.Origins),
-		Created:     p.Timestamp.UTC(),
-		Metadata:    meta,
-		PeerMap:     pm,
-	}
-}
-
-// peerMap is every peer's status of c, or with local=true this peer's only.
-func (a *API) peerMap(ctx context.Context, c cid.Cid, local bool) map[string]cluster.PinStatus {
+func (a *API) peerMap(ctx context.Context, c cid.Cid, local bool) map[string]types.PinStatus {
 	if local {
-		return map[string]cluster.PinStatus{a.cluster.PeerID(): a.cluster.LocalStatus(c)}
+		return map[string]types.PinStatus{a.cluster.PeerID(): a.cluster.LocalStatus(c)}
 	}
 	return a.cluster.PeerMap(ctx, c)
 }
@@ -80,7 +48,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newPinInfo(p, a.peerMap(r.Context(), c, isLocal(r))))
+	writeJSON(w, http.StatusOK, types.NewGlobalPinInfo(p, a.peerMap(r.Context(), c, isLocal(r))))
 }
 
 // statusAll is GET /pins: the status of the whole pinset, or of the CIDs
@@ -126,14 +94,14 @@ func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type result struct {
-		info globalPinInfo
+		info types.GlobalPinInfo
 		keep bool
 	}
 	s := newStream(w)
 	err = mapOrdered(r.Context(), statusConcurrency, produce,
 		func(ctx context.Context, p storage.Pin) result {
 			pm, keep := filter.apply(a.peerMap(ctx, p.Cid, local))
-			return result{newPinInfo(p, pm), keep}
+			return result{types.NewGlobalPinInfo(p, pm), keep}
 		},
 		func(res result) error {
 			if !res.keep {
@@ -163,9 +131,9 @@ func (a *API) recover(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if isLocal(r) {
-		pm = map[string]cluster.PinStatus{a.cluster.PeerID(): a.cluster.LocalStatus(c)}
+		pm = map[string]types.PinStatus{a.cluster.PeerID(): a.cluster.LocalStatus(c)}
 	}
-	writeJSON(w, http.StatusOK, newPinInfo(p, pm))
+	writeJSON(w, http.StatusOK, types.NewGlobalPinInfo(p, pm))
 }
 
 // recoverAll is POST /pins/recover: it streams the status of what was
@@ -187,14 +155,14 @@ func (a *API) recoverAll(w http.ResponseWriter, r *http.Request) {
 			}
 			return nil
 		},
-		func(ctx context.Context, c cid.Cid) globalPinInfo {
+		func(ctx context.Context, c cid.Cid) types.GlobalPinInfo {
 			p, err := a.getPin(ctx, c)
 			if err != nil {
 				p = storage.Pin{Cid: c}
 			}
-			return newPinInfo(p, a.peerMap(ctx, c, local))
+			return types.NewGlobalPinInfo(p, a.peerMap(ctx, c, local))
 		},
-		func(info globalPinInfo) error { return s.send(info) })
+		func(info types.GlobalPinInfo) error { return s.send(info) })
 	s.finish(err)
 }
 
@@ -240,11 +208,11 @@ func parseStatusFilter(s string) (statusFilter, error) {
 }
 
 // apply keeps the peers whose status passes, and says whether any did.
-func (f statusFilter) apply(pm map[string]cluster.PinStatus) (map[string]cluster.PinStatus, bool) {
+func (f statusFilter) apply(pm map[string]types.PinStatus) (map[string]types.PinStatus, bool) {
 	if f == nil {
 		return pm, true
 	}
-	out := make(map[string]cluster.PinStatus, len(pm))
+	out := make(map[string]types.PinStatus, len(pm))
 	for id, st := range pm {
 		if f[st.Status] {
 			out[id] = st
@@ -259,7 +227,7 @@ const statusBatch = 256
 // batchStatuser reports the peer maps of many pins in one round trip per
 // peer.
 type batchStatuser interface {
-	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]cluster.PinStatus
+	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
 }
 
 // statusAllBatched streams GET /pins a batch of pins at a time, asking
@@ -278,7 +246,7 @@ func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, bs ba
 		}
 		for i, pm := range bs.PeerMaps(ctx, cids) {
 			if pm, keep := filter.apply(pm); keep {
-				if err := s.send(newPinInfo(batch[i], pm)); err != nil {
+				if err := s.send(types.NewGlobalPinInfo(batch[i], pm)); err != nil {
 					return err
 				}
 			}

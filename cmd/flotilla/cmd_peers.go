@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func runID(ctx context.Context, g *globals, args []string) error {
@@ -24,7 +24,7 @@ func runID(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	defer cancel()
-	var id cluster.IDInfo
+	var id types.ID
 	raw, err := c.call(ctx, request{method: http.MethodGet, path: "/id"}, &id)
 	if err != nil {
 		return err
@@ -60,7 +60,7 @@ func label(i int, name string) string {
 	return ""
 }
 
-func formatRaft(r cluster.RaftInfo) string {
+func formatRaft(r types.RaftInfo) string {
 	if r.State == "" {
 		return ""
 	}
@@ -89,8 +89,8 @@ func runPeersLs(ctx context.Context, g *globals, name string, args []string) err
 		return err
 	}
 	defer cancel()
-	var peers []cluster.IDInfo
-	err = c.stream(ctx, request{method: http.MethodGet, path: "/peers"}, decodeEach(func(p cluster.IDInfo, raw json.RawMessage) error {
+	var peers []types.ID
+	err = c.stream(ctx, request{method: http.MethodGet, path: "/peers"}, decodeEach(func(p types.ID, raw json.RawMessage) error {
 		if cf.json {
 			return printJSON(g.env.Stdout, raw)
 		}
@@ -100,7 +100,7 @@ func runPeersLs(ctx context.Context, g *globals, name string, args []string) err
 	if err != nil || cf.json {
 		return err
 	}
-	slices.SortFunc(peers, func(a, b cluster.IDInfo) int {
+	slices.SortFunc(peers, func(a, b types.ID) int {
 		return cmp.Or(cmp.Compare(a.Peername, b.Peername), cmp.Compare(a.ID, b.ID))
 	})
 	t := newTable(g.env.Stdout, "NAME", "ID", "RAFT", "ADDRESS", "IPFS", "ERROR")

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func runStatus(ctx context.Context, g *globals, args []string) error {
@@ -64,7 +65,7 @@ func printStatuses(ctx context.Context, g *globals, cf *clientFlags, r request, 
 	}
 	defer cancel()
 	t := newTable(g.env.Stdout, statusColumns...)
-	emit := func(info pinInfo, raw json.RawMessage) error {
+	emit := func(info types.GlobalPinInfo, raw json.RawMessage) error {
 		if cf.json {
 			return printJSON(g.env.Stdout, raw)
 		}
@@ -80,7 +81,7 @@ func printStatuses(ctx context.Context, g *globals, cf *clientFlags, r request, 
 	if streamed {
 		err = c.stream(ctx, r, decodeEach(emit))
 	} else {
-		var info pinInfo
+		var info types.GlobalPinInfo
 		var raw json.RawMessage
 		if raw, err = c.call(ctx, r, &info); err == nil {
 			err = emit(info, raw)

@@ -23,6 +23,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/telemetry"
 	"github.com/flotilla-ipfs/flotilla/proxy"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func runDaemon(ctx context.Context, g *globals, args []string) error {
@@ -71,7 +72,7 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 		return nil
 	case <-d.removedFromCluster(ctx):
 		d.stop()
-		return cluster.ErrRemoved
+		return types.ErrRemoved
 	}
 }
 
@@ -87,7 +88,7 @@ func (d *daemon) removedFromCluster(ctx context.Context) <-chan struct{} {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if errors.Is(d.node.Ready(), cluster.ErrRemoved) {
+				if errors.Is(d.node.Ready(), types.ErrRemoved) {
 					close(done)
 					return
 				}

@@ -14,19 +14,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// pinInfo is ipfs-cluster's GlobalPinInfo, as GET /pins answers it.
-type pinInfo struct {
-	Cid         string                       `json:"cid"`
-	Name        string                       `json:"name"`
-	Allocations []string                     `json:"allocations"`
-	Origins     []string                     `json:"origins"`
-	Created     time.Time                    `json:"created"`
-	Metadata    map[string]string            `json:"metadata"`
-	PeerMap     map[string]cluster.PinStatus `json:"peer_map"`
-}
 
 type waitFlags struct {
 	wait    bool
@@ -61,7 +50,7 @@ func (wf *waitFlags) waitPinned(ctx context.Context, c *apiClient, g *globals, j
 	poll := waitFirstPoll
 	last := "no status yet"
 	for {
-		var info pinInfo
+		var info types.GlobalPinInfo
 		raw, err := c.call(ctx, request{method: http.MethodGet, path: "/pins/" + url.PathEscape(target)}, &info)
 		if ctx.Err() != nil {
 			return waitError(ctx, target, last)
@@ -97,7 +86,7 @@ func waitError(ctx context.Context, c, last string) error {
 }
 
 // statusCounts sums up a peer map: "1 pinned, 2 pinning".
-func statusCounts(info pinInfo) string {
+func statusCounts(info types.GlobalPinInfo) string {
 	counts := map[string]int{}
 	for _, st := range info.PeerMap {
 		counts[st.Status]++
@@ -113,7 +102,7 @@ func statusCounts(info pinInfo) string {
 }
 
 // peersWith describes the peers in a status, with their errors.
-func peersWith(info pinInfo, status string) []string {
+func peersWith(info types.GlobalPinInfo, status string) []string {
 	var out []string
 	for _, id := range slices.Sorted(maps.Keys(info.PeerMap)) {
 		st := info.PeerMap[id]
@@ -129,7 +118,7 @@ func peersWith(info pinInfo, status string) []string {
 	return out
 }
 
-func peerLabel(id string, st cluster.PinStatus) string {
+func peerLabel(id string, st types.PinStatus) string {
 	if st.PeerName != "" {
 		return st.PeerName
 	}

@@ -13,8 +13,8 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func testCid(i int) cid.Cid {
@@ -84,7 +84,7 @@ func TestNinePeersFiveVotersAndPromotion(t *testing.T) {
 	if err := asker.Node.RemovePeer(timeout(t, 30*time.Second), victim.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), cluster.ErrRemoved) })
+	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), types.ErrRemoved) })
 	c.Kill(victim)
 	c.WaitFor("a non-voter promoted to keep 5 voters", func() bool { v, nv := voters(); return len(v) == 5 && len(nv) == 3 })
 	if ids := c.WaitLeader().Node.ID(context.Background()).ClusterPeers; strings.Contains(strings.Join(ids, ","), victim.ID) {
@@ -102,7 +102,7 @@ func TestPartitionedMinorityFailsFastMajorityContinues(t *testing.T) {
 	c.Cut(minority)
 	start := time.Now()
 	_, err := minority.Node.Pin(timeout(t, 30*time.Second), storage.Pin{Cid: testCid(1)})
-	if !errors.Is(err, cluster.ErrNoLeader) {
+	if !errors.Is(err, types.ErrNoLeader) {
 		t.Fatalf("write on the cut-off peer = %v, want ErrNoLeader", err)
 	}
 	if d := time.Since(start); d > 15*time.Second {
@@ -183,7 +183,7 @@ func TestRemovedPeerJoinsAgainWithBootstrap(t *testing.T) {
 	if err := c.Peers[0].Node.RemovePeer(timeout(t, 30*time.Second), victim.ID); err != nil {
 		t.Fatal(err)
 	}
-	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), cluster.ErrRemoved) })
+	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), types.ErrRemoved) })
 	c.Kill(victim)
 	c.Provide(testCid(7))
 	if _, err := c.Peers[0].Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(7)}); err != nil {

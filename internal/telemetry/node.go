@@ -3,8 +3,8 @@ package telemetry
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 var (
@@ -21,10 +21,10 @@ var (
 	descApplied = prometheus.NewDesc("flotilla_raft_applied_index", "Raft index applied on this peer.", nil, nil)
 )
 
-// nodeCollector reads cluster.Stats at scrape time, so that the numbers
+// nodeCollector reads types.Stats at scrape time, so that the numbers
 // are never stale and cost nothing between scrapes.
 type nodeCollector struct {
-	stats func() cluster.Stats
+	stats func() types.Stats
 }
 
 func (c *nodeCollector) Describe(ch chan<- *prometheus.Desc) {

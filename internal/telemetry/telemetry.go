@@ -13,7 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // Metrics holds the collectors of one process.
@@ -76,7 +76,7 @@ func (m *Metrics) ObservePin(d time.Duration, ok bool) {
 }
 
 // WatchNode reports the node's state at every scrape.
-func (m *Metrics) WatchNode(stats func() cluster.Stats) {
+func (m *Metrics) WatchNode(stats func() types.Stats) {
 	m.registry.MustRegister(&nodeCollector{stats: stats})
 }
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func scrape(t *testing.T, m *Metrics) string {
@@ -22,8 +22,8 @@ func scrape(t *testing.T, m *Metrics) string {
 
 func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 	m := New()
-	m.WatchNode(func() cluster.Stats {
-		return cluster.Stats{
+	m.WatchNode(func() types.Stats {
+		return types.Stats{
 			Pinset: 42, Peers: 3, HealthyPeers: 2, RaftState: "leader", Voter: true, Term: 7,
 			LocalStatus: map[storage.TrackerStatus]int{storage.StatusPinned: 40, storage.StatusPinQueued: 2},
 		}
