@@ -7,6 +7,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -171,5 +172,5 @@ func approxSize(ops []storage.Op) int {
 func retryable(err error) bool {
 	return errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost) ||
 		errors.Is(err, raft.ErrLeadershipTransferInProgress) || errors.Is(err, types.ErrNoLeader) ||
-		errors.Is(err, errPeerUnreachable)
+		errors.Is(err, peerrpc.ErrUnreachable)
 }

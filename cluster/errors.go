@@ -2,16 +2,8 @@ package cluster
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"sync"
-)
-
-var (
-	// errPeerUnreachable marks a call to another peer that got no answer.
-	// For a write forwarded to the leader, the leader may have changed, so
-	// the write is retried.
-	errPeerUnreachable = errors.New("the peer did not answer")
 )
 
 // indexWaiter lets a request wait until this peer has applied a given Raft

@@ -2,14 +2,9 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
-	"io"
-	"net/http"
 	"sync"
 	"time"
-
-	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/health"
@@ -17,16 +12,11 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// SpaceReporter is implemented by an upstream that can tell its free space.
-type SpaceReporter interface {
-	FreeSpace(ctx context.Context) (uint64, error)
-}
-
 // heartbeatLoop sends this peer's metrics to every peer, itself included,
 // every interval. Every peer, not only the leader, keeps them, so that a new
 // leader already knows the cluster's health.
 func (n *Node) heartbeatLoop(ctx context.Context) {
-	t := time.NewTicker(n.cfg.HeartbeatInterval)
+	t := time.NewTicker(n.cfg.Health.HeartbeatInterval)
 	defer t.Stop()
 	refresh := time.NewTicker(10 * time.Second)
 	defer refresh.Stop()
@@ -76,13 +66,12 @@ func (n *Node) markRemoved() {
 
 func (n *Node) heartbeat(ctx context.Context) {
 	now := time.Now()
-	metrics := n.sample(ctx).Metrics(n.cfg.ID, now, n.cfg.HeartbeatTTL)
+	metrics := n.sample(ctx).Metrics(n.cfg.ID, now, n.cfg.Health.HeartbeatTTL)
 	n.monitor.Accept(metrics, now)
 	peers, err := n.state.Peers()
 	if err != nil {
 		return
 	}
-	body, _ := json.Marshal(metrics)
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		if p.ID == n.cfg.ID {
@@ -91,9 +80,9 @@ func (n *Node) heartbeat(ctx context.Context) {
 		wg.Add(1)
 		go func(addr string) {
 			defer wg.Done()
-			cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
+			cctx, cancel := context.WithTimeout(ctx, n.cfg.Health.HeartbeatInterval)
 			defer cancel()
-			err := n.client.call(cctx, http.MethodPost, addr, "/v1/metrics", body, nil)
+			err := n.client.Metrics(cctx, addr, metrics)
 			if errors.Is(err, types.ErrRemoved) {
 				n.markRemoved()
 			} else if err != nil {
@@ -110,32 +99,14 @@ func (n *Node) sample(ctx context.Context) health.Sample {
 		s.PinCount = uint64(counts[storage.StatusPinned])
 		s.PinQueue = uint64(counts[storage.StatusPinQueued] + counts[storage.StatusPinning])
 	}
-	if sr, ok := n.cfg.IPFS.(SpaceReporter); ok {
-		cctx, cancel := context.WithTimeout(ctx, n.cfg.HeartbeatInterval)
-		free, err := sr.FreeSpace(cctx)
-		cancel()
-		if err != nil {
-			s.IPFSOK = false
-		}
-		s.FreeSpace = free
+	cctx, cancel := context.WithTimeout(ctx, n.cfg.Health.HeartbeatInterval)
+	free, err := n.cfg.IPFS.FreeSpace(cctx)
+	cancel()
+	if err != nil {
+		s.IPFSOK = false
 	}
+	s.FreeSpace = free
 	return s
-}
-
-func (n *Node) rpcMetrics(w http.ResponseWriter, r *http.Request) {
-	var ms []health.Metric
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&ms); err != nil {
-		writeRPC(w, http.StatusBadRequest, rpcError{Error: err.Error()})
-		return
-	}
-	// A removed peer's Raft may never hear of its removal; the leader's
-	// answer to its heartbeat tells it.
-	if len(ms) > 0 && n.rp.raft.State() == raft.Leader && !n.inRaft(ms[0].Peer) {
-		writeRPC(w, http.StatusGone, rpcError{Error: types.ErrRemoved.Error(), NotMember: true})
-		return
-	}
-	n.monitor.Accept(ms, time.Now())
-	writeRPC(w, http.StatusOK, struct{}{})
 }
 
 // candidates are the peers a pin may be allocated to: members whose

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -18,96 +19,159 @@ const reallocBatch = 256
 // even when no peer joined.
 const topUpInterval = 30 * time.Second
 
-// leaderLoop runs the leader's duties while this peer leads, each term
-// starting after a Barrier so that it acts on the whole committed log.
+// dutyTick paces the leader's duties that watch the peers' health.
+const dutyTick = time.Second
+
+// leaderLoop establishes leadership each time this peer wins an election,
+// and revokes it when the peer loses it.
 func (n *Node) leaderLoop(ctx context.Context) {
+	revoke := func() {}
+	defer func() { revoke() }()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case isLeader := <-n.rp.raft.LeaderCh():
-			if !isLeader {
-				continue
+			revoke()
+			revoke = func() {}
+			if isLeader {
+				revoke = n.establishLeadership(ctx)
 			}
-			if err := n.rp.raft.Barrier(30 * time.Second).Error(); err != nil {
-				n.log.Warn().Err(err).Msg("barrier after election failed")
-				continue
-			}
-			n.log.Info().Msg("this peer is the leader")
-			n.leaderTerm(ctx)
 		}
 	}
 }
 
-// leaderTerm does the leader's periodic work until leadership is lost.
-func (n *Node) leaderTerm(ctx context.Context) {
+// establishLeadership starts one loop per leader duty, after a Barrier so
+// that each acts on the whole committed log, and returns the function that
+// stops them all together (Nomad's establishLeadership).
+func (n *Node) establishLeadership(ctx context.Context) (revoke func()) {
+	if err := n.rp.raft.Barrier(30 * time.Second).Error(); err != nil {
+		n.log.Warn().Err(err).Msg("barrier after election failed")
+		return func() {}
+	}
+	n.log.Info().Msg("this peer is the leader")
 	if cur, err := n.state.Peer(n.cfg.ID); err != nil || !samePeer(cur, n.self()) {
 		if err := n.recordPeer(n.self()); err != nil {
 			n.log.Warn().Err(err).Msg("record this peer in the peer set")
 		}
 	}
-	tick := time.NewTicker(time.Second)
-	defer tick.Stop()
-	repinned := map[string]bool{}
-	healthy := map[string]bool{}
-	lastTopUp, lastExpiry := time.Now(), time.Time{}
+	lctx, cancel := context.WithCancel(ctx)
+	var wg sync.WaitGroup
+	duties := []func(context.Context){n.raiseAlerts, n.repinDeadPeers, n.topUp, n.promoteVotersDuty, n.expirePins}
+	for _, duty := range duties {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			duty(lctx)
+		}()
+	}
+	return func() {
+		cancel()
+		wg.Wait()
+	}
+}
+
+// every calls fn at each tick of interval until ctx ends.
+func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case isLeader := <-n.rp.raft.LeaderCh():
-			if !isLeader {
-				return
-			}
-		case <-tick.C:
+		case now := <-t.C:
+			fn(now)
 		}
-		if n.rp.raft.State() != raft.Leader {
-			return
+	}
+}
+
+// otherPeers lists the members but this one.
+func (n *Node) otherPeers() []string {
+	var out []string
+	for _, p := range n.members() {
+		if p.ID != n.cfg.ID {
+			out = append(out, p.ID)
 		}
-		now := time.Now()
-		peers, err := n.state.Peers()
-		if err != nil {
-			continue
+	}
+	return out
+}
+
+// healthWatch tells which peers came up since it last looked.
+type healthWatch map[string]bool
+
+func (h healthWatch) cameUp(n *Node, peers []string, now time.Time) []string {
+	var up []string
+	for _, id := range peers {
+		healthy := n.monitor.Healthy(id, now)
+		if healthy && !h[id] {
+			up = append(up, id)
 		}
-		var others []string
-		joined := false
-		for _, p := range peers {
-			if p.ID == n.cfg.ID {
-				continue
-			}
-			others = append(others, p.ID)
-			up := n.monitor.Healthy(p.ID, now)
-			if up && !healthy[p.ID] {
-				joined = true
-				delete(repinned, p.ID)
-			}
-			healthy[p.ID] = up
-		}
-		for _, id := range n.monitor.Check(others, now) {
+		h[id] = healthy
+	}
+	return up
+}
+
+// raiseAlerts turns expired heartbeats into alerts.
+func (n *Node) raiseAlerts(ctx context.Context) {
+	every(ctx, dutyTick, func(now time.Time) {
+		for _, id := range n.monitor.Check(n.otherPeers(), now) {
 			n.log.Warn().Str("peer", id).Msg("alert: peer heartbeat expired")
 		}
-		for _, id := range others {
-			if down, ok := n.monitor.DownFor(id, now); ok && down >= n.cfg.RepinDelay && !repinned[id] {
+	})
+}
+
+// repinDeadPeers moves the pins of a peer down for longer than the repin
+// delay to healthy peers, once per outage.
+func (n *Node) repinDeadPeers(ctx context.Context) {
+	repinned := map[string]bool{}
+	watch := healthWatch{}
+	every(ctx, dutyTick, func(now time.Time) {
+		peers := n.otherPeers()
+		for _, id := range watch.cameUp(n, peers, now) {
+			delete(repinned, id)
+		}
+		for _, id := range peers {
+			if down, ok := n.monitor.DownFor(id, now); ok && down >= n.cfg.Allocation.RepinDelay && !repinned[id] {
 				n.log.Warn().Str("peer", id).Dur("down", down).Msg("re-allocating the pins of a dead peer")
 				if err := n.reallocate(ctx, id); err == nil {
 					repinned[id] = true
 				}
 			}
 		}
-		if joined || now.Sub(lastTopUp) > topUpInterval {
-			lastTopUp = now
-			if err := n.reallocate(ctx, ""); err != nil {
-				n.log.Warn().Err(err).Msg("top-up of under-replicated pins")
-			}
+	})
+}
+
+// topUp gives under-replicated pins more allocations when a peer comes up,
+// and every topUpInterval in any case.
+func (n *Node) topUp(ctx context.Context) {
+	watch := healthWatch{}
+	last := time.Now()
+	every(ctx, dutyTick, func(now time.Time) {
+		joined := len(watch.cameUp(n, n.otherPeers(), now)) > 0
+		if !joined && now.Sub(last) <= topUpInterval {
+			return
 		}
-		n.promoteVoters(now)
-		if now.Sub(lastExpiry) >= n.cfg.ExpiryInterval {
-			lastExpiry = now
-			if err := n.unpinExpired(ctx, now); err != nil {
-				n.log.Warn().Err(err).Msg("unpin expired pins")
-			}
+		last = now
+		if err := n.reallocate(ctx, ""); err != nil {
+			n.log.Warn().Err(err).Msg("top-up of under-replicated pins")
+		}
+	})
+}
+
+// promoteVotersDuty keeps the configured number of voters.
+func (n *Node) promoteVotersDuty(ctx context.Context) {
+	every(ctx, dutyTick, n.promoteVoters)
+}
+
+// expirePins unpins expired pins at once, then every expiry interval.
+func (n *Node) expirePins(ctx context.Context) {
+	sweep := func(now time.Time) {
+		if err := n.unpinExpired(ctx, now); err != nil && ctx.Err() == nil {
+			n.log.Warn().Err(err).Msg("unpin expired pins")
 		}
 	}
+	sweep(time.Now())
+	every(ctx, n.cfg.Allocation.ExpiryInterval, sweep)
 }
 
 // unpinExpired removes the pins whose expire_at has passed, reading the
@@ -133,6 +197,10 @@ func (n *Node) unpinExpired(ctx context.Context, now time.Time) error {
 // dead peer it moves that peer's pins elsewhere; with "" it tops up pins
 // that have fewer allocations than their maximum.
 func (n *Node) reallocate(ctx context.Context, dead string) error {
+	// Duties and peer removal may ask at once; one at a time keeps each
+	// pass from writing back what another just changed.
+	n.reallocMu.Lock()
+	defer n.reallocMu.Unlock()
 	var exclude []string
 	if dead != "" {
 		exclude = []string{dead}
@@ -198,7 +266,7 @@ func (n *Node) promoteVoters(now time.Time) {
 			spare = append(spare, s)
 		}
 	}
-	for voters < n.cfg.Voters && len(spare) > 0 {
+	for voters < n.cfg.Membership.Voters && len(spare) > 0 {
 		s := spare[0]
 		spare = spare[1:]
 		if err := n.rp.raft.AddVoter(s.ID, s.Address, 0, 10*time.Second).Error(); err != nil {

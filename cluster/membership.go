@@ -2,11 +2,8 @@ package cluster
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net/http"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -16,21 +13,16 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-type joinRequest struct {
-	Peer storage.Peer `json:"peer"`
-}
-
 // join asks the cluster behind the bootstrap addresses to add this peer.
 // Any member forwards the request to the leader.
 func (n *Node) join(ctx context.Context, bootstrap []string) error {
 	n.log.Info().Strs("via", bootstrap).Msg("joining the cluster")
-	body, _ := json.Marshal(joinRequest{Peer: n.self()})
 	deadline := time.Now().Add(time.Minute)
 	var lastErr error
 	for time.Now().Before(deadline) {
 		for _, addr := range bootstrap {
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			err := n.client.call(cctx, http.MethodPost, addr, "/v1/join", body, nil)
+			err := n.client.Join(cctx, addr, n.self())
 			cancel()
 			if err == nil {
 				n.log.Info().Str("via", addr).Msg("joined the cluster")
@@ -61,10 +53,8 @@ func (n *Node) self() storage.Peer {
 // corrects this peer's record in the shared peer set when it differs.
 func (n *Node) refreshSelf(ctx context.Context) {
 	if n.self().IPFSID == "" {
-		if ider, ok := n.cfg.IPFS.(IPFSIdentity); ok {
-			if id, _, err := ider.IPFSID(ctx); err == nil {
-				n.ipfsID.Store(id)
-			}
+		if id, _, err := n.cfg.IPFS.IPFSID(ctx); err == nil {
+			n.ipfsID.Store(id)
 		}
 	}
 	cur, err := n.state.Peer(n.cfg.ID)
@@ -80,35 +70,7 @@ func (n *Node) refreshSelf(ctx context.Context) {
 		// Not a member (yet, or any more): joining is not this loop's job.
 		return
 	}
-	body, _ := json.Marshal(joinRequest{Peer: n.self()})
-	_ = n.client.call(ctx, http.MethodPost, string(addr), "/v1/join", body, nil)
-}
-
-func (n *Node) rpcJoin(w http.ResponseWriter, r *http.Request) {
-	var req joinRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.Peer.ID == "" || req.Peer.ClusterAddr == "" {
-		writeRPC(w, http.StatusBadRequest, rpcError{Error: fmt.Sprintf("join: bad request: %v", err)})
-		return
-	}
-	if n.rp.raft.State() != raft.Leader {
-		addr, id := n.rp.raft.LeaderWithID()
-		if id == "" {
-			n.rpcFail(w, types.ErrNoLeader)
-			return
-		}
-		body, _ := json.Marshal(req)
-		if err := n.client.call(r.Context(), http.MethodPost, string(addr), "/v1/join", body, nil); err != nil {
-			n.rpcFail(w, err)
-			return
-		}
-		writeRPC(w, http.StatusOK, struct{}{})
-		return
-	}
-	if err := n.addPeer(req.Peer); err != nil {
-		n.rpcFail(w, err)
-		return
-	}
-	writeRPC(w, http.StatusOK, struct{}{})
+	_ = n.client.Join(ctx, string(addr), n.self())
 }
 
 // addPeer makes p a member: a voter while there are fewer than the
@@ -129,7 +91,7 @@ func (n *Node) addPeer(p storage.Peer) error {
 	}
 	if !present {
 		var f raft.IndexFuture
-		if voters < n.cfg.Voters {
+		if voters < n.cfg.Membership.Voters {
 			f = n.rp.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.ClusterAddr), 0, 30*time.Second)
 		} else {
 			f = n.rp.raft.AddNonvoter(raft.ServerID(p.ID), raft.ServerAddress(p.ClusterAddr), 0, 30*time.Second)
@@ -177,10 +139,6 @@ func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
 	return false, nil
 }
 
-type removeRequest struct {
-	ID string `json:"id"`
-}
-
 // RemovePeer takes a peer, dead or alive, out of the cluster and moves its
 // pins to the others. Any peer may be asked; the leader does it.
 func (n *Node) RemovePeer(ctx context.Context, id string) error {
@@ -207,8 +165,7 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 		if leader == "" {
 			return types.ErrNoLeader
 		}
-		body, _ := json.Marshal(removeRequest{ID: id})
-		return n.client.call(ctx, http.MethodPost, string(addr), "/v1/remove", body, nil)
+		return n.client.Remove(ctx, string(addr), id)
 	}
 	if id == n.cfg.ID {
 		// A leader cannot remove itself cleanly: hand over, then ask the
@@ -244,19 +201,6 @@ func (n *Node) inRaft(id string) bool {
 		}
 	}
 	return false
-}
-
-func (n *Node) rpcRemove(w http.ResponseWriter, r *http.Request) {
-	var req removeRequest
-	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&req); err != nil || req.ID == "" {
-		writeRPC(w, http.StatusBadRequest, rpcError{Error: "remove: bad request"})
-		return
-	}
-	if err := n.removeOnce(r.Context(), req.ID); err != nil {
-		n.rpcFail(w, err)
-		return
-	}
-	writeRPC(w, http.StatusOK, struct{}{})
 }
 
 // Leave takes this peer out of the cluster, for a graceful shutdown.

@@ -193,7 +193,7 @@ func TestLeaveOnShutdownRemovesThePeer(t *testing.T) {
 			break
 		}
 	}
-	leaver.node.cfg.LeaveOnShutdown = true
+	leaver.node.cfg.Membership.LeaveOnShutdown = true
 	leaver.stop()
 	for _, p := range peers {
 		if p == leaver {

@@ -6,10 +6,8 @@ package cluster
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -20,75 +18,12 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
+	"github.com/flotilla-ipfs/flotilla/cluster/transport"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// Config is everything a Node needs; cmd/flotilla builds it from service.json.
-type Config struct {
-	ID      string // libp2p peer ID of this peer
-	Name    string
-	DataDir string
-	Secret  []byte
-	// Listener is the cluster port, already bound.
-	Listener net.Listener
-	// Advertise is the host:port other peers reach the cluster port at.
-	Advertise string
-	// TLS, when enabled, encrypts the cluster port.
-	TLS TLSFiles
-	// Dialer opens connections to other peers; nil is a plain TCP dialer.
-	// Tests inject one that can cut a peer off the network.
-	Dialer Dialer
-	// Bootstrap lists cluster ports of existing peers to join through on
-	// first start.
-	Bootstrap []string
-	Voters    int
-
-	HeartbeatTimeout  time.Duration
-	ElectionTimeout   time.Duration
-	SnapshotThreshold int
-	SnapshotInterval  time.Duration
-	BatchMaxPins      int
-	BatchMaxDelay     time.Duration
-
-	ReplicationFactorMin int
-	ReplicationFactorMax int
-	AllocateBy           []string
-
-	HeartbeatInterval time.Duration
-	HeartbeatTTL      time.Duration
-	// RepinDelay is how long a peer may be down before the leader moves its
-	// pins to healthy peers.
-	RepinDelay      time.Duration
-	LeaveOnShutdown bool
-	// ExpiryInterval is how often the leader looks for expired pins;
-	// zero means every minute.
-	ExpiryInterval time.Duration
-
-	// Self is what this peer records about itself in the shared state.
-	Self    storage.Peer
-	IPFS    Upstream
-	Tracker TrackerConfig
-	// Observer, when set, is told of every commit and every pin on IPFS,
-	// for metrics.
-	Observer Observer
-	Log      zerolog.Logger
-}
-
-// Observer receives timings for monitoring.
-type Observer interface {
-	// ObserveCommit is one Raft entry of the group commit: how long it took
-	// and how many pin operations it carried.
-	ObserveCommit(d time.Duration, ops int)
-	// ObservePin is one pin on the upstream IPFS node, and whether it worked.
-	ObservePin(d time.Duration, ok bool)
-}
-
-type nopObserver struct{}
-
-func (nopObserver) ObserveCommit(time.Duration, int) {}
-func (nopObserver) ObservePin(time.Duration, bool)   {}
 
 // Node is one running Flotilla peer.
 type Node struct {
@@ -96,41 +31,32 @@ type Node struct {
 	log     zerolog.Logger
 	state   *storage.State
 	status  *storage.StatusStore
-	port    *clusterPort
+	port    *transport.Port
 	rp      *raftParts
 	batch   *batcher
 	tracker *tracker
 	applied *indexWaiter
 	monitor *health.Monitor
 	rpc     *http.Server
-	client  *peerClient
+	client  *peerrpc.Client
 
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
-	once   sync.Once
-	ipfsID atomic.Value // string: the IPFS node's ID, once it answered
+	// reallocMu serializes re-allocation passes.
+	reallocMu sync.Mutex
+	wg        sync.WaitGroup
+	once      sync.Once
+	ipfsID    atomic.Value // string: the IPFS node's ID, once it answered
 	// member is set once this peer has seen itself in the Raft
 	// configuration; removed once it has seen itself taken out.
 	member, removed atomic.Bool
 }
 
 // New opens the peer's state and starts Raft, the cluster port, group commit
-// and the pin tracker.
+// and the pin tracker, then joins the cluster when asked to. Each step is
+// named; whatever a failed start had opened, Close releases.
 func New(cfg Config) (*Node, error) {
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, err
-	}
-	state, err := storage.OpenState(filepath.Join(cfg.DataDir, "state.db"))
-	if err != nil {
-		return nil, fmt.Errorf("open state: %w", err)
-	}
-	status, err := storage.OpenStatusStore(filepath.Join(cfg.DataDir, "status.db"))
-	if err != nil {
-		state.Close()
-		return nil, fmt.Errorf("open local pin status: %w", err)
-	}
-	if cfg.ExpiryInterval == 0 {
-		cfg.ExpiryInterval = time.Minute
+	if cfg.Allocation.ExpiryInterval == 0 {
+		cfg.Allocation.ExpiryInterval = time.Minute
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
@@ -139,69 +65,18 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg:     cfg,
 		log:     cfg.Log.With().Str("component", "cluster").Logger(),
-		state:   state,
-		status:  status,
 		applied: newIndexWaiter(),
 		monitor: health.NewMonitor(time.Now()),
 		cancel:  cancel,
 	}
-	stateApplied, err := state.AppliedIndex()
-	if err != nil {
-		status.Close()
-		state.Close()
-		cancel()
-		return nil, fmt.Errorf("read the state's applied index: %w", err)
-	}
-	n.applied.set(stateApplied)
-	n.tracker = newTracker(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
-	n.tracker.observe = cfg.Observer.ObservePin
-	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
-	fsm.OnRestore(n.afterRestore)
-
-	var tlsClient *tls.Config
-	if cfg.TLS.Enabled() {
-		var tlsServer *tls.Config
-		if tlsServer, tlsClient, err = cfg.TLS.load(); err != nil {
-			cancel()
-			status.Close()
-			state.Close()
+	for _, step := range []func() error{n.openStores, n.openPort, n.startRaft} {
+		if err := step(); err != nil {
+			n.Close()
 			return nil, err
 		}
-		cfg.Listener = tls.NewListener(cfg.Listener, tlsServer)
 	}
-	n.port = newClusterPort(cfg.Listener, cfg.Secret, cfg.Log.With().Str("component", "cluster-port").Logger())
-	n.port.tlsClient = tlsClient
-	if cfg.Dialer != nil {
-		n.port.dialer = cfg.Dialer
-	}
-	n.client = newPeerClient(n.port)
-	rp, err := openRaft(cfg, fsm, &raftLayer{channelListener: n.port.raft, port: n.port}, stateApplied, cfg.Log.With().Str("component", "raft").Logger())
-	if err != nil {
-		cancel()
-		status.Close()
-		state.Close()
-		return nil, err
-	}
-	n.rp = rp
-	n.batch = newBatcher(rp.raft, cfg.BatchMaxPins, cfg.BatchMaxDelay)
-	n.batch.observe = cfg.Observer.ObserveCommit
-	n.rpc = &http.Server{Handler: n.rpcHandler(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-
-	n.goRun(func() { n.port.serve() })
-	n.goRun(func() { _ = n.rpc.Serve(n.port.rpc) })
-	n.goRun(func() { n.batch.run(ctx) })
-	n.goRun(func() { n.tracker.run(ctx) })
-
-	switch {
-	case rp.fresh:
-		err = n.bootstrap(ctx)
-	case len(cfg.Bootstrap) > 0 && !n.inRaft(cfg.ID):
-		// A peer that left or was removed joins again when asked to; its
-		// old log is brought in line by the leader.
-		n.log.Info().Msg("this peer is not a member of its cluster any more; joining again")
-		err = n.join(ctx, cfg.Bootstrap)
-	}
-	if err != nil {
+	n.startServices(ctx)
+	if err := n.joinIfAsked(ctx); err != nil {
 		n.Close()
 		return nil, err
 	}
@@ -211,22 +86,91 @@ func New(cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// openStores opens the replicated state and the local pin status, and the
+// tracker that works from them.
+func (n *Node) openStores() error {
+	if err := os.MkdirAll(n.cfg.DataDir, 0o700); err != nil {
+		return err
+	}
+	var err error
+	if n.state, err = storage.OpenState(filepath.Join(n.cfg.DataDir, "state.db")); err != nil {
+		return fmt.Errorf("open state: %w", err)
+	}
+	if n.status, err = storage.OpenStatusStore(filepath.Join(n.cfg.DataDir, "status.db")); err != nil {
+		return fmt.Errorf("open local pin status: %w", err)
+	}
+	applied, err := n.state.AppliedIndex()
+	if err != nil {
+		return fmt.Errorf("read the state's applied index: %w", err)
+	}
+	n.applied.set(applied)
+	n.tracker = newTracker(n.cfg.ID, n.state, n.status, n.cfg.IPFS, n.cfg.Tracker, n.cfg.Log.With().Str("component", "tracker").Logger())
+	n.tracker.observe = n.cfg.Observer.ObservePin
+	return nil
+}
+
+// openPort wraps the cluster listener and makes the peer RPC client.
+func (n *Node) openPort() error {
+	pc := n.cfg.Port
+	pc.Log = n.cfg.Log.With().Str("component", "cluster-port").Logger()
+	port, err := transport.New(pc)
+	if err != nil {
+		return err
+	}
+	n.port = port
+	n.client = peerrpc.NewClient(port.DialRPC)
+	return nil
+}
+
+// startRaft opens the Raft log and starts consensus over the cluster port,
+// with the FSM applying to the state.
+func (n *Node) startRaft() error {
+	fsm := storage.NewFSM(n.state, n.cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
+	fsm.OnRestore(n.afterRestore)
+	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.get(), n.cfg.Log.With().Str("component", "raft").Logger())
+	if err != nil {
+		return err
+	}
+	n.rp = rp
+	n.batch = newBatcher(rp.raft, n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
+	n.batch.observe = n.cfg.Observer.ObserveCommit
+	return nil
+}
+
+// startServices serves the cluster port and peer RPC, and starts group
+// commit and the tracker.
+func (n *Node) startServices(ctx context.Context) {
+	n.rpc = &http.Server{Handler: peerrpc.NewService(peerService{n}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.goRun(n.port.Serve)
+	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
+	n.goRun(func() { n.batch.run(ctx) })
+	n.goRun(func() { n.tracker.run(ctx) })
+}
+
+// joinIfAsked starts a new cluster or joins one on a first start, and joins
+// again a cluster that this peer left or was removed from when given
+// bootstrap addresses; its old log is then brought in line by the leader.
+func (n *Node) joinIfAsked(ctx context.Context) error {
+	bootstrap := n.cfg.Membership.Bootstrap
+	switch {
+	case n.rp.fresh && len(bootstrap) == 0:
+		n.log.Info().Str("id", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")
+		return n.rp.bootstrapAlone(n.cfg.ID, n.cfg.Advertise)
+	case n.rp.fresh:
+		return n.join(ctx, bootstrap)
+	case len(bootstrap) > 0 && !n.inRaft(n.cfg.ID):
+		n.log.Info().Msg("this peer is not a member of its cluster any more; joining again")
+		return n.join(ctx, bootstrap)
+	}
+	return nil
+}
+
 func (n *Node) goRun(fn func()) {
 	n.wg.Add(1)
 	go func() {
 		defer n.wg.Done()
 		fn()
 	}()
-}
-
-// bootstrap starts a new one-voter cluster, or joins an existing one through
-// the bootstrap peers.
-func (n *Node) bootstrap(ctx context.Context) error {
-	if len(n.cfg.Bootstrap) == 0 {
-		n.log.Info().Str("id", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")
-		return n.rp.bootstrapAlone(n.cfg.ID, n.cfg.Advertise)
-	}
-	return n.join(ctx, n.cfg.Bootstrap)
 }
 
 // onApply runs on the FSM goroutine after each committed entry.
@@ -246,11 +190,12 @@ func (n *Node) afterRestore() {
 	n.tracker.resync()
 }
 
-// Close stops the peer. It does not leave the cluster; see Leave.
+// Close stops the peer. It does not leave the cluster (see Leave), unless
+// configured to on shutdown. It releases whatever a failed New had opened.
 func (n *Node) Close() error {
 	var err error
 	n.once.Do(func() {
-		if n.cfg.LeaveOnShutdown && n.rp != nil {
+		if n.cfg.Membership.LeaveOnShutdown && n.rp != nil {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			if err := n.Leave(ctx); err != nil {
 				n.log.Warn().Err(err).Msg("leave the cluster on shutdown")
@@ -258,20 +203,26 @@ func (n *Node) Close() error {
 			cancel()
 		}
 		n.cancel()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = n.rpc.Shutdown(ctx)
+		if n.rpc != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = n.rpc.Shutdown(ctx)
+			cancel()
+		}
 		if n.rp != nil {
 			err = n.rp.shutdown()
 		}
-		n.port.close()
-		n.wg.Wait()
-		n.tracker.close()
-		if e := n.status.Close(); err == nil {
-			err = e
+		if n.port != nil {
+			n.port.Close()
 		}
-		if e := n.state.Close(); err == nil {
-			err = e
+		n.wg.Wait()
+		if n.tracker != nil {
+			n.tracker.close()
+		}
+		if n.status != nil {
+			err = errors.Join(err, n.status.Close())
+		}
+		if n.state != nil {
+			err = errors.Join(err, n.state.Close())
 		}
 	})
 	return err

@@ -61,31 +61,29 @@ func (p *testPeer) start(bootstrap ...string) {
 		p.t.Fatal(err)
 	}
 	p.addr = ln.Addr().String()
-	n, err := New(Config{
-		ID:                   p.id,
-		Name:                 "peer-" + p.id[len(p.id)-4:],
-		DataDir:              p.dir,
-		Secret:               testSecret,
-		Listener:             ln,
-		Advertise:            p.addr,
-		Bootstrap:            bootstrap,
-		Voters:               5,
-		HeartbeatTimeout:     300 * time.Millisecond,
-		ElectionTimeout:      300 * time.Millisecond,
-		SnapshotThreshold:    1024,
-		SnapshotInterval:     time.Minute,
-		BatchMaxPins:         256,
-		BatchMaxDelay:        time.Millisecond,
-		ReplicationFactorMin: -1,
-		ReplicationFactorMax: -1,
-		HeartbeatInterval:    100 * time.Millisecond,
-		HeartbeatTTL:         600 * time.Millisecond,
-		RepinDelay:           p.repinDelay,
-		ExpiryInterval:       50 * time.Millisecond,
-		IPFS:                 p.up,
-		Tracker:              TrackerConfig{ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute, ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond},
-		Log:                  zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel),
-	})
+	f := config.Default()
+	f.Raft.HeartbeatTimeout = config.Duration(300 * time.Millisecond)
+	f.Raft.ElectionTimeout = config.Duration(300 * time.Millisecond)
+	f.Raft.SnapshotThreshold = 1024
+	f.Raft.SnapshotInterval = config.Duration(time.Minute)
+	f.Raft.BatchMaxPins = 256
+	f.Raft.BatchMaxDelay = config.Duration(time.Millisecond)
+	f.Health.HeartbeatInterval = config.Duration(100 * time.Millisecond)
+	f.Health.HeartbeatTTL = config.Duration(600 * time.Millisecond)
+	f.Cluster.RepinDelay = config.Duration(p.repinDelay)
+	f.IPFS.ConcurrentPins = 4
+	f.IPFS.PinTimeout = config.Duration(time.Minute)
+	f.IPFS.UnpinTimeout = config.Duration(time.Minute)
+	f.IPFS.ReconcileInterval = config.Duration(time.Hour)
+	cfg := FromFile(f, p.dir)
+	cfg.ID, cfg.Name, cfg.DataDir = p.id, "peer-"+p.id[len(p.id)-4:], p.dir
+	cfg.Port.Listener, cfg.Port.Secret, cfg.Advertise = ln, testSecret, p.addr
+	cfg.Membership.Bootstrap = bootstrap
+	cfg.Allocation.ExpiryInterval = 50 * time.Millisecond
+	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
+	cfg.IPFS = p.up
+	cfg.Log = zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel)
+	n, err := New(cfg)
 	if err != nil {
 		p.t.Fatal(err)
 	}

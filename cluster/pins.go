@@ -28,10 +28,10 @@ func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
 		return p, errors.New("pin: undefined CID")
 	}
 	if p.ReplicationFactorMin == 0 {
-		p.ReplicationFactorMin = n.cfg.ReplicationFactorMin
+		p.ReplicationFactorMin = n.cfg.Allocation.ReplicationFactorMin
 	}
 	if p.ReplicationFactorMax == 0 {
-		p.ReplicationFactorMax = n.cfg.ReplicationFactorMax
+		p.ReplicationFactorMax = n.cfg.Allocation.ReplicationFactorMax
 	}
 	if p.ReplicationFactorMin != -1 && p.ReplicationFactorMax == -1 {
 		// A finite minimum with "everywhere" as the maximum: every peer
@@ -103,7 +103,7 @@ func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, err
 		Current:    current,
 		Priority:   p.UserAllocations,
 		Candidates: cands,
-		AllocateBy: n.cfg.AllocateBy,
+		AllocateBy: n.cfg.Allocation.AllocateBy,
 	})
 }
 
@@ -141,7 +141,7 @@ func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error)
 	if id == "" {
 		return 0, types.ErrNoLeader
 	}
-	return n.client.forward(ctx, string(addr), ops)
+	return n.client.Apply(ctx, string(addr), ops)
 }
 
 // WaitPinned returns once c is pinned on at least one of its allocated

@@ -46,11 +46,11 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 	rc := raft.DefaultConfig()
 	rc.LocalID = raft.ServerID(cfg.ID)
 	rc.Logger = hlog
-	rc.HeartbeatTimeout = cfg.HeartbeatTimeout
-	rc.ElectionTimeout = cfg.ElectionTimeout
-	rc.LeaderLeaseTimeout = min(cfg.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
-	rc.SnapshotThreshold = uint64(cfg.SnapshotThreshold)
-	rc.SnapshotInterval = cfg.SnapshotInterval
+	rc.HeartbeatTimeout = cfg.Raft.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.Raft.ElectionTimeout
+	rc.LeaderLeaseTimeout = min(cfg.Raft.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
+	rc.SnapshotThreshold = uint64(cfg.Raft.SnapshotThreshold)
+	rc.SnapshotInterval = cfg.Raft.SnapshotInterval
 	// BatchApplyCh stays off: with it, an Apply queued as Raft shuts down
 	// is never answered. Group commit is the batcher's job instead.
 

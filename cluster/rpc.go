@@ -1,150 +1,68 @@
 package cluster
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
+	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// Peer RPC is plain HTTP/1.1 over authenticated cluster-port connections:
-// the standard library brings keep-alive pooling, streaming and timeouts,
-// and the handshake has already proven every caller knows the secret.
+// peerService answers other peers' RPC for this Node: each method is this
+// peer's own part of a cluster-wide operation.
+type peerService struct{ n *Node }
 
-const maxRPCBody = 64 << 20
+var _ peerrpc.Local = peerService{}
 
-type rpcError struct {
-	Error     string `json:"error"`
-	NotLeader bool   `json:"not_leader,omitempty"`
-	// NotMember tells a caller that the leader no longer counts it in.
-	NotMember bool `json:"not_member,omitempty"`
+func (s peerService) Apply(ctx context.Context, ops []storage.Op) (uint64, error) {
+	if s.n.rp.raft.State() != raft.Leader {
+		return 0, raft.ErrNotLeader
+	}
+	return s.n.batch.submit(ctx, ops)
 }
 
-type applyReply struct {
-	Index uint64 `json:"index"`
+// Join adds p on the leader; any other member passes the request on, so
+// that a new peer may bootstrap through any of them.
+func (s peerService) Join(ctx context.Context, p storage.Peer) error {
+	n := s.n
+	if n.rp.raft.State() == raft.Leader {
+		return n.addPeer(p)
+	}
+	addr, id := n.rp.raft.LeaderWithID()
+	if id == "" {
+		return types.ErrNoLeader
+	}
+	return n.client.Join(ctx, string(addr), p)
 }
 
-func (n *Node) rpcHandler() http.Handler {
-	r := chi.NewRouter()
-	r.Post("/v1/apply", n.rpcApply)
-	r.Post("/v1/join", n.rpcJoin)
-	r.Post("/v1/metrics", n.rpcMetrics)
-	r.Post("/v1/remove", n.rpcRemove)
-	r.Get("/v1/id", n.rpcID)
-	r.Post("/v1/recover", n.rpcRecoverAll)
-	r.Post("/v1/recover/{cid}", n.rpcRecover)
-	r.Get("/v1/repostat", n.rpcRepoStat)
-	r.Post("/v1/repogc", n.rpcRepoGC)
-	r.Post("/v1/statuses", n.rpcStatuses)
-	return r
+func (s peerService) Remove(ctx context.Context, id string) error { return s.n.removeOnce(ctx, id) }
+
+// AcceptMetrics records a heartbeat. A removed peer's Raft may never hear
+// of its removal; the leader's answer to its heartbeat tells it.
+func (s peerService) AcceptMetrics(ms []health.Metric) error {
+	n := s.n
+	if len(ms) > 0 && n.rp.raft.State() == raft.Leader && !n.inRaft(ms[0].Peer) {
+		return types.ErrRemoved
+	}
+	n.monitor.Accept(ms, time.Now())
+	return nil
 }
 
-func writeRPC(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
+func (s peerService) ID(ctx context.Context) types.ID { return s.n.ID(ctx) }
+
+func (s peerService) Recover(c cid.Cid) { s.n.tracker.recover(c) }
+
+func (s peerService) RecoverAll() []cid.Cid { return s.n.tracker.recoverAll() }
+
+func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
+	return s.n.localRepoStat(ctx)
 }
 
-func (n *Node) rpcFail(w http.ResponseWriter, err error) {
-	code := http.StatusInternalServerError
-	notLeader := errors.Is(err, raft.ErrNotLeader) || errors.Is(err, raft.ErrLeadershipLost)
-	if notLeader {
-		code = http.StatusConflict
-	}
-	writeRPC(w, code, rpcError{Error: err.Error(), NotLeader: notLeader})
-}
+func (s peerService) RepoGC(ctx context.Context) types.RepoGC { return s.n.localRepoGC(ctx) }
 
-func (n *Node) rpcApply(w http.ResponseWriter, r *http.Request) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRPCBody))
-	if err != nil {
-		n.rpcFail(w, err)
-		return
-	}
-	cmd, err := storage.DecodeCommand(body)
-	if err != nil || cmd.Type != storage.CmdPinBatch {
-		n.rpcFail(w, fmt.Errorf("apply: want a pin batch: %v", err))
-		return
-	}
-	if n.rp.raft.State() != raft.Leader {
-		n.rpcFail(w, raft.ErrNotLeader)
-		return
-	}
-	idx, err := n.batch.submit(r.Context(), cmd.Ops)
-	if err != nil {
-		n.rpcFail(w, err)
-		return
-	}
-	writeRPC(w, http.StatusOK, applyReply{Index: idx})
-}
-
-// peerClient calls other peers' RPC over authenticated connections.
-type peerClient struct {
-	http *http.Client
-}
-
-func newPeerClient(port *clusterPort) *peerClient {
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return port.dial(ctx, addr, channelRPC)
-		},
-		MaxIdleConnsPerHost:   4,
-		IdleConnTimeout:       90 * time.Second,
-		ResponseHeaderTimeout: 5 * time.Minute,
-	}
-	return &peerClient{http: &http.Client{Transport: tr}}
-}
-
-func (c *peerClient) call(ctx context.Context, method, addr, path string, body []byte, out any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w: %v", errPeerUnreachable, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e rpcError
-		_ = json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&e)
-		if e.NotLeader {
-			return raft.ErrNotLeader
-		}
-		if e.NotMember {
-			return types.ErrRemoved
-		}
-		if e.Error == "" {
-			e.Error = resp.Status
-		}
-		return errors.New(e.Error)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-// forward sends ops to the leader's group commit and returns the index
-// that carried them.
-func (c *peerClient) forward(ctx context.Context, leader string, ops []storage.Op) (uint64, error) {
-	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
-	if err != nil {
-		return 0, err
-	}
-	var reply applyReply
-	if err := c.call(ctx, http.MethodPost, leader, "/v1/apply", data, &reply); err != nil {
-		return 0, err
-	}
-	return reply.Index, nil
-}
+func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }

@@ -22,7 +22,6 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
 	"github.com/flotilla-ipfs/flotilla/internal/telemetry"
 	"github.com/flotilla-ipfs/flotilla/proxy"
-	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
@@ -151,49 +150,13 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 	d.cancel = cancel
 	ipfsID := d.watchIPFS(watchCtx)
 
-	d.node, err = cluster.New(cluster.Config{
-		ID:        d.ident.ID,
-		Name:      cfg.Cluster.Peername,
-		DataDir:   filepath.Join(d.home, "data"),
-		Secret:    secret,
-		Listener:  clusterLn,
-		Advertise: advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr()),
-		TLS: cluster.TLSFiles{
-			CertFile: d.inHome(cfg.Cluster.TLSCertFile),
-			KeyFile:  d.inHome(cfg.Cluster.TLSKeyFile),
-			CAFile:   d.inHome(cfg.Cluster.TLSCAFile),
-		},
-		Bootstrap:            bootstrap,
-		Voters:               cfg.Raft.Voters,
-		HeartbeatTimeout:     cfg.Raft.HeartbeatTimeout.D(),
-		ElectionTimeout:      cfg.Raft.ElectionTimeout.D(),
-		SnapshotThreshold:    cfg.Raft.SnapshotThreshold,
-		SnapshotInterval:     cfg.Raft.SnapshotInterval.D(),
-		BatchMaxPins:         cfg.Raft.BatchMaxPins,
-		BatchMaxDelay:        cfg.Raft.BatchMaxDelay.D(),
-		ReplicationFactorMin: cfg.Cluster.ReplicationFactorMin,
-		ReplicationFactorMax: cfg.Cluster.ReplicationFactorMax,
-		AllocateBy:           cfg.Cluster.AllocateBy,
-		HeartbeatInterval:    cfg.Health.HeartbeatInterval.D(),
-		HeartbeatTTL:         cfg.Health.HeartbeatTTL.D(),
-		RepinDelay:           cfg.Cluster.RepinDelay.D(),
-		LeaveOnShutdown:      cfg.Cluster.LeaveOnShutdown,
-		Self: storage.Peer{
-			AdminAddr: apiLn.Addr().String(),
-			ProxyAddr: proxyLn.Addr().String(),
-			IPFSID:    ipfsID,
-			Tags:      cfg.Cluster.Tags,
-		},
-		IPFS: d.ipfs,
-		Tracker: cluster.TrackerConfig{
-			ConcurrentPins:    cfg.IPFS.ConcurrentPins,
-			PinTimeout:        cfg.IPFS.PinTimeout.D(),
-			UnpinTimeout:      cfg.IPFS.UnpinTimeout.D(),
-			ReconcileInterval: cfg.IPFS.ReconcileInterval.D(),
-		},
-		Observer: metrics,
-		Log:      d.log,
-	})
+	nodeCfg := cluster.FromFile(cfg, d.home)
+	nodeCfg.ID, nodeCfg.Advertise = d.ident.ID, advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr())
+	nodeCfg.Port.Listener, nodeCfg.Port.Secret = clusterLn, secret
+	nodeCfg.Membership.Bootstrap = bootstrap
+	nodeCfg.Self.AdminAddr, nodeCfg.Self.ProxyAddr, nodeCfg.Self.IPFSID = apiLn.Addr().String(), proxyLn.Addr().String(), ipfsID
+	nodeCfg.IPFS, nodeCfg.Observer, nodeCfg.Log = d.ipfs, metrics, d.log
+	d.node, err = cluster.New(nodeCfg)
 	if err != nil {
 		closeAll()
 		return err

@@ -109,36 +109,32 @@ func (c *Cluster) start(p *Peer, bootstrap []string) {
 	if err != nil {
 		c.t.Fatal(err)
 	}
-	node, err := cluster.New(cluster.Config{
-		ID:                   p.ID,
-		Name:                 fmt.Sprintf("peer%d", c.index(p)),
-		DataDir:              p.dir,
-		Secret:               c.secret,
-		Listener:             ln,
-		Advertise:            p.Addr,
-		Dialer:               c.Net.Dialer(p.Addr),
-		Bootstrap:            bootstrap,
-		Voters:               c.opts.Voters,
-		HeartbeatTimeout:     500 * time.Millisecond,
-		ElectionTimeout:      500 * time.Millisecond,
-		SnapshotThreshold:    1024,
-		SnapshotInterval:     time.Minute,
-		BatchMaxPins:         256,
-		BatchMaxDelay:        time.Millisecond,
-		ReplicationFactorMin: c.opts.Min,
-		ReplicationFactorMax: c.opts.Max,
-		// Generous for a 2-core machine running many race-instrumented
-		// peers: a missed beat must not look like a death.
-		HeartbeatInterval: 200 * time.Millisecond,
-		HeartbeatTTL:      2 * time.Second,
-		RepinDelay:        c.opts.RepinDelay,
-		IPFS:              up,
-		Tracker: cluster.TrackerConfig{
-			ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute,
-			ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond,
-		},
-		Log: log,
-	})
+	f := config.Default()
+	f.Raft.Voters = c.opts.Voters
+	f.Raft.HeartbeatTimeout = config.Duration(500 * time.Millisecond)
+	f.Raft.ElectionTimeout = config.Duration(500 * time.Millisecond)
+	f.Raft.SnapshotThreshold = 1024
+	f.Raft.SnapshotInterval = config.Duration(time.Minute)
+	f.Raft.BatchMaxPins = 256
+	f.Raft.BatchMaxDelay = config.Duration(time.Millisecond)
+	f.Cluster.Peername = fmt.Sprintf("peer%d", c.index(p))
+	f.Cluster.ReplicationFactorMin, f.Cluster.ReplicationFactorMax = c.opts.Min, c.opts.Max
+	f.Cluster.RepinDelay = config.Duration(c.opts.RepinDelay)
+	// Generous for a 2-core machine running many race-instrumented peers:
+	// a missed beat must not look like a death.
+	f.Health.HeartbeatInterval = config.Duration(200 * time.Millisecond)
+	f.Health.HeartbeatTTL = config.Duration(2 * time.Second)
+	f.IPFS.ConcurrentPins = 4
+	f.IPFS.PinTimeout = config.Duration(time.Minute)
+	f.IPFS.UnpinTimeout = config.Duration(time.Minute)
+	f.IPFS.ReconcileInterval = config.Duration(time.Hour)
+	cfg := cluster.FromFile(f, p.dir)
+	cfg.ID, cfg.DataDir, cfg.Advertise = p.ID, p.dir, p.Addr
+	cfg.Port.Listener, cfg.Port.Secret, cfg.Port.Dialer = ln, c.secret, c.Net.Dialer(p.Addr)
+	cfg.Membership.Bootstrap = bootstrap
+	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
+	cfg.IPFS, cfg.Log = up, log
+	node, err := cluster.New(cfg)
 	if err != nil {
 		c.t.Fatal(err)
 	}

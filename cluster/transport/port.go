@@ -1,4 +1,8 @@
-package cluster
+// Package transport is the cluster port: the one listener that carries Raft
+// and peer RPC between Flotilla peers. It authenticates every connection with
+// the cluster secret (optionally inside mutual TLS) before any byte reaches
+// Raft or RPC, then hands it to the protocol it asked for.
+package transport
 
 import (
 	"context"
@@ -17,9 +21,27 @@ import (
 // make us hold; beyond it new connections are dropped at once.
 const maxPendingHandshakes = 256
 
-// clusterPort is the one listener that carries Raft and peer RPC. It
-// authenticates each connection, then hands it to the protocol it asked for.
-type clusterPort struct {
+// Dialer opens a TCP connection; *net.Dialer is one. Tests inject one that
+// can cut a peer off the network.
+type Dialer interface {
+	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
+}
+
+// Config is what a Port needs.
+type Config struct {
+	// Listener is the cluster port, already bound.
+	Listener net.Listener
+	Secret   []byte
+	// TLS, when enabled, wraps every connection in mutual TLS.
+	TLS TLSFiles
+	// Dialer opens connections to other peers; nil is a plain TCP dialer.
+	Dialer Dialer
+	Log    zerolog.Logger
+}
+
+// Port is the cluster port of one peer, both its listening and its dialing
+// side.
+type Port struct {
 	ln      net.Listener
 	secret  []byte
 	log     zerolog.Logger
@@ -32,25 +54,35 @@ type clusterPort struct {
 	tlsClient *tls.Config
 }
 
-// Dialer opens a TCP connection; *net.Dialer is one.
-type Dialer interface {
-	DialContext(ctx context.Context, network, addr string) (net.Conn, error)
-}
-
-func newClusterPort(ln net.Listener, secret []byte, log zerolog.Logger) *clusterPort {
-	p := &clusterPort{
-		ln:      ln,
-		secret:  secret,
-		log:     log,
-		pending: make(chan struct{}, maxPendingHandshakes),
-		dialer:  &net.Dialer{Timeout: 10 * time.Second},
+// New wraps cfg.Listener. Nothing is accepted until Serve runs.
+func New(cfg Config) (*Port, error) {
+	ln := cfg.Listener
+	var tlsClient *tls.Config
+	if cfg.TLS.Enabled() {
+		tlsServer, client, err := cfg.TLS.load()
+		if err != nil {
+			return nil, err
+		}
+		ln, tlsClient = tls.NewListener(ln, tlsServer), client
+	}
+	p := &Port{
+		ln:        ln,
+		secret:    cfg.Secret,
+		log:       cfg.Log,
+		pending:   make(chan struct{}, maxPendingHandshakes),
+		dialer:    cfg.Dialer,
+		tlsClient: tlsClient,
+	}
+	if p.dialer == nil {
+		p.dialer = &net.Dialer{Timeout: 10 * time.Second}
 	}
 	p.raft = newChannelListener(ln.Addr())
 	p.rpc = newChannelListener(ln.Addr())
-	return p
+	return p, nil
 }
 
-func (p *clusterPort) serve() {
+// Serve accepts connections until Close.
+func (p *Port) Serve() {
 	for {
 		conn, err := p.ln.Accept()
 		if err != nil {
@@ -74,7 +106,7 @@ func (p *clusterPort) serve() {
 	}
 }
 
-func (p *clusterPort) admit(conn net.Conn) {
+func (p *Port) admit(conn net.Conn) {
 	defer func() { <-p.pending }()
 	channel, err := serverHandshake(conn, p.secret)
 	if err != nil {
@@ -91,10 +123,26 @@ func (p *clusterPort) admit(conn net.Conn) {
 	}
 }
 
-func (p *clusterPort) close() error { return p.ln.Close() }
+// Close stops listening; the Raft and RPC listeners then report closed.
+func (p *Port) Close() error { return p.ln.Close() }
+
+// Addr is the address the port listens on.
+func (p *Port) Addr() net.Addr { return p.ln.Addr() }
+
+// RPC is the listener of authenticated peer RPC connections, for an
+// http.Server.
+func (p *Port) RPC() net.Listener { return p.rpc }
+
+// DialRPC opens an authenticated peer RPC connection to addr.
+func (p *Port) DialRPC(ctx context.Context, addr string) (net.Conn, error) {
+	return p.dial(ctx, addr, channelRPC)
+}
+
+// Raft is the raft.StreamLayer over this port.
+func (p *Port) Raft() raft.StreamLayer { return &raftLayer{channelListener: p.raft, port: p} }
 
 // dial opens an authenticated connection to a peer's cluster port.
-func (p *clusterPort) dial(ctx context.Context, addr string, channel byte) (net.Conn, error) {
+func (p *Port) dial(ctx context.Context, addr string, channel byte) (net.Conn, error) {
 	conn, err := p.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
@@ -122,7 +170,7 @@ func (p *clusterPort) dial(ctx context.Context, addr string, channel byte) (net.
 // raftLayer is the raft.StreamLayer over the cluster port.
 type raftLayer struct {
 	*channelListener
-	port *clusterPort
+	port *Port
 }
 
 var _ raft.StreamLayer = (*raftLayer)(nil)
@@ -141,6 +189,8 @@ type channelListener struct {
 	done  chan struct{}
 	once  sync.Once
 }
+
+var _ net.Listener = (*channelListener)(nil)
 
 func newChannelListener(addr net.Addr) *channelListener {
 	return &channelListener{addr: addr, conns: make(chan net.Conn), done: make(chan struct{})}

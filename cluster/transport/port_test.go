@@ -1,11 +1,10 @@
-package cluster
+package transport
 
 import (
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -18,32 +17,31 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
 )
 
-func startPort(t *testing.T, secret []byte, tlsFiles *TLSFiles) *clusterPort {
+func startPort(t *testing.T, secret []byte, tlsFiles *TLSFiles) *Port {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	var client *tls.Config
+	cfg := Config{Listener: ln, Secret: secret, Log: zerolog.Nop()}
 	if tlsFiles != nil {
-		server, c, err := tlsFiles.load()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ln, client = tls.NewListener(ln, server), c
+		cfg.TLS = *tlsFiles
 	}
-	p := newClusterPort(ln, secret, zerolog.Nop())
-	p.tlsClient = client
-	go p.serve()
-	t.Cleanup(func() { p.close() })
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go p.Serve()
+	t.Cleanup(func() { p.Close() })
 	return p
 }
 
 // accepted reports whether the port hands a connection to RPC within d.
-func accepted(p *clusterPort, d time.Duration) bool {
+func accepted(p *Port, d time.Duration) bool {
 	got := make(chan net.Conn, 1)
 	go func() {
 		if c, err := p.rpc.Accept(); err == nil {
@@ -63,7 +61,7 @@ func TestHandshakeAdmitsOnlyTheSecret(t *testing.T) {
 	server := startPort(t, []byte("right secret"), nil)
 	good := startPort(t, []byte("right secret"), nil)
 	bad := startPort(t, []byte("wrong secret"), nil)
-	addr := server.ln.Addr().String()
+	addr := server.Addr().String()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
@@ -85,7 +83,7 @@ func TestHandshakeAdmitsOnlyTheSecret(t *testing.T) {
 
 func TestGarbageNeverReachesRaft(t *testing.T) {
 	server := startPort(t, []byte("s"), nil)
-	conn, err := net.Dial("tcp", server.ln.Addr().String())
+	conn, err := net.Dial("tcp", server.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,7 +114,7 @@ func TestClusterPortOverTLS(t *testing.T) {
 	client := startPort(t, []byte("s"), files)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, err := client.dial(ctx, server.ln.Addr().String(), channelRPC)
+	conn, err := client.dial(ctx, server.Addr().String(), channelRPC)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +123,7 @@ func TestClusterPortOverTLS(t *testing.T) {
 		t.Fatal("TLS peer not admitted")
 	}
 	plain := startPort(t, []byte("s"), nil)
-	if _, err := plain.dial(ctx, server.ln.Addr().String(), channelRPC); err == nil {
+	if _, err := plain.dial(ctx, server.Addr().String(), channelRPC); err == nil {
 		t.Fatal("a plain-TCP peer got through a TLS cluster port")
 	}
 }
@@ -169,5 +167,48 @@ func writeTestPKI(t *testing.T) *TLSFiles {
 		CAFile:   write("ca.pem", "CERTIFICATE", caDER),
 		CertFile: write("peer.pem", "CERTIFICATE", der),
 		KeyFile:  write("peer.key", "EC PRIVATE KEY", keyDER),
+	}
+}
+
+func TestEachChannelReachesItsOwnListener(t *testing.T) {
+	server := startPort(t, []byte("s"), nil)
+	client := startPort(t, []byte("s"), nil)
+	raftConns := make(chan net.Conn, 1)
+	go func() {
+		if c, err := server.Raft().Accept(); err == nil {
+			raftConns <- c
+		}
+	}()
+	conn, err := client.Raft().Dial(raft.ServerAddress(server.Addr().String()), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	select {
+	case c := <-raftConns:
+		if _, err := conn.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(c, b); err != nil || b[0] != 'x' {
+			t.Fatalf("raft connection carried %q, %v", b, err)
+		}
+		c.Close()
+	case <-time.After(5 * time.Second):
+		t.Fatal("a Raft dial never reached the Raft listener")
+	}
+	if accepted(server, 300*time.Millisecond) {
+		t.Fatal("a Raft connection was handed to RPC")
+	}
+}
+
+func TestIncompleteTLSSettingsAreRefused(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if _, err := New(Config{Listener: ln, Secret: []byte("s"), TLS: TLSFiles{CertFile: "peer.pem"}}); err == nil {
+		t.Fatal("a certificate without key and CA was accepted")
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -41,13 +42,6 @@ func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
 	return out
 }
 
-// PeerMap asks every peer of the cluster for its status of c, in parallel.
-// A peer that does not answer gets a cluster_error entry rather than being
-// left out, so that an operator sees it.
-func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
-	return n.PeerMaps(ctx, []cid.Cid{c})[0]
-}
-
 // Delegates lists the IPFS addresses of the peers allocated to hold c, for
 // the Pinning Service API: a client connects to them to speed up transfer.
 func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
@@ -56,13 +50,9 @@ func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
 	if err != nil || !pin.AllocatedTo(n.cfg.ID) {
 		return out
 	}
-	ider, ok := n.cfg.IPFS.(IPFSIdentity)
-	if !ok {
-		return out
-	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
-	id, addrs, err := ider.IPFSID(ctx)
+	id, addrs, err := n.cfg.IPFS.IPFSID(ctx)
 	if err != nil {
 		return out
 	}
@@ -97,4 +87,67 @@ func (n *Node) Stats() types.Stats {
 	s.RaftState, s.Leader, s.Voter = ri.State, ri.State == "leader", ri.Voter
 	s.Term, s.CommitIndex, s.AppliedIndex = ri.Term, ri.CommitIndex, ri.AppliedIndex
 	return s
+}
+
+func (n *Node) localStatuses(cids []cid.Cid) []types.PinStatus {
+	out := make([]types.PinStatus, len(cids))
+	for i, c := range cids {
+		out[i] = n.LocalStatus(c)
+	}
+	return out
+}
+
+// ID describes this peer.
+func (n *Node) ID(ctx context.Context) types.ID {
+	info := types.ID{
+		ID:                    n.cfg.ID,
+		Addresses:             []string{n.cfg.Advertise},
+		ClusterPeers:          []string{},
+		ClusterPeersAddresses: []string{},
+		Version:               version.Version,
+		Commit:                version.Commit,
+		RPCProtocolVersion:    version.RPCProtocol,
+		Peername:              n.cfg.Name,
+		Raft:                  n.RaftInfo(),
+		IPFS:                  types.IPFSID{Addresses: []string{}},
+	}
+	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
+		for _, s := range cf.Configuration().Servers {
+			info.ClusterPeers = append(info.ClusterPeers, string(s.ID))
+			info.ClusterPeersAddresses = append(info.ClusterPeersAddresses, string(s.Address))
+		}
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	id, addrs, err := n.cfg.IPFS.IPFSID(ctx)
+	if err != nil {
+		info.IPFS.Error = err.Error()
+	} else {
+		info.IPFS.ID = id
+		if addrs != nil {
+			info.IPFS.Addresses = addrs
+		}
+	}
+	return info
+}
+
+func (n *Node) localRepoGC(ctx context.Context) types.RepoGC {
+	res := types.RepoGC{Peer: n.cfg.ID, Peername: n.cfg.Name, Keys: []types.RepoGCKey{}}
+	err := n.cfg.IPFS.RepoGC(ctx, func(key, errMsg string) error {
+		k := types.RepoGCKey{Error: errMsg}
+		if key != "" {
+			k.Key = &key
+		}
+		res.Keys = append(res.Keys, k)
+		return nil
+	})
+	if err != nil {
+		res.Error = err.Error()
+	}
+	return res
+}
+
+func (n *Node) localRepoStat(ctx context.Context) (types.RepoStat, error) {
+	size, max, objects, err := n.cfg.IPFS.RepoTotals(ctx)
+	return types.RepoStat{RepoSize: size, StorageMax: max, NumObjects: objects}, err
 }

@@ -1,0 +1,136 @@
+package cluster
+
+import (
+	"path/filepath"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/cluster/transport"
+	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// Config is everything a Node needs, grouped by concern. FromFile fills the
+// tunables from service.json; the caller adds identity, listener and IPFS.
+type Config struct {
+	ID      string // libp2p peer ID of this peer
+	Name    string
+	DataDir string
+	// Self is what this peer records about itself in the shared state.
+	Self storage.Peer
+	// Port is the cluster port: its listener, the secret, TLS, a dialer.
+	Port transport.Config
+	// Advertise is the host:port other peers reach the cluster port at.
+	Advertise  string
+	Membership MembershipConfig
+	Raft       RaftConfig
+	Allocation AllocationConfig
+	Health     HealthConfig
+	Tracker    TrackerConfig
+	IPFS       IPFS
+	// Observer, when set, is told of every commit and every pin on IPFS,
+	// for metrics.
+	Observer Observer
+	Log      zerolog.Logger
+}
+
+// MembershipConfig says how this peer joins and leaves.
+type MembershipConfig struct {
+	// Bootstrap lists cluster ports of existing peers to join through on
+	// first start, or to join again after leaving.
+	Bootstrap       []string
+	Voters          int
+	LeaveOnShutdown bool
+}
+
+// RaftConfig tunes consensus and group commit.
+type RaftConfig struct {
+	HeartbeatTimeout  time.Duration
+	ElectionTimeout   time.Duration
+	SnapshotThreshold int
+	SnapshotInterval  time.Duration
+	// BatchMaxPins and BatchMaxDelay bound group commit: how many
+	// concurrent pin operations share one entry, and how long it waits.
+	BatchMaxPins  int
+	BatchMaxDelay time.Duration
+}
+
+// AllocationConfig is where pins go and when they move.
+type AllocationConfig struct {
+	ReplicationFactorMin int
+	ReplicationFactorMax int
+	AllocateBy           []string
+	// RepinDelay is how long a peer may be down before the leader moves its
+	// pins to healthy peers.
+	RepinDelay time.Duration
+	// ExpiryInterval is how often the leader looks for expired pins;
+	// zero means every minute.
+	ExpiryInterval time.Duration
+}
+
+// HealthConfig paces heartbeats.
+type HealthConfig struct {
+	HeartbeatInterval time.Duration
+	HeartbeatTTL      time.Duration
+}
+
+// FromFile maps service.json onto a Config: the one mapping that the daemon
+// and the test harness share. Relative TLS paths are resolved against home.
+func FromFile(f config.Config, home string) Config {
+	inHome := func(p string) string {
+		if p == "" || filepath.IsAbs(p) {
+			return p
+		}
+		return filepath.Join(home, p)
+	}
+	return Config{
+		Name:    f.Cluster.Peername,
+		DataDir: filepath.Join(home, "data"),
+		Self:    storage.Peer{Tags: f.Cluster.Tags},
+		Port: transport.Config{TLS: transport.TLSFiles{
+			CertFile: inHome(f.Cluster.TLSCertFile),
+			KeyFile:  inHome(f.Cluster.TLSKeyFile),
+			CAFile:   inHome(f.Cluster.TLSCAFile),
+		}},
+		Membership: MembershipConfig{Voters: f.Raft.Voters, LeaveOnShutdown: f.Cluster.LeaveOnShutdown},
+		Raft: RaftConfig{
+			HeartbeatTimeout:  f.Raft.HeartbeatTimeout.D(),
+			ElectionTimeout:   f.Raft.ElectionTimeout.D(),
+			SnapshotThreshold: f.Raft.SnapshotThreshold,
+			SnapshotInterval:  f.Raft.SnapshotInterval.D(),
+			BatchMaxPins:      f.Raft.BatchMaxPins,
+			BatchMaxDelay:     f.Raft.BatchMaxDelay.D(),
+		},
+		Allocation: AllocationConfig{
+			ReplicationFactorMin: f.Cluster.ReplicationFactorMin,
+			ReplicationFactorMax: f.Cluster.ReplicationFactorMax,
+			AllocateBy:           f.Cluster.AllocateBy,
+			RepinDelay:           f.Cluster.RepinDelay.D(),
+		},
+		Health: HealthConfig{
+			HeartbeatInterval: f.Health.HeartbeatInterval.D(),
+			HeartbeatTTL:      f.Health.HeartbeatTTL.D(),
+		},
+		Tracker: TrackerConfig{
+			ConcurrentPins:    f.IPFS.ConcurrentPins,
+			PinTimeout:        f.IPFS.PinTimeout.D(),
+			UnpinTimeout:      f.IPFS.UnpinTimeout.D(),
+			ReconcileInterval: f.IPFS.ReconcileInterval.D(),
+		},
+	}
+}
+
+// Observer receives timings for monitoring.
+type Observer interface {
+	// ObserveCommit is one Raft entry of the group commit: how long it took
+	// and how many pin operations it carried.
+	ObserveCommit(d time.Duration, ops int)
+	// ObservePin is one pin on the upstream IPFS node, and whether it worked.
+	ObservePin(d time.Duration, ok bool)
+}
+
+type nopObserver struct{}
+
+func (nopObserver) ObserveCommit(time.Duration, int) {}
+func (nopObserver) ObservePin(time.Duration, bool)   {}

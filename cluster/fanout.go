@@ -1,0 +1,205 @@
+package cluster
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
+)
+
+// perPeerTimeout bounds one peer's answer in a fan-out, so that one dead
+// peer cannot hold a request.
+const perPeerTimeout = 15 * time.Second
+
+// fanOut calls fn for every member in parallel, self included, and returns
+// once all have answered or timed out.
+func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storage.Peer)) {
+	peers := n.members()
+	var wg sync.WaitGroup
+	for _, p := range peers {
+		wg.Add(1)
+		go func(p storage.Peer) {
+			defer wg.Done()
+			cctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
+			defer cancel()
+			fn(cctx, p)
+		}(p)
+	}
+	wg.Wait()
+}
+
+// Peers returns the ID object of every member, ordered as the peer set. A
+// peer that does not answer still gets an entry, carrying its error.
+func (n *Node) Peers(ctx context.Context) []types.ID {
+	peers := n.members()
+	out := make([]types.ID, len(peers))
+	var wg sync.WaitGroup
+	for i, p := range peers {
+		wg.Add(1)
+		go func(i int, p storage.Peer) {
+			defer wg.Done()
+			if p.ID == n.cfg.ID {
+				out[i] = n.ID(ctx)
+				return
+			}
+			cctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
+			defer cancel()
+			info, err := n.client.ID(cctx, p.ClusterAddr)
+			if err != nil {
+				info = types.ID{
+					ID: p.ID, Peername: p.Name, Addresses: []string{p.ClusterAddr}, Error: err.Error(),
+					ClusterPeers: []string{}, ClusterPeersAddresses: []string{}, IPFS: types.IPFSID{ID: p.IPFSID, Addresses: []string{}},
+				}
+			}
+			out[i] = info
+		}(i, p)
+	}
+	wg.Wait()
+	return out
+}
+
+// PeerMap asks every peer of the cluster for its status of c, in parallel.
+// A peer that does not answer gets a cluster_error entry rather than being
+// left out, so that an operator sees it.
+func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
+	return n.PeerMaps(ctx, []cid.Cid{c})[0]
+}
+
+// PeerMaps is PeerMap for many CIDs at once: one request per peer for the
+// whole batch instead of one per CID, which is what makes a status listing
+// of a large pinset take minutes rather than hours. Results are in the
+// order of cids.
+func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
+	out := make([]map[string]types.PinStatus, len(cids))
+	for i := range out {
+		out[i] = map[string]types.PinStatus{}
+	}
+	var mu sync.Mutex
+	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+		sts, err := n.peerStatuses(ctx, p, cids)
+		mu.Lock()
+		defer mu.Unlock()
+		for i := range cids {
+			if err != nil {
+				out[i][p.ID] = types.PinStatus{PeerName: p.Name, IPFSPeerID: p.IPFSID, Status: types.StatusClusterError, Error: err.Error(), Timestamp: time.Now().UTC()}
+				continue
+			}
+			out[i][p.ID] = sts[i]
+		}
+	})
+	return out
+}
+
+func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid) ([]types.PinStatus, error) {
+	if p.ID == n.cfg.ID {
+		return n.localStatuses(cids), nil
+	}
+	return n.client.Statuses(ctx, p.ClusterAddr, cids)
+}
+
+// Recover retries a failed pin or unpin of c on every peer that holds it,
+// and returns the resulting peer map.
+func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
+	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+		if p.ID == n.cfg.ID {
+			n.tracker.recover(c)
+			return
+		}
+		_ = n.client.Recover(ctx, p.ClusterAddr, c)
+	})
+	return n.PeerMap(ctx, c), nil
+}
+
+// RecoverAll retries every failed operation on every peer and returns the
+// CIDs that were queued again.
+func (n *Node) RecoverAll(ctx context.Context) ([]cid.Cid, error) {
+	var mu sync.Mutex
+	seen := map[cid.Cid]bool{}
+	var out []cid.Cid
+	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+		var cs []cid.Cid
+		if p.ID == n.cfg.ID {
+			cs = n.tracker.recoverAll()
+		} else {
+			cs, _ = n.client.RecoverAll(ctx, p.ClusterAddr)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range cs {
+			if !seen[c] {
+				seen[c] = true
+				out = append(out, c)
+			}
+		}
+	})
+	return out, nil
+}
+
+// RepoGC collects garbage on every peer's IPFS node, in parallel. Pins of
+// the cluster are pinned on the nodes, so the collector never removes them.
+func (n *Node) RepoGC(ctx context.Context) map[string]types.RepoGC {
+	var mu sync.Mutex
+	out := map[string]types.RepoGC{}
+	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+		var res types.RepoGC
+		if p.ID == n.cfg.ID {
+			res = n.localRepoGC(ctx)
+		} else {
+			var err error
+			if res, err = n.client.RepoGC(ctx, p.ClusterAddr); err != nil {
+				res = types.RepoGC{Peer: p.ID, Peername: p.Name, Error: err.Error()}
+			}
+		}
+		if res.Keys == nil {
+			res.Keys = []types.RepoGCKey{}
+		}
+		mu.Lock()
+		out[p.ID] = res
+		mu.Unlock()
+	})
+	return out
+}
+
+// RepoStat sums every peer's IPFS repo, as ipfs-cluster does for the proxy's
+// repo/stat. Peers that do not answer are left out of the sum.
+func (n *Node) RepoStat(ctx context.Context) (types.RepoStat, error) {
+	var mu sync.Mutex
+	var total types.RepoStat
+	var firstErr error
+	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+		var rs types.RepoStat
+		var err error
+		if p.ID == n.cfg.ID {
+			rs, err = n.localRepoStat(ctx)
+		} else {
+			rs, err = n.client.RepoStat(ctx, p.ClusterAddr)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			n.log.Warn().Err(err).Str("peer", p.ID).Msg("repo/stat of a peer failed; left out of the sum")
+			return
+		}
+		total.RepoSize += rs.RepoSize
+		total.StorageMax = saturatingAdd(total.StorageMax, rs.StorageMax)
+		total.NumObjects += rs.NumObjects
+	})
+	if total == (types.RepoStat{}) && firstErr != nil {
+		return total, firstErr
+	}
+	return total, nil
+}
+
+func saturatingAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
+}

@@ -1,0 +1,160 @@
+package peerrpc
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
+)
+
+// Client calls the peer RPC service of other peers. Every method takes the
+// cluster address of the peer to call.
+type Client struct {
+	http *http.Client
+}
+
+// NewClient returns a client that opens its connections with dial, which
+// must authenticate them (the cluster port's DialRPC).
+func NewClient(dial func(ctx context.Context, addr string) (net.Conn, error)) *Client {
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return dial(ctx, addr)
+		},
+		MaxIdleConnsPerHost:   4,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: 5 * time.Minute,
+	}
+	return &Client{http: &http.Client{Transport: tr}}
+}
+
+// Apply sends ops to the leader's group commit and returns the index that
+// carried them.
+func (c *Client) Apply(ctx context.Context, leader string, ops []storage.Op) (uint64, error) {
+	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+	if err != nil {
+		return 0, err
+	}
+	var reply applyReply
+	if err := c.call(ctx, http.MethodPost, leader, "/v1/apply", data, &reply); err != nil {
+		return 0, err
+	}
+	return reply.Index, nil
+}
+
+// Join asks the peer at addr to make p a member.
+func (c *Client) Join(ctx context.Context, addr string, p storage.Peer) error {
+	return c.callJSON(ctx, http.MethodPost, addr, "/v1/join", joinRequest{Peer: p}, nil)
+}
+
+// Remove asks the peer at addr (the leader) to take id out of the cluster.
+func (c *Client) Remove(ctx context.Context, addr, id string) error {
+	return c.callJSON(ctx, http.MethodPost, addr, "/v1/remove", removeRequest{ID: id}, nil)
+}
+
+// Metrics delivers a heartbeat. It fails with types.ErrRemoved when the
+// leader no longer counts the sender in.
+func (c *Client) Metrics(ctx context.Context, addr string, ms []health.Metric) error {
+	return c.callJSON(ctx, http.MethodPost, addr, "/v1/metrics", ms, nil)
+}
+
+// ID describes the peer at addr.
+func (c *Client) ID(ctx context.Context, addr string) (types.ID, error) {
+	var out types.ID
+	err := c.call(ctx, http.MethodGet, addr, "/v1/id", nil, &out)
+	return out, err
+}
+
+// Recover queues a failed pin or unpin of cid again on the peer at addr.
+func (c *Client) Recover(ctx context.Context, addr string, ci cid.Cid) error {
+	return c.call(ctx, http.MethodPost, addr, "/v1/recover/"+ci.String(), nil, nil)
+}
+
+// RecoverAll queues every failed operation again on the peer at addr.
+func (c *Client) RecoverAll(ctx context.Context, addr string) ([]cid.Cid, error) {
+	var strs []string
+	if err := c.call(ctx, http.MethodPost, addr, "/v1/recover", nil, &strs); err != nil {
+		return nil, err
+	}
+	out := make([]cid.Cid, 0, len(strs))
+	for _, s := range strs {
+		if ci, err := cid.Decode(s); err == nil {
+			out = append(out, ci)
+		}
+	}
+	return out, nil
+}
+
+// RepoStat reports the IPFS repo size of the peer at addr.
+func (c *Client) RepoStat(ctx context.Context, addr string) (types.RepoStat, error) {
+	var out types.RepoStat
+	err := c.call(ctx, http.MethodGet, addr, "/v1/repostat", nil, &out)
+	return out, err
+}
+
+// RepoGC collects garbage on the IPFS node of the peer at addr.
+func (c *Client) RepoGC(ctx context.Context, addr string) (types.RepoGC, error) {
+	var out types.RepoGC
+	err := c.call(ctx, http.MethodPost, addr, "/v1/repogc", nil, &out)
+	return out, err
+}
+
+// Statuses asks the peer at addr for its status of each CID, in order, in
+// calls of at most MaxStatusBatch CIDs.
+func (c *Client) Statuses(ctx context.Context, addr string, cids []cid.Cid) ([]types.PinStatus, error) {
+	out := make([]types.PinStatus, 0, len(cids))
+	for start := 0; start < len(cids); start += MaxStatusBatch {
+		chunk := cids[start:min(start+MaxStatusBatch, len(cids))]
+		strs := make([]string, len(chunk))
+		for i, ci := range chunk {
+			strs[i] = ci.String()
+		}
+		var sts []types.PinStatus
+		if err := c.callJSON(ctx, http.MethodPost, addr, "/v1/statuses", strs, &sts); err != nil {
+			return nil, err
+		}
+		if len(sts) != len(chunk) {
+			return nil, fmt.Errorf("%s answered %d statuses for %d CIDs", addr, len(sts), len(chunk))
+		}
+		out = append(out, sts...)
+	}
+	return out, nil
+}
+
+func (c *Client) callJSON(ctx context.Context, method, addr, path string, in, out any) error {
+	body, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	return c.call(ctx, method, addr, path, body, out)
+}
+
+func (c *Client) call(ctx context.Context, method, addr, path string, body []byte, out any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e wireError
+		_ = json.NewDecoder(io.LimitReader(resp.Body, maxSmallBody)).Decode(&e)
+		return e.asError(resp.Status)
+	}
+	if out == nil {
+		return nil
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}

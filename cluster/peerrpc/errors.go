@@ -1,0 +1,94 @@
+package peerrpc
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
+)
+
+// ErrUnreachable marks a call to another peer that got no answer. For a
+// write forwarded to the leader, the leader may have changed, so the write
+// is retried.
+var ErrUnreachable = errors.New("the peer did not answer")
+
+// wireError is the body of every failed call. Code carries the identity of
+// the sentinel errors across the wire, so that a caller can still tell
+// "not found" or "not the leader" with errors.Is.
+type wireError struct {
+	Error string `json:"error"`
+	Code  string `json:"code,omitempty"`
+	// NotLeader and NotMember are the codes of earlier versions, still
+	// sent and read so that peers of both versions understand each other.
+	NotLeader bool `json:"not_leader,omitempty"`
+	NotMember bool `json:"not_member,omitempty"`
+}
+
+// sentinels are the errors whose identity crosses the wire, and the status
+// each is answered with. The table is the one place where an error becomes
+// a code and a code becomes an error again.
+var sentinels = []struct {
+	code   string
+	err    error
+	status int
+}{
+	{"not_leader", raft.ErrNotLeader, http.StatusConflict},
+	{"not_leader", raft.ErrLeadershipLost, http.StatusConflict},
+	{"removed", types.ErrRemoved, http.StatusGone},
+	{"no_leader", types.ErrNoLeader, http.StatusServiceUnavailable},
+	{"unknown_peer", types.ErrUnknownPeer, http.StatusNotFound},
+	{"not_found", storage.ErrNotFound, http.StatusNotFound},
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	out, status := wireError{Error: err.Error()}, http.StatusInternalServerError
+	for _, s := range sentinels {
+		if errors.Is(err, s.err) {
+			out.Code, status = s.code, s.status
+			break
+		}
+	}
+	out.NotLeader = out.Code == "not_leader"
+	out.NotMember = out.Code == "removed"
+	writeJSON(w, status, out)
+}
+
+func writeBadRequest(w http.ResponseWriter, msg string) {
+	writeJSON(w, http.StatusBadRequest, wireError{Error: msg})
+}
+
+// asError turns a failed call's body back into an error that wraps the
+// sentinel it stood for, with the remote message kept.
+func (e wireError) asError(status string) error {
+	if e.Error == "" {
+		e.Error = status
+	}
+	code := e.Code
+	switch {
+	case e.NotLeader:
+		code = "not_leader"
+	case e.NotMember:
+		code = "removed"
+	}
+	for _, s := range sentinels {
+		if s.code == code {
+			if s.err.Error() == e.Error {
+				return s.err
+			}
+			return &remoteError{msg: e.Error, sentinel: s.err}
+		}
+	}
+	return errors.New(e.Error)
+}
+
+// remoteError is an error from another peer that stands for a sentinel.
+type remoteError struct {
+	msg      string
+	sentinel error
+}
+
+func (e *remoteError) Error() string { return e.msg }
+func (e *remoteError) Unwrap() error { return e.sentinel }

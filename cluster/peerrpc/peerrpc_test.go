@@ -1,0 +1,191 @@
+package peerrpc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+
+	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
+)
+
+// fakeLocal records what the service asked of it and answers with err.
+type fakeLocal struct {
+	mu        sync.Mutex
+	err       error
+	ops       []storage.Op
+	joined    []storage.Peer
+	statusOf  [][]cid.Cid
+	recovered []cid.Cid
+}
+
+func (f *fakeLocal) Apply(_ context.Context, ops []storage.Op) (uint64, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.ops = append(f.ops, ops...)
+	return 42, f.err
+}
+
+func (f *fakeLocal) Join(_ context.Context, p storage.Peer) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.joined = append(f.joined, p)
+	return f.err
+}
+
+func (f *fakeLocal) Remove(context.Context, string) error   { return f.err }
+func (f *fakeLocal) AcceptMetrics(ms []health.Metric) error { return f.err }
+func (f *fakeLocal) ID(context.Context) types.ID            { return types.ID{ID: "peer-a", Peername: "a"} }
+func (f *fakeLocal) Recover(c cid.Cid) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.recovered = append(f.recovered, c)
+}
+func (f *fakeLocal) RecoverAll() []cid.Cid { return []cid.Cid{testCid(1), testCid(2)} }
+func (f *fakeLocal) RepoStat(context.Context) (types.RepoStat, error) {
+	return types.RepoStat{RepoSize: 7, NumObjects: 3}, f.err
+}
+func (f *fakeLocal) RepoGC(context.Context) types.RepoGC { return types.RepoGC{Peer: "peer-a"} }
+func (f *fakeLocal) Statuses(cids []cid.Cid) []types.PinStatus {
+	f.mu.Lock()
+	f.statusOf = append(f.statusOf, cids)
+	f.mu.Unlock()
+	out := make([]types.PinStatus, len(cids))
+	for i, c := range cids {
+		out[i] = types.PinStatus{Status: "pinned", Error: c.String()}
+	}
+	return out
+}
+
+var _ Local = (*fakeLocal)(nil)
+
+func testCid(i int) cid.Cid {
+	h, _ := multihash.Sum([]byte(fmt.Sprint(i)), multihash.SHA2_256, -1)
+	return cid.NewCidV1(cid.Raw, h)
+}
+
+func serve(t *testing.T, local Local) (*Client, string) {
+	t.Helper()
+	srv := httptest.NewServer(NewService(local))
+	t.Cleanup(srv.Close)
+	var d net.Dialer
+	client := NewClient(func(ctx context.Context, addr string) (net.Conn, error) {
+		return d.DialContext(ctx, "tcp", addr)
+	})
+	return client, strings.TrimPrefix(srv.URL, "http://")
+}
+
+func TestApplyCarriesTheOpsAndReturnsTheIndex(t *testing.T) {
+	local := &fakeLocal{}
+	client, addr := serve(t, local)
+	ops := []storage.Op{{Kind: storage.OpPin, Pin: storage.Pin{Cid: testCid(1), Name: "one"}}, {Kind: storage.OpUnpin, Pin: storage.Pin{Cid: testCid(2)}}}
+	idx, err := client.Apply(context.Background(), addr, ops)
+	if err != nil || idx != 42 {
+		t.Fatalf("Apply = %d, %v; want 42, nil", idx, err)
+	}
+	if len(local.ops) != 2 || !local.ops[0].Pin.Cid.Equals(testCid(1)) || local.ops[0].Pin.Name != "one" || local.ops[1].Kind != storage.OpUnpin {
+		t.Fatalf("the leader got %+v", local.ops)
+	}
+}
+
+func TestSentinelErrorsKeepTheirIdentityAcrossTheWire(t *testing.T) {
+	for _, want := range []error{raft.ErrNotLeader, types.ErrRemoved, types.ErrNoLeader, types.ErrUnknownPeer, storage.ErrNotFound} {
+		local := &fakeLocal{err: fmt.Errorf("wrapped: %w", want)}
+		client, addr := serve(t, local)
+		err := client.Join(context.Background(), addr, storage.Peer{ID: "p", ClusterAddr: "127.0.0.1:1"})
+		if !errors.Is(err, want) {
+			t.Errorf("Join failing with %q came back as %v, which is not the sentinel", want, err)
+		}
+		if err != nil && !strings.Contains(err.Error(), "wrapped") {
+			t.Errorf("the remote message was lost: %v", err)
+		}
+	}
+	local := &fakeLocal{err: errors.New("disk full")}
+	client, addr := serve(t, local)
+	if _, err := client.RepoStat(context.Background(), addr); err == nil || err.Error() != "disk full" {
+		t.Fatalf("a plain error came back as %v", err)
+	}
+}
+
+func TestAnUnreachablePeerIsReportedAsSuch(t *testing.T) {
+	client, addr := serve(t, &fakeLocal{})
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	dead := ln.Addr().String()
+	ln.Close()
+	if err := client.Metrics(context.Background(), dead, nil); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("a call to a closed port = %v, want ErrUnreachable", err)
+	}
+	if err := client.Metrics(context.Background(), addr, nil); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestStatusesAreAskedInBoundedBatchesAndComeBackInOrder(t *testing.T) {
+	local := &fakeLocal{}
+	client, addr := serve(t, local)
+	cids := make([]cid.Cid, MaxStatusBatch+5)
+	for i := range cids {
+		cids[i] = testCid(i)
+	}
+	sts, err := client.Statuses(context.Background(), addr, cids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sts) != len(cids) {
+		t.Fatalf("%d statuses for %d CIDs", len(sts), len(cids))
+	}
+	for i, st := range sts {
+		if st.Error != cids[i].String() {
+			t.Fatalf("status %d is of %s, want %s", i, st.Error, cids[i])
+		}
+	}
+	if len(local.statusOf) != 2 || len(local.statusOf[0]) != MaxStatusBatch || len(local.statusOf[1]) != 5 {
+		t.Fatalf("batches asked: %d", len(local.statusOf))
+	}
+}
+
+func TestRecoverAndIDRoundTrip(t *testing.T) {
+	local := &fakeLocal{}
+	client, addr := serve(t, local)
+	if err := client.Recover(context.Background(), addr, testCid(9)); err != nil {
+		t.Fatal(err)
+	}
+	if len(local.recovered) != 1 || !local.recovered[0].Equals(testCid(9)) {
+		t.Fatalf("recovered %v", local.recovered)
+	}
+	all, err := client.RecoverAll(context.Background(), addr)
+	if err != nil || len(all) != 2 || !all[1].Equals(testCid(2)) {
+		t.Fatalf("RecoverAll = %v, %v", all, err)
+	}
+	id, err := client.ID(context.Background(), addr)
+	if err != nil || id.ID != "peer-a" || id.Peername != "a" {
+		t.Fatalf("ID = %+v, %v", id, err)
+	}
+}
+
+func TestBadRequestsAreRefused(t *testing.T) {
+	local := &fakeLocal{}
+	client, addr := serve(t, local)
+	if err := client.Join(context.Background(), addr, storage.Peer{}); err == nil {
+		t.Fatal("a join without a peer ID was accepted")
+	}
+	if len(local.joined) != 0 {
+		t.Fatal("a bad join reached the peer")
+	}
+	if err := client.call(context.Background(), "POST", addr, "/v1/apply", []byte("garbage"), nil); err == nil {
+		t.Fatal("a garbage command was accepted")
+	}
+	if len(local.ops) != 0 {
+		t.Fatal("a garbage command reached the leader")
+	}
+}

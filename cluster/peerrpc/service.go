@@ -1,0 +1,210 @@
+// Package peerrpc is the RPC between Flotilla peers: one service that a peer
+// serves on its cluster port, and one client that calls it on other peers.
+// It is plain HTTP/1.1 over connections the cluster port has already
+// authenticated: the standard library brings keep-alive pooling, streaming
+// and timeouts, and the handshake has proven every caller knows the secret.
+package peerrpc
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
+)
+
+const (
+	// maxBody bounds a request body: a pin batch is at most a few MiB.
+	maxBody = 64 << 20
+	// maxSmallBody bounds the bodies that carry one small object.
+	maxSmallBody = 1 << 20
+	// MaxStatusBatch bounds the CIDs of one status call.
+	MaxStatusBatch = 1000
+)
+
+// Local is what the service needs of the peer it runs on. Each method
+// answers for this peer alone; fan-out across peers is the caller's job.
+type Local interface {
+	// Apply commits a batch of pin operations through this peer's group
+	// commit and returns the Raft index that carried them. It fails with
+	// raft.ErrNotLeader unless this peer leads.
+	Apply(ctx context.Context, ops []storage.Op) (uint64, error)
+	// Join makes p a member, forwarding to the leader when this peer is not.
+	Join(ctx context.Context, p storage.Peer) error
+	// Remove takes the peer id out of the cluster; only the leader does.
+	Remove(ctx context.Context, id string) error
+	// AcceptMetrics records another peer's heartbeat. It fails with
+	// types.ErrRemoved when this peer leads and the sender is no member.
+	AcceptMetrics(ms []health.Metric) error
+	// ID describes this peer.
+	ID(ctx context.Context) types.ID
+	// Recover queues a failed pin or unpin of c again on this peer.
+	Recover(c cid.Cid)
+	// RecoverAll queues every failed operation again and returns the CIDs.
+	RecoverAll() []cid.Cid
+	// RepoStat reports this peer's IPFS repo size.
+	RepoStat(ctx context.Context) (types.RepoStat, error)
+	// RepoGC collects garbage on this peer's IPFS node.
+	RepoGC(ctx context.Context) types.RepoGC
+	// Statuses reports this peer's status of each CID, in order.
+	Statuses(cids []cid.Cid) []types.PinStatus
+}
+
+// joinRequest is the body of a join: the new member's description.
+type joinRequest struct {
+	Peer storage.Peer `json:"peer"`
+}
+
+type removeRequest struct {
+	ID string `json:"id"`
+}
+
+type applyReply struct {
+	Index uint64 `json:"index"`
+}
+
+// NewService returns the peer RPC handler, to be served on the cluster
+// port's RPC listener.
+func NewService(local Local) http.Handler {
+	s := &service{local: local}
+	r := chi.NewRouter()
+	r.Post("/v1/apply", s.apply)
+	r.Post("/v1/join", s.join)
+	r.Post("/v1/metrics", s.metrics)
+	r.Post("/v1/remove", s.remove)
+	r.Get("/v1/id", s.id)
+	r.Post("/v1/recover", s.recoverAll)
+	r.Post("/v1/recover/{cid}", s.recover)
+	r.Get("/v1/repostat", s.repoStat)
+	r.Post("/v1/repogc", s.repoGC)
+	r.Post("/v1/statuses", s.statuses)
+	return r
+}
+
+type service struct {
+	local Local
+}
+
+func (s *service) apply(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	cmd, err := storage.DecodeCommand(body)
+	if err != nil || cmd.Type != storage.CmdPinBatch {
+		writeError(w, fmt.Errorf("apply: want a pin batch: %v", err))
+		return
+	}
+	idx, err := s.local.Apply(r.Context(), cmd.Ops)
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, applyReply{Index: idx})
+}
+
+func (s *service) join(w http.ResponseWriter, r *http.Request) {
+	var req joinRequest
+	if err := decodeSmall(r, &req); err != nil || req.Peer.ID == "" || req.Peer.ClusterAddr == "" {
+		writeBadRequest(w, fmt.Sprintf("join: bad request: %v", err))
+		return
+	}
+	reply(w, s.local.Join(r.Context(), req.Peer))
+}
+
+func (s *service) metrics(w http.ResponseWriter, r *http.Request) {
+	var ms []health.Metric
+	if err := decodeSmall(r, &ms); err != nil {
+		writeBadRequest(w, err.Error())
+		return
+	}
+	reply(w, s.local.AcceptMetrics(ms))
+}
+
+func (s *service) remove(w http.ResponseWriter, r *http.Request) {
+	var req removeRequest
+	if err := decodeSmall(r, &req); err != nil || req.ID == "" {
+		writeBadRequest(w, "remove: bad request")
+		return
+	}
+	reply(w, s.local.Remove(r.Context(), req.ID))
+}
+
+func (s *service) id(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.local.ID(r.Context()))
+}
+
+func (s *service) recover(w http.ResponseWriter, r *http.Request) {
+	c, err := cid.Decode(chi.URLParam(r, "cid"))
+	if err != nil {
+		writeBadRequest(w, err.Error())
+		return
+	}
+	s.local.Recover(c)
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func (s *service) recoverAll(w http.ResponseWriter, _ *http.Request) {
+	out := []string{}
+	for _, c := range s.local.RecoverAll() {
+		out = append(out, c.String())
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (s *service) repoStat(w http.ResponseWriter, r *http.Request) {
+	rs, err := s.local.RepoStat(r.Context())
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, rs)
+}
+
+func (s *service) repoGC(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, s.local.RepoGC(r.Context()))
+}
+
+func (s *service) statuses(w http.ResponseWriter, r *http.Request) {
+	var strs []string
+	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&strs); err != nil || len(strs) > MaxStatusBatch {
+		writeBadRequest(w, fmt.Sprintf("statuses: want a JSON list of at most %d CIDs", MaxStatusBatch))
+		return
+	}
+	cids := make([]cid.Cid, len(strs))
+	for i, str := range strs {
+		c, err := cid.Decode(str)
+		if err != nil {
+			writeBadRequest(w, err.Error())
+			return
+		}
+		cids[i] = c
+	}
+	writeJSON(w, http.StatusOK, s.local.Statuses(cids))
+}
+
+func decodeSmall(r *http.Request, v any) error {
+	return json.NewDecoder(io.LimitReader(r.Body, maxSmallBody)).Decode(v)
+}
+
+func reply(w http.ResponseWriter, err error) {
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, struct{}{})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

@@ -1,0 +1,18 @@
+package cluster
+
+import "context"
+
+// The rest of IPFS, for a memUpstream standing in for the whole node: an
+// in-memory node has no identity, no disk and no garbage.
+
+func (m *memUpstream) IPFSID(context.Context) (string, []string, error) { return "", nil, nil }
+
+func (m *memUpstream) FreeSpace(context.Context) (uint64, error) { return 0, nil }
+
+func (m *memUpstream) RepoTotals(context.Context) (uint64, uint64, uint64, error) {
+	return 0, 0, 0, nil
+}
+
+func (m *memUpstream) RepoGC(context.Context, func(key, errMsg string) error) error { return nil }
+
+var _ IPFS = (*memUpstream)(nil)
