@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -59,7 +60,7 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 	}
 	log = log.With().Str("peer", shortID(ident.ID)).Logger()
 
-	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log}
+	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New()}
 	if err := d.start(ctx, splitList(*bootstrap)); err != nil {
 		d.stop()
 		return err
@@ -106,6 +107,9 @@ type daemon struct {
 
 	ipfs    *ipfs.Client
 	ipfsUp  atomic.Bool
+	ipfsID  string // the IPFS node's ID, when it answered at start
+	metrics *telemetry.Metrics
+	lns     map[string]net.Listener
 	node    *cluster.Node
 	servers []*http.Server
 	proxy   *proxy.Proxy
@@ -120,54 +124,90 @@ func (d *daemon) badKey(key string, err error) error {
 	return &config.Error{Source: d.cfgPath, Key: key, Err: err}
 }
 
-func (d *daemon) start(ctx context.Context, bootstrap []string) error {
-	cfg := d.cfg
-	var err error
-	d.ipfs, err = ipfs.New(cfg.IPFS.API, d.component("ipfs"))
-	if err != nil {
-		return d.badKey("ipfs.api", err)
+// start brings the peer up in named steps. A failed step returns its
+// error; the caller's stop then releases whatever the steps before it had
+// opened, which is the one cleanup path.
+func (d *daemon) start(_ context.Context, bootstrap []string) error {
+	steps := []func() error{
+		d.openIPFS,
+		d.bindListeners,
+		func() error { return d.startNode(bootstrap) },
+		d.serveAPIs,
+		d.startProxy,
 	}
-	secret, _ := hex.DecodeString(cfg.Cluster.Secret)
-
-	lns, err := d.listen(map[string]string{
-		"cluster.listen": cfg.Cluster.Listen,
-		"api.listen":     cfg.API.Listen,
-		"proxy.listen":   cfg.Proxy.Listen,
-		"pinsvc.listen":  cfg.PinSvc.Listen,
-	})
-	if err != nil {
-		return err
-	}
-	clusterLn, apiLn, proxyLn, pinsvcLn := lns["cluster.listen"], lns["api.listen"], lns["proxy.listen"], lns["pinsvc.listen"]
-	closeAll := func() {
-		for _, ln := range lns {
-			ln.Close()
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
 		}
 	}
+	d.log.Info().
+		Str("proxy", d.lns[keyProxy].Addr().String()).
+		Str("api", d.lns[keyAPI].Addr().String()).
+		Str("pinsvc", d.lns[keyPinSvc].Addr().String()).
+		Str("cluster", d.node.Advertise()).
+		Str("ipfs", d.cfg.IPFS.API).
+		Msg("flotilla peer started")
+	return nil
+}
 
-	metrics := telemetry.New()
+// The listen keys of service.json, which also name the daemon's listeners.
+const (
+	keyCluster = "cluster.listen"
+	keyAPI     = "api.listen"
+	keyProxy   = "proxy.listen"
+	keyPinSvc  = "pinsvc.listen"
+)
+
+// openIPFS makes the upstream IPFS client and starts watching whether the
+// node answers.
+func (d *daemon) openIPFS() error {
+	var err error
+	if d.ipfs, err = ipfs.New(d.cfg.IPFS.API, d.component("ipfs")); err != nil {
+		return d.badKey("ipfs.api", err)
+	}
 	watchCtx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
-	ipfsID := d.watchIPFS(watchCtx)
+	d.ipfsID = d.watchIPFS(watchCtx)
+	return nil
+}
 
-	nodeCfg := cluster.FromFile(cfg, d.home)
-	nodeCfg.ID, nodeCfg.Advertise = d.ident.ID, advertiseAddr(cfg.Cluster.Listen, clusterLn.Addr())
-	nodeCfg.Port.Listener, nodeCfg.Port.Secret = clusterLn, secret
-	nodeCfg.Membership.Bootstrap = bootstrap
-	nodeCfg.Self.AdminAddr, nodeCfg.Self.ProxyAddr, nodeCfg.Self.IPFSID = apiLn.Addr().String(), proxyLn.Addr().String(), ipfsID
-	nodeCfg.IPFS, nodeCfg.Observer, nodeCfg.Log = d.ipfs, metrics, d.log
-	d.node, err = cluster.New(nodeCfg)
-	if err != nil {
-		closeAll()
-		return err
+func (d *daemon) bindListeners() error {
+	var err error
+	d.lns, err = d.listen(map[string]string{
+		keyCluster: d.cfg.Cluster.Listen,
+		keyAPI:     d.cfg.API.Listen,
+		keyProxy:   d.cfg.Proxy.Listen,
+		keyPinSvc:  d.cfg.PinSvc.Listen,
+	})
+	return err
+}
+
+// startNode starts the cluster peer on the cluster listener.
+func (d *daemon) startNode(bootstrap []string) error {
+	cfg := cluster.FromFile(d.cfg, d.home)
+	clusterLn := d.lns[keyCluster]
+	cfg.ID, cfg.Advertise = d.ident.ID, advertiseAddr(d.cfg.Cluster.Listen, clusterLn.Addr())
+	cfg.Port.Listener, cfg.Port.Secret = clusterLn, d.secret()
+	cfg.Membership.Bootstrap = bootstrap
+	cfg.Self.AdminAddr, cfg.Self.ProxyAddr = d.lns[keyAPI].Addr().String(), d.lns[keyProxy].Addr().String()
+	cfg.Self.IPFSID = d.ipfsID
+	cfg.IPFS, cfg.Observer, cfg.Log = d.ipfs, d.metrics, d.log
+	var err error
+	d.node, err = cluster.New(cfg)
+	if err == nil {
+		d.metrics.WatchNode(d.node.Stats)
 	}
+	return err
+}
 
-	metrics.WatchNode(d.node.Stats)
+// serveAPIs serves the admin API and the Pinning Service API.
+func (d *daemon) serveAPIs() error {
+	cfg := d.cfg
 	auth := rest.AuthConfig{Users: cfg.API.BasicAuthCredentials, TokenTTL: cfg.API.TokenTTL.D()}
 	if len(auth.Users) > 0 {
 		// Tokens come from POST /token, which needs a user: with no users
 		// configured the API is open (and on loopback by default).
-		auth.TokenKey = rest.DeriveTokenKey(secret)
+		auth.TokenKey = rest.DeriveTokenKey(d.secret())
 	}
 	admin := rest.NewWithConfig(d.node, rest.Config{
 		Ready:       d.ready,
@@ -177,29 +217,36 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 		Resolver:    d.ipfs,
 		UpstreamURL: d.ipfs.BaseURL(),
 		Transport:   d.ipfs.Transport(),
-		Metrics:     metrics.Handler(),
-		Observe:     metrics.HTTPObserver("api"),
+		Metrics:     d.metrics.Handler(),
+		Observe:     d.metrics.HTTPObserver("api"),
 	})
-	d.serve(apiLn, withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
+	d.serve(d.lns[keyAPI], withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{Tokens: cfg.PinSvc.Tokens, Log: d.component("pinsvc")})
-	d.serve(pinsvcLn, withBodyDeadline(metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), nil), "pinning service API")
+	d.serve(d.lns[keyPinSvc], withBodyDeadline(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), nil), "pinning service API")
+	return nil
+}
 
+// startProxy serves the IPFS RPC API: intercepted pin calls, the rest
+// forwarded to the upstream.
+func (d *daemon) startProxy() error {
+	cfg := d.cfg
+	proxyLn := d.lns[keyProxy]
 	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
 		Upstream:   d.ipfs.BaseURL(),
 		Transport:  d.ipfs.Transport(),
 		WaitPinned: cfg.Proxy.PinWait == "pinned",
 		Log:        d.component("intercept"),
 	})
+	var err error
 	d.proxy, err = proxy.New(proxy.Config{
 		Upstream:       d.ipfs.BaseURL(),
 		AllowedOrigins: cfg.Proxy.AllowedOrigins,
 		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
-		Observe:        metrics.HTTPObserver("proxy"),
+		Observe:        d.metrics.HTTPObserver("proxy"),
 		ListenAddr:     proxyLn.Addr().String(),
 		Log:            d.component("proxy"),
 	}, handlers)
 	if err != nil {
-		closeAll()
 		return err
 	}
 	go func() {
@@ -207,14 +254,13 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 			d.log.Error().Err(err).Msg("proxy stopped")
 		}
 	}()
-	d.log.Info().
-		Str("proxy", proxyLn.Addr().String()).
-		Str("api", apiLn.Addr().String()).
-		Str("pinsvc", pinsvcLn.Addr().String()).
-		Str("cluster", d.node.Advertise()).
-		Str("ipfs", cfg.IPFS.API).
-		Msg("flotilla peer started")
 	return nil
+}
+
+// secret is the cluster secret's bytes; the configuration was validated.
+func (d *daemon) secret() []byte {
+	b, _ := hex.DecodeString(d.cfg.Cluster.Secret)
+	return b
 }
 
 // ready is the admin API's /health: a known leader and an answering IPFS.
@@ -277,6 +323,11 @@ func (d *daemon) stop() {
 		if err := d.node.Close(); err != nil {
 			d.log.Warn().Err(err).Msg("close cluster node")
 		}
+	}
+	// Listeners that no server took over are closed here; closing one
+	// twice is harmless.
+	for _, ln := range d.lns {
+		ln.Close()
 	}
 	if d.cancel != nil {
 		d.cancel()

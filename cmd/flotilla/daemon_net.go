@@ -5,7 +5,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -30,14 +29,6 @@ func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error
 		lns[key] = ln
 	}
 	return lns, nil
-}
-
-// inHome resolves a configured file path against the home folder.
-func (d *daemon) inHome(p string) string {
-	if p == "" || filepath.IsAbs(p) {
-		return p
-	}
-	return filepath.Join(d.home, p)
 }
 
 func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
