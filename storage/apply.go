@@ -1,7 +1,6 @@
 package storage
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -202,11 +201,4 @@ func (a *applier) reindexExpiry(old, cur *Pin) error {
 		return a.expiry.Put(expiryKey(cur), nil)
 	}
 	return nil
-}
-
-// expiryKey sorts by expiry first: big-endian nanoseconds, then the CID.
-func expiryKey(p *Pin) []byte {
-	k := make([]byte, 8, 8+len(p.Cid.KeyString()))
-	binary.BigEndian.PutUint64(k, uint64(max(p.ExpireAt.UnixNano(), 0)))
-	return append(k, p.Cid.KeyString()...)
 }

@@ -32,6 +32,9 @@ var (
 	keyFormat   = []byte("format")
 	keyApplied  = []byte("applied_index")
 	keyPinCount = []byte("pin_count")
+	// keyExpiryRepaired marks a file whose expiry index was checked against
+	// its pins (see repairExpiryIndex).
+	keyExpiryRepaired = []byte("expiry_repaired")
 )
 
 // stateFormat versions the layout of the state file as a whole (buckets and
@@ -107,7 +110,7 @@ func openStateDB(path string) (*bolt.DB, error) {
 				return err
 			}
 		}
-		return nil
+		return repairExpiryIndex(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -302,26 +305,4 @@ func readU64(v []byte) uint64 {
 		return 0
 	}
 	return binary.BigEndian.Uint64(v)
-}
-
-// Expired returns up to limit CIDs of pins whose expiry is at or before
-// now, soonest first. It reads the expiry index, not the pinset.
-func (s *State) Expired(now time.Time, limit int) ([]cid.Cid, error) {
-	var out []cid.Cid
-	err := s.view(func(tx *bolt.Tx) error {
-		c := tx.Bucket(bucketExpiry).Cursor()
-		end := uint64(max(now.UnixNano(), 0))
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
-			if binary.BigEndian.Uint64(k[:8]) > end {
-				break
-			}
-			ci, err := cid.Cast(k[8:])
-			if err != nil {
-				return fmt.Errorf("%w: expiry index: %v", ErrCorruptState, err)
-			}
-			out = append(out, ci)
-		}
-		return nil
-	})
-	return out, err
 }
