@@ -5,6 +5,8 @@ package alloc
 
 import (
 	"fmt"
+	"hash/fnv"
+	"math/bits"
 	"slices"
 	"sort"
 	"strings"
@@ -29,6 +31,10 @@ type Request struct {
 	Priority []string
 	// Candidates are the healthy peers, with metrics.
 	Candidates []Candidate
+	// Key names the pin (its CID). Candidates that tie on every metric are
+	// ordered by a hash of the key and their ID, so that pins spread over
+	// equal peers instead of piling on the lowest ID.
+	Key string
 	// AllocateBy orders the ranking: "tag:<name>" spreads replicas across
 	// distinct values of the tag, "freespace" prefers the most free space,
 	// "pincount" the fewest pins. Free space breaks remaining ties.
@@ -76,7 +82,7 @@ func Allocate(r Request) ([]string, error) {
 	for _, c := range healthy {
 		rest = append(rest, c)
 	}
-	rankByMetrics(rest, r.AllocateBy)
+	rankByMetrics(rest, r.AllocateBy, r.Key)
 	tags := tagNames(r.AllocateBy)
 	for len(chosen) < r.Max && len(rest) > 0 {
 		i := pickSpreading(rest, chosen, tags)
@@ -94,17 +100,26 @@ func Allocate(r Request) ([]string, error) {
 }
 
 // rankByMetrics sorts best first by the numeric metrics, in the order the
-// operator listed them, ending with free space and then the ID so that the
-// order is total and the result deterministic.
-func rankByMetrics(cs []Candidate, allocateBy []string) {
-	order := append(slices.Clone(allocateBy), "freespace")
+// operator listed them, then free space and pin count, then a hash of the
+// pin's key and the peer's ID: the order is total, the result deterministic,
+// and pins spread evenly over peers that tie (rendezvous hashing).
+func rankByMetrics(cs []Candidate, allocateBy []string, key string) {
+	order := append(slices.Clone(allocateBy), "freespace", "pincount")
+	tie := make(map[string]uint64, len(cs))
+	for _, c := range cs {
+		h := fnv.New64a()
+		h.Write([]byte(key))
+		h.Write([]byte{0})
+		h.Write([]byte(c.ID))
+		tie[c.ID] = mix(h.Sum64())
+	}
 	sort.Slice(cs, func(i, j int) bool {
 		a, b := cs[i], cs[j]
 		for _, m := range order {
 			switch m {
 			case "freespace":
-				if a.FreeSpace != b.FreeSpace {
-					return a.FreeSpace > b.FreeSpace
+				if fa, fb := spaceBucket(a.FreeSpace), spaceBucket(b.FreeSpace); fa != fb {
+					return fa > fb
 				}
 			case "pincount":
 				if a.PinCount != b.PinCount {
@@ -112,8 +127,30 @@ func rankByMetrics(cs []Candidate, allocateBy []string) {
 				}
 			}
 		}
+		if tie[a.ID] != tie[b.ID] {
+			return tie[a.ID] > tie[b.ID]
+		}
 		return a.ID < b.ID
 	})
+}
+
+// mix is splitmix64's finalizer: FNV alone orders IDs that differ in their
+// last byte almost the same way for every key.
+func mix(z uint64) uint64 {
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
+
+// spaceBucket groups free space in steps of about 6% (16 per doubling), so
+// that disks of the same size, which differ by a few bytes as pins land, rank
+// as equal and let the next criteria spread the pins.
+func spaceBucket(free uint64) uint64 {
+	n := bits.Len64(free)
+	if n <= 5 {
+		return free
+	}
+	return uint64(n)<<4 | (free>>(n-5))&0xF
 }
 
 func tagNames(allocateBy []string) []string {

@@ -2,6 +2,8 @@ package alloc
 
 import (
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -83,6 +85,63 @@ func TestDeterministic(t *testing.T) {
 		got, _ := Allocate(Request{Min: 2, Max: 2, Candidates: cs})
 		if !slices.Equal(got, first) {
 			t.Fatalf("allocation depends on input order: %v vs %v", got, first)
+		}
+	}
+}
+
+func TestPinsSpreadOverPeersThatTie(t *testing.T) {
+	for _, free := range []uint64{0, 500 << 30} {
+		cands := make([]Candidate, 5)
+		for i := range cands {
+			// Equal disks differ by a few bytes as pins land; an IPFS node
+			// that reports nothing reports 0 everywhere.
+			cands[i] = Candidate{ID: fmt.Sprintf("peer-%d", i), FreeSpace: free}
+			if free > 0 {
+				cands[i].FreeSpace += uint64(i) * 4096
+			}
+		}
+		held := map[string]int{}
+		for p := range 3000 {
+			ids, err := Allocate(Request{Min: 2, Max: 2, Candidates: cands, AllocateBy: []string{"freespace"}, Key: fmt.Sprintf("bafy-pin-%d", p)})
+			if err != nil || len(ids) != 2 {
+				t.Fatalf("allocate = %v, %v", ids, err)
+			}
+			for _, id := range ids {
+				held[id]++
+			}
+		}
+		least, most := 1<<31, 0
+		for _, c := range cands {
+			least, most = min(least, held[c.ID]), max(most, held[c.ID])
+		}
+		if least == 0 || float64(most) > 1.2*float64(least) {
+			t.Errorf("free space %d: pins per peer %v: the most loaded holds more than 1.2x the least", free, held)
+		}
+	}
+}
+
+func TestTiesAreBrokenTheSameWayEveryTime(t *testing.T) {
+	cands := []Candidate{{ID: "a"}, {ID: "b"}, {ID: "c"}, {ID: "d"}}
+	first, err := Allocate(Request{Min: 1, Max: 2, Candidates: cands, Key: "bafy-x"})
+	if err != nil || len(first) != 2 {
+		t.Fatalf("allocate = %v, %v", first, err)
+	}
+	for range 20 {
+		shuffled := slices.Clone(cands)
+		rand.Shuffle(len(shuffled), func(i, j int) { shuffled[i], shuffled[j] = shuffled[j], shuffled[i] })
+		got, err := Allocate(Request{Min: 1, Max: 2, Candidates: shuffled, Key: "bafy-x"})
+		if err != nil || !slices.Equal(got, first) {
+			t.Fatalf("allocation changed with the candidates' order: %v, then %v (%v)", first, got, err)
+		}
+	}
+}
+
+func TestMoreFreeSpaceStillWinsOverATie(t *testing.T) {
+	cands := []Candidate{{ID: "a", FreeSpace: 100 << 30}, {ID: "b", FreeSpace: 200 << 30}, {ID: "c", FreeSpace: 100 << 30}}
+	for p := range 50 {
+		ids, err := Allocate(Request{Min: 1, Max: 1, Candidates: cands, Key: fmt.Sprint(p)})
+		if err != nil || len(ids) != 1 || ids[0] != "b" {
+			t.Fatalf("pin %d went to %v (%v), want the peer with twice the space", p, ids, err)
 		}
 	}
 }

@@ -104,6 +104,7 @@ func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, err
 		Priority:   p.UserAllocations,
 		Candidates: cands,
 		AllocateBy: n.cfg.Allocation.AllocateBy,
+		Key:        p.Cid.KeyString(),
 	})
 }
 
