@@ -19,6 +19,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 func binaries(t testing.TB) (flotilla, ipfs string) {
@@ -288,15 +290,10 @@ func (p *peer) proxyAPI() string {
 
 func (p *peer) proxyURL() string { return "http://" + p.proxy }
 
+// waitFor polls every 20ms: each check asks real processes.
 func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(limit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", limit, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, what, cond, testkit.Within(limit), testkit.Every(20*time.Millisecond))
 }
 
 func testContext(t testing.TB) context.Context {

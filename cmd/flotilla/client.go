@@ -17,59 +17,89 @@ import (
 
 const defaultAPI = "http://127.0.0.1:9094"
 
-// clientFlags are the flags every command that talks to the admin API has.
-type clientFlags struct {
+// clientCommand is the start that every command talking to the admin API
+// shares: a flag set with the client flags bound, the parse, then the
+// connection. A command binds its own flags to fs before it parses, and calls
+// close once connected.
+type clientCommand struct {
 	g         *globals
+	fs        *flag.FlagSet
 	api       string
 	basicAuth string
 	token     string
 	json      bool
 	timeout   time.Duration
+	cancel    context.CancelFunc // ends --timeout; nil until connected
 }
 
-// addClientFlags binds the common flags to fs. Credentials have no flag
-// default, so that usage never prints one taken from the environment.
-func addClientFlags(g *globals, fs *flag.FlagSet) *clientFlags {
-	cf := &clientFlags{g: g}
-	fs.StringVar(&cf.api, "api", "", "admin API URL, host:port or multiaddr (env FLOTILLA_API, default "+defaultAPI+")")
-	fs.StringVar(&cf.basicAuth, "basic-auth", "", "user:password for HTTP basic auth (env FLOTILLA_BASIC_AUTH)")
-	fs.StringVar(&cf.token, "token", "", "bearer token from POST /token (env FLOTILLA_TOKEN)")
-	fs.BoolVar(&cf.json, "json", false, "print the API's JSON, one object per line")
-	fs.DurationVar(&cf.timeout, "timeout", 0, "give up after this long (0: no limit)")
-	return cf
+// newClientCommand makes the flag set of the command name, whose usage shows
+// args, with the client flags bound. Credentials have no flag default, so
+// that usage never prints one taken from the environment.
+func newClientCommand(g *globals, name, args string) *clientCommand {
+	cmd := &clientCommand{g: g, fs: newFlagSet(g, name, args)}
+	cmd.fs.StringVar(&cmd.api, "api", "", "admin API URL, host:port or multiaddr (env FLOTILLA_API, default "+defaultAPI+")")
+	cmd.fs.StringVar(&cmd.basicAuth, "basic-auth", "", "user:password for HTTP basic auth (env FLOTILLA_BASIC_AUTH)")
+	cmd.fs.StringVar(&cmd.token, "token", "", "bearer token from POST /token (env FLOTILLA_TOKEN)")
+	cmd.fs.BoolVar(&cmd.json, "json", false, "print the API's JSON, one object per line")
+	cmd.fs.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (0: no limit)")
+	return cmd
 }
 
-// connect applies the environment and the timeout. The returned cancel
+// parse parses args, flags anywhere, and wants between minArgs and maxArgs
+// positional arguments (maxArgs < 0: any).
+func (cmd *clientCommand) parse(args []string, minArgs, maxArgs int) ([]string, error) {
+	return parseArgs(cmd.fs, args, minArgs, maxArgs)
+}
+
+// start is parse then connect, for a command that has nothing to check in
+// between.
+func (cmd *clientCommand) start(ctx context.Context, args []string, minArgs, maxArgs int) ([]string, *apiClient, context.Context, error) {
+	pos, err := cmd.parse(args, minArgs, maxArgs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	c, ctx, err := cmd.connect(ctx)
+	return pos, c, ctx, err
+}
+
+// connect applies the environment and the timeout. When it succeeds, close
 // must be called.
-func (cf *clientFlags) connect(ctx context.Context) (*apiClient, context.Context, context.CancelFunc, error) {
+func (cmd *clientCommand) connect(ctx context.Context) (*apiClient, context.Context, error) {
 	for _, f := range []struct {
 		dst *string
 		env string
-	}{{&cf.api, "FLOTILLA_API"}, {&cf.basicAuth, "FLOTILLA_BASIC_AUTH"}, {&cf.token, "FLOTILLA_TOKEN"}} {
+	}{{&cmd.api, "FLOTILLA_API"}, {&cmd.basicAuth, "FLOTILLA_BASIC_AUTH"}, {&cmd.token, "FLOTILLA_TOKEN"}} {
 		if *f.dst == "" {
-			*f.dst = cf.g.env.getenv(f.env)
+			*f.dst = cmd.g.env.getenv(f.env)
 		}
 	}
-	if cf.api == "" {
-		cf.api = defaultAPI
+	if cmd.api == "" {
+		cmd.api = defaultAPI
 	}
-	base, err := parseAPIAddr(cf.api)
+	base, err := parseAPIAddr(cmd.api)
 	if err != nil {
-		return nil, nil, nil, usageError(cf.g, "--api: %v", err)
+		return nil, nil, usageError(cmd.g, "--api: %v", err)
 	}
-	c := &apiClient{base: base, token: cf.token, http: &http.Client{}}
-	if cf.basicAuth != "" {
-		user, pass, ok := strings.Cut(cf.basicAuth, ":")
+	c := &apiClient{base: base, token: cmd.token, http: &http.Client{}}
+	if cmd.basicAuth != "" {
+		user, pass, ok := strings.Cut(cmd.basicAuth, ":")
 		if !ok {
-			return nil, nil, nil, usageError(cf.g, "--basic-auth wants user:password")
+			return nil, nil, usageError(cmd.g, "--basic-auth wants user:password")
 		}
 		c.user, c.pass = user, pass
 	}
-	cancel := func() {}
-	if cf.timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, cf.timeout)
+	cmd.cancel = func() {}
+	if cmd.timeout > 0 {
+		ctx, cmd.cancel = context.WithTimeout(ctx, cmd.timeout)
 	}
-	return c, ctx, cancel, nil
+	return c, ctx, nil
+}
+
+// close stops the --timeout clock that connect started.
+func (cmd *clientCommand) close() {
+	if cmd.cancel != nil {
+		cmd.cancel()
+	}
 }
 
 // parseAPIAddr accepts a URL, host:port, or the multiaddr ipfs-cluster-ctl

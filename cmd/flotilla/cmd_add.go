@@ -26,17 +26,16 @@ type addedOutput struct {
 }
 
 func runAdd(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "add", "[flags] FILE...")
-	cf := addClientFlags(g, fs)
-	pf := addPinFlags(fs)
-	wf := addWaitFlags(fs)
-	recursive := fs.Bool("recursive", false, "add directories with their contents")
-	wrap := fs.Bool("wrap-with-directory", false, "wrap the files in a directory, which is what gets pinned")
-	fs.Int("cid-version", 0, "CID version of the added content")
-	fs.Bool("raw-leaves", false, "use raw blocks for file data")
-	fs.String("chunker", "", "chunking algorithm, such as size-262144")
-	noPin := fs.Bool("no-pin", false, "add the content without pinning it in the cluster")
-	paths, err := parseArgs(fs, args, 1, -1)
+	cmd := newClientCommand(g, "add", "[flags] FILE...")
+	pf := addPinFlags(cmd.fs)
+	wf := addWaitFlags(cmd.fs)
+	recursive := cmd.fs.Bool("recursive", false, "add directories with their contents")
+	wrap := cmd.fs.Bool("wrap-with-directory", false, "wrap the files in a directory, which is what gets pinned")
+	cmd.fs.Int("cid-version", 0, "CID version of the added content")
+	cmd.fs.Bool("raw-leaves", false, "use raw blocks for file data")
+	cmd.fs.String("chunker", "", "chunking algorithm, such as size-262144")
+	noPin := cmd.fs.Bool("no-pin", false, "add the content without pinning it in the cluster")
+	paths, err := cmd.parse(args, 1, -1)
 	if err != nil {
 		return err
 	}
@@ -46,7 +45,7 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 	}
 	defer closeFiles()
 	q := pf.query()
-	fs.Visit(func(f *flag.Flag) {
+	cmd.fs.Visit(func(f *flag.Flag) {
 		for _, name := range addOptionFlags {
 			if f.Name == name {
 				q.Set(name, f.Value.String())
@@ -54,11 +53,11 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 		}
 	})
 
-	c, ctx, cancel, err := cf.connect(ctx)
+	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	body := files.NewMultiFileReader(dir, true, false)
 	var roots []string
 	err = c.stream(ctx, request{
@@ -69,7 +68,7 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 		contentType: "multipart/form-data; boundary=" + body.Boundary(),
 	}, decodeEach(func(out addedOutput, raw json.RawMessage) error {
 		if out.Cid == nil {
-			if cf.json {
+			if cmd.json {
 				return printJSON(g.env.Stdout, raw)
 			}
 			return nil // progress
@@ -82,7 +81,7 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 		case !strings.Contains(out.Name, "/"):
 			roots = append(roots, *out.Cid)
 		}
-		if cf.json {
+		if cmd.json {
 			return printJSON(g.env.Stdout, raw)
 		}
 		_, err := fmt.Fprintf(g.env.Stdout, "added %s %s\n", *out.Cid, out.Name)
@@ -92,7 +91,7 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 		return err
 	}
 	for _, r := range roots {
-		if err := wf.waitPinned(ctx, c, g, cf.json, r); err != nil {
+		if err := wf.waitPinned(ctx, c, g, cmd.json, r); err != nil {
 			return err
 		}
 	}

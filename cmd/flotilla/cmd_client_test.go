@@ -230,6 +230,19 @@ func TestClientStreamErrorTrailer(t *testing.T) {
 	}
 }
 
+func TestClientTimeout(t *testing.T) {
+	// An API that never answers: --timeout ends the command, and covers a
+	// command that connects only after checking its arguments.
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { <-r.Context().Done() }))
+	defer srv.Close()
+	for _, args := range [][]string{{"id"}, {"pin", "rm", testCID(1).String()}} {
+		r := runCLI(t, []string{"FLOTILLA_API=" + srv.URL}, nil, append(args, "--timeout", "100ms")...)
+		if r.code != 1 || !strings.Contains(r.stderr, "context deadline exceeded") {
+			t.Fatalf("%v against an API that never answers: %s", args, r)
+		}
+	}
+}
+
 func TestClientAuth(t *testing.T) {
 	cl := newCLI(t)
 	key := rest.DeriveTokenKey([]byte("secret"))

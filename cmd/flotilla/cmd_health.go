@@ -21,22 +21,18 @@ func runHealth(ctx context.Context, g *globals, args []string) error {
 }
 
 func runHealthAlerts(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags]")
-	cf := addClientFlags(g, fs)
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
-		return err
-	}
-	c, ctx, cancel, err := cf.connect(ctx)
+	cmd := newClientCommand(g, name, "[flags]")
+	_, c, ctx, err := cmd.start(ctx, args, 0, 0)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	var alerts []health.Alert
 	raw, err := c.call(ctx, request{method: http.MethodGet, path: "/health/alerts"}, &alerts)
 	if err != nil {
 		return err
 	}
-	if cf.json {
+	if cmd.json {
 		return printJSON(g.env.Stdout, raw)
 	}
 	t := newTable(g.env.Stdout, "PEER", "METRIC", "TRIGGERED", "EXPIRED")
@@ -47,24 +43,19 @@ func runHealthAlerts(ctx context.Context, g *globals, name string, args []string
 }
 
 func runHealthMetrics(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] [name]")
-	cf := addClientFlags(g, fs)
-	pos, err := parseArgs(fs, args, 0, 1)
+	cmd := newClientCommand(g, name, "[flags] [name]")
+	pos, c, ctx, err := cmd.start(ctx, args, 0, 1)
 	if err != nil {
 		return err
 	}
-	c, ctx, cancel, err := cf.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
+	defer cmd.close()
 	if len(pos) == 0 {
 		var names []string
 		raw, err := c.call(ctx, request{method: http.MethodGet, path: "/monitor/metrics"}, &names)
 		if err != nil {
 			return err
 		}
-		if cf.json {
+		if cmd.json {
 			return printJSON(g.env.Stdout, raw)
 		}
 		slices.Sort(names)
@@ -78,7 +69,7 @@ func runHealthMetrics(ctx context.Context, g *globals, name string, args []strin
 	if err != nil {
 		return err
 	}
-	if cf.json {
+	if cmd.json {
 		return printJSON(g.env.Stdout, raw)
 	}
 	slices.SortFunc(metrics, func(a, b health.Metric) int { return cmp.Compare(a.Peer, b.Peer) })

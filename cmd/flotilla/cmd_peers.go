@@ -14,22 +14,18 @@ import (
 )
 
 func runID(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "id", "[flags]")
-	cf := addClientFlags(g, fs)
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
-		return err
-	}
-	c, ctx, cancel, err := cf.connect(ctx)
+	cmd := newClientCommand(g, "id", "[flags]")
+	_, c, ctx, err := cmd.start(ctx, args, 0, 0)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	var id types.ID
 	raw, err := c.call(ctx, request{method: http.MethodGet, path: "/id"}, &id)
 	if err != nil {
 		return err
 	}
-	if cf.json {
+	if cmd.json {
 		return printJSON(g.env.Stdout, raw)
 	}
 	t := newTable(g.env.Stdout)
@@ -79,25 +75,21 @@ func runPeers(ctx context.Context, g *globals, args []string) error {
 }
 
 func runPeersLs(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags]")
-	cf := addClientFlags(g, fs)
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
-		return err
-	}
-	c, ctx, cancel, err := cf.connect(ctx)
+	cmd := newClientCommand(g, name, "[flags]")
+	_, c, ctx, err := cmd.start(ctx, args, 0, 0)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	var peers []types.ID
 	err = c.stream(ctx, request{method: http.MethodGet, path: "/peers"}, decodeEach(func(p types.ID, raw json.RawMessage) error {
-		if cf.json {
+		if cmd.json {
 			return printJSON(g.env.Stdout, raw)
 		}
 		peers = append(peers, p)
 		return nil
 	}))
-	if err != nil || cf.json {
+	if err != nil || cmd.json {
 		return err
 	}
 	slices.SortFunc(peers, func(a, b types.ID) int {
@@ -111,21 +103,16 @@ func runPeersLs(ctx context.Context, g *globals, name string, args []string) err
 }
 
 func runPeersRm(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] <peer ID>")
-	cf := addClientFlags(g, fs)
-	pos, err := parseArgs(fs, args, 1, 1)
+	cmd := newClientCommand(g, name, "[flags] <peer ID>")
+	pos, c, ctx, err := cmd.start(ctx, args, 1, 1)
 	if err != nil {
 		return err
 	}
-	c, ctx, cancel, err := cf.connect(ctx)
-	if err != nil {
-		return err
-	}
-	defer cancel()
+	defer cmd.close()
 	if _, err := c.call(ctx, request{method: http.MethodDelete, path: "/peers/" + url.PathEscape(pos[0])}, nil); err != nil {
 		return err
 	}
-	if !cf.json {
+	if !cmd.json {
 		fmt.Fprintf(g.env.Stdout, "removed peer %s\n", pos[0])
 	}
 	return nil

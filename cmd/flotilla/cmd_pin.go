@@ -41,11 +41,10 @@ func pinRoute(arg string) (string, error) {
 }
 
 func runPinAdd(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] <cid|/ipfs/path>")
-	cf := addClientFlags(g, fs)
-	pf := addPinFlags(fs)
-	wf := addWaitFlags(fs)
-	pos, err := parseArgs(fs, args, 1, 1)
+	cmd := newClientCommand(g, name, "[flags] <cid|/ipfs/path>")
+	pf := addPinFlags(cmd.fs)
+	wf := addWaitFlags(cmd.fs)
+	pos, err := cmd.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -53,22 +52,22 @@ func runPinAdd(ctx context.Context, g *globals, name string, args []string) erro
 	if err != nil {
 		return usageError(g, "%v", err)
 	}
-	c, ctx, cancel, err := cf.connect(ctx)
+	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
-	return commitPin(ctx, g, c, cf, wf, route, pf.query())
+	defer cmd.close()
+	return commitPin(ctx, g, c, cmd, wf, route, pf.query())
 }
 
 // commitPin posts a pin, prints it, and waits for it when asked.
-func commitPin(ctx context.Context, g *globals, c *apiClient, cf *clientFlags, wf *waitFlags, route string, q url.Values) error {
+func commitPin(ctx context.Context, g *globals, c *apiClient, cmd *clientCommand, wf *waitFlags, route string, q url.Values) error {
 	var pin storage.Pin
 	raw, err := c.call(ctx, request{method: http.MethodPost, path: route, query: q}, &pin)
 	if err != nil {
 		return err
 	}
-	if cf.json {
+	if cmd.json {
 		err = printJSON(g.env.Stdout, raw)
 	} else {
 		err = printPins(g, []storage.Pin{pin})
@@ -76,13 +75,12 @@ func commitPin(ctx context.Context, g *globals, c *apiClient, cf *clientFlags, w
 	if err != nil || !wf.wait {
 		return err
 	}
-	return wf.waitPinned(ctx, c, g, cf.json, pin.Cid.String())
+	return wf.waitPinned(ctx, c, g, cmd.json, pin.Cid.String())
 }
 
 func runPinRm(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] <cid|/ipfs/path>")
-	cf := addClientFlags(g, fs)
-	pos, err := parseArgs(fs, args, 1, 1)
+	cmd := newClientCommand(g, name, "[flags] <cid|/ipfs/path>")
+	pos, err := cmd.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
@@ -90,17 +88,17 @@ func runPinRm(ctx context.Context, g *globals, name string, args []string) error
 	if err != nil {
 		return usageError(g, "%v", err)
 	}
-	c, ctx, cancel, err := cf.connect(ctx)
+	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	var pin storage.Pin
 	raw, err := c.call(ctx, request{method: http.MethodDelete, path: route}, &pin)
 	if err != nil {
 		return err
 	}
-	if cf.json {
+	if cmd.json {
 		return printJSON(g.env.Stdout, raw)
 	}
 	_, err = fmt.Fprintf(g.env.Stdout, "unpinned %s\n", pin.Cid)
@@ -108,13 +106,12 @@ func runPinRm(ctx context.Context, g *globals, name string, args []string) error
 }
 
 func runPinLs(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] [cid]")
-	cf := addClientFlags(g, fs)
-	pos, err := parseArgs(fs, args, 0, 1)
+	cmd := newClientCommand(g, name, "[flags] [cid]")
+	pos, err := cmd.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
-	return listAllocations(ctx, g, cf, pos, pinColumns, pinRow)
+	return listAllocations(ctx, g, cmd, pos, pinColumns, pinRow)
 }
 
 var pinColumns = []string{"CID", "NAME", "MODE", "REPLICATION", "EXPIRES", "METADATA"}
@@ -132,15 +129,15 @@ func printPins(g *globals, pins []storage.Pin) error {
 }
 
 // listAllocations prints one pin, or the pinset, from /allocations.
-func listAllocations(ctx context.Context, g *globals, cf *clientFlags, cids []string, columns []string, row func(storage.Pin) []string) error {
-	c, ctx, cancel, err := cf.connect(ctx)
+func listAllocations(ctx context.Context, g *globals, cmd *clientCommand, cids []string, columns []string, row func(storage.Pin) []string) error {
+	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	t := newTable(g.env.Stdout, columns...)
 	emit := func(p storage.Pin, raw json.RawMessage) error {
-		if cf.json {
+		if cmd.json {
 			return printJSON(g.env.Stdout, raw)
 		}
 		t.row(row(p)...)
@@ -158,18 +155,17 @@ func listAllocations(ctx context.Context, g *globals, cf *clientFlags, cids []st
 	} else if err := c.stream(ctx, request{method: http.MethodGet, path: "/allocations"}, decodeEach(emit)); err != nil {
 		return err
 	}
-	if cf.json {
+	if cmd.json {
 		return nil
 	}
 	return t.flush()
 }
 
 func runPinUpdate(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] <from cid> <to cid|/ipfs/path>")
-	cf := addClientFlags(g, fs)
-	pf := addPinFlags(fs)
-	wf := addWaitFlags(fs)
-	pos, err := parseArgs(fs, args, 2, 2)
+	cmd := newClientCommand(g, name, "[flags] <from cid> <to cid|/ipfs/path>")
+	pf := addPinFlags(cmd.fs)
+	wf := addWaitFlags(cmd.fs)
+	pos, err := cmd.parse(args, 2, 2)
 	if err != nil {
 		return err
 	}
@@ -177,11 +173,11 @@ func runPinUpdate(ctx context.Context, g *globals, name string, args []string) e
 	if err != nil {
 		return usageError(g, "%v", err)
 	}
-	c, ctx, cancel, err := cf.connect(ctx)
+	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	// The new pin starts from the old one's options, so that an update
 	// keeps its name, mode, replication and metadata unless told otherwise.
 	var from storage.Pin
@@ -195,5 +191,5 @@ func runPinUpdate(ctx context.Context, g *globals, name string, args []string) e
 	}
 	q := override(optionsQuery(from, time.Now()), pf.query())
 	q.Set("pin-update", from.Cid.String())
-	return commitPin(ctx, g, c, cf, wf, route, q)
+	return commitPin(ctx, g, c, cmd, wf, route, q)
 }

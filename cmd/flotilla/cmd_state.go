@@ -9,7 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/cluster/offline"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 )
 
@@ -32,7 +32,7 @@ func runStateExport(_ context.Context, g *globals, name string, args []string) e
 	}
 	dataDir := filepath.Join(home, "data")
 	if *file == "" {
-		n, err := cluster.ExportState(dataDir, g.env.Stdout)
+		n, err := offline.Export(dataDir, g.env.Stdout)
 		if err == nil {
 			fmt.Fprintf(g.env.Stderr, "exported %d pins\n", n)
 		}
@@ -45,7 +45,7 @@ func runStateExport(_ context.Context, g *globals, name string, args []string) e
 		return err
 	}
 	defer os.Remove(f.Name())
-	n, err := cluster.ExportState(dataDir, f)
+	n, err := offline.Export(dataDir, f)
 	if err == nil {
 		err = f.Sync()
 	}
@@ -86,7 +86,7 @@ func runStateImport(_ context.Context, g *globals, name string, args []string) e
 	selfAddr := advertiseAddr(cfg.Cluster.Listen, &net.TCPAddr{})
 
 	dataDir := filepath.Join(home, "data")
-	count, err := cluster.StatePinCount(dataDir)
+	count, err := offline.PinCount(dataDir)
 	if err != nil {
 		return err
 	}
@@ -105,7 +105,7 @@ func runStateImport(_ context.Context, g *globals, name string, args []string) e
 	if in == nil {
 		return errors.New("nothing to import: give --file or a pinset on stdin")
 	}
-	n, err := cluster.ImportState(dataDir, ident.ID, selfAddr, in)
+	n, err := offline.Import(dataDir, ident.ID, selfAddr, in)
 	if err != nil {
 		return err
 	}

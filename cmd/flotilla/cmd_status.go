@@ -15,11 +15,10 @@ import (
 )
 
 func runStatus(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "status", "[flags] [cid...]")
-	cf := addClientFlags(g, fs)
-	filter := fs.String("filter", "", "only these statuses, comma-separated: pinned, pinning, pin_queued, pin_error, unpinned, remote, cluster_error, error, queued, ...")
-	local := fs.Bool("local", false, "only this peer's status")
-	cids, err := parseArgs(fs, args, 0, -1)
+	cmd := newClientCommand(g, "status", "[flags] [cid...]")
+	filter := cmd.fs.String("filter", "", "only these statuses, comma-separated: pinned, pinning, pin_queued, pin_error, unpinned, remote, cluster_error, error, queued, ...")
+	local := cmd.fs.Bool("local", false, "only this peer's status")
+	cids, err := cmd.parse(args, 0, -1)
 	if err != nil {
 		return err
 	}
@@ -33,14 +32,13 @@ func runStatus(ctx context.Context, g *globals, args []string) error {
 	if len(cids) > 0 {
 		q.Set("cids", strings.Join(cids, ","))
 	}
-	return printStatuses(ctx, g, cf, request{method: http.MethodGet, path: "/pins", query: q}, true)
+	return printStatuses(ctx, g, cmd, request{method: http.MethodGet, path: "/pins", query: q}, true)
 }
 
 func runRecover(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "recover", "[flags] [cid]")
-	cf := addClientFlags(g, fs)
-	local := fs.Bool("local", false, "report this peer's status only")
-	pos, err := parseArgs(fs, args, 0, 1)
+	cmd := newClientCommand(g, "recover", "[flags] [cid]")
+	local := cmd.fs.Bool("local", false, "report this peer's status only")
+	pos, err := cmd.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
@@ -49,24 +47,24 @@ func runRecover(ctx context.Context, g *globals, args []string) error {
 		q.Set("local", "true")
 	}
 	if len(pos) == 1 {
-		return printStatuses(ctx, g, cf, request{method: http.MethodPost, path: "/pins/" + url.PathEscape(pos[0]) + "/recover", query: q}, false)
+		return printStatuses(ctx, g, cmd, request{method: http.MethodPost, path: "/pins/" + url.PathEscape(pos[0]) + "/recover", query: q}, false)
 	}
-	return printStatuses(ctx, g, cf, request{method: http.MethodPost, path: "/pins/recover", query: q}, true)
+	return printStatuses(ctx, g, cmd, request{method: http.MethodPost, path: "/pins/recover", query: q}, true)
 }
 
 var statusColumns = []string{"CID", "NAME", "PEER", "STATUS", "SINCE", "ERROR"}
 
 // printStatuses prints GlobalPinInfo objects, from a stream or a single
 // answer, one row per peer in peer name order.
-func printStatuses(ctx context.Context, g *globals, cf *clientFlags, r request, streamed bool) error {
-	c, ctx, cancel, err := cf.connect(ctx)
+func printStatuses(ctx context.Context, g *globals, cmd *clientCommand, r request, streamed bool) error {
+	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
-	defer cancel()
+	defer cmd.close()
 	t := newTable(g.env.Stdout, statusColumns...)
 	emit := func(info types.GlobalPinInfo, raw json.RawMessage) error {
-		if cf.json {
+		if cmd.json {
 			return printJSON(g.env.Stdout, raw)
 		}
 		ids := slices.SortedFunc(maps.Keys(info.PeerMap), func(a, b string) int {
@@ -87,7 +85,7 @@ func printStatuses(ctx context.Context, g *globals, cf *clientFlags, r request, 
 			err = emit(info, raw)
 		}
 	}
-	if err != nil || cf.json {
+	if err != nil || cmd.json {
 		return err
 	}
 	return t.flush()
@@ -100,13 +98,12 @@ func runAlloc(ctx context.Context, g *globals, args []string) error {
 }
 
 func runAllocLs(ctx context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[flags] [cid]")
-	cf := addClientFlags(g, fs)
-	pos, err := parseArgs(fs, args, 0, 1)
+	cmd := newClientCommand(g, name, "[flags] [cid]")
+	pos, err := cmd.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
-	return listAllocations(ctx, g, cf, pos, []string{"CID", "NAME", "REPLICATION", "ALLOCATIONS", "USER ALLOCATIONS"},
+	return listAllocations(ctx, g, cmd, pos, []string{"CID", "NAME", "REPLICATION", "ALLOCATIONS", "USER ALLOCATIONS"},
 		func(p storage.Pin) []string {
 			return []string{p.Cid.String(), p.Name, formatReplication(p), formatAllocations(p), strings.Join(p.UserAllocations, ",")}
 		})

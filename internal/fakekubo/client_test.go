@@ -15,6 +15,8 @@ import (
 	"github.com/ipfs/kubo/client/rpc"
 	iface "github.com/ipfs/kubo/core/coreiface"
 	caopts "github.com/ipfs/kubo/core/coreiface/options"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // These tests drive the fake with kubo's own Go client: if client/rpc is
@@ -185,7 +187,7 @@ func TestClientPinWaitsForContent(t *testing.T) {
 
 	errc := make(chan error, 1)
 	go func() { errc <- api.Pin().Add(context.Background(), path.FromCid(c)) }()
-	waitFor(t, "the pin to wait for content", func() bool { return fk.Fetching(c) == 1 })
+	testkit.Eventually(t, "the pin to wait for content", func() bool { return fk.Fetching(c) == 1 })
 	if fk.IsPinned(c) {
 		t.Fatal("pinned before the content arrived")
 	}
@@ -205,12 +207,12 @@ func TestClientPinCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- api.Pin().Add(ctx, path.FromCid(c)) }()
-	waitFor(t, "the pin to wait", func() bool { return fk.Fetching(c) == 1 })
+	testkit.Eventually(t, "the pin to wait", func() bool { return fk.Fetching(c) == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
 	}
-	waitFor(t, "the server to stop waiting", func() bool { return fk.Fetching(c) == 0 })
+	testkit.Eventually(t, "the server to stop waiting", func() bool { return fk.Fetching(c) == 0 })
 }
 
 func TestClientPinOffline(t *testing.T) {

@@ -8,24 +8,10 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 )
-
-// waitFor polls observable state until cond holds. It is the only way the
-// tests wait: no sleeps standing in for "long enough".
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
-}
 
 // testCid makes a distinct CIDv0 from a seed.
 func testCid(t testing.TB, seed string) cid.Cid {

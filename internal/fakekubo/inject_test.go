@@ -14,6 +14,8 @@ import (
 	"github.com/ipfs/boxo/path"
 	iface "github.com/ipfs/kubo/core/coreiface"
 	caopts "github.com/ipfs/kubo/core/coreiface/options"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 func TestFailNextAndCalls(t *testing.T) {
@@ -67,7 +69,7 @@ func TestSetDownRefusesAndRecovers(t *testing.T) {
 
 	errc := make(chan error, 1)
 	go func() { errc <- api.Pin().Add(context.Background(), path.FromCid(pending)) }()
-	waitFor(t, "a pin in flight", func() bool { return fk.Fetching(pending) == 1 })
+	testkit.Eventually(t, "a pin in flight", func() bool { return fk.Fetching(pending) == 1 })
 
 	fk.SetDown(true)
 	if err := <-errc; err == nil {
@@ -168,7 +170,7 @@ func TestCleanupEndsPendingRequests(t *testing.T) {
 		api := newAPI(t, fk)
 		c := testCid(t, "never")
 		go func() { errc <- api.Pin().Add(context.Background(), path.FromCid(c)) }()
-		waitFor(t, "the pin to wait", func() bool { return fk.Fetching(c) == 1 })
+		testkit.Eventually(t, "the pin to wait", func() bool { return fk.Fetching(c) == 1 })
 	})
 	if err := <-errc; err == nil {
 		t.Fatal("a pin pending at cleanup must fail, not succeed")

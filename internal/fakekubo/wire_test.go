@@ -12,6 +12,8 @@ import (
 
 	"github.com/ipfs/boxo/files"
 	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // Raw HTTP checks of the framing and messages in the Kubo RPC contract.
@@ -181,7 +183,7 @@ func TestPinAddProgressStream(t *testing.T) {
 	if err := dec.Decode(&first); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the first child to be fetched", func() bool { return fk.Fetching(kids[0]) == 1 })
+	testkit.Eventually(t, "the first child to be fetched", func() bool { return fk.Fetching(kids[0]) == 1 })
 	for _, k := range kids {
 		fk.AddBlock(k)
 	}
@@ -221,7 +223,7 @@ func TestStreamErrorGoesInTrailer(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	waitFor(t, "the pin to wait", func() bool { return fk.Fetching(c) == 1 })
+	testkit.Eventually(t, "the pin to wait", func() bool { return fk.Fetching(c) == 1 })
 	fk.SetOffline(true) // the fetch now fails, after output has started
 	_ = readBody(t, res)
 	want := "pin: block was not found locally (offline): ipld: could not find " + c.String()

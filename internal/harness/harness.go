@@ -18,6 +18,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // Options tune a harness cluster.
@@ -213,16 +214,11 @@ func (c *Cluster) Alive() []*Peer {
 	return out
 }
 
-// WaitFor polls cond until it holds, failing the test after 30s.
+// WaitFor polls cond until it holds, failing the test after 30s: a cluster
+// elects, replicates and re-allocates in seconds, more on a loaded machine.
 func (c *Cluster) WaitFor(what string, cond func() bool) {
 	c.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			c.t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(c.t, what, cond, testkit.Within(30*time.Second), testkit.Every(20*time.Millisecond))
 }
 
 // Provide makes content available to every peer's IPFS node, as if the

@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 func newClient(t *testing.T, fk *fakekubo.Fake, opts ...Option) *Client {
@@ -36,18 +38,6 @@ func testCid(t testing.TB, seed string) cid.Cid {
 		t.Fatal(err)
 	}
 	return cid.NewCidV0(mh)
-}
-
-// waitFor polls observable state; tests never sleep for "long enough".
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
-	}
 }
 
 func TestNewAcceptsMultiaddr(t *testing.T) {
@@ -202,7 +192,7 @@ func TestErrUnavailableMidPin(t *testing.T) {
 	ci := testCid(t, "never")
 	errc := make(chan error, 1)
 	go func() { errc <- c.Pin(context.Background(), ci, true, 0, nil) }()
-	waitFor(t, "the pin to be in flight", func() bool { return fk.Fetching(ci) == 1 })
+	testkit.Eventually(t, "the pin to be in flight", func() bool { return fk.Fetching(ci) == 1 })
 	fk.SetDown(true)
 	if err := <-errc; !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("err = %v, want ErrUnavailable", err)

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 func TestPinIsPinnedUnpin(t *testing.T) {
@@ -122,7 +124,7 @@ func TestPinReportsProgress(t *testing.T) {
 			}
 		})
 	}()
-	waitFor(t, "a progress tick while the child is missing", func() bool { return ticks.Load() > 0 && fk.Fetching(kid) == 1 })
+	testkit.Eventually(t, "a progress tick while the child is missing", func() bool { return ticks.Load() > 0 && fk.Fetching(kid) == 1 })
 	fk.AddBlock(kid)
 	if err := <-errc; err != nil {
 		t.Fatal(err)
@@ -154,7 +156,7 @@ func TestPinInactivityFires(t *testing.T) {
 	if ticks.Load() < 2 {
 		t.Fatalf("only %d ticks: the test must show that ticks without growth do not count", ticks.Load())
 	}
-	waitFor(t, "the abandoned fetch to end on the node", func() bool { return fk.Fetching(stuck) == 0 })
+	testkit.Eventually(t, "the abandoned fetch to end on the node", func() bool { return fk.Fetching(stuck) == 0 })
 	if fk.IsPinned(root) {
 		t.Fatal("pinned after the timeout")
 	}
@@ -208,7 +210,7 @@ func TestPinHonoursContext(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
 	go func() { errc <- c.Pin(ctx, ci, true, time.Hour, nil) }()
-	waitFor(t, "the pin to be in flight", func() bool { return fk.Fetching(ci) == 1 })
+	testkit.Eventually(t, "the pin to be in flight", func() bool { return fk.Fetching(ci) == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) || errors.Is(err, ErrPinStalled) {
 		t.Fatalf("err = %v, want context.Canceled", err)
@@ -312,7 +314,7 @@ func TestStreamErrorsFromTrailer(t *testing.T) {
 	go func() {
 		errc <- c.Pin(context.Background(), ci, true, time.Minute, func(uint64, uint64) { ticks.Add(1) })
 	}()
-	waitFor(t, "progress output to start", func() bool { return ticks.Load() > 0 && fk.Fetching(ci) == 1 })
+	testkit.Eventually(t, "progress output to start", func() bool { return ticks.Load() > 0 && fk.Fetching(ci) == 1 })
 	fk.SetOffline(true)
 	err := <-errc
 	want := "pin: block was not found locally (offline): ipld: could not find " + ci.String()

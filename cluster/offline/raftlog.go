@@ -1,4 +1,4 @@
-package cluster
+package offline
 
 import (
 	"errors"
@@ -14,10 +14,10 @@ import (
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// offlineRaft reads a stopped peer's Raft log and snapshots, never writing
+// raftFiles reads a stopped peer's Raft log and snapshots, never writing
 // to them: the log is opened read-only, which also holds off a daemon that
 // would start meanwhile.
-type offlineRaft struct {
+type raftFiles struct {
 	dir         string
 	store       *raftboltdb.BoltStore // nil when the peer has no log
 	snaps       *raft.FileSnapshotStore
@@ -25,13 +25,13 @@ type offlineRaft struct {
 	first, last uint64             // the log's range; 0 when empty
 }
 
-func openOfflineRaft(dataDir string) (*offlineRaft, error) {
-	rs := &offlineRaft{dir: filepath.Join(dataDir, "raft")}
+func openRaftFiles(dataDir string) (*raftFiles, error) {
+	rs := &raftFiles{dir: filepath.Join(dataDir, "raft")}
 	dbPath := filepath.Join(rs.dir, "raft.db")
 	if _, err := os.Stat(dbPath); err == nil {
 		rs.store, err = raftboltdb.New(raftboltdb.Options{
 			Path:        dbPath,
-			BoltOptions: &bolt.Options{Timeout: offlineLockTimeout, ReadOnly: true},
+			BoltOptions: &bolt.Options{Timeout: lockTimeout, ReadOnly: true},
 		})
 		if errors.Is(err, bolt.ErrTimeout) {
 			return nil, fmt.Errorf("%s: %w", dbPath, ErrPeerRunning)
@@ -67,7 +67,7 @@ func openOfflineRaft(dataDir string) (*offlineRaft, error) {
 	return rs, nil
 }
 
-func (rs *offlineRaft) close() error {
+func (rs *raftFiles) close() error {
 	if rs.store == nil {
 		return nil
 	}
@@ -77,10 +77,10 @@ func (rs *offlineRaft) close() error {
 }
 
 // empty reports a peer that never ran Raft.
-func (rs *offlineRaft) empty() bool { return rs.last == 0 && rs.latest == nil }
+func (rs *raftFiles) empty() bool { return rs.last == 0 && rs.latest == nil }
 
 // entries calls fn on each log entry after index, in order.
-func (rs *offlineRaft) entries(after uint64, fn func(*raft.Log) error) error {
+func (rs *raftFiles) entries(after uint64, fn func(*raft.Log) error) error {
 	if rs.last <= after {
 		return nil
 	}
@@ -104,7 +104,7 @@ var errFound = errors.New("found")
 // hasCommands reports whether the log holds state commands after index.
 // Most entries past the applied index are the no-op each new leader
 // appends, which change nothing.
-func (rs *offlineRaft) hasCommands(after uint64) (bool, error) {
+func (rs *raftFiles) hasCommands(after uint64) (bool, error) {
 	err := rs.entries(after, func(l *raft.Log) error {
 		if l.Type == raft.LogCommand {
 			return errFound
@@ -120,7 +120,7 @@ func (rs *offlineRaft) hasCommands(after uint64) (bool, error) {
 // replay applies the log's commands after index to st, as the FSM would:
 // a command every peer refuses changes nothing, one that does not decode
 // stops the export rather than produce a state the cluster never had.
-func (rs *offlineRaft) replay(after uint64, st *storage.State) error {
+func (rs *raftFiles) replay(after uint64, st *storage.State) error {
 	return rs.entries(after, func(l *raft.Log) error {
 		if l.Type != raft.LogCommand {
 			return nil
@@ -136,7 +136,7 @@ func (rs *offlineRaft) replay(after uint64, st *storage.State) error {
 	})
 }
 
-func (rs *offlineRaft) restoreLatest(st *storage.State) error {
+func (rs *raftFiles) restoreLatest(st *storage.State) error {
 	_, rc, err := rs.snaps.Open(rs.latest.ID)
 	if err != nil {
 		return fmt.Errorf("open raft snapshot %s: %w", rs.latest.ID, err)
@@ -148,7 +148,7 @@ func (rs *offlineRaft) restoreLatest(st *storage.State) error {
 // next is where an imported snapshot goes: at the last index and term Raft
 // knows, with the latest membership. A peer without Raft state gets a
 // cluster of its own, as its first start would have made.
-func (rs *offlineRaft) next(selfID, selfAddr string) (index, term uint64, conf raft.Configuration, confIndex uint64, err error) {
+func (rs *raftFiles) next(selfID, selfAddr string) (index, term uint64, conf raft.Configuration, confIndex uint64, err error) {
 	if rs.empty() {
 		if selfID == "" || selfAddr == "" {
 			return 0, 0, conf, 0, errors.New("a peer without raft state needs its ID and cluster address")

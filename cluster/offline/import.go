@@ -1,0 +1,183 @@
+package offline
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// Import replaces the pinset with the pins read from r (ndjson of storage.Pin), for a stopped peer.
+// The peer set is kept. selfID and selfAddr make a one-voter configuration
+// when the peer has no Raft state yet. Every peer of a cluster must import
+// the same file: Raft does not send a follower what its own log already
+// covers.
+func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return 0, err
+	}
+	rs, err := openRaftFiles(dataDir)
+	if err != nil {
+		return 0, err
+	}
+	defer rs.close()
+
+	var peers []storage.Peer
+	cur, done, err := openCommittedWith(dataDir, rs)
+	switch {
+	case errors.Is(err, errNoState):
+	case err != nil:
+		return 0, err
+	default:
+		peers, err = cur.Peers()
+		if err = errors.Join(err, done()); err != nil {
+			return 0, err
+		}
+	}
+
+	index, term, conf, confIndex, err := rs.next(selfID, selfAddr)
+	if err != nil {
+		return 0, err
+	}
+	tmp, err := os.MkdirTemp(dataDir, tempPrefix)
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(tmp)
+	fresh, err := storage.OpenState(filepath.Join(tmp, "state.db"))
+	if err != nil {
+		return 0, err
+	}
+	n, err := fillState(fresh, r, peers, index)
+	if err == nil {
+		err = writeSnapshot(dataDir, fresh, index, term, conf, confIndex)
+	}
+	if cerr := fresh.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	// From here the snapshot already holds the import: a crash before the
+	// rename is repaired by the next start, which restores it.
+	if err := os.Rename(filepath.Join(tmp, "state.db"), filepath.Join(dataDir, "state.db")); err != nil {
+		return 0, err
+	}
+	return n, syncDir(dataDir)
+}
+
+// fillState writes the pins of r into st in batches, then the peers, and
+// records index as applied, all outside Raft (index 0) but the last.
+func fillState(st *storage.State, r io.Reader, peers []storage.Peer, index uint64) (int, error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
+	ops := make([]storage.Op, 0, importBatchPins)
+	flush := func() error {
+		if len(ops) == 0 {
+			return nil
+		}
+		_, err := st.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+		// A fresh slice: Apply's caller must not reuse what it handed over.
+		ops = make([]storage.Op, 0, importBatchPins)
+		return err
+	}
+	for line := 1; ; line++ {
+		var raw json.RawMessage
+		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return 0, fmt.Errorf("pin %d: %w", line, err)
+		}
+		p, err := importedPin(raw)
+		if err != nil {
+			return 0, fmt.Errorf("pin %d: %w", line, err)
+		}
+		ops = append(ops, storage.Op{Kind: storage.OpPin, Pin: p})
+		if len(ops) == importBatchPins {
+			if err := flush(); err != nil {
+				return 0, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return 0, err
+	}
+	for _, p := range peers {
+		if _, err := st.Apply(0, storage.Command{Type: storage.CmdPeerAdd, Peer: p}); err != nil {
+			return 0, err
+		}
+	}
+	// An empty batch at the snapshot's index records that index, so that a
+	// replay after a restart skips every entry the import supersedes.
+	if _, err := st.Apply(index, storage.Command{Type: storage.CmdPinBatch}); err != nil {
+		return 0, err
+	}
+	return st.Count()
+}
+
+// importedPin decodes and checks one line. Storage's decoder checks the CID
+// and the mode; what Flotilla cannot honour is refused here, so that an
+// import is whole or nothing rather than quietly partial.
+func importedPin(raw []byte) (storage.Pin, error) {
+	var p storage.Pin
+	if err := json.Unmarshal(raw, &p); err != nil {
+		return p, err
+	}
+	var kind struct {
+		Type string `json:"type"`
+	}
+	if err := json.Unmarshal(raw, &kind); err != nil {
+		return p, err
+	}
+	if kind.Type != "" && kind.Type != "pin" {
+		return p, fmt.Errorf("%s: pins of type %q (sharding) are not supported", p.Cid, kind.Type)
+	}
+	if err := alloc.CheckFactors(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
+		return p, fmt.Errorf("%s: %w", p.Cid, err)
+	}
+	return p, nil
+}
+
+// writeSnapshot persists st as the only Raft snapshot. Older ones go:
+// should the new one fail to load, Raft would fall back to them and
+// silently undo the import, where without them it refuses to start.
+func writeSnapshot(dataDir string, st *storage.State, index, term uint64, conf raft.Configuration, confIndex uint64) error {
+	raftDir := filepath.Join(dataDir, "raft")
+	snaps, err := raft.NewFileSnapshotStore(raftDir, 2, io.Discard)
+	if err != nil {
+		return err
+	}
+	// The transport only encodes peers for the pre-v1 snapshot format.
+	_, trans := raft.NewInmemTransport("")
+	defer trans.Close()
+	sink, err := snaps.Create(raft.SnapshotVersionMax, index, term, conf, confIndex, trans)
+	if err != nil {
+		return err
+	}
+	if err := st.WriteSnapshot(sink); err != nil {
+		return errors.Join(err, sink.Cancel())
+	}
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	dir := filepath.Join(raftDir, "snapshots")
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.IsDir() && e.Name() != sink.ID() {
+			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return syncDir(dir)
+}

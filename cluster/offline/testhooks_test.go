@@ -1,0 +1,7 @@
+package offline
+
+// The external tests check batching and clean-up against these.
+const (
+	ImportBatchPins = importBatchPins
+	TempPrefix      = tempPrefix
+)
