@@ -52,6 +52,22 @@ func newTestPeer(t testing.TB, bootstrap ...string) *testPeer {
 
 func (p *testPeer) start(bootstrap ...string) {
 	p.t.Helper()
+	n, err := New(p.config(bootstrap...))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.node = n
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := n.WaitReady(ctx); err != nil {
+		p.t.Fatal(err)
+	}
+}
+
+// config binds the peer's address (again, after a restart) and returns
+// the Config it starts with.
+func (p *testPeer) config(bootstrap ...string) Config {
+	p.t.Helper()
 	listen := "127.0.0.1:0"
 	if p.addr != "" {
 		listen = p.addr
@@ -83,16 +99,7 @@ func (p *testPeer) start(bootstrap ...string) {
 	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
 	cfg.IPFS = p.up
 	cfg.Log = zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel)
-	n, err := New(cfg)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.node = n
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	if err := n.WaitReady(ctx); err != nil {
-		p.t.Fatal(err)
-	}
+	return cfg
 }
 
 func (p *testPeer) stop() {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -64,6 +65,9 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 	}
 
 	existing, err := raft.HasExistingState(store, store, snaps)
+	if err == nil {
+		err = checkLogCoversState(store, snaps, stateApplied, dir)
+	}
 	if err != nil {
 		store.Close()
 		return nil, err
@@ -94,4 +98,29 @@ func (p *raftParts) shutdown() error {
 		err = cerr
 	}
 	return err
+}
+
+// ErrStateAheadOfLog means state.db has applied entries that the Raft log
+// and snapshots do not hold: the raft folder was wiped or replaced. New
+// entries would get indexes the state has already passed, and be skipped.
+var ErrStateAheadOfLog = errors.New("the state is ahead of the Raft log")
+
+// checkLogCoversState refuses a start on a Raft folder that ends before
+// what the state has applied: every pin committed afterwards would be
+// acknowledged and silently dropped.
+func checkLogCoversState(logs raft.LogStore, snaps raft.SnapshotStore, stateApplied uint64, dir string) error {
+	last, err := logs.LastIndex()
+	if err != nil {
+		return err
+	}
+	if metas, err := snaps.List(); err == nil && len(metas) > 0 {
+		last = max(last, metas[0].Index)
+	}
+	if stateApplied <= last {
+		return nil
+	}
+	return fmt.Errorf("%w: state.db has applied Raft index %d, but the Raft log and snapshots in %s end at %d: "+
+		"the raft folder was wiped or comes from another peer. Starting would lose every pin committed from now on. "+
+		"Put the raft folder back, or move the whole data folder aside and join the cluster again with --bootstrap",
+		ErrStateAheadOfLog, stateApplied, dir, last)
 }

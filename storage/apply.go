@@ -21,6 +21,11 @@ type Change struct {
 // answer for the proposer, not a reason to stop the node.
 var ErrInvalidCommand = errors.New("storage: invalid command")
 
+// ErrAlreadyApplied answers an entry at or below the state's applied index:
+// it changed nothing. After a restart that is a replay; for a new proposal
+// it means the Raft log restarted below the state, and the entry was lost.
+var ErrAlreadyApplied = errors.New("storage: raft index already applied to the state; entry skipped")
+
 // entry is one command at its Raft index.
 type entry struct {
 	index uint64
@@ -37,9 +42,9 @@ type result struct {
 // the index. It returns ErrInvalidCommand (wrapped) for a command it refuses,
 // and any other error for a storage failure.
 //
-// An index at or below the applied index is skipped, with no error and no
-// changes: the file survives restarts, and Raft replays the log from its last
-// snapshot, which may be older than the file. Index 0 is never skipped and
+// An index at or below the applied index is skipped with ErrAlreadyApplied
+// and no changes: the file survives restarts, and Raft replays the log from
+// its last snapshot, which may be older than the file. Index 0 is never skipped and
 // never recorded, for callers outside Raft.
 func (s *State) Apply(index uint64, c Command) ([]Change, error) {
 	res, err := s.applyEntries([]entry{{index: index, cmd: &c}})
@@ -70,6 +75,7 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 		applied := readU64(meta.Get(keyApplied))
 		for i, e := range es {
 			if e.index != 0 && e.index <= applied {
+				res[i].err = ErrAlreadyApplied
 				continue
 			}
 			if err := validate(e.cmd); err != nil {

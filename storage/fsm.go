@@ -78,7 +78,13 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		f.fail(entries[0].index, "state write failed", err)
 	}
 	for j, r := range res {
-		if r.err != nil {
+		switch {
+		case errors.Is(r.err, ErrAlreadyApplied):
+			// A replay after a restart: nobody waits for it. A proposer
+			// that does (a Raft log that restarted below the state) must
+			// not be told its entry applied.
+			resp[slots[j]] = r.err
+		case r.err != nil:
 			f.log.Warn().Uint64("index", entries[j].index).Err(r.err).Msg("refused command")
 			resp[slots[j]] = r.err
 		}

@@ -129,7 +129,7 @@ func (rs *raftFiles) replay(after uint64, st *storage.State) error {
 		if err != nil {
 			return fmt.Errorf("raft log entry %d: %w", l.Index, err)
 		}
-		if _, err := st.Apply(l.Index, cmd); err != nil && !errors.Is(err, storage.ErrInvalidCommand) {
+		if _, err := st.Apply(l.Index, cmd); err != nil && !errors.Is(err, storage.ErrInvalidCommand) && !errors.Is(err, storage.ErrAlreadyApplied) {
 			return fmt.Errorf("apply raft log entry %d: %w", l.Index, err)
 		}
 		return nil
