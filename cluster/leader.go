@@ -175,16 +175,25 @@ func (n *Node) expirePins(ctx context.Context) {
 }
 
 // unpinExpired removes the pins whose expire_at has passed, reading the
-// expiry index rather than the whole pinset.
+// expiry index rather than the whole pinset. Each unpin is conditional on
+// the version read, so a pin re-pinned meanwhile (with a new expiry) stays.
 func (n *Node) unpinExpired(ctx context.Context, now time.Time) error {
 	for {
 		expired, err := n.state.Expired(now, reallocBatch)
 		if err != nil || len(expired) == 0 {
 			return err
 		}
-		batch := make([]storage.Op, len(expired))
-		for i, c := range expired {
-			batch[i] = storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: c}}
+		batch := make([]storage.Op, 0, len(expired))
+		for _, c := range expired {
+			p, err := n.state.Get(c)
+			if err != nil {
+				continue
+			}
+			read := p.Timestamp
+			batch = append(batch, storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: c}, Expect: &read})
+		}
+		if len(batch) == 0 {
+			return nil
 		}
 		n.log.Info().Int("pins", len(batch)).Msg("unpinning expired pins")
 		if _, err := n.submit(ctx, batch); err != nil {
@@ -234,8 +243,11 @@ func (n *Node) reallocate(ctx context.Context, dead string) error {
 			if err != nil || slices.Equal(allocs, p.Allocations) {
 				continue
 			}
+			// Conditional on the version read: a concurrent unpin, expiry
+			// or mode change wins, and this move is dropped.
+			read := p.Timestamp
 			p.Allocations = allocs
-			batch = append(batch, storage.Op{Kind: storage.OpPin, Pin: p})
+			batch = append(batch, storage.Op{Kind: storage.OpPin, Pin: p, Expect: &read})
 			if len(batch) >= reallocBatch {
 				if err := flush(); err != nil {
 					return err

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -152,6 +153,15 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 		// its own.
 		key := []byte(op.Pin.Cid.KeyString())
 		old := a.pins.Get(key)
+		if op.Expect != nil {
+			holds, err := expectationHolds(key, old, *op.Expect)
+			if err != nil {
+				return nil, err
+			}
+			if !holds {
+				continue
+			}
+		}
 		switch op.Kind {
 		case OpPin:
 			ch := Change{Kind: OpPin, Pin: op.Pin}
@@ -207,4 +217,19 @@ func (a *applier) reindexExpiry(old, cur *Pin) error {
 		return a.expiry.Put(expiryKey(cur), nil)
 	}
 	return nil
+}
+
+// expectationHolds reports whether the stored pin (old, nil when absent)
+// is still the version a conditional op was proposed against. An absent
+// pin never matches: a conditional write must not bring back a pin that
+// was removed.
+func expectationHolds(key, old []byte, expect time.Time) (bool, error) {
+	if old == nil {
+		return false, nil
+	}
+	cur, err := decodePinValue(key, old)
+	if err != nil {
+		return false, err
+	}
+	return cur.Timestamp.Equal(expect), nil
 }

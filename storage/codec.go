@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/ipfs/go-cid"
 )
@@ -14,6 +15,14 @@ type OpKind uint8
 const (
 	OpPin   OpKind = 1
 	OpUnpin OpKind = 2
+)
+
+// On the wire, a conditional op (one with Expect) has a kind of its own, so
+// that a peer too old to check the condition stops rather than apply it
+// unconditionally. In memory it is the same Kind with Expect set.
+const (
+	wirePinIf   = 3
+	wireUnpinIf = 4
 )
 
 func (k OpKind) String() string {
@@ -30,6 +39,11 @@ func (k OpKind) String() string {
 type Op struct {
 	Kind OpKind
 	Pin  Pin // full pin for OpPin; for OpUnpin only Pin.Cid is used (and encoded)
+	// Expect, when set, makes the op conditional: it applies only while the
+	// stored pin exists with exactly this Timestamp, the version its
+	// proposer read. A write that lost a race is then a no-op, never an
+	// overwrite of what another writer committed meanwhile.
+	Expect *time.Time
 }
 
 // CommandType is the type byte of a Raft log entry.
@@ -197,14 +211,20 @@ func EncodeCommand(c Command) ([]byte, error) {
 		b = binary.AppendUvarint(b, uint64(len(c.Ops)))
 		for i := range c.Ops {
 			op := &c.Ops[i]
-			b = append(b, byte(op.Kind))
-			b = appendCid(b, op.Pin.Cid)
-			switch op.Kind {
-			case OpPin:
-				b = appendPinBody(b, &op.Pin)
-			case OpUnpin:
-			default:
+			if op.Kind != OpPin && op.Kind != OpUnpin {
 				return nil, fmt.Errorf("%w: op kind %d at op %d", ErrUnknownCommand, op.Kind, i)
+			}
+			wire := byte(op.Kind)
+			if op.Expect != nil {
+				wire += wirePinIf - byte(OpPin)
+			}
+			b = append(b, wire)
+			b = appendCid(b, op.Pin.Cid)
+			if op.Expect != nil {
+				b = appendTime(b, *op.Expect)
+			}
+			if op.Kind == OpPin {
+				b = appendPinBody(b, &op.Pin)
 			}
 		}
 	case CmdPeerAdd:
@@ -256,18 +276,23 @@ func DecodeCommand(b []byte) (Command, error) {
 			c.Ops = make([]Op, n)
 		}
 		for i := range c.Ops {
-			kind := OpKind(d.byte())
+			wire := d.byte()
 			cc := d.cid()
+			op := Op{Kind: OpKind(wire), Pin: Pin{Cid: cc}}
+			if wire == wirePinIf || wire == wireUnpinIf {
+				op.Kind -= wirePinIf - OpKind(OpPin)
+				expect := d.time()
+				op.Expect = &expect
+			}
 			switch {
 			case d.err != nil:
 				return Command{}, d.err
-			case kind == OpPin:
-				c.Ops[i] = Op{Kind: OpPin, Pin: d.pinBody(cc)}
-			case kind == OpUnpin:
-				c.Ops[i] = Op{Kind: OpUnpin, Pin: Pin{Cid: cc}}
-			default:
-				return Command{}, fmt.Errorf("%w: op kind %d at op %d", ErrUnknownCommand, kind, i)
+			case op.Kind == OpPin:
+				op.Pin = d.pinBody(cc)
+			case op.Kind != OpUnpin:
+				return Command{}, fmt.Errorf("%w: op kind %d at op %d", ErrUnknownCommand, wire, i)
 			}
+			c.Ops[i] = op
 		}
 	case CmdPeerAdd:
 		c.Peer = d.peer()
