@@ -20,6 +20,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/internal/forward"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -74,9 +75,9 @@ type Handlers struct {
 func New(c Cluster, r Resolver, o Options) *Handlers {
 	h := &Handlers{cluster: c, resolver: r, opts: o, log: o.Log, tick: progressInterval}
 	if h.opts.Transport == nil {
-		h.opts.Transport = NewTransport()
+		h.opts.Transport = forward.NewTransport()
 	}
-	h.fwd = newForwarder(h.opts.Upstream, h.opts.Transport, h.log)
+	h.fwd = forward.New(h.opts.Upstream, h.opts.Transport, WriteError, h.log)
 	return h
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/intercept"
+	"github.com/flotilla-ipfs/flotilla/internal/forward"
 )
 
 // Config configures the proxy listener.
@@ -72,7 +73,7 @@ func New(cfg Config, intercepted http.Handler) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
-	p.fwd = intercept.NewForwarder(cfg.Upstream, intercept.NewTransport(), &intercept.BufferPool{}, cfg.Log)
+	p.fwd = forward.New(cfg.Upstream, forward.NewTransport(), intercept.WriteError, cfg.Log)
 	if obs, ok := intercepted.(upstreamObserver); ok {
 		p.fwd.ModifyResponse = func(res *http.Response) error {
 			obs.ObserveUpstream(res.Header)
@@ -175,7 +176,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
-	intercept.EnableFullDuplex(w, r)
+	forward.EnableFullDuplex(w, r)
 	p.fwd.ServeHTTP(w, r)
 }
 
