@@ -19,6 +19,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // fakeCluster keeps the pinset in insertion order and records calls.
@@ -135,6 +136,12 @@ func (f *fakeCluster) List(ctx context.Context, fn func(storage.Pin) error) erro
 	return nil
 }
 
+// RepoStat reports an empty cluster; tests of repo/stat embed the fake and
+// override it.
+func (f *fakeCluster) RepoStat(context.Context) (types.RepoStat, error) {
+	return types.RepoStat{}, nil
+}
+
 func (f *fakeCluster) callLog() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -164,6 +171,14 @@ func (r *fakeResolver) Resolve(_ context.Context, p string) (cid.Cid, error) {
 		return c, nil
 	}
 	return cid.Undef, fmt.Errorf("no link named %q under %s", "missing", p)
+}
+
+// PinLs lists no pins: the node behind this resolver has none of its own.
+func (r *fakeResolver) PinLs(context.Context, string, func(cid.Cid, string) error) error { return nil }
+
+// IndirectRoot finds no indirect pin, for the same reason.
+func (r *fakeResolver) IndirectRoot(context.Context, cid.Cid) (string, bool, error) {
+	return "", false, nil
 }
 
 // testCid returns a distinct CIDv0 (dag-pb) for each n.

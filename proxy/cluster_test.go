@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"context"
+	"net/http"
 	"net/url"
 	"slices"
 	"sync"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // memCluster is an in-memory cluster pinset for end-to-end proxy tests.
@@ -77,6 +79,9 @@ func (m *memCluster) List(_ context.Context, fn func(storage.Pin) error) error {
 	return nil
 }
 
+// RepoStat reports an empty cluster: no proxy test asks for repo/stat.
+func (m *memCluster) RepoStat(context.Context) (types.RepoStat, error) { return types.RepoStat{}, nil }
+
 func (m *memCluster) get(c cid.Cid) (storage.Pin, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -90,6 +95,16 @@ type noResolver struct{}
 func (noResolver) Resolve(_ context.Context, p string) (cid.Cid, error) {
 	return cid.Undef, &url.Error{Op: "resolve", URL: p, Err: context.Canceled}
 }
+
+func (noResolver) PinLs(context.Context, string, func(cid.Cid, string) error) error { return nil }
+
+func (noResolver) IndirectRoot(context.Context, cid.Cid) (string, bool, error) { return "", false, nil }
+
+// notObserving serves the intercepted calls with a plain handler, for tests
+// that need not the real intercept handlers, and ignores the upstream.
+type notObserving struct{ http.Handler }
+
+func (notObserving) ObserveUpstream(http.Header) {}
 
 // wiredHandlers builds the real intercept handlers over m, as the daemon
 // wires them.

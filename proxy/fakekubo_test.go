@@ -48,7 +48,7 @@ func wire(t *testing.T, method, target string) string {
 func TestPinCallsMatchFakeKubo(t *testing.T) {
 	fk := fakekubo.New(t)
 	m := newMemCluster()
-	base := serveProxy(t, fk, func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, fk, func(up string) Intercepted { return wiredHandlers(t, up, m) })
 	c, other := cidOf("pinned"), cidOf("absent")
 	fk.PinDirect(c, fakekubo.Recursive)
 	m.Pin(t.Context(), storage.Pin{Cid: c, Mode: storage.Recursive})
@@ -89,7 +89,7 @@ func TestPinCallsMatchFakeKubo(t *testing.T) {
 func TestAddThroughFakeKuboPinsInClusterOnly(t *testing.T) {
 	fk := fakekubo.New(t)
 	m := newMemCluster()
-	base := serveProxy(t, fk, func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, fk, func(up string) Intercepted { return wiredHandlers(t, up, m) })
 
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)

@@ -60,7 +60,7 @@ func listViaClient(t *testing.T, api *rpc.HttpApi, opts ...caopts.PinLsOption) m
 // client/rpc is satisfied, the pin calls are drop-in.
 func TestKuboGoClient(t *testing.T) {
 	m := newMemCluster()
-	base := serveProxy(t, http.HandlerFunc(kuboAddUpstream), func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, http.HandlerFunc(kuboAddUpstream), func(up string) Intercepted { return wiredHandlers(t, up, m) })
 	api, err := rpc.NewURLApiWithClient(base, &http.Client{})
 	if err != nil {
 		t.Fatal(err)
