@@ -121,6 +121,14 @@ func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]types.Pin
 	return map[string]types.PinStatus{"peer-a": {Status: "pin_queued"}}
 }
 
+func (f *fakeCluster) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
+	out := make([]map[string]types.PinStatus, len(cids))
+	for i, c := range cids {
+		out[i] = f.PeerMap(ctx, c)
+	}
+	return out
+}
+
 func (f *fakeCluster) Delegates(_ context.Context, _ cid.Cid) []string {
 	return f.delegates
 }

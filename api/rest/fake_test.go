@@ -21,14 +21,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
-	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// The daemon passes *cluster.Node: it must keep satisfying Cluster.
-var _ Cluster = (*cluster.Node)(nil)
 
 // fakeCluster is an in-memory Cluster: a sorted pinset, a fixed peer set,
 // and knobs to make each call fail.
@@ -243,6 +239,14 @@ func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]types.Pin
 	out := map[string]types.PinStatus{}
 	for _, p := range f.peers {
 		out[p.ID] = f.statusOf(c, p)
+	}
+	return out
+}
+
+func (f *fakeCluster) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
+	out := make([]map[string]types.PinStatus, len(cids))
+	for i, c := range cids {
+		out[i] = f.PeerMap(ctx, c)
 	}
 	return out
 }

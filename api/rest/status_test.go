@@ -164,16 +164,18 @@ func TestStreamErrorBeforeFirstItemIsAnErrorResponse(t *testing.T) {
 }
 
 func TestStreamErrorAfterFirstItemGoesToTheTrailer(t *testing.T) {
-	e := newEnv(t, Config{})
-	pinSome(t, e, 3)
-	e.fc.listErr, e.fc.listErrAfter = errors.New("state unreadable"), 2
-	for _, path := range []string{"/pins", "/allocations"} {
-		r := e.get(path).wantStatus(t, http.StatusOK)
-		if n := len(ndjson(t, r.body)); n != 2 {
-			t.Errorf("%s: %d items before the error, want 2", path, n)
+	for _, tc := range streamCases {
+		e := newEnv(t, Config{})
+		pinSome(t, e, tc.pins)
+		// The list fails at its last pin, after the first lines went out.
+		sent := tc.pins - 1
+		e.fc.listErr, e.fc.listErrAfter = errors.New("state unreadable"), sent
+		r := e.get(tc.path).wantStatus(t, http.StatusOK)
+		if n := len(ndjson(t, r.body)); n != sent {
+			t.Errorf("%s: %d items before the error, want %d", tc.path, n, sent)
 		}
 		if got := r.resp.Trailer.Get("X-Stream-Error"); got != "state unreadable" {
-			t.Errorf("%s: trailer %q", path, got)
+			t.Errorf("%s: trailer %q", tc.path, got)
 		}
 	}
 }
