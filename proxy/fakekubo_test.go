@@ -109,7 +109,7 @@ func TestAddThroughFakeKuboPinsInClusterOnly(t *testing.T) {
 	if !strings.Contains(string(out), added.String()) {
 		t.Errorf("add answer %s does not name %s", out, added)
 	}
-	if p, ok := m.get(added); !ok || p.Name != "greeting" {
+	if p, ok := m.Stored(added); !ok || p.Name != "greeting" {
 		t.Errorf("cluster pin %+v %v", p, ok)
 	}
 	if fk.IsPinned(added) {

@@ -126,7 +126,7 @@ func TestUploadSurvivesEarlyAnswer(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := m.get(want); !ok {
+	if _, ok := m.Stored(want); !ok {
 		t.Error("add did not pin the uploaded CID in the cluster")
 	}
 	// The client's connection survived for reuse: keep-alive worked.
