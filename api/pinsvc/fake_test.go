@@ -3,16 +3,12 @@ package pinsvc
 import (
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/ipfs/go-cid"
-	mh "github.com/multiformats/go-multihash"
 
 	"github.com/flotilla-ipfs/flotilla/internal/fakecluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -39,13 +35,8 @@ func (f *fakeCluster) put(p storage.Pin, peerStatus string) {
 	f.SetStatus(p.Cid, "peer-a", peerStatus)
 }
 
-func testCid(i int) cid.Cid {
-	h, err := mh.Sum([]byte(fmt.Sprintf("pin %d", i)), mh.SHA2_256, -1)
-	if err != nil {
-		panic(err)
-	}
-	return cid.NewCidV1(cid.Raw, h)
-}
+// testCid returns a distinct raw CIDv1 for each i.
+var testCid = fakecluster.Cid
 
 // api is a running Pinning Service on a fake cluster.
 type api struct {

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -89,83 +90,49 @@ func New() *Cluster {
 // SetClock sets the time of the next commit and how much each commit
 // advances it; a tick of zero stamps every commit with now.
 func (f *Cluster) SetClock(now time.Time, tick time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.now, f.tick = now, tick
+	f.locked(func() { f.now, f.tick = now, tick })
 }
 
 // Now is the clock's current time.
-func (f *Cluster) Now() time.Time {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.now
-}
+func (f *Cluster) Now() time.Time { return read(f, func() time.Time { return f.now }) }
 
 // ListInInsertionOrder makes List visit pins in the order they were added,
 // for golden tests that were written in that order.
-func (f *Cluster) ListInInsertionOrder() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.insertionOrder = true
-}
+func (f *Cluster) ListInInsertionOrder() { f.locked(func() { f.insertionOrder = true }) }
 
 // GenerateList makes List visit the pins gen yields instead of the pinset.
 func (f *Cluster) GenerateList(gen func(fn func(storage.Pin) error) error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.generate = gen
+	f.locked(func() { f.generate = gen })
 }
 
 // SetAllocator makes Pin decide replication and allocations with a before
 // it commits.
-func (f *Cluster) SetAllocator(a Allocator) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.allocate = a
-}
+func (f *Cluster) SetAllocator(a Allocator) { f.locked(func() { f.allocate = a }) }
 
 // FailPin makes every Pin fail with err (nil: succeed again).
-func (f *Cluster) FailPin(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pinErr = err
-}
+func (f *Cluster) FailPin(err error) { f.locked(func() { f.pinErr = err }) }
 
 // FailUnpin makes every Unpin fail with err (nil: succeed again).
-func (f *Cluster) FailUnpin(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.unpinErr = err
-}
+func (f *Cluster) FailUnpin(err error) { f.locked(func() { f.unpinErr = err }) }
 
 // FailGet makes every Get fail with err (nil: succeed again).
-func (f *Cluster) FailGet(err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.getErr = err
-}
+func (f *Cluster) FailGet(err error) { f.locked(func() { f.getErr = err }) }
 
 // FailList makes List fail with err after it has visited after pins.
 func (f *Cluster) FailList(err error, after int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.listErr, f.listErrAfter = err, after
+	f.locked(func() { f.listErr, f.listErrAfter = err, after })
 }
 
 // OnPin runs hook at the start of every Pin, outside the fake's lock, so
 // that it may block or change the fake.
 func (f *Cluster) OnPin(hook func(storage.Pin)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.onPin = hook
+	f.locked(func() { f.onPin = hook })
 }
 
 // OnWait answers WaitPinned with wait; without it WaitPinned returns nil
 // at once.
 func (f *Cluster) OnWait(wait func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.onWait = wait
+	f.locked(func() { f.onWait = wait })
 }
 
 // Put adds pins as they are, as commits made before the test would have;
@@ -199,33 +166,19 @@ func (f *Cluster) record(format string, a ...any) {
 
 // Calls lists every Pin, WaitPinned and Unpin call, failed ones included,
 // as "pin <cid> <mode>", "wait <cid>" and "unpin <cid>".
-func (f *Cluster) Calls() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
+func (f *Cluster) Calls() []string { return read(f, func() []string { return slices.Clone(f.calls) }) }
 
 // Commits lists the changes to the pinset, "pin <cid>" and "unpin <cid>",
 // in commit order.
 func (f *Cluster) Commits() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.commits)
+	return read(f, func() []string { return slices.Clone(f.commits) })
 }
 
 // PinCalls counts the Pin calls, failed ones included.
-func (f *Cluster) PinCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.pinCalls
-}
+func (f *Cluster) PinCalls() int { return read(f, func() int { return f.pinCalls }) }
 
 // LastPin is the pin the last Pin call was asked to commit, as asked.
-func (f *Cluster) LastPin() storage.Pin {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.lastPin
-}
+func (f *Cluster) LastPin() storage.Pin { return read(f, func() storage.Pin { return f.lastPin }) }
 
 // Pin commits p, stamped by the clock, unless a failure was injected or
 // the allocator refuses it.
@@ -350,4 +303,28 @@ func (f *Cluster) ordered() []storage.Pin {
 	}
 	slices.SortFunc(pins, func(a, b storage.Pin) int { return bytes.Compare(a.Cid.Bytes(), b.Cid.Bytes()) })
 	return pins
+}
+
+// Cid returns a distinct raw CIDv1 for each n, for tests that need many.
+func Cid(n int) cid.Cid {
+	mh, err := multihash.Sum([]byte(fmt.Sprintf("pin %d", n)), multihash.SHA2_256, -1)
+	if err != nil {
+		panic(err)
+	}
+	return cid.NewCidV1(cid.Raw, mh)
+}
+
+// locked runs change under the fake's lock: handlers call the fake from
+// many goroutines while tests set its knobs and read its records.
+func (f *Cluster) locked(change func()) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	change()
+}
+
+// read returns what get reads under f's lock.
+func read[T any](f *Cluster, get func() T) T {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return get()
 }

@@ -14,32 +14,16 @@ import (
 )
 
 // SetPeers sets the members; the first is this peer.
-func (f *Cluster) SetPeers(peers ...types.ID) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.peers = slices.Clone(peers)
-}
+func (f *Cluster) SetPeers(peers ...types.ID) { f.locked(func() { f.peers = slices.Clone(peers) }) }
 
 // Peer is the i-th member; Peer(0) is this peer.
-func (f *Cluster) Peer(i int) types.ID {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.peers[i]
-}
+func (f *Cluster) Peer(i int) types.ID { return read(f, func() types.ID { return f.peers[i] }) }
 
 // EditPeer changes the i-th member in place.
-func (f *Cluster) EditPeer(i int, edit func(*types.ID)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	edit(&f.peers[i])
-}
+func (f *Cluster) EditPeer(i int, edit func(*types.ID)) { f.locked(func() { edit(&f.peers[i]) }) }
 
 // PeerIDs lists the members' IDs in order.
-func (f *Cluster) PeerIDs() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.peerIDs()
-}
+func (f *Cluster) PeerIDs() []string { return read(f, func() []string { return f.peerIDs() }) }
 
 func (f *Cluster) peerIDs() []string {
 	ids := make([]string, len(f.peers))
@@ -61,18 +45,12 @@ func (f *Cluster) SetStatus(c cid.Cid, peerID, status string) {
 
 // SetPeerMap makes PeerMap answer m for c, whatever the members are.
 func (f *Cluster) SetPeerMap(c cid.Cid, m map[string]types.PinStatus) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.peerMaps[c] = m
+	f.locked(func() { f.peerMaps[c] = m })
 }
 
 // SetDefaultStatus makes every member report status for every CID that
 // has no status of its own, instead of deriving it from the pinset.
-func (f *Cluster) SetDefaultStatus(status string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.defaultStatus = status
-}
+func (f *Cluster) SetDefaultStatus(status string) { f.locked(func() { f.defaultStatus = status }) }
 
 // statusOf is p's status of c: one set for it, else the default, else
 // derived as the tracker would: pinned where allocated, remote elsewhere.
@@ -126,25 +104,13 @@ func (f *Cluster) PeerMaps(_ context.Context, cids []cid.Cid) []map[string]types
 }
 
 // PeerMapCalls counts the PeerMap calls (not the batches of PeerMaps).
-func (f *Cluster) PeerMapCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.peerMapCalls
-}
+func (f *Cluster) PeerMapCalls() int { return read(f, func() int { return f.peerMapCalls }) }
 
 // ResetPeerMapCalls starts PeerMapCalls from zero again.
-func (f *Cluster) ResetPeerMapCalls() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.peerMapCalls = 0
-}
+func (f *Cluster) ResetPeerMapCalls() { f.locked(func() { f.peerMapCalls = 0 }) }
 
 // PeerMapsCalls counts the batches PeerMaps was asked for.
-func (f *Cluster) PeerMapsCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.peerMapsCalls
-}
+func (f *Cluster) PeerMapsCalls() int { return read(f, func() int { return f.peerMapsCalls }) }
 
 // LocalStatus is this peer's (the first member's) status of c.
 func (f *Cluster) LocalStatus(c cid.Cid) types.PinStatus {
@@ -155,11 +121,7 @@ func (f *Cluster) LocalStatus(c cid.Cid) types.PinStatus {
 }
 
 // LocalStatusCalls counts the LocalStatus calls.
-func (f *Cluster) LocalStatusCalls() int {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.localStatusCalls
-}
+func (f *Cluster) LocalStatusCalls() int { return read(f, func() int { return f.localStatusCalls }) }
 
 // ID describes this peer.
 func (f *Cluster) ID(context.Context) types.ID { return f.Peer(0) }
@@ -169,9 +131,7 @@ func (f *Cluster) PeerID() string { return f.Peer(0).ID }
 
 // Peers describes every member.
 func (f *Cluster) Peers(context.Context) []types.ID {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.peers)
+	return read(f, func() []types.ID { return slices.Clone(f.peers) })
 }
 
 // RemovePeer removes a member, or returns types.ErrUnknownPeer.
@@ -190,9 +150,7 @@ func (f *Cluster) RemovePeer(_ context.Context, id string) error {
 
 // Removed lists the members RemovePeer removed.
 func (f *Cluster) Removed() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.removed)
+	return read(f, func() []string { return slices.Clone(f.removed) })
 }
 
 // Recover queues c again where it failed to pin (pin_error becomes
@@ -212,16 +170,12 @@ func (f *Cluster) Recover(_ context.Context, c cid.Cid) (map[string]types.PinSta
 
 // RecoverCalls lists the CIDs Recover was asked about.
 func (f *Cluster) RecoverCalls() []cid.Cid {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.recoverCalls)
+	return read(f, func() []cid.Cid { return slices.Clone(f.recoverCalls) })
 }
 
 // SetRecoverable sets what RecoverAll reports as queued again.
 func (f *Cluster) SetRecoverable(cids ...cid.Cid) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.recoverable = slices.Clone(cids)
+	f.locked(func() { f.recoverable = slices.Clone(cids) })
 }
 
 // RecoverAll returns the CIDs set with SetRecoverable.
@@ -245,11 +199,7 @@ func (f *Cluster) RepoGC(context.Context) map[string]types.RepoGC {
 }
 
 // SetRepoStat sets the sum RepoStat reports.
-func (f *Cluster) SetRepoStat(total types.RepoStat) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.repoStat = total
-}
+func (f *Cluster) SetRepoStat(total types.RepoStat) { f.locked(func() { f.repoStat = total }) }
 
 // RepoStat reports the sum set with SetRepoStat, zero before.
 func (f *Cluster) RepoStat(context.Context) (types.RepoStat, error) {
@@ -261,16 +211,12 @@ func (f *Cluster) RepoStat(context.Context) (types.RepoStat, error) {
 // SetMetrics sets the latest metrics called name; nil ones still count as
 // a known name.
 func (f *Cluster) SetMetrics(name string, ms []health.Metric) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.metrics[name] = ms
+	f.locked(func() { f.metrics[name] = ms })
 }
 
 // Metrics returns the metrics set with SetMetrics.
 func (f *Cluster) Metrics(name string) []health.Metric {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.metrics[name]
+	return read(f, func() []health.Metric { return f.metrics[name] })
 }
 
 // MetricNames lists the names given to SetMetrics, sorted.
@@ -284,28 +230,20 @@ func (f *Cluster) MetricNames() []string {
 
 // SetAlerts sets what Alerts returns.
 func (f *Cluster) SetAlerts(alerts ...health.Alert) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.alerts = slices.Clone(alerts)
+	f.locked(func() { f.alerts = slices.Clone(alerts) })
 }
 
 // Alerts returns the alerts set with SetAlerts.
 func (f *Cluster) Alerts() []health.Alert {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.alerts)
+	return read(f, func() []health.Alert { return slices.Clone(f.alerts) })
 }
 
 // SetDelegates sets the multiaddrs Delegates returns for every CID.
 func (f *Cluster) SetDelegates(addrs ...string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.delegates = slices.Clone(addrs)
+	f.locked(func() { f.delegates = slices.Clone(addrs) })
 }
 
 // Delegates returns the addresses set with SetDelegates.
 func (f *Cluster) Delegates(context.Context, cid.Cid) []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.delegates)
+	return read(f, func() []string { return slices.Clone(f.delegates) })
 }
