@@ -55,11 +55,11 @@ type Cluster struct {
 	alerts        []health.Alert
 	repoStat      types.RepoStat
 
-	pinErr, unpinErr, getErr error
-	listErr                  error
-	listErrAfter             int
-	onPin                    func(storage.Pin)
-	onWait                   func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
+	pinErr, unpinErr error
+	listErr          error
+	listErrAfter     int
+	onPin            func(storage.Pin)
+	onWait           func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
 
 	calls            []string
 	commits          []string
@@ -114,9 +114,6 @@ func (f *Cluster) FailPin(err error) { f.locked(func() { f.pinErr = err }) }
 
 // FailUnpin makes every Unpin fail with err (nil: succeed again).
 func (f *Cluster) FailUnpin(err error) { f.locked(func() { f.unpinErr = err }) }
-
-// FailGet makes every Get fail with err (nil: succeed again).
-func (f *Cluster) FailGet(err error) { f.locked(func() { f.getErr = err }) }
 
 // FailList makes List fail with err after it has visited after pins.
 func (f *Cluster) FailList(err error, after int) {
@@ -244,9 +241,6 @@ func (f *Cluster) Unpin(_ context.Context, c cid.Cid) (storage.Pin, error) {
 func (f *Cluster) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.getErr != nil {
-		return storage.Pin{}, f.getErr
-	}
 	p, ok := f.pins[c]
 	if !ok {
 		return storage.Pin{}, storage.ErrNotFound
