@@ -2,9 +2,9 @@ package intercept
 
 // Wiring (cmd/flotilla):
 //
-//	h := intercept.New(clusterPeer, resolver, intercept.Options{
+//	h := intercept.New(clusterPeer, ipfsClient, intercept.Options{
 //		Upstream:   upstreamURL,
-//		Transport:  intercept.NewTransport(),
+//		Transport:  ipfsClient.Transport(), // nil: forward.NewTransport()
 //		WaitPinned: cfg.Proxy.PinWait, // "pinned" (true) or "committed"
 //		Log:        log,
 //	})

@@ -104,12 +104,6 @@ func errArgRequired(name string) error {
 	return usageError(fmt.Sprintf("argument %q is required", name))
 }
 
-// upstreamMessage is the answer when the upstream node cannot be asked at
-// all, worded so that the operator knows which node to look at.
-func upstreamMessage(upstream string, err error) string {
-	return fmt.Sprintf("the IPFS node at %s is not reachable: %v", upstream, err)
-}
-
 // Flotilla's own failures, where Kubo has no counterpart.
 
 func errStdinTooLong() error {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -18,134 +17,17 @@ import (
 	mh "github.com/multiformats/go-multihash"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/internal/fakecluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// fakeCluster keeps the pinset in insertion order and records calls.
-type fakeCluster struct {
-	mu    sync.Mutex
-	pins  map[cid.Cid]storage.Pin
-	order []cid.Cid
-	calls []string
-
-	pinErr   error
-	unpinErr error
-	getErr   error
-	// listErr fails List after listErrAfter pins.
-	listErr      error
-	listErrAfter int
-	// wait replaces WaitPinned when set.
-	wait func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
-	// pinHook runs inside Pin before it commits.
-	pinHook func(p storage.Pin)
-}
-
-func newFakeCluster(pins ...storage.Pin) *fakeCluster {
-	f := &fakeCluster{pins: map[cid.Cid]storage.Pin{}}
-	for _, p := range pins {
-		f.put(p)
-	}
+// newFakeCluster is a cluster holding pins, listed in the order given:
+// the golden answers of pin ls are written in that order.
+func newFakeCluster(pins ...storage.Pin) *fakecluster.Cluster {
+	f := fakecluster.New()
+	f.ListInInsertionOrder()
+	f.Put(pins...)
 	return f
-}
-
-func (f *fakeCluster) put(p storage.Pin) {
-	if _, ok := f.pins[p.Cid]; !ok {
-		f.order = append(f.order, p.Cid)
-	}
-	f.pins[p.Cid] = p
-}
-
-func (f *fakeCluster) record(format string, a ...any) {
-	f.calls = append(f.calls, fmt.Sprintf(format, a...))
-}
-
-func (f *fakeCluster) Pin(_ context.Context, p storage.Pin) (storage.Pin, error) {
-	if f.pinHook != nil {
-		f.pinHook(p)
-	}
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("pin %s %s", p.Cid, p.Mode)
-	if f.pinErr != nil {
-		return storage.Pin{}, f.pinErr
-	}
-	f.put(p)
-	return p, nil
-}
-
-func (f *fakeCluster) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
-	f.mu.Lock()
-	f.record("wait %s", c)
-	wait := f.wait
-	f.mu.Unlock()
-	if wait != nil {
-		return wait(ctx, c, progress)
-	}
-	return nil
-}
-
-func (f *fakeCluster) Unpin(_ context.Context, c cid.Cid) (storage.Pin, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.record("unpin %s", c)
-	if f.unpinErr != nil {
-		return storage.Pin{}, f.unpinErr
-	}
-	p, ok := f.pins[c]
-	if !ok {
-		return storage.Pin{}, storage.ErrNotFound
-	}
-	delete(f.pins, c)
-	f.order = slices.DeleteFunc(f.order, func(x cid.Cid) bool { return x == c })
-	return p, nil
-}
-
-func (f *fakeCluster) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.getErr != nil {
-		return storage.Pin{}, f.getErr
-	}
-	p, ok := f.pins[c]
-	if !ok {
-		return storage.Pin{}, storage.ErrNotFound
-	}
-	return p, nil
-}
-
-func (f *fakeCluster) List(ctx context.Context, fn func(storage.Pin) error) error {
-	f.mu.Lock()
-	pins := make([]storage.Pin, 0, len(f.order))
-	for _, c := range f.order {
-		pins = append(pins, f.pins[c])
-	}
-	listErr, after := f.listErr, f.listErrAfter
-	f.mu.Unlock()
-	for i, p := range pins {
-		if listErr != nil && i == after {
-			return listErr
-		}
-		if err := fn(p); err != nil {
-			return err
-		}
-	}
-	if listErr != nil && after >= len(pins) {
-		return listErr
-	}
-	return nil
-}
-
-func (f *fakeCluster) callLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-func (f *fakeCluster) pin(c cid.Cid) (storage.Pin, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.pins[c]
-	return p, ok
 }
 
 // fakeResolver maps paths to CIDs and records every call, so that tests can
@@ -164,6 +46,14 @@ func (r *fakeResolver) Resolve(_ context.Context, p string) (cid.Cid, error) {
 		return c, nil
 	}
 	return cid.Undef, fmt.Errorf("no link named %q under %s", "missing", p)
+}
+
+// PinLs lists no pins: the node behind this resolver has none of its own.
+func (r *fakeResolver) PinLs(context.Context, string, func(cid.Cid, string) error) error { return nil }
+
+// IndirectRoot finds no indirect pin, for the same reason.
+func (r *fakeResolver) IndirectRoot(context.Context, cid.Cid) (string, bool, error) {
+	return "", false, nil
 }
 
 // testCid returns a distinct CIDv0 (dag-pb) for each n.

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/internal/forward"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -121,7 +122,7 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	EnableFullDuplex(w, r)
+	forward.EnableFullDuplex(w, r)
 	if !spec.wantPin(opts) {
 		h.fwd.ServeHTTP(w, r)
 		return

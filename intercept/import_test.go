@@ -139,17 +139,17 @@ func TestAddPinsTopLevelEntriesThroughCluster(t *testing.T) {
 		t.Error("upstream body differs from the upload")
 	}
 	for _, c := range []cid.Cid{fileA, dir} {
-		p, ok := f.pin(c)
+		p, ok := f.Stored(c)
 		if !ok || p.Name != "photos" || p.Mode != storage.Recursive || p.ReplicationFactorMin != 2 {
 			t.Errorf("%s: pin %+v %v", c, p, ok)
 		}
 	}
-	if _, ok := f.pin(fileB); ok {
+	if _, ok := f.Stored(fileB); ok {
 		t.Error("a nested entry was pinned")
 	}
 	if want := []string{"pin " + fileA.String() + " recursive", "pin " + dir.String() + " recursive",
-		"wait " + fileA.String(), "wait " + dir.String()}; !sameElements(f.callLog(), want) {
-		t.Errorf("calls %v, want %v", f.callLog(), want)
+		"wait " + fileA.String(), "wait " + dir.String()}; !sameElements(f.Calls(), want) {
+		t.Errorf("calls %v, want %v", f.Calls(), want)
 	}
 	// Intercepted answers now carry the upstream's Server header.
 	if s := h.serverHeader(); s != "kubo/0.42.0" {
@@ -175,7 +175,7 @@ func TestAddWrapPinsOnlyTheWrapper(t *testing.T) {
 	body, ct := addBody(t)
 	res := post(t, h, "/api/v0/add?w=true", bytes.NewReader(body), "Content-Type", ct)
 	readBody(t, res)
-	if got := f.callLog(); !slices.Equal(got, []string{"pin " + wrapper.String() + " recursive"}) {
+	if got := f.Calls(); !slices.Equal(got, []string{"pin " + wrapper.String() + " recursive"}) {
 		t.Errorf("calls %v", got)
 	}
 }
@@ -193,8 +193,8 @@ func TestAddWithoutPinIsForwardedUnchanged(t *testing.T) {
 		if call := up.lastCall(t); call.query != q {
 			t.Errorf("%s: upstream query %q", q, call.query)
 		}
-		if len(f.callLog()) != 0 {
-			t.Errorf("%s: cluster called: %v", q, f.callLog())
+		if len(f.Calls()) != 0 {
+			t.Errorf("%s: cluster called: %v", q, f.Calls())
 		}
 	}
 }
@@ -205,7 +205,8 @@ func TestAddPinFailureGoesToTrailer(t *testing.T) {
 		kuboStream(w, fmt.Sprintf(`{"Name":"a","Hash":"%s"}`, c))
 	})
 	f := newFakeCluster()
-	f.pinErr = errors.New("not enough peers to allocate CID. Needed at least: 2. Wanted at most: 2. Available candidates: 1")
+	pinErr := errors.New("not enough peers to allocate CID. Needed at least: 2. Wanted at most: 2. Available candidates: 1")
+	f.FailPin(pinErr)
 	h := newTestHandlers(t, f, nil, up.srv.URL, true)
 	srv := serveThrough(t, h)
 	body, ct := addBody(t)
@@ -213,7 +214,7 @@ func TestAddPinFailureGoesToTrailer(t *testing.T) {
 	if res.StatusCode != 200 || got != fmt.Sprintf(`{"Name":"a","Hash":"%s"}`+"\n", c) {
 		t.Errorf("client got %d %q", res.StatusCode, got)
 	}
-	if tr := res.Trailer.Get("X-Stream-Error"); tr != f.pinErr.Error() {
+	if tr := res.Trailer.Get("X-Stream-Error"); tr != pinErr.Error() {
 		t.Errorf("trailer %q", tr)
 	}
 }
@@ -242,8 +243,8 @@ func TestAddUpstreamFailuresPinNothing(t *testing.T) {
 	if tr := res.Trailer.Get("X-Stream-Error"); tr != "disk full" {
 		t.Errorf("trailer %q", tr)
 	}
-	if len(f.callLog()) != 0 {
-		t.Errorf("cluster called: %v", f.callLog())
+	if len(f.Calls()) != 0 {
+		t.Errorf("cluster called: %v", f.Calls())
 	}
 }
 
@@ -263,7 +264,7 @@ func TestAddSilentStillPins(t *testing.T) {
 	if got := readBody(t, res); got != "" {
 		t.Errorf("silent add printed %q", got)
 	}
-	if _, ok := f.pin(c); !ok {
+	if _, ok := f.Stored(c); !ok {
 		t.Error("not pinned")
 	}
 }
@@ -276,10 +277,10 @@ func TestAddHoldsLastLineUntilPinned(t *testing.T) {
 	})
 	f := newFakeCluster()
 	pinning, release := make(chan cid.Cid, 2), make(chan struct{})
-	f.pinHook = func(p storage.Pin) {
+	f.OnPin(func(p storage.Pin) {
 		pinning <- p.Cid
 		<-release
-	}
+	})
 	h := newTestHandlers(t, f, nil, up.srv.URL, true)
 	srv := serveThrough(t, h)
 	body, ct := addBody(t)
@@ -331,7 +332,7 @@ func TestBlockAndDagPut(t *testing.T) {
 		t.Errorf("block/put query %q", q)
 	}
 	for _, c := range []cid.Cid{k1, k2} {
-		if p, ok := f.pin(c); !ok || p.ReplicationFactorMin != -1 || p.ReplicationFactorMax != -1 {
+		if p, ok := f.Stored(c); !ok || p.ReplicationFactorMin != -1 || p.ReplicationFactorMax != -1 {
 			t.Errorf("%s: %+v %v", c, p, ok)
 		}
 	}
@@ -343,14 +344,14 @@ func TestBlockAndDagPut(t *testing.T) {
 	if q := up.lastCall(t).query; q != "pin=false" {
 		t.Errorf("dag/put query %q", q)
 	}
-	if _, ok := f2.pin(k1); !ok {
+	if _, ok := f2.Stored(k1); !ok {
 		t.Error("dag/put not pinned")
 	}
 	// block/put pins nothing by default: forwarded unchanged.
 	res = post(t, h, "/api/v0/block/put", bytes.NewReader(body), "Content-Type", ct)
 	readBody(t, res)
-	if q := up.lastCall(t).query; q != "" || len(f2.callLog()) != 1 {
-		t.Errorf("plain block/put: query %q calls %v", q, f2.callLog())
+	if q := up.lastCall(t).query; q != "" || len(f2.Calls()) != 1 {
+		t.Errorf("plain block/put: query %q calls %v", q, f2.Calls())
 	}
 }
 
@@ -365,13 +366,11 @@ func TestDagImportEmitsRootLines(t *testing.T) {
 		kuboStream(w)
 	})
 	f := newFakeCluster()
-	f.pinHook = func(p storage.Pin) {
+	f.OnPin(func(p storage.Pin) {
 		if p.Cid == r2 {
-			f.mu.Lock()
-			f.pinErr = errNoLeader
-			f.mu.Unlock()
+			f.FailPin(errNoLeader)
 		}
-	}
+	})
 	h := newTestHandlers(t, f, nil, up.srv.URL, true)
 	srv := serveThrough(t, h)
 	res, got := postReal(t, srv.URL+"/api/v0/dag/import?stats=true&pin-roots=true", ct, upload)
@@ -389,7 +388,7 @@ func TestDagImportEmitsRootLines(t *testing.T) {
 	if tr := res.Trailer.Get("X-Stream-Error"); tr != "" {
 		t.Errorf("trailer %q", tr)
 	}
-	if p, ok := f.pin(r1); !ok || p.Mode != storage.Recursive {
+	if p, ok := f.Stored(r1); !ok || p.Mode != storage.Recursive {
 		t.Errorf("root 1: %+v", p)
 	}
 
@@ -402,8 +401,8 @@ func TestDagImportEmitsRootLines(t *testing.T) {
 			t.Errorf("%s: body %q query %q", q, got, up.lastCall(t).query)
 		}
 	}
-	if len(f3.callLog()) != 0 {
-		t.Errorf("cluster called: %v", f3.callLog())
+	if len(f3.Calls()) != 0 {
+		t.Errorf("cluster called: %v", f3.Calls())
 	}
 }
 

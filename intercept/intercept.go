@@ -20,10 +20,13 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/internal/forward"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// Cluster is what intercept needs from the cluster peer.
+// Cluster is what intercept needs from the cluster peer. The daemon passes
+// *cluster.Node, and its wiring checks that at compile time.
 type Cluster interface {
 	// Pin commits p. Zero ReplicationFactorMin/Max mean the configured defaults;
 	// the cluster fills Allocations and Timestamp. Returns the committed pin.
@@ -31,14 +34,29 @@ type Cluster interface {
 	// WaitPinned returns once c is pinned on at least one allocated peer, calling
 	// progress (if non-nil) as the fetch advances.
 	WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
-	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)  // storage.ErrNotFound if absent
-	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)    // storage.ErrNotFound if absent
-	List(ctx context.Context, fn func(storage.Pin) error) error // streams the pinset
+	// Unpin removes c from the pinset, or returns storage.ErrNotFound.
+	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// Get returns c's pin, or storage.ErrNotFound.
+	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// List streams the pinset, which may not fit in memory.
+	List(ctx context.Context, fn func(storage.Pin) error) error
+	// RepoStat sums the repos of the cluster's IPFS nodes: ipfs-cluster answers
+	// repo/stat this way, so that tools see the cluster's capacity.
+	RepoStat(ctx context.Context) (types.RepoStat, error)
 }
 
-// Resolver turns Kubo path arguments that are not bare CIDs into CIDs, using the upstream node.
+// Resolver is what intercept asks of the upstream IPFS node. The daemon
+// passes its *ipfs.Client, and its wiring checks that at compile time.
 type Resolver interface {
+	// Resolve turns a Kubo path argument that is not a bare CID into a CID.
 	Resolve(ctx context.Context, path string) (cid.Cid, error)
+	// PinLs streams the node's pins of typ ("indirect": the CIDs under its
+	// recursive pins). The cluster tracks roots only, so pin ls takes
+	// indirect pins from the node.
+	PinLs(ctx context.Context, typ string, fn func(c cid.Cid, typ string) error) error
+	// IndirectRoot tells whether c is pinned indirectly on the node, and if
+	// so Kubo's "indirect through <root>" type for it.
+	IndirectRoot(ctx context.Context, c cid.Cid) (typ string, ok bool, err error)
 }
 
 // Options configures the handlers.
@@ -74,9 +92,9 @@ type Handlers struct {
 func New(c Cluster, r Resolver, o Options) *Handlers {
 	h := &Handlers{cluster: c, resolver: r, opts: o, log: o.Log, tick: progressInterval}
 	if h.opts.Transport == nil {
-		h.opts.Transport = NewTransport()
+		h.opts.Transport = forward.NewTransport()
 	}
-	h.fwd = newForwarder(h.opts.Upstream, h.opts.Transport, h.log)
+	h.fwd = forward.New(h.opts.Upstream, h.opts.Transport, WriteError, h.log)
 	return h
 }
 

@@ -25,12 +25,12 @@ func TestPinAddCommitsAndWaits(t *testing.T) {
 	h := newTestHandlers(t, f, &fakeResolver{}, "", true)
 	res := post(t, h, "/api/v0/pin/add?arg=/ipfs/"+a.String()+"&name=photos", nil)
 	checkGolden(t, res, 200, kuboHeaders(), fmt.Sprintf(`{"Pins":["%s"]}`+"\n", a))
-	p, ok := f.pin(a)
+	p, ok := f.Stored(a)
 	if !ok || p.Name != "photos" || p.Mode != storage.Recursive || p.ReplicationFactorMin != 0 {
 		t.Errorf("committed %+v", p)
 	}
 	want := []string{"pin " + a.String() + " recursive", "wait " + a.String()}
-	if got := f.callLog(); !slices.Equal(got, want) {
+	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 }
@@ -43,7 +43,7 @@ func TestPinAddCommittedModeDoesNotWait(t *testing.T) {
 	if body := readBody(t, res); body != fmt.Sprintf(`{"Pins":["%s"]}`+"\n", a) {
 		t.Errorf("body %q", body)
 	}
-	if got := f.callLog(); !slices.Equal(got, []string{"pin " + a.String() + " recursive"}) {
+	if got := f.Calls(); !slices.Equal(got, []string{"pin " + a.String() + " recursive"}) {
 		t.Errorf("calls %v", got)
 	}
 }
@@ -86,7 +86,7 @@ func TestPinAddDirect(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("status %d: %s", res.StatusCode, readBody(t, res))
 	}
-	if p, _ := f.pin(b); p.Mode != storage.Direct {
+	if p, _ := f.Stored(b); p.Mode != storage.Direct {
 		t.Errorf("mode %v", p.Mode)
 	}
 	res = post(t, h, "/api/v0/pin/add?arg="+a.String()+"&r=0", nil)
@@ -123,14 +123,14 @@ func TestPinAddClusterErrorsKeepTheirMessage(t *testing.T) {
 		"no leader",
 	} {
 		f := newFakeCluster()
-		f.pinErr = errors.New(msg)
+		f.FailPin(errors.New(msg))
 		h := newTestHandlers(t, f, nil, "", true)
 		res := post(t, h, "/api/v0/pin/add?arg="+a.String(), nil)
 		checkGolden(t, res, 500, kuboHeaders(), fmt.Sprintf(`{"Message":%q,"Code":0,"Type":"error"}`+"\n", msg))
 	}
 	// And in text encoding, the bare message.
 	f := newFakeCluster()
-	f.pinErr = errNoLeader
+	f.FailPin(errNoLeader)
 	h := newTestHandlers(t, f, nil, "", true)
 	res := post(t, h, "/api/v0/pin/add?encoding=text&arg="+a.String(), nil)
 	checkGolden(t, res, 500, strings.Replace(kuboHeaders(), "application/json", "text/plain", 1), "no leader")
@@ -145,11 +145,11 @@ func TestPinAddReplicationAndOrder(t *testing.T) {
 		t.Errorf("body %q", body)
 	}
 	for _, c := range []cid.Cid{a, b} {
-		if p, _ := f.pin(c); p.ReplicationFactorMin != 3 || p.ReplicationFactorMax != 5 {
+		if p, _ := f.Stored(c); p.ReplicationFactorMin != 3 || p.ReplicationFactorMax != 5 {
 			t.Errorf("%s: replication %d/%d", c, p.ReplicationFactorMin, p.ReplicationFactorMax)
 		}
 	}
-	calls := f.callLog()
+	calls := f.Calls()
 	if calls[0] != "pin "+a.String()+" recursive" || calls[1] != "pin "+b.String()+" recursive" {
 		t.Errorf("calls %v", calls)
 	}
@@ -187,7 +187,7 @@ func TestPinAddAndRmStdinArgs(t *testing.T) {
 	if got := readBody(t, res); got != fmt.Sprintf(`{"Pins":["%s","%s"]}`+"\n", a, b) {
 		t.Errorf("rm body %q", got)
 	}
-	if _, ok := f.pin(a); ok {
+	if _, ok := f.Stored(a); ok {
 		t.Error("a still pinned")
 	}
 	// An empty stdin part is a missing argument.
@@ -203,12 +203,12 @@ func TestPinAddProgressStreamsWhileWaiting(t *testing.T) {
 	f := newFakeCluster()
 	release := make(chan struct{})
 	reported := make(chan struct{})
-	f.wait = func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
+	f.OnWait(func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
 		<-reported // the test saw {} first
 		progress(4, 167)
 		<-release
 		return nil
-	}
+	})
 	h := newTestHandlers(t, f, nil, "", true)
 	srv := httptest.NewServer(h)
 	defer srv.Close()
@@ -264,10 +264,10 @@ func TestPinAddProgressFailureAfterOutputGoesToTrailer(t *testing.T) {
 	a := testCid(1)
 	f := newFakeCluster()
 	ticked := make(chan struct{})
-	f.wait = func(ctx context.Context, c cid.Cid, _ func(nodes, bytes uint64)) error {
+	f.OnWait(func(ctx context.Context, c cid.Cid, _ func(nodes, bytes uint64)) error {
 		<-ticked
 		return errors.New("pin_error: context deadline exceeded")
-	}
+	})
 	h := newTestHandlers(t, f, nil, "", true)
 	srv := httptest.NewServer(h)
 	defer srv.Close()

@@ -1,7 +1,6 @@
 package intercept
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -39,14 +38,6 @@ func textPinLs(o options, w io.Writer, v any) error {
 		_, err = fmt.Fprintf(w, "%s %s %s\n", obj.Cid, obj.Type, obj.Name)
 	}
 	return err
-}
-
-// IndirectPins is implemented by a resolver that can also tell the
-// upstream node's indirect pins: the CIDs under its recursive pins. The
-// cluster tracks roots only, so pin ls takes indirect pins from the node.
-type IndirectPins interface {
-	PinLs(ctx context.Context, typ string, fn func(c cid.Cid, typ string) error) error
-	IndirectRoot(ctx context.Context, c cid.Cid) (typ string, ok bool, err error)
 }
 
 // runPinLs lists the cluster pinset (the roots: recursive and direct),
@@ -113,11 +104,11 @@ func (c *call) listRoots(sink lsSink, typ, filter string, display bool) error {
 // listIndirect adds the upstream node's indirect pins that are not cluster
 // roots themselves.
 func (c *call) listIndirect(sink lsSink) error {
-	ip, ok := c.h.resolver.(IndirectPins)
-	if !ok {
+	if c.h.resolver == nil {
+		// Without the node there are no indirect pins to tell.
 		return nil
 	}
-	return ip.PinLs(c.ctx, "indirect", func(ci cid.Cid, _ string) error {
+	return c.h.resolver.PinLs(c.ctx, "indirect", func(ci cid.Cid, _ string) error {
 		if _, err := c.h.cluster.Get(c.ctx, ci); err == nil {
 			return nil
 		} else if !isNotFound(err) {
@@ -155,11 +146,10 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 		if p != nil && typeMatches(typ, p.Mode) || typ == "recursive" || typ == "direct" {
 			continue
 		}
-		ip, ok := c.h.resolver.(IndirectPins)
-		if !ok {
+		if c.h.resolver == nil {
 			continue
 		}
-		through, ok, err := ip.IndirectRoot(c.ctx, cids[i])
+		through, ok, err := c.h.resolver.IndirectRoot(c.ctx, cids[i])
 		if err != nil {
 			return kuboErr(opCheck, c.args[i], err)
 		}

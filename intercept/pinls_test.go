@@ -144,7 +144,7 @@ func TestPinLsCidBase(t *testing.T) {
 func TestPinLsListErrors(t *testing.T) {
 	a, b := testCid(1), testCid(2)
 	f := newFakeCluster(recursivePin(a, ""), recursivePin(b, ""))
-	f.listErr, f.listErrAfter = errNoLeader, 1
+	f.FailList(errNoLeader, 1)
 	h := newTestHandlers(t, f, nil, "", true)
 
 	// Small non-streamed answers are still held back: Kubo's 500.
@@ -162,7 +162,7 @@ func TestPinLsListErrors(t *testing.T) {
 
 	// A stream that fails before its first line still answers 200 with the
 	// trailer, which client/rpc handles (it panics on an error status).
-	f.listErrAfter = 0
+	f.FailList(errNoLeader, 0)
 	res = post(t, h, "/api/v0/pin/ls?stream=true", nil)
 	if body := readBody(t, res); res.StatusCode != 200 || body != "" || res.Trailer.Get("X-Stream-Error") != "no leader" {
 		t.Errorf("status %d body %q trailer %q", res.StatusCode, body, res.Trailer.Get("X-Stream-Error"))
@@ -175,7 +175,7 @@ func TestPinLsLargeKeysStreamsAndReportsLateErrorsInTrailer(t *testing.T) {
 		pins = append(pins, recursivePin(testCid(i), ""))
 	}
 	f := newFakeCluster(pins...)
-	f.listErr, f.listErrAfter = errors.New("state read failed"), 2500
+	f.FailList(errors.New("state read failed"), 2500)
 	h := newTestHandlers(t, f, nil, "", true)
 	res := post(t, h, "/api/v0/pin/ls", nil)
 	body := readBody(t, res)

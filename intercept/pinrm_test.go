@@ -26,7 +26,7 @@ func TestPinRm(t *testing.T) {
 	if body := readBody(t, res); body != fmt.Sprintf("unpinned %s\n", b) {
 		t.Errorf("text body %q", body)
 	}
-	if _, ok := f.pin(c); !ok {
+	if _, ok := f.Stored(c); !ok {
 		t.Error("recursive pin removed by recursive=false")
 	}
 	res = post(t, h, "/api/v0/pin/rm?r=false&arg="+testCid(7).String(), nil)
@@ -42,7 +42,7 @@ func TestPinRmStopsAtFirstFailure(t *testing.T) {
 		t.Fatalf("status %d", res.StatusCode)
 	}
 	want := []string{"unpin " + a.String(), "unpin " + b.String()}
-	if got := f.callLog(); !slices.Equal(got, want) {
+	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 	res = post(t, h, "/api/v0/pin/rm", nil)
@@ -55,10 +55,10 @@ func TestPinRmCidBaseAndClusterErrors(t *testing.T) {
 	a := testCid(1)
 	f := newFakeCluster(recursivePin(a, ""))
 	h := newTestHandlers(t, f, nil, "", true)
-	f.unpinErr = errNoLeader
+	f.FailUnpin(errNoLeader)
 	res := post(t, h, "/api/v0/pin/rm?arg="+a.String(), nil)
 	checkGolden(t, res, 500, kuboHeaders(), `{"Message":"no leader","Code":0,"Type":"error"}`+"\n")
-	f.unpinErr = nil
+	f.FailUnpin(nil)
 	res = post(t, h, "/api/v0/pin/rm?cid-base=base32&arg="+a.String(), nil)
 	want := fmt.Sprintf(`{"Pins":["%s"]}`+"\n", mustV1(a))
 	if body := readBody(t, res); body != want {

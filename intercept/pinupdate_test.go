@@ -24,16 +24,16 @@ func TestPinUpdate(t *testing.T) {
 
 	res := post(t, h, "/api/v0/pin/update?arg=/ipfs/"+from.String()+"&arg=/ipfs/"+to.String(), nil)
 	checkGolden(t, res, 200, kuboHeaders(), fmt.Sprintf(`{"Pins":["%s","%s"]}`+"\n", from, to))
-	p, ok := f.pin(to)
+	p, ok := f.Stored(to)
 	if !ok || p.Name != "site" || p.ReplicationFactorMin != 2 || p.ReplicationFactorMax != 3 ||
 		p.Metadata["k"] != "v" || p.PinUpdate != from || p.Mode != storage.Recursive {
 		t.Errorf("new pin %+v", p)
 	}
-	if _, ok := f.pin(from); ok {
+	if _, ok := f.Stored(from); ok {
 		t.Error("old pin kept with unpin defaulting to true")
 	}
 	want := []string{"pin " + to.String() + " recursive", "wait " + to.String(), "unpin " + from.String()}
-	if got := f.callLog(); !slices.Equal(got, want) {
+	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
 }
@@ -46,7 +46,7 @@ func TestPinUpdateKeepsOldWithUnpinFalse(t *testing.T) {
 	if body := readBody(t, res); body != fmt.Sprintf("updated %s to %s\n", from, to) {
 		t.Errorf("body %q", body)
 	}
-	if _, ok := f.pin(from); !ok {
+	if _, ok := f.Stored(from); !ok {
 		t.Error("old pin removed with unpin=false")
 	}
 }
@@ -77,7 +77,7 @@ func TestPinUpdateErrors(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Errorf("update onto itself: %d %s", res.StatusCode, readBody(t, res))
 	}
-	if len(f.callLog()) != 0 {
-		t.Errorf("failed updates changed the pinset: %v", f.callLog())
+	if len(f.Calls()) != 0 {
+		t.Errorf("failed updates changed the pinset: %v", f.Calls())
 	}
 }

@@ -1,19 +1,9 @@
 package intercept
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"io"
-
-	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-// RepoStatter sums the repos of the cluster's IPFS nodes. ipfs-cluster
-// answers repo/stat this way, so that tools see the cluster's capacity.
-type RepoStatter interface {
-	RepoStat(ctx context.Context) (types.RepoStat, error)
-}
 
 // repoStatOutput is Kubo's repo/stat answer; no field is omitempty.
 type repoStatOutput struct {
@@ -38,11 +28,7 @@ func textRepoStat(o options, w io.Writer, v any) error {
 // runRepoStat answers with the sums over every peer. RepoPath and Version
 // describe one repo and so stay empty, as they are with size-only.
 func runRepoStat(c *call) error {
-	rs, ok := c.h.cluster.(RepoStatter)
-	if !ok {
-		return errors.New("repo/stat: this cluster cannot sum its peers' repos")
-	}
-	total, err := rs.RepoStat(c.ctx)
+	total, err := c.h.cluster.RepoStat(c.ctx)
 	if err != nil {
 		return err
 	}

@@ -1,21 +1,14 @@
 package intercept
 
 import (
-	"context"
 	"testing"
 
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-type summingCluster struct {
-	*fakeCluster
-	total types.RepoStat
-}
-
-func (s summingCluster) RepoStat(context.Context) (types.RepoStat, error) { return s.total, nil }
-
 func TestRepoStatSumsThePeersInKubosShape(t *testing.T) {
-	c := summingCluster{fakeCluster: newFakeCluster(), total: types.RepoStat{RepoSize: 3000, StorageMax: 30000, NumObjects: 12}}
+	c := newFakeCluster()
+	c.SetRepoStat(types.RepoStat{RepoSize: 3000, StorageMax: 30000, NumObjects: 12})
 	h := newTestHandlers(t, c, nil, "", true)
 
 	res := post(t, h, "/api/v0/repo/stat", nil)

@@ -26,7 +26,7 @@ func TestAuthorizationsAsKuboChecksThem(t *testing.T) {
 			"alice": {AuthSecret: "bearer:s3cret", AllowedPaths: []string{"/api/v0/id"}},
 			"bob":   {AuthSecret: "basic:bob:pw", AllowedPaths: []string{"/api/v0"}},
 		},
-	}, http.NotFoundHandler())
+	}, notObserving{http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func BenchmarkForwarding(b *testing.B) {
 	}))
 	defer upstream.Close()
 	u, _ := url.Parse(upstream.URL)
-	p, err := New(Config{Upstream: u, Log: zerolog.Nop()}, http.NotFoundHandler())
+	p, err := New(Config{Upstream: u, Log: zerolog.Nop()}, notObserving{http.NotFoundHandler()})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -48,7 +48,7 @@ func wire(t *testing.T, method, target string) string {
 func TestPinCallsMatchFakeKubo(t *testing.T) {
 	fk := fakekubo.New(t)
 	m := newMemCluster()
-	base := serveProxy(t, fk, func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, fk, func(up string) Intercepted { return wiredHandlers(t, up, m) })
 	c, other := cidOf("pinned"), cidOf("absent")
 	fk.PinDirect(c, fakekubo.Recursive)
 	m.Pin(t.Context(), storage.Pin{Cid: c, Mode: storage.Recursive})
@@ -89,7 +89,7 @@ func TestPinCallsMatchFakeKubo(t *testing.T) {
 func TestAddThroughFakeKuboPinsInClusterOnly(t *testing.T) {
 	fk := fakekubo.New(t)
 	m := newMemCluster()
-	base := serveProxy(t, fk, func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, fk, func(up string) Intercepted { return wiredHandlers(t, up, m) })
 
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
@@ -109,7 +109,7 @@ func TestAddThroughFakeKuboPinsInClusterOnly(t *testing.T) {
 	if !strings.Contains(string(out), added.String()) {
 		t.Errorf("add answer %s does not name %s", out, added)
 	}
-	if p, ok := m.get(added); !ok || p.Name != "greeting" {
+	if p, ok := m.Stored(added); !ok || p.Name != "greeting" {
 		t.Errorf("cluster pin %+v %v", p, ok)
 	}
 	if fk.IsPinned(added) {

@@ -22,7 +22,7 @@ import (
 
 // serveProxy runs a proxy to upstream on a real listener; intercepted
 // builds the intercept handler for the upstream's URL (nil: a 404 stub).
-func serveProxy(t *testing.T, upstream http.Handler, intercepted func(upstreamURL string) http.Handler) string {
+func serveProxy(t *testing.T, upstream http.Handler, intercepted func(upstreamURL string) Intercepted) string {
 	t.Helper()
 	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
@@ -31,7 +31,7 @@ func serveProxy(t *testing.T, upstream http.Handler, intercepted func(upstreamUR
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ih http.Handler = http.NotFoundHandler()
+	var ih Intercepted = notObserving{http.NotFoundHandler()}
 	if intercepted != nil {
 		ih = intercepted(up.URL)
 	}
@@ -89,7 +89,7 @@ func sha256Cid(digest []byte) cid.Cid {
 // up to 256 KiB of the body while the proxy streams it upstream.
 func TestUploadSurvivesEarlyAnswer(t *testing.T) {
 	m := newMemCluster()
-	base := serveProxy(t, earlyAnsweringUpstream(t), func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, earlyAnsweringUpstream(t), func(up string) Intercepted { return wiredHandlers(t, up, m) })
 	data := make([]byte, 10<<20)
 	rand.Read(data)
 	sum := sha256.Sum256(data)
@@ -126,7 +126,7 @@ func TestUploadSurvivesEarlyAnswer(t *testing.T) {
 			}
 		}
 	}
-	if _, ok := m.get(want); !ok {
+	if _, ok := m.Stored(want); !ok {
 		t.Error("add did not pin the uploaded CID in the cluster")
 	}
 	// The client's connection survived for reuse: keep-alive worked.

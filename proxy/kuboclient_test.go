@@ -60,7 +60,7 @@ func listViaClient(t *testing.T, api *rpc.HttpApi, opts ...caopts.PinLsOption) m
 // client/rpc is satisfied, the pin calls are drop-in.
 func TestKuboGoClient(t *testing.T) {
 	m := newMemCluster()
-	base := serveProxy(t, http.HandlerFunc(kuboAddUpstream), func(up string) http.Handler { return wiredHandlers(t, up, m) })
+	base := serveProxy(t, http.HandlerFunc(kuboAddUpstream), func(up string) Intercepted { return wiredHandlers(t, up, m) })
 	api, err := rpc.NewURLApiWithClient(base, &http.Client{})
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +74,7 @@ func TestKuboGoClient(t *testing.T) {
 	if err := api.Pin().Add(ctx, path.FromCid(b), caopts.Pin.Recursive(false), caopts.Pin.Name("bee")); err != nil {
 		t.Fatalf("Add direct: %v", err)
 	}
-	if p, _ := m.get(b); p.Mode != storage.Direct || p.Name != "bee" {
+	if p, _ := m.Stored(b); p.Mode != storage.Direct || p.Name != "bee" {
 		t.Errorf("direct pin %+v", p)
 	}
 
@@ -100,10 +100,10 @@ func TestKuboGoClient(t *testing.T) {
 	if err := api.Pin().Update(ctx, path.FromCid(a), path.FromCid(c)); err != nil {
 		t.Fatalf("Update: %v", err)
 	}
-	if p, ok := m.get(c); !ok || p.PinUpdate != a {
+	if p, ok := m.Stored(c); !ok || p.PinUpdate != a {
 		t.Errorf("updated pin %+v", p)
 	}
-	if _, ok := m.get(a); ok {
+	if _, ok := m.Stored(a); ok {
 		t.Error("Update kept the old pin")
 	}
 	if err := api.Pin().Update(ctx, path.FromCid(a), path.FromCid(c)); err == nil ||
@@ -124,7 +124,7 @@ func TestKuboGoClient(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Unixfs.Add: %v", err)
 	}
-	if p, ok := m.get(added.RootCid()); !ok || p.Mode != storage.Recursive {
+	if p, ok := m.Stored(added.RootCid()); !ok || p.Mode != storage.Recursive {
 		t.Errorf("added %s not pinned in the cluster: %+v", added.RootCid(), p)
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/intercept"
+	"github.com/flotilla-ipfs/flotilla/internal/forward"
 )
 
 // Config configures the proxy listener.
@@ -44,9 +45,15 @@ const (
 	maxHeaderBytes    = 1 << 20
 )
 
-// upstreamObserver is implemented by *intercept.Handlers, which answers with
-// the upstream's Server header once it has seen one.
-type upstreamObserver interface {
+// Intercepted is what the proxy needs from the handler of the calls that
+// intercept.Intercepts accepts. The daemon passes *intercept.Handlers, and
+// its wiring checks that at compile time.
+type Intercepted interface {
+	// ServeHTTP answers one intercepted call.
+	ServeHTTP(w http.ResponseWriter, r *http.Request)
+	// ObserveUpstream is shown the headers of every forwarded answer, so that
+	// intercepted answers carry the upstream's Server header as forwarded
+	// ones do.
 	ObserveUpstream(http.Header)
 }
 
@@ -54,7 +61,7 @@ type upstreamObserver interface {
 type Proxy struct {
 	cfg         Config
 	log         zerolog.Logger
-	intercepted http.Handler
+	intercepted Intercepted
 	fwd         *httputil.ReverseProxy
 	cors        atomic.Pointer[corsPolicy]
 	auth        *authorizer
@@ -62,8 +69,8 @@ type Proxy struct {
 }
 
 // New builds the proxy. intercepted serves the paths intercept.Intercepts
-// accepts; normally it is the *intercept.Handlers.
-func New(cfg Config, intercepted http.Handler) (*Proxy, error) {
+// accepts.
+func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	if cfg.Upstream == nil || cfg.Upstream.Host == "" {
 		return nil, errors.New("proxy: an upstream URL with a host is required")
 	}
@@ -72,12 +79,10 @@ func New(cfg Config, intercepted http.Handler) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
-	p.fwd = intercept.NewForwarder(cfg.Upstream, intercept.NewTransport(), &intercept.BufferPool{}, cfg.Log)
-	if obs, ok := intercepted.(upstreamObserver); ok {
-		p.fwd.ModifyResponse = func(res *http.Response) error {
-			obs.ObserveUpstream(res.Header)
-			return nil
-		}
+	p.fwd = forward.New(cfg.Upstream, forward.NewTransport(), intercept.WriteError, cfg.Log)
+	p.fwd.ModifyResponse = func(res *http.Response) error {
+		intercepted.ObserveUpstream(res.Header)
+		return nil
 	}
 	p.srv = &http.Server{
 		Handler:           p,
@@ -175,7 +180,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
-	intercept.EnableFullDuplex(w, r)
+	forward.EnableFullDuplex(w, r)
 	p.fwd.ServeHTTP(w, r)
 }
 

@@ -58,7 +58,7 @@ func newTestProxy(t *testing.T, upstream http.HandlerFunc, origins ...string) *t
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, "{}\n")
 	})
-	p, err := New(Config{Upstream: u, AllowedOrigins: origins, ListenAddr: "127.0.0.1:9095", Log: zerolog.Nop()}, stub)
+	p, err := New(Config{Upstream: u, AllowedOrigins: origins, ListenAddr: "127.0.0.1:9095", Log: zerolog.Nop()}, notObserving{stub})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +236,7 @@ func TestForwardedAnswerKeepsOneVary(t *testing.T) {
 
 func TestUpstreamDown(t *testing.T) {
 	u, _ := url.Parse("http://127.0.0.1:1")
-	p, err := New(Config{Upstream: u, Log: zerolog.Nop()}, http.NotFoundHandler())
+	p, err := New(Config{Upstream: u, Log: zerolog.Nop()}, notObserving{http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +251,7 @@ func TestUpstreamDown(t *testing.T) {
 }
 
 func TestNewValidates(t *testing.T) {
-	if _, err := New(Config{}, http.NotFoundHandler()); err == nil {
+	if _, err := New(Config{}, notObserving{http.NotFoundHandler()}); err == nil {
 		t.Error("no upstream accepted")
 	}
 	u, _ := url.Parse("http://127.0.0.1:5001")
@@ -286,7 +286,7 @@ func TestAccessLogHidesSecret(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(kuboOK))
 	defer up.Close()
 	u, _ := url.Parse(up.URL)
-	p, err := New(Config{Upstream: u, Log: lg}, http.NotFoundHandler())
+	p, err := New(Config{Upstream: u, Log: lg}, notObserving{http.NotFoundHandler()})
 	if err != nil {
 		t.Fatal(err)
 	}

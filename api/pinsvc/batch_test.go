@@ -1,36 +1,16 @@
 package pinsvc
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"sync/atomic"
 	"testing"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/flotilla-ipfs/flotilla/storage"
-	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// batchingFake answers peer maps a batch at a time, as cluster.Node does.
-type batchingFake struct {
-	*fakeCluster
-	batches atomic.Int32
-}
-
-func (b *batchingFake) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
-	b.batches.Add(1)
-	out := make([]map[string]types.PinStatus, len(cids))
-	for i, c := range cids {
-		out[i] = b.PeerMap(ctx, c)
-	}
-	return out
-}
-
 func TestStatusFilterAsksPeersABatchAtATime(t *testing.T) {
-	bf := &batchingFake{fakeCluster: newFake()}
+	bf := newFake()
 	const n = 300
 	for i := 0; i < n; i++ {
 		status := "pinned"
@@ -61,7 +41,7 @@ func TestStatusFilterAsksPeersABatchAtATime(t *testing.T) {
 			t.Fatalf("a %s pin passed the pinned filter", r.Status)
 		}
 	}
-	if got := bf.batches.Load(); got != 2 {
+	if got := bf.PeerMapsCalls(); got != 2 {
 		t.Fatalf("peers were asked in %d rounds for %d pins, want 2 batches", got, n)
 	}
 }

@@ -2,162 +2,41 @@ package pinsvc
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-	mh "github.com/multiformats/go-multihash"
-
+	"github.com/flotilla-ipfs/flotilla/internal/fakecluster"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// fakeCluster is an in-memory Cluster. Pins it commits get increasing
-// timestamps with nanosecond parts, as the real cluster's do.
+// fakeCluster is the shared fake cluster with one peer, "peer-a", that
+// has queued every pin unless told otherwise.
 type fakeCluster struct {
-	mu        sync.Mutex
-	pins      map[cid.Cid]storage.Pin
-	peers     map[cid.Cid]map[string]types.PinStatus
-	delegates []string
-	now       time.Time
-	ops       []string // "pin <cid>" and "unpin <cid>", in commit order
-
-	pinErr, unpinErr, listErr error
-	peerMapCalls              atomic.Int64
-	// stream, when set, replaces the stored pins in List: it generates n
-	// pins on the fly, so that the fake itself holds none of them.
-	stream func(fn func(storage.Pin) error) error
+	*fakecluster.Cluster
 }
 
 func newFake() *fakeCluster {
-	return &fakeCluster{
-		pins:      map[cid.Cid]storage.Pin{},
-		peers:     map[cid.Cid]map[string]types.PinStatus{},
-		delegates: []string{"/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo"},
-		now:       time.Date(2024, 5, 1, 12, 0, 0, 123456789, time.UTC),
-	}
+	f := &fakeCluster{Cluster: fakecluster.New()}
+	f.SetPeers(types.ID{ID: "peer-a"})
+	f.SetDefaultStatus("pin_queued")
+	f.SetDelegates("/ip4/127.0.0.1/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo")
+	return f
 }
 
-func (f *fakeCluster) Pin(_ context.Context, p storage.Pin) (storage.Pin, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.pinErr != nil {
-		return p, f.pinErr
-	}
-	f.now = f.now.Add(time.Millisecond + time.Nanosecond)
-	p.Timestamp = f.now
-	f.pins[p.Cid] = p
-	f.ops = append(f.ops, "pin "+p.Cid.String())
-	return p, nil
-}
-
-func (f *fakeCluster) Unpin(_ context.Context, c cid.Cid) (storage.Pin, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.unpinErr != nil {
-		return storage.Pin{}, f.unpinErr
-	}
-	p, ok := f.pins[c]
-	if !ok {
-		return p, storage.ErrNotFound
-	}
-	delete(f.pins, c)
-	f.ops = append(f.ops, "unpin "+c.String())
-	return p, nil
-}
-
-func (f *fakeCluster) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.pins[c]
-	if !ok {
-		return p, storage.ErrNotFound
-	}
-	return p, nil
-}
-
-// List visits pins in key order, as bbolt does, which is unrelated to
-// their timestamps.
-func (f *fakeCluster) List(_ context.Context, fn func(storage.Pin) error) error {
-	if f.listErr != nil {
-		return f.listErr
-	}
-	if f.stream != nil {
-		return f.stream(fn)
-	}
-	f.mu.Lock()
-	pins := make([]storage.Pin, 0, len(f.pins))
-	for _, p := range f.pins {
-		pins = append(pins, p)
-	}
-	f.mu.Unlock()
-	sort.Slice(pins, func(i, j int) bool { return pins[i].Cid.KeyString() < pins[j].Cid.KeyString() })
-	for _, p := range pins {
-		if err := fn(p); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// PeerMap defaults to one peer that has queued the pin.
-func (f *fakeCluster) PeerMap(_ context.Context, c cid.Cid) map[string]types.PinStatus {
-	f.peerMapCalls.Add(1)
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if m, ok := f.peers[c]; ok {
-		return m
-	}
-	return map[string]types.PinStatus{"peer-a": {Status: "pin_queued"}}
-}
-
-func (f *fakeCluster) Delegates(_ context.Context, _ cid.Cid) []string {
-	return f.delegates
-}
-
+// put adds p as it is, with peer-a reporting peerStatus for it.
 func (f *fakeCluster) put(p storage.Pin, peerStatus string) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.pins[p.Cid] = p
-	f.peers[p.Cid] = map[string]types.PinStatus{"peer-a": {Status: peerStatus}}
+	f.Put(p)
+	f.SetStatus(p.Cid, "peer-a", peerStatus)
 }
 
-func (f *fakeCluster) setStatus(c cid.Cid, m map[string]types.PinStatus) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.peers[c] = m
-}
-
-func (f *fakeCluster) stored(c cid.Cid) (storage.Pin, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	p, ok := f.pins[c]
-	return p, ok
-}
-
-func (f *fakeCluster) opLog() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.ops...)
-}
-
-func testCid(i int) cid.Cid {
-	h, err := mh.Sum([]byte(fmt.Sprintf("pin %d", i)), mh.SHA2_256, -1)
-	if err != nil {
-		panic(err)
-	}
-	return cid.NewCidV1(cid.Raw, h)
-}
+// testCid returns a distinct raw CIDv1 for each i.
+var testCid = fakecluster.Cid
 
 // api is a running Pinning Service on a fake cluster.
 type api struct {

@@ -11,12 +11,15 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
-	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// statusWorkers bounds how many pins have their peers asked at once, while
-// a list filters by status or fills in its page.
+// statusWorkers bounds how many pins have their peers asked at once while
+// a list fills in the statuses of its page.
 const statusWorkers = 8
+
+// statusBatch is how many pins one round of status requests covers while a
+// list filters by status.
+const statusBatch = 256
 
 // entry is a pin that matched, with its status once derived.
 type entry struct {
@@ -119,50 +122,8 @@ func (s *server) scan(ctx context.Context, f *filter) ([]entry, int, error) {
 
 // eachWithStatus derives the status of each pin that passes the other
 // filters and keeps those whose status the filter wants. Each status asks
-// every peer, so a cluster that can answer for many pins at once is asked a
-// batch at a time; otherwise a few pins are asked about in parallel.
+// every peer, so the peers are asked about a batch of pins at a time.
 func (s *server) eachWithStatus(ctx context.Context, f *filter, keep func(entry)) error {
-	if bs, ok := s.cluster.(batchStatuser); ok {
-		return s.eachWithStatusBatched(ctx, f, bs, keep)
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	pins := make(chan storage.Pin)
-	var wg sync.WaitGroup
-	for range statusWorkers {
-		wg.Go(func() {
-			for p := range pins {
-				e := entry{pin: p}
-				e.status, e.details = peerStatus(p, s.cluster.PeerMap(ctx, p.Cid))
-				if f.statuses[e.status] {
-					keep(e)
-				}
-			}
-		})
-	}
-	err := s.each(ctx, f, func(p storage.Pin) error {
-		select {
-		case pins <- p:
-			return nil
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	})
-	close(pins)
-	wg.Wait()
-	return err
-}
-
-// batchStatuser reports the peer maps of many pins in one round trip per
-// peer.
-type batchStatuser interface {
-	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
-}
-
-// statusBatch is how many pins one round of status requests covers.
-const statusBatch = 256
-
-func (s *server) eachWithStatusBatched(ctx context.Context, f *filter, bs batchStatuser, keep func(entry)) error {
 	batch := make([]storage.Pin, 0, statusBatch)
 	flush := func() {
 		if len(batch) == 0 {
@@ -172,7 +133,7 @@ func (s *server) eachWithStatusBatched(ctx context.Context, f *filter, bs batchS
 		for i, p := range batch {
 			cids[i] = p.Cid
 		}
-		for i, pm := range bs.PeerMaps(ctx, cids) {
+		for i, pm := range s.cluster.PeerMaps(ctx, cids) {
 			e := entry{pin: batch[i]}
 			e.status, e.details = peerStatus(batch[i], pm)
 			if f.statuses[e.status] {

@@ -263,7 +263,7 @@ func TestListStreamsALargePinset(t *testing.T) {
 
 	a := newAPI(t)
 	var peak, start uint64
-	a.fake.stream = func(fn func(storage.Pin) error) error {
+	a.fake.GenerateList(func(fn func(storage.Pin) error) error {
 		start, peak = liveHeap(), 0
 		for i := range n {
 			if i%10000 == 9999 {
@@ -279,9 +279,9 @@ func TestListStreamsALargePinset(t *testing.T) {
 			}
 		}
 		return nil
-	}
+	})
 	for _, status := range []string{all, queued} {
-		a.fake.peerMapCalls.Store(0)
+		a.fake.ResetPeerMapCalls()
 		res := a.ls(q("limit", "10", "status", status)).results(t)
 		if res.Count != n || len(res.Results) != 10 {
 			t.Fatalf("status %s: count %d, %d results; want %d, 10", status, res.Count, len(res.Results), n)
@@ -295,7 +295,7 @@ func TestListStreamsALargePinset(t *testing.T) {
 			t.Fatalf("status %s: live heap grew by %d MiB while listing: pins are being held", status, grew>>20)
 		}
 		// Without a status filter to apply, only the page's pins need their peers asked.
-		if calls := a.fake.peerMapCalls.Load(); status == all && calls != 10 {
+		if calls := a.fake.PeerMapCalls(); status == all && calls != 10 {
 			t.Fatalf("%d peer map queries for a page of 10", calls)
 		}
 	}

@@ -15,7 +15,8 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// Cluster is what the Pinning Service API needs from the peer.
+// Cluster is what the Pinning Service API needs from the peer. The daemon
+// passes *cluster.Node, and its wiring checks that at compile time.
 type Cluster interface {
 	// Pin commits p (zero replication = defaults); allocations and the
 	// timestamp are decided by the cluster.
@@ -28,6 +29,9 @@ type Cluster interface {
 	List(ctx context.Context, fn func(storage.Pin) error) error
 	// PeerMap returns every peer's status of c, keyed by peer ID.
 	PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
+	// PeerMaps is PeerMap for many CIDs with one round trip per peer; the
+	// maps are in the order of cids.
+	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
 	// Delegates returns multiaddrs (ending in /p2p/<id>) of the IPFS nodes
 	// allocated to hold c.
 	Delegates(ctx context.Context, c cid.Cid) []string

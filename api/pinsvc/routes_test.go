@@ -22,7 +22,7 @@ const origin = "/ip4/198.51.100.7/tcp/4001/p2p/12D3KooWQYhTNQdmr3ArTeUHRYzFg94BK
 func TestAddCommitsAndAnswers202(t *testing.T) {
 	a := newAPI(t)
 	c := testCid(1)
-	a.fake.delegates = []string{"/ip4/203.0.113.1/tcp/4001", "not an address", origin, origin}
+	a.fake.SetDelegates("/ip4/203.0.113.1/tcp/4001", "not an address", origin, origin)
 	ps := a.do("POST", "/pins", map[string]any{
 		"cid":     c.String(),
 		"name":    "my pin/ä",
@@ -44,7 +44,7 @@ func TestAddCommitsAndAnswers202(t *testing.T) {
 	if !slices.Equal(ps.Delegates, []string{origin}) {
 		t.Fatalf("delegates %v", ps.Delegates)
 	}
-	p, ok := a.fake.stored(c)
+	p, ok := a.fake.Stored(c)
 	if !ok {
 		t.Fatal("pin not committed")
 	}
@@ -66,7 +66,7 @@ func TestAddAgainUpdatesTheSamePinAndKeepsItsPlacement(t *testing.T) {
 	if ps.RequestID != c.String() || ps.Status != pinned {
 		t.Fatalf("requestid %q status %q", ps.RequestID, ps.Status)
 	}
-	p, _ := a.fake.stored(c)
+	p, _ := a.fake.Stored(c)
 	if p.Name != "new" || p.ReplicationFactorMin != 2 || p.ReplicationFactorMax != 3 || !slices.Equal(p.UserAllocations, []string{"peer-b"}) {
 		t.Fatalf("re-pin lost the operator's placement or the new name: %+v", p)
 	}
@@ -102,7 +102,7 @@ func TestAddRefusesBadBodies(t *testing.T) {
 			if !strings.Contains(details, tc.details) {
 				t.Fatalf("details %q lack %q", details, tc.details)
 			}
-			if ops := a.fake.opLog(); len(ops) != 0 {
+			if ops := a.fake.Commits(); len(ops) != 0 {
 				t.Fatalf("a refused request committed %v", ops)
 			}
 		})
@@ -128,7 +128,7 @@ func TestGetByRequestID(t *testing.T) {
 	if got.RequestID != id || got.Pin.Cid != c.String() {
 		t.Fatalf("GET answered %+v for %s", got, id)
 	}
-	a.fake.setStatus(c, map[string]types.PinStatus{"peer-a": {Status: "pinning"}})
+	a.fake.SetPeerMap(c, map[string]types.PinStatus{"peer-a": {Status: "pinning"}})
 	if got := a.do("GET", "/pins/"+id, nil).status(t, http.StatusOK); got.Status != pinning {
 		t.Fatalf("status %q, want pinning", got.Status)
 	}
@@ -160,7 +160,7 @@ func TestDeleteRemovesAtOnce(t *testing.T) {
 	a.fake.put(storage.Pin{Cid: c, Timestamp: time.Now()}, "pinned")
 	r := a.do("DELETE", "/pins/"+c.String(), nil)
 	r.expect(t, http.StatusAccepted)
-	if _, ok := a.fake.stored(c); ok {
+	if _, ok := a.fake.Stored(c); ok {
 		t.Fatal("DELETE answered before the unpin was committed")
 	}
 	a.do("GET", "/pins/"+c.String(), nil).failure(t, http.StatusNotFound, "NOT_FOUND")
@@ -179,10 +179,10 @@ func TestReplacePinsTheNewBeforeUnpinningTheOld(t *testing.T) {
 	if ps.RequestID != neu.String() || ps.Pin.Cid != neu.String() || ps.Pin.Name != "policy/x/mfs" {
 		t.Fatalf("replace answered %+v", ps)
 	}
-	if ops := a.fake.opLog(); !slices.Equal(ops, []string{"pin " + neu.String(), "unpin " + old.String()}) {
+	if ops := a.fake.Commits(); !slices.Equal(ops, []string{"pin " + neu.String(), "unpin " + old.String()}) {
 		t.Fatalf("commits %v: the new pin must come first", ops)
 	}
-	p, _ := a.fake.stored(neu)
+	p, _ := a.fake.Stored(neu)
 	if !p.PinUpdate.Equals(old) || p.ReplicationFactorMin != 2 || p.ReplicationFactorMax != 2 {
 		t.Fatalf("new pin %+v should update the old one and keep its placement", p)
 	}
@@ -198,10 +198,10 @@ func TestReplaceWithTheSameCIDOnlyUpdates(t *testing.T) {
 	if ps.RequestID != c.String() || ps.Pin.Name != "b" {
 		t.Fatalf("replace answered %+v", ps)
 	}
-	if ops := a.fake.opLog(); !slices.Equal(ops, []string{"pin " + c.String()}) {
+	if ops := a.fake.Commits(); !slices.Equal(ops, []string{"pin " + c.String()}) {
 		t.Fatalf("commits %v: nothing may be unpinned", ops)
 	}
-	if p, _ := a.fake.stored(c); p.Name != "b" || p.Metadata["k"] != "v" || p.PinUpdate.Defined() {
+	if p, _ := a.fake.Stored(c); p.Name != "b" || p.Metadata["k"] != "v" || p.PinUpdate.Defined() {
 		t.Fatalf("pin %+v", p)
 	}
 }
@@ -212,15 +212,15 @@ func TestReplaceRefusals(t *testing.T) {
 	a.fake.put(storage.Pin{Cid: old, Timestamp: time.Now()}, "pinned")
 	a.do("POST", "/pins/"+testCid(3).String(), map[string]any{"cid": testCid(2).String()}).failure(t, http.StatusNotFound, "NOT_FOUND")
 	a.do("POST", "/pins/"+old.String(), `{"cid":"nope"}`).failure(t, http.StatusBadRequest, "BAD_REQUEST")
-	if ops := a.fake.opLog(); len(ops) != 0 {
+	if ops := a.fake.Commits(); len(ops) != 0 {
 		t.Fatalf("refused replaces committed %v", ops)
 	}
 	// A failed unpin of the old pin is reported; the call can be repeated.
-	a.fake.unpinErr = errors.New("disk full")
+	a.fake.FailUnpin(errors.New("disk full"))
 	a.do("POST", "/pins/"+old.String(), map[string]any{"cid": testCid(2).String()}).failure(t, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR")
-	a.fake.unpinErr = nil
+	a.fake.FailUnpin(nil)
 	a.do("POST", "/pins/"+old.String(), map[string]any{"cid": testCid(2).String()}).status(t, http.StatusAccepted)
-	if _, ok := a.fake.stored(old); ok {
+	if _, ok := a.fake.Stored(old); ok {
 		t.Fatal("old pin kept after a successful retry")
 	}
 }
@@ -249,7 +249,7 @@ func TestAuth(t *testing.T) {
 			}
 		}
 	}
-	if ops := a.fake.opLog(); len(ops) != 0 {
+	if ops := a.fake.Commits(); len(ops) != 0 {
 		t.Fatalf("unauthenticated requests committed %v", ops)
 	}
 	a.token = "other"
@@ -275,14 +275,14 @@ func TestClusterErrorsBecomeFailures(t *testing.T) {
 		{errors.New("bolt: disk I/O"), http.StatusInternalServerError, "INTERNAL_SERVER_ERROR"},
 	} {
 		a := newAPI(t)
-		a.fake.pinErr = tc.err
+		a.fake.FailPin(tc.err)
 		details := a.do("POST", "/pins", map[string]any{"cid": testCid(1).String()}).failure(t, tc.code, tc.reason)
 		if details != tc.err.Error() {
 			t.Fatalf("details %q, want %q", details, tc.err)
 		}
 	}
 	a := newAPI(t)
-	a.fake.listErr = errors.New("bolt: disk I/O")
+	a.fake.FailList(errors.New("bolt: disk I/O"), 0)
 	a.do("GET", "/pins", nil).failure(t, http.StatusInternalServerError, "INTERNAL_SERVER_ERROR")
 	a.do("GET", "/nowhere", nil).failure(t, http.StatusNotFound, "NOT_FOUND")
 	a.do("PUT", "/pins", nil).failure(t, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED")

@@ -47,7 +47,7 @@ func TestFailedPinCarriesItsErrorInInfo(t *testing.T) {
 	a := newAPI(t)
 	c := testCid(1)
 	a.fake.put(storage.Pin{Cid: c, Allocations: []string{"peer-a"}, Timestamp: time.Now()}, "")
-	a.fake.setStatus(c, map[string]types.PinStatus{"peer-a": {Status: "pin_error", Error: "context deadline exceeded"}})
+	a.fake.SetPeerMap(c, map[string]types.PinStatus{"peer-a": {Status: "pin_error", Error: "context deadline exceeded"}})
 	ps := a.do("GET", "/pins/"+c.String(), nil).status(t, http.StatusOK)
 	if ps.Status != failed || ps.Info["status_details"] != "peer-a: context deadline exceeded" {
 		t.Fatalf("status %q info %v", ps.Status, ps.Info)

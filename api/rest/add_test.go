@@ -108,8 +108,8 @@ func TestAddWrapPinsOnlyTheDirectory(t *testing.T) {
 	if progress != 2 || len(roots) != 1 || items[len(items)-1]["name"] != "" {
 		t.Fatalf("output %s", r.body)
 	}
-	if e.fc.pinCalls != 1 || e.fc.lastPin.Name != "bundle" || e.fc.lastPin.Cid.String() != roots[0]["cid"] {
-		t.Errorf("pinned %d times, last %+v", e.fc.pinCalls, e.fc.lastPin)
+	if e.fc.PinCalls() != 1 || e.fc.LastPin().Name != "bundle" || e.fc.LastPin().Cid.String() != roots[0]["cid"] {
+		t.Errorf("pinned %d times, last %+v", e.fc.PinCalls(), e.fc.LastPin())
 	}
 }
 
@@ -120,8 +120,8 @@ func TestAddNoPinAndArrayOutput(t *testing.T) {
 	if err := json.Unmarshal(r.body, &arr); err != nil || len(arr) != 1 {
 		t.Fatalf("stream-channels=false must answer one JSON array: %s (%v)", r.body, err)
 	}
-	if arr[0]["allocations"] != nil || e.fc.pinCalls != 0 {
-		t.Errorf("no-pin pinned: %v, %d calls", arr[0], e.fc.pinCalls)
+	if arr[0]["allocations"] != nil || e.fc.PinCalls() != 0 {
+		t.Errorf("no-pin pinned: %v, %d calls", arr[0], e.fc.PinCalls())
 	}
 }
 
@@ -136,7 +136,7 @@ func TestAddErrors(t *testing.T) {
 	e.postAdd("", "a", "b").wantError(t, http.StatusInternalServerError, "disk full")
 
 	// The cluster refuses the pin of the only entry: nothing was sent yet.
-	e.fc.pinErr = fmt.Errorf("no leader")
+	e.fc.FailPin(fmt.Errorf("no leader"))
 	e.postAdd("", "a", "b").wantError(t, http.StatusInternalServerError, "no leader")
 
 	// Refused after a first entry went out: the error is in the trailer.

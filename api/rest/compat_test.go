@@ -60,7 +60,7 @@ func TestCompatIDPeersVersion(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	self := e.fc.peers[0]
+	self := e.fc.Peer(0)
 	if id.ID != pid(t, self.ID) || id.Peername != "peer0" || len(id.ClusterPeers) != 3 ||
 		id.IPFS.ID != pid(t, self.IPFS.ID) || len(id.Addresses) != 1 || len(id.ClusterPeersAddresses) != 3 {
 		t.Errorf("ID %+v", id)
@@ -77,8 +77,8 @@ func TestCompatIDPeersVersion(t *testing.T) {
 	for p := range out {
 		ids = append(ids, p.ID.String())
 	}
-	if !slices.Equal(ids, e.fc.peerIDs()) {
-		t.Errorf("peers %v, want %v", ids, e.fc.peerIDs())
+	if !slices.Equal(ids, e.fc.PeerIDs()) {
+		t.Errorf("peers %v, want %v", ids, e.fc.PeerIDs())
 	}
 
 	v, err := c.Version(ctx)
@@ -89,7 +89,7 @@ func TestCompatIDPeersVersion(t *testing.T) {
 		t.Errorf("health: %v", err)
 	}
 
-	if err := c.PeerRm(ctx, pid(t, e.fc.peers[2].ID)); err != nil {
+	if err := c.PeerRm(ctx, pid(t, e.fc.Peer(2).ID)); err != nil {
 		t.Fatal(err)
 	}
 	err = c.PeerRm(ctx, pid(t, newPeerID(t)))
@@ -102,9 +102,9 @@ func TestCompatPinEveryOption(t *testing.T) {
 	e, c := compatEnv(t, Config{})
 	ctx := t.Context()
 	ci := api.NewCid(testCid(t, "compat"))
-	p1 := pid(t, e.fc.peers[1].ID)
+	p1 := pid(t, e.fc.Peer(1).ID)
 	origin, _ := api.NewMultiaddr("/ip4/1.2.3.4/tcp/4001/p2p/" + p1.String())
-	expire := e.fc.now.Add(time.Hour)
+	expire := e.fc.Now().Add(time.Hour)
 	opts := api.PinOptions{
 		ReplicationFactorMin: 1,
 		ReplicationFactorMax: 2,
@@ -125,7 +125,7 @@ func TestCompatPinEveryOption(t *testing.T) {
 		pin.Type != api.DataType || len(pin.Allocations) != 2 || pin.Allocations[0] != p1 {
 		t.Errorf("pin %+v", pin)
 	}
-	got := e.fc.lastPin
+	got := e.fc.LastPin()
 	if got.Mode != storage.Direct || got.Name != "compat" || !slices.Equal(got.UserAllocations, []string{p1.String()}) ||
 		!got.ExpireAt.Equal(expire) || got.Metadata["k1"] != "v1" || !slices.Equal(got.Origins, []string{origin.String()}) {
 		t.Errorf("the cluster got %+v", got)
@@ -193,8 +193,8 @@ func TestCompatPinPath(t *testing.T) {
 	if err != nil || !un.Cid.Cid.Equals(leaf) {
 		t.Errorf("unpin path %+v %v", un, err)
 	}
-	if e.fc.pinCalls != 2 {
-		t.Errorf("%d pins", e.fc.pinCalls)
+	if e.fc.PinCalls() != 2 {
+		t.Errorf("%d pins", e.fc.PinCalls())
 	}
 }
 
@@ -202,9 +202,9 @@ func TestCompatStatusAndRecover(t *testing.T) {
 	e, c := compatEnv(t, Config{})
 	ctx := t.Context()
 	cids := pinSome(t, e, 3)
-	p0, p1 := e.fc.peers[0].ID, e.fc.peers[1].ID
-	e.fc.setStatus(cids[1], p0, "pin_error")
-	e.fc.setStatus(cids[2], p1, "pin_queued")
+	p0, p1 := e.fc.Peer(0).ID, e.fc.Peer(1).ID
+	e.fc.SetStatus(cids[1], p0, "pin_error")
+	e.fc.SetStatus(cids[2], p1, "pin_queued")
 
 	gpi, err := c.Status(ctx, api.NewCid(cids[0]), false)
 	if err != nil {
@@ -261,7 +261,7 @@ func TestCompatStatusAndRecover(t *testing.T) {
 	if err != nil || rec.PeerMap[p0].Status != api.TrackerStatusPinQueued {
 		t.Errorf("recover %+v %v", rec, err)
 	}
-	e.fc.recovered = cids[:2]
+	e.fc.SetRecoverable(cids[:2]...)
 	out := make(chan api.GlobalPinInfo, 10)
 	if err := c.RecoverAll(ctx, false, out); err != nil {
 		t.Fatal(err)
@@ -278,9 +278,9 @@ func TestCompatStatusAndRecover(t *testing.T) {
 func TestCompatMonitorAndErrors(t *testing.T) {
 	e, c := compatEnv(t, Config{})
 	ctx := t.Context()
-	p1 := e.fc.peers[1].ID
-	e.fc.metrics["freespace"] = []health.Metric{{Name: "freespace", Peer: p1, Value: "1000", Valid: true, Weight: 1000, Expire: 7}}
-	e.fc.alerts = []health.Alert{{Metric: health.Metric{Name: "ping", Peer: p1, Expire: 3}, TriggeredAt: e.fc.now}}
+	p1 := e.fc.Peer(1).ID
+	e.fc.SetMetrics("freespace", []health.Metric{{Name: "freespace", Peer: p1, Value: "1000", Valid: true, Weight: 1000, Expire: 7}})
+	e.fc.SetAlerts(health.Alert{Metric: health.Metric{Name: "ping", Peer: p1, Expire: 3}, TriggeredAt: e.fc.Now()})
 
 	names, err := c.MetricNames(ctx)
 	if err != nil || !slices.Equal(names, []string{"freespace"}) {
@@ -291,11 +291,11 @@ func TestCompatMonitorAndErrors(t *testing.T) {
 		t.Errorf("metrics %+v %v", ms, err)
 	}
 	alerts, err := c.Alerts(ctx)
-	if err != nil || len(alerts) != 1 || alerts[0].Name != "ping" || alerts[0].Peer.String() != p1 || !alerts[0].TriggeredAt.Equal(e.fc.now) {
+	if err != nil || len(alerts) != 1 || alerts[0].Name != "ping" || alerts[0].Peer.String() != p1 || !alerts[0].TriggeredAt.Equal(e.fc.Now()) {
 		t.Errorf("alerts %+v %v", alerts, err)
 	}
 	g, err := c.GetConnectGraph(ctx)
-	if err != nil || g.ClusterID.String() != e.fc.peers[0].ID || len(g.ClusterLinks) != 3 {
+	if err != nil || g.ClusterID.String() != e.fc.Peer(0).ID || len(g.ClusterLinks) != 3 {
 		t.Errorf("graph %+v %v", g, err)
 	}
 	gc, err := c.RepoGC(ctx, false)
@@ -340,8 +340,8 @@ func TestCompatAdd(t *testing.T) {
 	if err != nil || p.Name != "docs" || p.Metadata["via"] != "add" || p.ReplicationFactorMax != 1 {
 		t.Errorf("cluster pin %+v %v", p, err)
 	}
-	if e.fc.pinCalls != 1 {
-		t.Errorf("%d pins: only the top-level directory is pinned", e.fc.pinCalls)
+	if e.fc.PinCalls() != 1 {
+		t.Errorf("%d pins: only the top-level directory is pinned", e.fc.PinCalls())
 	}
 }
 

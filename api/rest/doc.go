@@ -15,8 +15,8 @@
 //     from the cluster secret, and die with their user; ipfs-cluster's never
 //     expire.
 //   - CORS is off unless origins are configured.
-//   - GET /pins streams as it goes, a few CIDs asked about at once, instead
-//     of gathering the whole pinset first. With a filter, each peer map keeps
+//   - GET /pins streams as it goes, the peers asked about a batch of CIDs at
+//     a time, instead of gathering the whole pinset first. With a filter, each peer map keeps
 //     the peers whose status passes, as ipfs-cluster's does; the filter also
 //     applies to cids=.
 //   - /add imports into this peer's IPFS node (unpinned) and then pins each
@@ -26,7 +26,7 @@
 //     them. shard=true and format=car are refused.
 //   - local=true on recover still recovers everywhere (the cluster has no
 //     local-only recover) and reports this peer's status only.
-//   - POST /peers and POST /ipfs/gc answer 501: peers join from their own
-//     side with the secret, and garbage collection is not fanned out yet.
+//   - POST /peers answers 501: peers join from their own side with the
+//     secret.
 //   - /health/bandwidth is an empty object: peers speak HTTP, not libp2p.
 package rest

@@ -1,15 +1,12 @@
 package rest
 
 import (
-	"context"
-	"errors"
 	"net/http"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/libp2p/go-libp2p/core/peer"
 
 	"github.com/flotilla-ipfs/flotilla/health"
-	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // alerts is GET /health/alerts: a JSON array, never null.
@@ -35,17 +32,7 @@ func (a *API) bandwidth(w http.ResponseWriter, _ *http.Request) {
 // as ipfs-cluster's GlobalRepoGC. The cluster's pins are pinned on the
 // nodes, so collection never removes them.
 func (a *API) repoGC(w http.ResponseWriter, r *http.Request) {
-	gc, ok := a.cluster.(RepoGCer)
-	if !ok {
-		writeError(w, http.StatusNotImplemented, errors.New("repo gc is not available on this cluster"))
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"peer_map": gc.RepoGC(r.Context())})
-}
-
-// RepoGCer runs garbage collection on every peer's IPFS node.
-type RepoGCer interface {
-	RepoGC(ctx context.Context) map[string]types.RepoGC
+	writeJSON(w, http.StatusOK, map[string]any{"peer_map": a.cluster.RepoGC(r.Context())})
 }
 
 // connectGraph is ipfs-cluster's ConnectGraph.

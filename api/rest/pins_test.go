@@ -14,7 +14,7 @@ import (
 func TestPinCommitsOptionsAndAnswersThePin(t *testing.T) {
 	e := newEnv(t, Config{})
 	c := testCid(t, "a")
-	p1 := e.fc.peers[1].ID
+	p1 := e.fc.Peer(1).ID
 	origin := "/ip4/1.2.3.4/tcp/4001/p2p/" + p1
 	q := "name=foo&mode=direct&replication-min=1&replication-max=2&user-allocations=" + p1 +
 		"&expire-in=1h&meta-k1=v1&origins=" + url.QueryEscape(origin)
@@ -41,7 +41,7 @@ func TestPinCommitsOptionsAndAnswersThePin(t *testing.T) {
 	if o := got["origins"].([]any); len(o) != 1 || o[0] != origin {
 		t.Errorf("origins %v", o)
 	}
-	lp := e.fc.lastPin
+	lp := e.fc.LastPin()
 	if lp.Mode != storage.Direct || lp.Name != "foo" || lp.ExpireAt.IsZero() || !lp.Cid.Equals(c) {
 		t.Errorf("cluster got %+v", lp)
 	}
@@ -54,12 +54,12 @@ func TestPinErrors(t *testing.T) {
 	e.do(http.MethodPost, "/pins/"+c+"?replication=x", nil).wantError(t, http.StatusBadRequest, "parameter replication invalid")
 	e.do(http.MethodPost, "/pins/"+c+"?replication=9", nil).
 		wantError(t, http.StatusInternalServerError, "not enough peers to allocate CID. Needed at least: 9")
-	e.fc.pinErr = types.ErrNoLeader
+	e.fc.FailPin(types.ErrNoLeader)
 	e.do(http.MethodPost, "/pins/"+c, nil).wantError(t, http.StatusServiceUnavailable, "no leader")
-	e.fc.pinErr = errors.New("disk on fire")
+	e.fc.FailPin(errors.New("disk on fire"))
 	e.do(http.MethodPost, "/pins/"+c, nil).wantError(t, http.StatusInternalServerError, "disk on fire")
-	if e.fc.pinCalls != 3 {
-		t.Errorf("cluster pinned %d times: bad input must not reach it", e.fc.pinCalls)
+	if e.fc.PinCalls() != 3 {
+		t.Errorf("cluster pinned %d times: bad input must not reach it", e.fc.PinCalls())
 	}
 }
 
@@ -118,7 +118,7 @@ func TestPinPathWithoutResolver(t *testing.T) {
 func TestPinUpdateInheritsFromTheOldPin(t *testing.T) {
 	e := newEnv(t, Config{})
 	from, to := testCid(t, "v1"), testCid(t, "v2")
-	holder := e.fc.peers[2].ID
+	holder := e.fc.Peer(2).ID
 	e.fc.add(storage.Pin{Cid: from, Name: "site", ReplicationFactorMin: 1, ReplicationFactorMax: 1,
 		Allocations: []string{holder}, Metadata: map[string]string{"k": "v"}})
 

@@ -100,34 +100,49 @@ func TestMapOrderedReturnsProduceError(t *testing.T) {
 	}
 }
 
-// gatedList lets the first pin out, then holds List until released: a
-// response that buffered the whole set would never show that first pin.
+// gatedList lets the first free pins out, then holds List until released:
+// a response that buffered the whole set would never show the first one.
 type gatedList struct {
 	*fakeCluster
+	free int
 	gate chan struct{}
 }
 
 func (g gatedList) List(ctx context.Context, fn func(storage.Pin) error) error {
-	first := true
+	out := 0
 	return g.fakeCluster.List(ctx, func(p storage.Pin) error {
-		if !first {
+		if out == g.free {
 			select {
 			case <-g.gate:
 			case <-ctx.Done():
 				return ctx.Err()
 			}
 		}
-		first = false
+		out++
 		return fn(p)
 	})
 }
 
+// streamCases are the streamed listings: pins are the pins to list and
+// first how many make the first line. GET /pins asks the peers a batch of
+// statusBatch pins at a time, so its first line waits for a whole batch;
+// with local=true no peer is asked and it streams pin by pin.
+var streamCases = []struct {
+	path        string
+	pins, first int
+}{
+	{"/pins", statusBatch + 1, statusBatch},
+	{"/pins?local=true", 3, 1},
+	{"/allocations", 3, 1},
+}
+
 func TestStreamsFlushBeforeTheListEnds(t *testing.T) {
-	for _, path := range []string{"/pins", "/allocations"} {
+	for _, tc := range streamCases {
+		path := tc.path
 		t.Run(path, func(t *testing.T) {
 			e := newEnv(t, Config{})
-			pinSome(t, e, 3)
-			g := gatedList{fakeCluster: e.fc, gate: make(chan struct{})}
+			pinSome(t, e, tc.pins)
+			g := gatedList{fakeCluster: e.fc, free: tc.first, gate: make(chan struct{})}
 			srv := httptest.NewServer(NewWithConfig(g, Config{Log: zerolog.Nop()}))
 			defer srv.Close()
 

@@ -18,28 +18,54 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// Cluster is what the admin API needs from the peer. *cluster.Node has it.
+// Cluster is what the admin API needs from the peer. The daemon passes
+// *cluster.Node, and its wiring checks that at compile time.
 type Cluster interface {
+	// Pin commits p (zero replication = defaults); the cluster decides the
+	// allocations and the timestamp and returns the committed pin.
 	Pin(ctx context.Context, p storage.Pin) (storage.Pin, error)
+	// Unpin removes c, or returns storage.ErrNotFound.
 	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// Get returns c's pin, or storage.ErrNotFound.
 	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// List streams the whole pinset, which may not fit in memory.
 	List(ctx context.Context, fn func(storage.Pin) error) error
+	// PeerMap returns every peer's status of c, keyed by peer ID.
 	PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
+	// PeerMaps is PeerMap for many CIDs with one round trip per peer; the
+	// maps are in the order of cids.
+	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
+	// LocalStatus is this peer's own status of c, asking no other peer.
 	LocalStatus(c cid.Cid) types.PinStatus
+	// ID describes this peer as ipfs-cluster's /id does.
 	ID(ctx context.Context) types.ID
+	// Peers describes every member, with an Error for those not answering.
 	Peers(ctx context.Context) []types.ID
+	// RemovePeer removes a member, or returns types.ErrUnknownPeer.
 	RemovePeer(ctx context.Context, id string) error
+	// Recover retries c's failed pin or unpin on every peer that holds it
+	// and returns the resulting peer map.
 	Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error)
+	// RecoverAll retries every failed operation on every peer and returns
+	// the CIDs that were queued again.
 	RecoverAll(ctx context.Context) ([]cid.Cid, error)
+	// RepoGC collects garbage on every peer's IPFS node, keyed by peer ID.
+	RepoGC(ctx context.Context) map[string]types.RepoGC
+	// Metrics returns the latest metric called name for every peer.
 	Metrics(name string) []health.Metric
+	// MetricNames lists the metric names heard of.
 	MetricNames() []string
+	// Alerts returns the alerts raised (expired heartbeats), most recent first.
 	Alerts() []health.Alert
+	// PeerID is this peer's ID.
 	PeerID() string
 }
 
 // Resolver turns an IPFS path (/ipfs/<cid>/a/b, /ipns/name, /ipld/...) into
-// the CID it points to. The daemon passes its upstream IPFS client.
+// the CID it points to. The daemon passes its upstream *ipfs.Client, and its
+// wiring checks that at compile time.
 type Resolver interface {
+	// Resolve returns the CID that path points to.
 	Resolve(ctx context.Context, path string) (cid.Cid, error)
 }
 

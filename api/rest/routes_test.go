@@ -15,7 +15,7 @@ import (
 
 func TestIDAndVersion(t *testing.T) {
 	e := newEnv(t, Config{})
-	self := e.fc.peers[0]
+	self := e.fc.Peer(0)
 	got := object(t, e.get("/id").wantStatus(t, http.StatusOK).body)
 	wantKeys(t, "ID", got, idKeys...)
 	if got["id"] != self.ID || got["peername"] != "peer0" || got["rpc_protocol_version"] != "/flotilla/1.0/rpc" {
@@ -25,7 +25,7 @@ func TestIDAndVersion(t *testing.T) {
 	if a := got["addresses"].([]any); len(a) != 1 || a[0] != "/ip4/127.0.0.1/tcp/9096/p2p/"+self.ID {
 		t.Errorf("addresses %v", a)
 	}
-	if a := got["cluster_peers_addresses"].([]any); len(a) != 3 || a[1] != "/ip4/127.0.0.1/tcp/9097/p2p/"+e.fc.peers[1].ID {
+	if a := got["cluster_peers_addresses"].([]any); len(a) != 3 || a[1] != "/ip4/127.0.0.1/tcp/9097/p2p/"+e.fc.Peer(1).ID {
 		t.Errorf("cluster_peers_addresses %v", a)
 	}
 	ipfs := got["ipfs"].(map[string]any)
@@ -40,7 +40,7 @@ func TestIDAndVersion(t *testing.T) {
 
 func TestIDWithoutIPFSOmitsItsID(t *testing.T) {
 	e := newEnv(t, Config{})
-	e.fc.peers[0].IPFS = types.IPFSID{Error: "connection refused"}
+	e.fc.EditPeer(0, func(p *types.ID) { p.IPFS = types.IPFSID{Error: "connection refused"} })
 	ipfs := object(t, e.get("/id").body)["ipfs"].(map[string]any)
 	if _, has := ipfs["id"]; has || ipfs["error"] != "connection refused" {
 		t.Errorf("ipfs %v: an empty peer ID is not valid JSON for ipfs-cluster's clients", ipfs)
@@ -75,15 +75,15 @@ func TestPeers(t *testing.T) {
 	}
 	for i, it := range items {
 		wantKeys(t, "ID", it, idKeys...)
-		if it["id"] != e.fc.peers[i].ID {
+		if it["id"] != e.fc.Peer(i).ID {
 			t.Errorf("peer %d: %v", i, it["id"])
 		}
 	}
 
-	gone := e.fc.peers[2].ID
+	gone := e.fc.Peer(2).ID
 	r = e.do(http.MethodDelete, "/peers/"+gone, nil).wantStatus(t, http.StatusNoContent)
-	if len(r.body) != 0 || len(e.fc.removed) != 1 || e.fc.removed[0] != gone {
-		t.Errorf("removed %v, body %q", e.fc.removed, r.body)
+	if len(r.body) != 0 || len(e.fc.Removed()) != 1 || e.fc.Removed()[0] != gone {
+		t.Errorf("removed %v, body %q", e.fc.Removed(), r.body)
 	}
 	e.do(http.MethodDelete, "/peers/"+gone, nil).wantError(t, http.StatusNotFound, "not a member")
 	e.do(http.MethodDelete, "/peers/nope", nil).wantError(t, http.StatusBadRequest, "error decoding Peer ID")
@@ -114,11 +114,11 @@ func TestAllocations(t *testing.T) {
 
 func TestMonitorAndHealth(t *testing.T) {
 	e := newEnv(t, Config{})
-	p1 := e.fc.peers[1].ID
+	p1 := e.fc.Peer(1).ID
 	m := health.Metric{Name: "freespace", Peer: p1, Value: "100", Expire: 5, Valid: true, Weight: 100, ReceivedAt: 4}
-	e.fc.metrics["freespace"] = []health.Metric{m}
-	e.fc.metrics["ping"] = nil
-	e.fc.alerts = []health.Alert{{Metric: health.Metric{Name: "ping", Peer: p1}, TriggeredAt: e.fc.now}}
+	e.fc.SetMetrics("freespace", []health.Metric{m})
+	e.fc.SetMetrics("ping", nil)
+	e.fc.SetAlerts(health.Alert{Metric: health.Metric{Name: "ping", Peer: p1}, TriggeredAt: e.fc.Now()})
 
 	names := e.get("/monitor/metrics").wantStatus(t, http.StatusOK).body
 	if string(names) != "[\"freespace\",\"ping\"]\n" {
@@ -138,7 +138,7 @@ func TestMonitorAndHealth(t *testing.T) {
 		t.Fatalf("alerts %v %v", alerts, err)
 	}
 	wantKeys(t, "Alert", alerts[0], "name", "peer", "value", "expire", "valid", "weight", "partitionable", "received_at", "triggered_at")
-	e.fc.alerts = nil
+	e.fc.SetAlerts()
 	if b := e.get("/health/alerts").body; string(b) != "[]\n" {
 		t.Errorf("no alerts: %s", b)
 	}
@@ -146,10 +146,10 @@ func TestMonitorAndHealth(t *testing.T) {
 	g := object(t, e.get("/health/graph").wantStatus(t, http.StatusOK).body)
 	wantKeys(t, "ConnectGraph", g, "cluster_id", "id_to_peername", "ipfs_links", "cluster_links", "cluster_trust_links", "cluster_to_ipfs")
 	links := g["cluster_links"].(map[string]any)
-	if g["cluster_id"] != e.fc.peers[0].ID || len(links) != 3 || len(links[p1].([]any)) != 2 {
+	if g["cluster_id"] != e.fc.Peer(0).ID || len(links) != 3 || len(links[p1].([]any)) != 2 {
 		t.Errorf("graph %v", g)
 	}
-	if g["id_to_peername"].(map[string]any)[p1] != "peer1" || g["cluster_to_ipfs"].(map[string]any)[p1] != e.fc.peers[1].IPFS.ID {
+	if g["id_to_peername"].(map[string]any)[p1] != "peer1" || g["cluster_to_ipfs"].(map[string]any)[p1] != e.fc.Peer(1).IPFS.ID {
 		t.Errorf("graph names %v", g)
 	}
 

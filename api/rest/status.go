@@ -89,10 +89,11 @@ func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
 			return nil
 		}
 	}
-	if bs, ok := a.cluster.(batchStatuser); ok && !local {
-		a.statusAllBatched(r.Context(), w, bs, filter, produce)
+	if !local {
+		a.statusAllBatched(r.Context(), w, filter, produce)
 		return
 	}
+	// This peer's own statuses need no round trip to batch.
 	type result struct {
 		info types.GlobalPinInfo
 		keep bool
@@ -224,15 +225,9 @@ func (f statusFilter) apply(pm map[string]types.PinStatus) (map[string]types.Pin
 // statusBatch is how many pins one round of status requests covers.
 const statusBatch = 256
 
-// batchStatuser reports the peer maps of many pins in one round trip per
-// peer.
-type batchStatuser interface {
-	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
-}
-
 // statusAllBatched streams GET /pins a batch of pins at a time, asking
 // every peer once per batch rather than once per pin.
-func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, bs batchStatuser, filter statusFilter,
+func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, filter statusFilter,
 	produce func(yield func(storage.Pin) error) error) {
 	s := newStream(w)
 	batch := make([]storage.Pin, 0, statusBatch)
@@ -244,7 +239,7 @@ func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, bs ba
 		for i, p := range batch {
 			cids[i] = p.Cid
 		}
-		for i, pm := range bs.PeerMaps(ctx, cids) {
+		for i, pm := range a.cluster.PeerMaps(ctx, cids) {
 			if pm, keep := filter.apply(pm); keep {
 				if err := s.send(types.NewGlobalPinInfo(batch[i], pm)); err != nil {
 					return err

@@ -19,7 +19,7 @@ func pinSome(t *testing.T, e *testEnv, n int) []cid.Cid {
 	for i := range n {
 		c := testCid(t, "pin"+string(rune('a'+i)))
 		e.fc.add(storage.Pin{Cid: c, Name: "n" + c.String()[len(c.String())-4:], ReplicationFactorMin: 1, ReplicationFactorMax: 1,
-			Allocations: []string{e.fc.peers[0].ID}})
+			Allocations: []string{e.fc.Peer(0).ID}})
 		out = append(out, c)
 	}
 	var ordered []cid.Cid
@@ -37,9 +37,9 @@ func TestStatusOfOneCid(t *testing.T) {
 	if len(pm) != 3 {
 		t.Fatalf("peer_map %v", pm)
 	}
-	p0 := pm[e.fc.peers[0].ID].(map[string]any)
+	p0 := pm[e.fc.Peer(0).ID].(map[string]any)
 	wantKeys(t, "PinInfoShort", p0, pinStatusKeys...)
-	if p0["status"] != "pinned" || p0["peername"] != "peer0" || pm[e.fc.peers[1].ID].(map[string]any)["status"] != "remote" {
+	if p0["status"] != "pinned" || p0["peername"] != "peer0" || pm[e.fc.Peer(1).ID].(map[string]any)["status"] != "remote" {
 		t.Errorf("peer_map %v", pm)
 	}
 	if got["created"] != "2030-01-02T03:04:05Z" {
@@ -48,7 +48,7 @@ func TestStatusOfOneCid(t *testing.T) {
 
 	// local=true: this peer's entry only.
 	r = e.get("/pins/"+c.String()+"?local=true").wantStatus(t, http.StatusOK)
-	if pm := object(t, r.body)["peer_map"].(map[string]any); len(pm) != 1 || pm[e.fc.peers[0].ID] == nil {
+	if pm := object(t, r.body)["peer_map"].(map[string]any); len(pm) != 1 || pm[e.fc.Peer(0).ID] == nil {
 		t.Errorf("local peer_map %v", pm)
 	}
 }
@@ -93,9 +93,9 @@ func TestStatusAllStreamsInListOrder(t *testing.T) {
 func TestStatusAllFilters(t *testing.T) {
 	e := newEnv(t, Config{})
 	cids := pinSome(t, e, 3)
-	p0, p1 := e.fc.peers[0].ID, e.fc.peers[1].ID
-	e.fc.setStatus(cids[1], p0, "pin_error")
-	e.fc.setStatus(cids[2], p1, "pin_queued")
+	p0, p1 := e.fc.Peer(0).ID, e.fc.Peer(1).ID
+	e.fc.SetStatus(cids[1], p0, "pin_error")
+	e.fc.SetStatus(cids[2], p1, "pin_queued")
 
 	check := func(query string, want map[cid.Cid][]string) {
 		t.Helper()
@@ -133,13 +133,13 @@ func TestStatusAllFilters(t *testing.T) {
 	check("filter=unpin_error", nil)
 	check("filter=pinned&local=true", map[cid.Cid][]string{cids[0]: {p0}, cids[2]: {p0}})
 	check("cids="+cids[0].String()+","+testCid(t, "unknown").String()+"&filter=unpinned",
-		map[cid.Cid][]string{testCid(t, "unknown"): {p0, p1, e.fc.peers[2].ID}})
-	check("cids="+cids[2].String(), map[cid.Cid][]string{cids[2]: {p0, p1, e.fc.peers[2].ID}})
+		map[cid.Cid][]string{testCid(t, "unknown"): {p0, p1, e.fc.Peer(2).ID}})
+	check("cids="+cids[2].String(), map[cid.Cid][]string{cids[2]: {p0, p1, e.fc.Peer(2).ID}})
 
 	e.get("/pins?filter=bogus").wantError(t, http.StatusBadRequest, "invalid filter value")
 	e.get("/pins?filter=undefined").wantError(t, http.StatusBadRequest, "invalid filter value")
 	e.get("/pins?cids=nope").wantError(t, http.StatusBadRequest, "error decoding Cid")
-	if e.fc.localStatuses == 0 {
+	if e.fc.LocalStatusCalls() == 0 {
 		t.Error("local=true did not ask for the local status")
 	}
 }
@@ -158,22 +158,24 @@ func TestStreamsAnswer204WhenEmpty(t *testing.T) {
 func TestStreamErrorBeforeFirstItemIsAnErrorResponse(t *testing.T) {
 	e := newEnv(t, Config{})
 	pinSome(t, e, 2)
-	e.fc.listErr, e.fc.listErrAfter = errors.New("state unreadable"), 0
+	e.fc.FailList(errors.New("state unreadable"), 0)
 	e.get("/pins").wantError(t, http.StatusInternalServerError, "state unreadable")
 	e.get("/allocations").wantError(t, http.StatusInternalServerError, "state unreadable")
 }
 
 func TestStreamErrorAfterFirstItemGoesToTheTrailer(t *testing.T) {
-	e := newEnv(t, Config{})
-	pinSome(t, e, 3)
-	e.fc.listErr, e.fc.listErrAfter = errors.New("state unreadable"), 2
-	for _, path := range []string{"/pins", "/allocations"} {
-		r := e.get(path).wantStatus(t, http.StatusOK)
-		if n := len(ndjson(t, r.body)); n != 2 {
-			t.Errorf("%s: %d items before the error, want 2", path, n)
+	for _, tc := range streamCases {
+		e := newEnv(t, Config{})
+		pinSome(t, e, tc.pins)
+		// The list fails at its last pin, after the first lines went out.
+		sent := tc.pins - 1
+		e.fc.FailList(errors.New("state unreadable"), sent)
+		r := e.get(tc.path).wantStatus(t, http.StatusOK)
+		if n := len(ndjson(t, r.body)); n != sent {
+			t.Errorf("%s: %d items before the error, want %d", tc.path, n, sent)
 		}
 		if got := r.resp.Trailer.Get("X-Stream-Error"); got != "state unreadable" {
-			t.Errorf("%s: trailer %q", path, got)
+			t.Errorf("%s: trailer %q", tc.path, got)
 		}
 	}
 }
@@ -181,8 +183,8 @@ func TestStreamErrorAfterFirstItemGoesToTheTrailer(t *testing.T) {
 func TestRecover(t *testing.T) {
 	e := newEnv(t, Config{})
 	cids := pinSome(t, e, 2)
-	p0 := e.fc.peers[0].ID
-	e.fc.setStatus(cids[0], p0, "pin_error")
+	p0 := e.fc.Peer(0).ID
+	e.fc.SetStatus(cids[0], p0, "pin_error")
 
 	r := e.do(http.MethodPost, "/pins/"+cids[0].String()+"/recover", nil).wantStatus(t, http.StatusOK)
 	got := object(t, r.body)
@@ -190,8 +192,8 @@ func TestRecover(t *testing.T) {
 	if st := got["peer_map"].(map[string]any)[p0].(map[string]any)["status"]; st != "pin_queued" {
 		t.Errorf("status after recover %v", st)
 	}
-	if len(e.fc.recoverCalls) != 1 || !e.fc.recoverCalls[0].Equals(cids[0]) {
-		t.Errorf("recover calls %v", e.fc.recoverCalls)
+	if len(e.fc.RecoverCalls()) != 1 || !e.fc.RecoverCalls()[0].Equals(cids[0]) {
+		t.Errorf("recover calls %v", e.fc.RecoverCalls())
 	}
 	r = e.do(http.MethodPost, "/pins/"+cids[0].String()+"/recover?local=true", nil).wantStatus(t, http.StatusOK)
 	if pm := object(t, r.body)["peer_map"].(map[string]any); len(pm) != 1 {
@@ -203,7 +205,7 @@ func TestRecover(t *testing.T) {
 func TestRecoverAllStreamsWhatWasRequeued(t *testing.T) {
 	e := newEnv(t, Config{})
 	cids := pinSome(t, e, 3)
-	e.fc.recovered = []cid.Cid{cids[2], cids[0]}
+	e.fc.SetRecoverable(cids[2], cids[0])
 	r := e.do(http.MethodPost, "/pins/recover", nil).wantStatus(t, http.StatusOK)
 	items := ndjson(t, r.body)
 	if len(items) != 2 || items[0]["cid"] != cids[2].String() || items[1]["cid"] != cids[0].String() {

@@ -1,6 +1,12 @@
-package intercept
+// Package forward streams one HTTP request to the upstream IPFS RPC API and
+// its answer back: byte-exact in both directions, flushed as it arrives,
+// with trailers kept. The proxy forwards every call it does not intercept
+// with it, and intercept forwards the uploads whose pins it makes, so it is
+// a leaf that both import.
+package forward
 
 import (
+	"fmt"
 	"log"
 	"net/http"
 	"net/http/httputil"
@@ -21,23 +27,28 @@ func NewTransport() *http.Transport {
 	return t
 }
 
-// BufferPool recycles the 32 KiB copy buffers of reverse proxies.
-type BufferPool struct{ p sync.Pool }
+// bufferPool recycles the 32 KiB copy buffers of a reverse proxy.
+type bufferPool struct{ p sync.Pool }
 
-func (b *BufferPool) Get() []byte {
+func (b *bufferPool) Get() []byte {
 	if v, ok := b.p.Get().(*[]byte); ok {
 		return *v
 	}
 	return make([]byte, 32<<10)
 }
 
-func (b *BufferPool) Put(buf []byte) { b.p.Put(&buf) }
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
-// NewForwarder returns a streaming reverse proxy to upstream: flushes at
-// once, keeps trailers, adds no X-Forwarded headers, and answers an
-// unreachable upstream with a Kubo error object. Callers must enable full
-// duplex on requests with a body (see EnableFullDuplex).
-func NewForwarder(upstream *url.URL, rt http.RoundTripper, pool *BufferPool, lg zerolog.Logger) *httputil.ReverseProxy {
+// ErrorWriter answers a request that could not be forwarded at all. msg
+// names the upstream, so that the operator knows which node to look at.
+// The caller decides the shape (a Kubo error object for the RPC API).
+type ErrorWriter func(w http.ResponseWriter, r *http.Request, msg string)
+
+// New returns a streaming reverse proxy to upstream: flushes at once, keeps
+// trailers, adds no X-Forwarded headers, and answers an unreachable
+// upstream through writeError. Callers must enable full duplex on requests
+// with a body (see EnableFullDuplex).
+func New(upstream *url.URL, rt http.RoundTripper, writeError ErrorWriter, lg zerolog.Logger) *httputil.ReverseProxy {
 	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
 			// Without an upstream the transport fails the request, and the
@@ -48,14 +59,10 @@ func NewForwarder(upstream *url.URL, rt http.RoundTripper, pool *BufferPool, lg 
 		},
 		Transport:     rt,
 		FlushInterval: -1,
-		BufferPool:    pool,
+		BufferPool:    &bufferPool{},
 		ErrorLog:      log.New(lg.With().Str("component", "reverseproxy").Logger(), "", 0),
-		ErrorHandler:  forwardError(upstream, lg),
+		ErrorHandler:  errorHandler(upstream, writeError, lg),
 	}
-}
-
-func newForwarder(upstream *url.URL, rt http.RoundTripper, lg zerolog.Logger) *httputil.ReverseProxy {
-	return NewForwarder(upstream, rt, &BufferPool{}, lg)
 }
 
 // EnableFullDuplex must run before a request with a body is forwarded. Kubo
@@ -71,7 +78,7 @@ func EnableFullDuplex(w http.ResponseWriter, r *http.Request) {
 	_ = http.NewResponseController(w).EnableFullDuplex()
 }
 
-func forwardError(upstream *url.URL, lg zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
+func errorHandler(upstream *url.URL, writeError ErrorWriter, lg zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {
 	where := "<no upstream configured>"
 	if upstream != nil {
 		where = upstream.String()
@@ -83,6 +90,12 @@ func forwardError(upstream *url.URL, lg zerolog.Logger) func(http.ResponseWriter
 			return
 		}
 		lg.Warn().Err(err).Str("upstream", where).Str("path", r.URL.Path).Msg("upstream request failed")
-		WriteError(w, r, upstreamMessage(where, err))
+		writeError(w, r, unreachable(where, err))
 	}
+}
+
+// unreachable is the answer when the upstream node cannot be asked at all,
+// worded so that the operator knows which node to look at.
+func unreachable(upstream string, err error) string {
+	return fmt.Sprintf("the IPFS node at %s is not reachable: %v", upstream, err)
 }
