@@ -67,6 +67,10 @@ type AllocationConfig struct {
 	// ExpiryInterval is how often the leader looks for expired pins;
 	// zero means every minute.
 	ExpiryInterval time.Duration
+	// RepairInterval is how often the leader checks that every allocation
+	// names a member and tops up under-replicated pins, besides when a
+	// peer comes up or is removed; zero means every 30 seconds.
+	RepairInterval time.Duration
 }
 
 // HealthConfig paces heartbeats.

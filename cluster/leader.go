@@ -7,17 +7,13 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashicorp/raft"
-
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/hashicorp/raft"
+	"github.com/ipfs/go-cid"
 )
 
 // reallocBatch bounds the ops of one re-allocation commit.
 const reallocBatch = 256
-
-// topUpInterval is how often the leader looks for under-replicated pins
-// even when no peer joined.
-const topUpInterval = 30 * time.Second
 
 // dutyTick paces the leader's duties that watch the peers' health.
 const dutyTick = time.Second
@@ -57,7 +53,7 @@ func (n *Node) establishLeadership(ctx context.Context) (revoke func()) {
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	duties := []func(context.Context){n.raiseAlerts, n.repinDeadPeers, n.topUp, n.promoteVotersDuty, n.expirePins}
+	duties := []func(context.Context){n.raiseAlerts, n.repinDeadPeers, n.repairAllocations, n.promoteVotersDuty, n.expirePins}
 	for _, duty := range duties {
 		wg.Add(1)
 		go func() {
@@ -121,42 +117,79 @@ func (n *Node) raiseAlerts(ctx context.Context) {
 }
 
 // repinDeadPeers moves the pins of a peer down for longer than the repin
-// delay to healthy peers, once per outage.
+// delay to healthy peers, once per outage. While some of its pins cannot be
+// placed, it tries again with a back-off, from unplacedRetry up to the
+// repair interval, so that a cluster too small for their replication
+// factor is not scanned every second.
 func (n *Node) repinDeadPeers(ctx context.Context) {
-	repinned := map[string]bool{}
+	type retry struct {
+		at   time.Time
+		wait time.Duration
+	}
+	done := map[string]bool{}
+	retries := map[string]retry{}
 	watch := healthWatch{}
 	every(ctx, dutyTick, func(now time.Time) {
 		peers := n.otherPeers()
 		for _, id := range watch.cameUp(n, peers, now) {
-			delete(repinned, id)
+			delete(done, id)
+			delete(retries, id)
 		}
 		for _, id := range peers {
-			if down, ok := n.monitor.DownFor(id, now); ok && down >= n.cfg.Allocation.RepinDelay && !repinned[id] {
-				n.log.Warn().Str("peer", id).Dur("down", down).Msg("re-allocating the pins of a dead peer")
-				if err := n.reallocate(ctx, id); err == nil {
-					repinned[id] = true
-				}
+			down, ok := n.monitor.DownFor(id, now)
+			if !ok || down < n.cfg.Allocation.RepinDelay || done[id] || now.Before(retries[id].at) {
+				continue
 			}
+			unplaced, err := n.reallocate(ctx, id)
+			n.deadPeerPasses.Add(1)
+			if err == nil && unplaced == 0 {
+				done[id] = true
+				delete(retries, id)
+				n.log.Warn().Str("peer", id).Dur("down", down).Msg("re-allocated the pins of a dead peer")
+				continue
+			}
+			first := min(unplacedRetry, n.cfg.Allocation.RepairInterval)
+			wait := min(max(2*retries[id].wait, first), n.cfg.Allocation.RepairInterval)
+			retries[id] = retry{at: now.Add(wait), wait: wait}
+			n.log.Warn().Err(err).Str("peer", id).Int("unplaced", unplaced).Dur("retry_in", wait).
+				Msg("some pins of a dead peer could not be re-allocated")
 		}
 	})
 }
 
-// topUp gives under-replicated pins more allocations when a peer comes up,
-// and every topUpInterval in any case.
-func (n *Node) topUp(ctx context.Context) {
+// unplacedRetry is how soon the leader tries again to place pins that a
+// pass could not place, unless the repair interval is shorter.
+const unplacedRetry = 5 * time.Second
+
+// repairAllocations keeps every allocation on a current member and tops up
+// under-replicated pins: at once when leadership starts, when a peer comes
+// up or is removed, every repair interval, and every unplacedRetry while a
+// pass could not repair everything.
+func (n *Node) repairAllocations(ctx context.Context) {
 	watch := healthWatch{}
-	last := time.Now()
+	var last time.Time
+	pending := false
 	every(ctx, dutyTick, func(now time.Time) {
 		joined := len(watch.cameUp(n, n.otherPeers(), now)) > 0
-		if !joined && now.Sub(last) <= topUpInterval {
+		removed := n.takeRepairRequest()
+		retry := min(unplacedRetry, n.cfg.Allocation.RepairInterval)
+		due := now.Sub(last) > n.cfg.Allocation.RepairInterval || (pending && now.Sub(last) > retry)
+		if !joined && !removed && !due {
 			return
 		}
 		last = now
-		if err := n.reallocate(ctx, ""); err != nil {
-			n.log.Warn().Err(err).Msg("top-up of under-replicated pins")
+		unplaced, err := n.reallocate(ctx, "")
+		pending = err != nil || unplaced > 0
+		if err != nil {
+			n.log.Warn().Err(err).Msg("repair of allocations")
 		}
 	})
 }
+
+// requestRepair asks the leader's repair duty for a pass at its next tick.
+func (n *Node) requestRepair() { n.repairRequested.Store(true) }
+
+func (n *Node) takeRepairRequest() bool { return n.repairRequested.Swap(false) }
 
 // promoteVotersDuty keeps the configured number of voters.
 func (n *Node) promoteVotersDuty(ctx context.Context) {
@@ -202,18 +235,18 @@ func (n *Node) unpinExpired(ctx context.Context, now time.Time) error {
 	}
 }
 
-// reallocate re-places pins and commits the changes in batches. With a
-// dead peer it moves that peer's pins elsewhere; with "" it tops up pins
-// that have fewer allocations than their maximum.
-func (n *Node) reallocate(ctx context.Context, dead string) error {
+// reallocate re-places pins and commits the changes in batches, each move
+// conditional on the version it read. With a dead peer it moves that peer's
+// pins elsewhere; with "" it repairs allocations that name non-members and
+// tops up pins with fewer allocations than their maximum. It returns how
+// many pins it could not place: pins of the dead peer left without a new
+// home, or pins that still name a non-member.
+func (n *Node) reallocate(ctx context.Context, dead string) (unplaced int, err error) {
 	// Duties and peer removal may ask at once; one at a time keeps each
 	// pass from writing back what another just changed.
 	n.reallocMu.Lock()
 	defer n.reallocMu.Unlock()
-	var exclude []string
-	if dead != "" {
-		exclude = []string{dead}
-	}
+	member := n.memberSet()
 	var batch []storage.Op
 	flush := func() error {
 		if len(batch) == 0 {
@@ -223,43 +256,87 @@ func (n *Node) reallocate(ctx context.Context, dead string) error {
 		batch = nil
 		return err
 	}
-	var after storage.Pin
+	var after cid.Cid
 	for {
 		var page []storage.Pin
-		last, err := n.state.ForEachFrom(after.Cid, 512, func(p storage.Pin) error {
+		last, err := n.state.ForEachFrom(after, 512, func(p storage.Pin) error {
 			page = append(page, p)
 			return nil
 		})
 		if err != nil {
-			return err
+			return unplaced, err
 		}
 		for _, p := range page {
-			if p.Everywhere() || (dead != "" && !slices.Contains(p.Allocations, dead)) ||
-				(dead == "" && len(p.Allocations) >= p.ReplicationFactorMax) {
+			allocs, ok, placed := n.replace(p, dead, member)
+			if !placed {
+				unplaced++
+			}
+			if !ok {
 				continue
 			}
-			current := slices.DeleteFunc(slices.Clone(p.Allocations), func(id string) bool { return id == dead })
-			allocs, err := n.allocate(p, current, exclude)
-			if err != nil || slices.Equal(allocs, p.Allocations) {
-				continue
-			}
-			// Conditional on the version read: a concurrent unpin, expiry
-			// or mode change wins, and this move is dropped.
 			read := p.Timestamp
 			p.Allocations = allocs
 			batch = append(batch, storage.Op{Kind: storage.OpPin, Pin: p, Expect: &read})
 			if len(batch) >= reallocBatch {
 				if err := flush(); err != nil {
-					return err
+					return unplaced, err
 				}
 			}
 		}
 		if len(page) == 0 || !last.Defined() {
 			break
 		}
-		after = storage.Pin{Cid: last}
+		after = last
 	}
-	return flush()
+	return unplaced, flush()
+}
+
+// replace computes p's new allocations: without the dead peer, or (dead
+// == "") without non-members and topped up to the maximum. It reports
+// whether they changed, and whether p is placed to the pass's satisfaction.
+func (n *Node) replace(p storage.Pin, dead string, member map[string]bool) (allocs []string, changed, placed bool) {
+	if p.Everywhere() {
+		return nil, false, true
+	}
+	if dead != "" {
+		if !slices.Contains(p.Allocations, dead) {
+			return nil, false, true
+		}
+		current := slices.DeleteFunc(slices.Clone(p.Allocations), func(id string) bool { return id == dead })
+		allocs, err := n.allocate(p, current, []string{dead})
+		if err != nil {
+			return nil, false, false
+		}
+		return allocs, !slices.Equal(allocs, p.Allocations), true
+	}
+	// Members keep their allocations, even while down within the repin
+	// delay: moving those is repinDeadPeers' job.
+	kept := slices.DeleteFunc(slices.Clone(p.Allocations), func(id string) bool { return !member[id] })
+	if len(kept) == len(p.Allocations) && len(kept) >= p.ReplicationFactorMax {
+		return nil, false, true
+	}
+	extra := p
+	extra.ReplicationFactorMin = max(0, p.ReplicationFactorMin-len(kept))
+	extra.ReplicationFactorMax = p.ReplicationFactorMax - len(kept)
+	more, err := n.allocate(extra, nil, kept)
+	if err != nil {
+		more = nil
+	}
+	allocs = append(kept, more...)
+	if len(allocs) == 0 {
+		// Nowhere to go yet: leave the pin as it is and try again later.
+		return nil, false, false
+	}
+	return allocs, !slices.Equal(allocs, p.Allocations), true
+}
+
+// memberSet is the shared peer set, by ID.
+func (n *Node) memberSet() map[string]bool {
+	out := map[string]bool{}
+	for _, p := range n.members() {
+		out[p.ID] = true
+	}
+	return out
 }
 
 // promoteVoters keeps the configured number of voters: when one is gone, a

@@ -186,8 +186,12 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 		return err
 	}
 	n.monitor.Forget(id)
-	n.log.Info().Str("peer", id).Msg("removed a peer; re-allocating its pins")
-	return n.reallocate(ctx, id)
+	// Its pins now name a non-member: the leader's repair duty moves them,
+	// under the leader's own context rather than this request's, and a new
+	// leader does it too should this one fall.
+	n.requestRepair()
+	n.log.Info().Str("peer", id).Msg("removed a peer; its pins will be re-allocated")
+	return nil
 }
 
 func (n *Node) inRaft(id string) bool {

@@ -43,9 +43,14 @@ type Node struct {
 	cancel context.CancelFunc
 	// reallocMu serializes re-allocation passes.
 	reallocMu sync.Mutex
-	wg        sync.WaitGroup
-	once      sync.Once
-	ipfsID    atomic.Value // string: the IPFS node's ID, once it answered
+	// repairRequested asks the leader's repair duty for a pass now.
+	repairRequested atomic.Bool
+	// deadPeerPasses counts the passes that tried to move a dead peer's
+	// pins, for tests to wait on.
+	deadPeerPasses atomic.Int64
+	wg             sync.WaitGroup
+	once           sync.Once
+	ipfsID         atomic.Value // string: the IPFS node's ID, once it answered
 	// member is set once this peer has seen itself in the Raft
 	// configuration; removed once it has seen itself taken out.
 	member, removed atomic.Bool
@@ -57,6 +62,9 @@ type Node struct {
 func New(cfg Config) (*Node, error) {
 	if cfg.Allocation.ExpiryInterval == 0 {
 		cfg.Allocation.ExpiryInterval = time.Minute
+	}
+	if cfg.Allocation.RepairInterval == 0 {
+		cfg.Allocation.RepairInterval = 30 * time.Second
 	}
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}

@@ -96,6 +96,7 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	cfg.Port.Listener, cfg.Port.Secret, cfg.Advertise = ln, testSecret, p.addr
 	cfg.Membership.Bootstrap = bootstrap
 	cfg.Allocation.ExpiryInterval = 50 * time.Millisecond
+	cfg.Allocation.RepairInterval = time.Second
 	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
 	cfg.IPFS = p.up
 	cfg.Log = zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel)

@@ -1,13 +1,28 @@
 package cluster
 
-import "context"
+import (
+	"context"
+	"errors"
+)
 
 // The rest of IPFS, for a memUpstream standing in for the whole node: an
 // in-memory node has no identity, no disk and no garbage.
 
 func (m *memUpstream) IPFSID(context.Context) (string, []string, error) { return "", nil, nil }
 
-func (m *memUpstream) FreeSpace(context.Context) (uint64, error) { return 0, nil }
+func (m *memUpstream) FreeSpace(context.Context) (uint64, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return 0, m.freeSpaceErr
+}
+
+var errIPFSDown = errors.New("IPFS is down")
+
+func (m *memUpstream) setFreeSpaceErr(err error) {
+	m.mu.Lock()
+	m.freeSpaceErr = err
+	m.mu.Unlock()
+}
 
 func (m *memUpstream) RepoTotals(context.Context) (uint64, uint64, uint64, error) {
 	return 0, 0, 0, nil

@@ -17,9 +17,12 @@ type memUpstream struct {
 	pins    map[string]string // cid -> recursive|direct
 	missing map[string]chan struct{}
 	failPin error
-	pinned  int
-	unpins  int
-	updates int
+	// freeSpaceErr makes FreeSpace fail, as an IPFS node that stopped
+	// answering does: the peer is then no allocation candidate.
+	freeSpaceErr error
+	pinned       int
+	unpins       int
+	updates      int
 }
 
 func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid) error {

@@ -1,0 +1,81 @@
+package cluster
+
+import (
+	"testing"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// An allocation that names a peer which is not a member (one removed while
+// its pins were being moved, or one from another cluster's imported state)
+// is repaired by the leader within the repair interval, even when the pin
+// has as many allocations as its maximum.
+func TestAllocationsToNonMembersAreRepaired(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	leader := leaderOf(peers)
+	ghost := "12D3KooWGhostGhostGhostGhostGhostGhostGhostGhostGhos"
+	pin := storage.Pin{Cid: testCid(500), Mode: storage.Recursive, ReplicationFactorMin: 1, ReplicationFactorMax: 1,
+		Allocations: []string{ghost}, Timestamp: time.Now().UTC()}
+	if _, err := leader.node.submit(ctx(t), []storage.Op{{Kind: storage.OpPin, Pin: pin}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pin to be allocated to a member and pinned there", func() bool {
+		got, err := leader.node.Get(ctx(t), pin.Cid)
+		if err != nil || len(got.Allocations) != 1 || got.Allocations[0] == ghost {
+			return false
+		}
+		return len(holders(peers, pin)) == 1
+	})
+}
+
+// A dead peer's pins that cannot be placed at first (too few healthy peers
+// for their minimum) are placed once peers are available again, within the
+// same leader term.
+func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	leader := leaderOf(peers)
+	var victim, other *testPeer
+	for _, p := range peers {
+		switch {
+		case p == leader:
+		case victim == nil:
+			victim = p
+		default:
+			other = p
+		}
+	}
+	pin, err := leader.node.Pin(ctx(t), storage.Pin{Cid: testCid(501), ReplicationFactorMin: 2, ReplicationFactorMax: 2,
+		UserAllocations: []string{victim.id, other.id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pin on the victim", func() bool { return victim.up.has(pin.Cid) })
+	// The other peer's IPFS stops answering: it is no candidate, so the
+	// victim's pin has nowhere to go when the victim dies.
+	other.up.setFreeSpaceErr(errIPFSDown)
+	eventually(t, "the other peer to be no candidate", func() bool {
+		for _, c := range leader.node.candidates(nil) {
+			if c.ID == other.id {
+				return false
+			}
+		}
+		return true
+	})
+	victim.stop()
+	tries := leader.node.deadPeerPasses.Load()
+	eventually(t, "the leader to try twice to move the victim's pin", func() bool {
+		return leader.node.deadPeerPasses.Load() >= tries+2
+	})
+	if got, _ := leader.node.Get(ctx(t), pin.Cid); !got.AllocatedTo(victim.id) {
+		t.Fatalf("the pin moved with too few peers: %v", got.Allocations)
+	}
+	other.up.setFreeSpaceErr(nil)
+	eventually(t, "the pin moved to the leader and the other peer", func() bool {
+		got, err := leader.node.Get(ctx(t), pin.Cid)
+		if err != nil {
+			return false
+		}
+		return len(got.Allocations) == 2 && got.AllocatedTo(leader.id) && got.AllocatedTo(other.id) && leader.up.has(pin.Cid)
+	})
+}
