@@ -25,10 +25,11 @@ run: build kubo
 test: build kubo e2e-js
 	FLOTILLA_E2E=1 $(GO) test -race -timeout 25m ./...
 
-# The JS client the end-to-end tests drive, when node is installed.
+# The JS client the end-to-end tests drive; without npm the JS test fails,
+# as every end-to-end test does when a part it needs is missing.
 e2e-js:
 	@if command -v npm >/dev/null 2>&1; then npm ci --prefix e2e/js --no-audit --no-fund --silent; \
-	else echo "npm not found: the JS client test will be skipped"; fi
+	else echo "npm not found: install node and npm (.ci/run does), or the JS client test fails"; fi
 
 test-unit:
 	$(GO) test -race -short ./...

@@ -1,6 +1,7 @@
 // Package e2e runs the real flotilla binary in front of real Kubo daemons.
-// `make test` builds both into ./bin and sets FLOTILLA_E2E=1; without it
-// these tests skip, so that `go test ./...` stays fast on a laptop.
+// `make test` builds both into ./bin and sets FLOTILLA_E2E=1; without it,
+// or with -short, these tests skip, so that `go test ./...` stays fast on a
+// laptop. With it, a missing binary or client fails the test.
 package e2e
 
 import (
@@ -26,10 +27,8 @@ import (
 func binaries(t testing.TB) (flotilla, ipfs string) {
 	t.Helper()
 	flotilla, ipfs = os.Getenv("FLOTILLA_BIN"), os.Getenv("IPFS_BIN")
-	if os.Getenv("FLOTILLA_E2E") == "" {
-		if flotilla == "" || ipfs == "" {
-			t.Skip("end-to-end test: run `make test` (sets FLOTILLA_E2E=1 and builds ./bin)")
-		}
+	if !e2eEnabled() {
+		t.Skip("end-to-end test: run `make test` (sets FLOTILLA_E2E=1 and builds ./bin); -short skips it")
 	}
 	for _, b := range []string{flotilla, ipfs} {
 		if _, err := os.Stat(b); b == "" || err != nil {
@@ -38,6 +37,11 @@ func binaries(t testing.TB) (flotilla, ipfs string) {
 	}
 	return flotilla, ipfs
 }
+
+// e2eEnabled is the one gate of these tests: FLOTILLA_E2E set, and not
+// -short (so that `make test-unit` stays a unit run even where the
+// Makefile exports the binaries' paths).
+func e2eEnabled() bool { return os.Getenv("FLOTILLA_E2E") != "" && !testing.Short() }
 
 // kubo is a real Kubo daemon with its own repo, on loopback only.
 type kubo struct {
