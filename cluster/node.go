@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/internal/watermark"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -100,7 +101,7 @@ type Node struct {
 	rp      *raftParts
 	batch   *batcher
 	tracker *tracker
-	applied *indexWaiter
+	applied *watermark.Watermark
 	monitor *health.Monitor
 	rpc     *http.Server
 	client  *peerClient
@@ -141,7 +142,7 @@ func New(cfg Config) (*Node, error) {
 		log:     cfg.Log.With().Str("component", "cluster").Logger(),
 		state:   state,
 		status:  status,
-		applied: newIndexWaiter(),
+		applied: watermark.New(),
 		monitor: health.NewMonitor(time.Now()),
 		cancel:  cancel,
 	}
@@ -152,7 +153,7 @@ func New(cfg Config) (*Node, error) {
 		cancel()
 		return nil, fmt.Errorf("read the state's applied index: %w", err)
 	}
-	n.applied.set(stateApplied)
+	n.applied.Set(stateApplied)
 	n.tracker = newTracker(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
 	n.tracker.observe = cfg.Observer.ObservePin
 	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
@@ -234,14 +235,14 @@ func (n *Node) onApply(index uint64, changes []storage.Change) {
 	if len(changes) > 0 {
 		n.tracker.changed(changes)
 	}
-	n.applied.set(index)
+	n.applied.Set(index)
 }
 
 // afterRestore runs when a snapshot replaced the state: the applied index
 // jumps and the tracker must compare everything again.
 func (n *Node) afterRestore() {
 	if idx, err := n.state.AppliedIndex(); err == nil {
-		n.applied.set(idx)
+		n.applied.Set(idx)
 	}
 	n.tracker.resync()
 }

@@ -116,7 +116,7 @@ func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
 	for {
 		idx, err := n.submitOnce(ctx, ops)
 		if err == nil {
-			return idx, n.applied.wait(ctx, idx)
+			return idx, n.applied.Wait(ctx, idx)
 		}
 		if !retryable(err) || time.Now().After(deadline) {
 			if retryable(err) {

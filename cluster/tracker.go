@@ -9,6 +9,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/internal/watermark"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -53,7 +54,7 @@ type tracker struct {
 
 	wake     chan struct{}
 	resyncCh chan struct{}
-	notify   *indexWaiter // bumped on every status write, for waiters
+	notify   *watermark.Watermark // bumped on every status write, for waiters
 
 	mu       sync.Mutex
 	inflight map[cid.Cid]*progressCounter
@@ -89,7 +90,7 @@ func newTracker(self string, state *storage.State, status *storage.StatusStore, 
 		log:      log,
 		wake:     make(chan struct{}, 1),
 		resyncCh: make(chan struct{}, 1),
-		notify:   newIndexWaiter(),
+		notify:   watermark.New(),
 		inflight: map[cid.Cid]*progressCounter{},
 		sem:      make(chan struct{}, cfg.ConcurrentPins),
 	}
@@ -107,7 +108,7 @@ func (t *tracker) bump() {
 	t.version++
 	v := t.version
 	t.mu.Unlock()
-	t.notify.set(v)
+	t.notify.Set(v)
 }
 
 // changed records what committed entries mean for this peer. It runs on
@@ -308,7 +309,7 @@ func (t *tracker) progressOf(c cid.Cid) (uint64, uint64, bool) {
 // failed pin's error.
 func (t *tracker) waitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
 	for {
-		seen := t.notify.get()
+		seen := t.notify.Get()
 		st, ok, err := t.status.Get(c)
 		if err != nil {
 			return err
@@ -325,7 +326,7 @@ func (t *tracker) waitPinned(ctx context.Context, c cid.Cid, progress func(nodes
 			}
 		}
 		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		_ = t.notify.wait(wctx, seen+1)
+		_ = t.notify.Wait(wctx, seen+1)
 		cancel()
 		if err := ctx.Err(); err != nil {
 			return err
