@@ -20,6 +20,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/internal/watermark"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -70,7 +71,7 @@ type Config struct {
 	// Self is what this peer records about itself in the shared state.
 	Self    storage.Peer
 	IPFS    Upstream
-	Tracker TrackerConfig
+	Tracker tracker.Config
 	// Observer, when set, is told of every commit and every pin on IPFS,
 	// for metrics.
 	Observer Observer
@@ -100,7 +101,7 @@ type Node struct {
 	port    *clusterPort
 	rp      *raftParts
 	batch   *batcher
-	tracker *tracker
+	tracker *tracker.Tracker
 	applied *watermark.Watermark
 	monitor *health.Monitor
 	rpc     *http.Server
@@ -154,8 +155,8 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("read the state's applied index: %w", err)
 	}
 	n.applied.Set(stateApplied)
-	n.tracker = newTracker(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
-	n.tracker.observe = cfg.Observer.ObservePin
+	cfg.Tracker.ObservePin = cfg.Observer.ObservePin
+	n.tracker = tracker.New(cfg.ID, state, status, cfg.IPFS, cfg.Tracker, cfg.Log.With().Str("component", "tracker").Logger())
 	fsm := storage.NewFSM(state, cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
 
@@ -191,7 +192,7 @@ func New(cfg Config) (*Node, error) {
 	n.goRun(func() { n.port.serve() })
 	n.goRun(func() { _ = n.rpc.Serve(n.port.rpc) })
 	n.goRun(func() { n.batch.run(ctx) })
-	n.goRun(func() { n.tracker.run(ctx) })
+	n.goRun(func() { n.tracker.Run(ctx) })
 
 	switch {
 	case rp.fresh:
@@ -233,7 +234,7 @@ func (n *Node) bootstrap(ctx context.Context) error {
 // onApply runs on the FSM goroutine after each committed entry.
 func (n *Node) onApply(index uint64, changes []storage.Change) {
 	if len(changes) > 0 {
-		n.tracker.changed(changes)
+		n.tracker.Changed(changes)
 	}
 	n.applied.Set(index)
 }
@@ -244,7 +245,7 @@ func (n *Node) afterRestore() {
 	if idx, err := n.state.AppliedIndex(); err == nil {
 		n.applied.Set(idx)
 	}
-	n.tracker.resync()
+	n.tracker.Resync()
 }
 
 // Close stops the peer. It does not leave the cluster; see Leave.
@@ -267,7 +268,7 @@ func (n *Node) Close() error {
 		}
 		n.port.close()
 		n.wg.Wait()
-		n.tracker.close()
+		n.tracker.Close()
 		if e := n.status.Close(); err == nil {
 			err = e
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/multiformats/go-multihash"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -83,7 +84,7 @@ func (p *testPeer) start(bootstrap ...string) {
 		RepinDelay:           p.repinDelay,
 		ExpiryInterval:       50 * time.Millisecond,
 		IPFS:                 p.up,
-		Tracker:              TrackerConfig{ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute, ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond},
+		Tracker:              tracker.Config{ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute, ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond},
 		Log:                  zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel),
 	})
 	if err != nil {
@@ -185,7 +186,7 @@ func TestReconcileRepinsWhatWasRemovedBehindOurBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.up.Unpin(context.Background(), c)
-	if err := p.node.tracker.reconcile(ctx(t)); err != nil {
+	if err := p.node.tracker.Reconcile(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "re-pin after reconcile", func() bool { return p.up.has(c) })
@@ -284,7 +285,7 @@ func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
 	if _, err := p.node.Get(ctx(t), after); err != nil {
 		t.Fatalf("the pinset rolled back to the snapshot: %v", err)
 	}
-	if err := p.node.tracker.reconcile(ctx(t)); err != nil {
+	if err := p.node.tracker.Reconcile(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if p.up.unpins != 0 {

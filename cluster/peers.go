@@ -73,7 +73,7 @@ func (n *Node) rpcID(w http.ResponseWriter, r *http.Request) {
 func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
-			n.tracker.recover(c)
+			n.tracker.Recover(c)
 			return
 		}
 		_ = n.client.call(ctx, http.MethodPost, p.ClusterAddr, "/v1/recover/"+c.String(), nil, nil)
@@ -99,7 +99,7 @@ func (n *Node) RecoverAll(ctx context.Context) ([]cid.Cid, error) {
 	}
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
-			add(n.tracker.recoverAll())
+			add(n.tracker.RecoverAll())
 			return
 		}
 		var cs []string
@@ -122,13 +122,13 @@ func (n *Node) rpcRecover(w http.ResponseWriter, r *http.Request) {
 		writeRPC(w, http.StatusBadRequest, rpcError{Error: err.Error()})
 		return
 	}
-	n.tracker.recover(c)
+	n.tracker.Recover(c)
 	writeRPC(w, http.StatusOK, struct{}{})
 }
 
 func (n *Node) rpcRecoverAll(w http.ResponseWriter, _ *http.Request) {
 	out := []string{}
-	for _, c := range n.tracker.recoverAll() {
+	for _, c := range n.tracker.RecoverAll() {
 		out = append(out, c.String())
 	}
 	writeRPC(w, http.StatusOK, out)

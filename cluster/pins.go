@@ -153,7 +153,7 @@ func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, b
 			return fmt.Errorf("%s was unpinned while waiting for it to be pinned", c)
 		}
 		if p.AllocatedTo(n.cfg.ID) {
-			return n.tracker.waitPinned(ctx, c, progress)
+			return n.tracker.WaitPinned(ctx, c, progress)
 		}
 		done, err := n.remotePinned(ctx, p)
 		if done || err != nil {

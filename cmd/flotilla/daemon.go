@@ -16,6 +16,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
 	"github.com/flotilla-ipfs/flotilla/api/rest"
 	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
@@ -185,7 +186,7 @@ func (d *daemon) start(ctx context.Context, bootstrap []string) error {
 			Tags:      cfg.Cluster.Tags,
 		},
 		IPFS: d.ipfs,
-		Tracker: cluster.TrackerConfig{
+		Tracker: tracker.Config{
 			ConcurrentPins:    cfg.IPFS.ConcurrentPins,
 			PinTimeout:        cfg.IPFS.PinTimeout.D(),
 			UnpinTimeout:      cfg.IPFS.UnpinTimeout.D(),

@@ -15,6 +15,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster"
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
@@ -133,7 +134,7 @@ func (c *Cluster) start(p *Peer, bootstrap []string) {
 		HeartbeatTTL:      2 * time.Second,
 		RepinDelay:        c.opts.RepinDelay,
 		IPFS:              up,
-		Tracker: cluster.TrackerConfig{
+		Tracker: tracker.Config{
 			ConcurrentPins: 4, PinTimeout: time.Minute, UnpinTimeout: time.Minute,
 			ReconcileInterval: time.Hour, RetryBackoff: 50 * time.Millisecond,
 		},

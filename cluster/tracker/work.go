@@ -1,4 +1,4 @@
-package cluster
+package tracker
 
 import (
 	"context"
@@ -15,7 +15,7 @@ import (
 // process brings one CID on the upstream node in line with the current
 // state. It reads the state afresh, so a queued entry that is stale by the
 // time a worker reaches it does the right thing.
-func (t *tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
+func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 	st, known, err := t.status.Get(c)
 	if err != nil {
 		t.log.Error().Err(err).Msg("read local pin status")
@@ -35,7 +35,7 @@ func (t *tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 	}
 }
 
-func (t *tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
+func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
 	var err error
 	if drop {
 		err = t.status.Delete(c)
@@ -49,7 +49,7 @@ func (t *tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
 	t.bump()
 }
 
-func (t *tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
+func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
 	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
 	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
 	if err == nil && pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
@@ -76,8 +76,8 @@ func (t *tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 			t.bump()
 		})
 	}
-	if t.observe != nil && ctx.Err() == nil {
-		t.observe(time.Since(start), err == nil)
+	if t.cfg.ObservePin != nil && ctx.Err() == nil {
+		t.cfg.ObservePin(time.Since(start), err == nil)
 	}
 	if ctx.Err() != nil {
 		// Shutting down: leave it queued for the next start.
@@ -100,22 +100,21 @@ func (t *tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 // pinByUpdate pins a new version of a DAG from the old version's pin when
 // this node holds it, as ipfs-cluster does: only the changed blocks are
 // fetched. It reports whether it did.
-func (t *tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
-	up, ok := t.ipfs.(PinUpdater)
-	if !ok || !pin.PinUpdate.Defined() || pin.Mode != storage.Recursive {
+func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
+	if !pin.PinUpdate.Defined() || pin.Mode != storage.Recursive {
 		return false
 	}
 	if typ, pinned, err := t.ipfs.IsPinned(ctx, pin.PinUpdate); err != nil || !pinned || typ != "recursive" {
 		return false
 	}
-	if err := up.PinUpdate(ctx, pin.PinUpdate, pin.Cid); err != nil {
+	if err := t.ipfs.PinUpdate(ctx, pin.PinUpdate, pin.Cid); err != nil {
 		t.log.Debug().Err(err).Str("cid", pin.Cid.String()).Msg("pin update failed; pinning afresh")
 		return false
 	}
 	return true
 }
 
-func (t *tracker) unpin(ctx context.Context, st storage.LocalStatus) {
+func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
 	st.Status, st.Error = storage.StatusUnpinning, ""
 	t.put(st, st.Cid, false)
 	uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
@@ -154,7 +153,7 @@ func (u *upstreamSet) holds(c cid.Cid, mode storage.Mode) bool {
 	return ok && (rec || mode == storage.Direct)
 }
 
-func (t *tracker) loadUpstream(ctx context.Context) (*upstreamSet, error) {
+func (t *Tracker) loadUpstream(ctx context.Context) (*upstreamSet, error) {
 	u := &upstreamSet{seed: maphash.MakeSeed(), m: map[uint64]bool{}}
 	for _, typ := range []string{"recursive", "direct"} {
 		err := t.ipfs.PinLs(ctx, typ, func(c cid.Cid, _ string) error {
@@ -169,11 +168,13 @@ func (t *tracker) loadUpstream(ctx context.Context) (*upstreamSet, error) {
 	return u, nil
 }
 
-// reconcile compares the cluster's wishes for this peer with what the
+// Reconcile compares the cluster's wishes for this peer with what the
 // upstream node really holds, and queues the difference: pins removed behind
 // Flotilla's back are pinned again, and Flotilla's own pins that are no
 // longer allocated here are removed. Users' own pins are never touched.
-func (t *tracker) reconcile(ctx context.Context) error {
+// Run reconciles on start, on Resync and every ReconcileInterval; a call
+// does it now and returns when the difference is queued.
+func (t *Tracker) Reconcile(ctx context.Context) error {
 	up, err := t.loadUpstream(ctx)
 	if err != nil {
 		return err
@@ -233,7 +234,7 @@ func (t *tracker) reconcile(ctx context.Context) error {
 
 // reconcileOrphans handles status entries whose pin left the pinset while
 // this peer was not looking (for instance, during a snapshot install).
-func (t *tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
+func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
 	return t.eachStatus(ctx, allStatuses, func(st storage.LocalStatus) bool {
 		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
 			return true
