@@ -6,6 +6,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/cluster/transport"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -27,7 +28,7 @@ type Config struct {
 	Raft       RaftConfig
 	Allocation AllocationConfig
 	Health     HealthConfig
-	Tracker    TrackerConfig
+	Tracker    tracker.Config
 	IPFS       IPFS
 	// Observer, when set, is told of every commit and every pin on IPFS,
 	// for metrics.
@@ -116,7 +117,7 @@ func FromFile(f config.Config, home string) Config {
 			HeartbeatInterval: f.Health.HeartbeatInterval.D(),
 			HeartbeatTTL:      f.Health.HeartbeatTTL.D(),
 		},
-		Tracker: TrackerConfig{
+		Tracker: tracker.Config{
 			ConcurrentPins:    f.IPFS.ConcurrentPins,
 			PinTimeout:        f.IPFS.PinTimeout.D(),
 			UnpinTimeout:      f.IPFS.UnpinTimeout.D(),

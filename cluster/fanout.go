@@ -106,7 +106,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
-			n.tracker.recover(c)
+			n.tracker.Recover(c)
 			return
 		}
 		_ = n.client.Recover(ctx, p.ClusterAddr, c)
@@ -123,7 +123,7 @@ func (n *Node) RecoverAll(ctx context.Context) ([]cid.Cid, error) {
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
 		var cs []cid.Cid
 		if p.ID == n.cfg.ID {
-			cs = n.tracker.recoverAll()
+			cs = n.tracker.RecoverAll()
 		} else {
 			cs, _ = n.client.RecoverAll(ctx, p.ClusterAddr)
 		}

@@ -1,12 +1,17 @@
 package cluster
 
-import "context"
+import (
+	"context"
+
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
+)
 
 // IPFS is everything a peer needs from the IPFS node behind it. The daemon
 // passes *ipfs.Client, checked against this interface at compile time.
 type IPFS interface {
-	Upstream
-	PinUpdater
+	// tracker.IPFS is what the pin tracker needs: pin, unpin, pin ls,
+	// is-pinned and pin update.
+	tracker.IPFS
 	// IPFSID is the node's peer ID and the addresses it is reached at.
 	IPFSID(ctx context.Context) (id string, addresses []string, err error)
 	// FreeSpace is what the node may still store, for allocation.

@@ -7,9 +7,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 // reallocBatch bounds the ops of one re-allocation commit.

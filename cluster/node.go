@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -19,8 +20,10 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/cluster/transport"
 	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/internal/watermark"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -34,8 +37,8 @@ type Node struct {
 	port    *transport.Port
 	rp      *raftParts
 	batch   *batcher
-	tracker *tracker
-	applied *indexWaiter
+	tracker *tracker.Tracker
+	applied *watermark.Watermark
 	monitor *health.Monitor
 	rpc     *http.Server
 	client  *peerrpc.Client
@@ -73,7 +76,7 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{
 		cfg:     cfg,
 		log:     cfg.Log.With().Str("component", "cluster").Logger(),
-		applied: newIndexWaiter(),
+		applied: watermark.New(),
 		monitor: health.NewMonitor(time.Now()),
 		cancel:  cancel,
 	}
@@ -111,9 +114,10 @@ func (n *Node) openStores() error {
 	if err != nil {
 		return fmt.Errorf("read the state's applied index: %w", err)
 	}
-	n.applied.set(applied)
-	n.tracker = newTracker(n.cfg.ID, n.state, n.status, n.cfg.IPFS, n.cfg.Tracker, n.cfg.Log.With().Str("component", "tracker").Logger())
-	n.tracker.observe = n.cfg.Observer.ObservePin
+	n.applied.Set(applied)
+	tc := n.cfg.Tracker
+	tc.ObservePin = n.cfg.Observer.ObservePin
+	n.tracker = tracker.New(n.cfg.ID, n.state, n.status, n.cfg.IPFS, tc, n.cfg.Log.With().Str("component", "tracker").Logger())
 	return nil
 }
 
@@ -135,7 +139,7 @@ func (n *Node) openPort() error {
 func (n *Node) startRaft() error {
 	fsm := storage.NewFSM(n.state, n.cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
-	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.get(), n.cfg.Log.With().Str("component", "raft").Logger())
+	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {
 		return err
 	}
@@ -152,7 +156,7 @@ func (n *Node) startServices(ctx context.Context) {
 	n.goRun(n.port.Serve)
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })
-	n.goRun(func() { n.tracker.run(ctx) })
+	n.goRun(func() { n.tracker.Run(ctx) })
 }
 
 // joinIfAsked starts a new cluster or joins one on a first start, and joins
@@ -184,18 +188,18 @@ func (n *Node) goRun(fn func()) {
 // onApply runs on the FSM goroutine after each committed entry.
 func (n *Node) onApply(index uint64, changes []storage.Change) {
 	if len(changes) > 0 {
-		n.tracker.changed(changes)
+		n.tracker.Changed(changes)
 	}
-	n.applied.set(index)
+	n.applied.Set(index)
 }
 
 // afterRestore runs when a snapshot replaced the state: the applied index
 // jumps and the tracker must compare everything again.
 func (n *Node) afterRestore() {
 	if idx, err := n.state.AppliedIndex(); err == nil {
-		n.applied.set(idx)
+		n.applied.Set(idx)
 	}
-	n.tracker.resync()
+	n.tracker.Resync()
 }
 
 // Close stops the peer. It does not leave the cluster (see Leave), unless
@@ -224,7 +228,7 @@ func (n *Node) Close() error {
 		}
 		n.wg.Wait()
 		if n.tracker != nil {
-			n.tracker.close()
+			n.tracker.Close()
 		}
 		if n.status != nil {
 			err = errors.Join(err, n.status.Close())
@@ -302,3 +306,9 @@ func (n *Node) WaitReady(ctx context.Context) error {
 
 // Advertise is the cluster address other peers reach this one at.
 func (n *Node) Advertise() string { return n.cfg.Advertise }
+
+// parseUint reads one of Raft's stats, which it reports as strings.
+func parseUint(s string) uint64 {
+	v, _ := strconv.ParseUint(s, 10, 64)
+	return v
+}

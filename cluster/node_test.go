@@ -191,7 +191,7 @@ func TestReconcileRepinsWhatWasRemovedBehindOurBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.up.Unpin(context.Background(), c)
-	if err := p.node.tracker.reconcile(ctx(t)); err != nil {
+	if err := p.node.tracker.Reconcile(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "re-pin after reconcile", func() bool { return p.up.has(c) })
@@ -290,7 +290,7 @@ func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
 	if _, err := p.node.Get(ctx(t), after); err != nil {
 		t.Fatalf("the pinset rolled back to the snapshot: %v", err)
 	}
-	if err := p.node.tracker.reconcile(ctx(t)); err != nil {
+	if err := p.node.tracker.Reconcile(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	if p.up.unpins != 0 {

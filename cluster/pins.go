@@ -117,7 +117,7 @@ func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
 	for {
 		idx, err := n.submitOnce(ctx, ops)
 		if err == nil {
-			return idx, n.applied.wait(ctx, idx)
+			return idx, n.applied.Wait(ctx, idx)
 		}
 		if !retryable(err) || time.Now().After(deadline) {
 			if retryable(err) {
@@ -154,7 +154,7 @@ func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, b
 			return fmt.Errorf("%s was unpinned while waiting for it to be pinned", c)
 		}
 		if p.AllocatedTo(n.cfg.ID) {
-			return n.tracker.waitPinned(ctx, c, progress)
+			return n.tracker.WaitPinned(ctx, c, progress)
 		}
 		done, err := n.remotePinned(ctx, p)
 		if done || err != nil {

@@ -55,9 +55,9 @@ func (s peerService) AcceptMetrics(ms []health.Metric) error {
 
 func (s peerService) ID(ctx context.Context) types.ID { return s.n.ID(ctx) }
 
-func (s peerService) Recover(c cid.Cid) { s.n.tracker.recover(c) }
+func (s peerService) Recover(c cid.Cid) { s.n.tracker.Recover(c) }
 
-func (s peerService) RecoverAll() []cid.Cid { return s.n.tracker.recoverAll() }
+func (s peerService) RecoverAll() []cid.Cid { return s.n.tracker.RecoverAll() }
 
 func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
 	return s.n.localRepoStat(ctx)

@@ -1,4 +1,13 @@
-package cluster
+// Package tracker makes the IPFS node behind a peer hold exactly what the
+// cluster allocates to that peer, as ipfs-cluster's stateless pin tracker
+// does. The Node tells it of every committed change (Changed) and of a
+// replaced state (Resync); the tracker pins and unpins on the IPFS node with
+// bounded concurrency, inactivity timeouts and retries with backoff, keeps
+// each CID's local status in the status store, and reconciles with the IPFS
+// node's own pin list periodically and on start. It unpins only what it
+// pinned itself: a pin that a user made directly on the IPFS node is never
+// removed.
+package tracker
 
 import (
 	"context"
@@ -9,25 +18,31 @@ import (
 	"github.com/ipfs/go-cid"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/internal/watermark"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// Upstream is what the tracker needs from the IPFS node behind this peer.
-type Upstream interface {
+// IPFS is what the tracker needs from the IPFS node behind this peer.
+// internal/ipfs's Client implements it.
+type IPFS interface {
+	// Pin pins c and returns once the node holds it. inactivity abandons a
+	// fetch that makes no progress for that long; progress is called on
+	// every tick of the fetch.
 	Pin(ctx context.Context, c cid.Cid, recursive bool, inactivity time.Duration, progress func(nodes, bytes uint64)) error
+	// Unpin removes c's recursive or direct pin; a CID not pinned is success.
 	Unpin(ctx context.Context, c cid.Cid) error
+	// PinLs streams the node's pins of type typ to fn.
 	PinLs(ctx context.Context, typ string, fn func(c cid.Cid, typ string) error) error
+	// IsPinned reports whether c is pinned recursively or directly, and which.
 	IsPinned(ctx context.Context, c cid.Cid) (typ string, pinned bool, err error)
-}
-
-// PinUpdater is implemented by an upstream that can move a recursive pin
-// to a new version of its DAG (Kubo's pin update).
-type PinUpdater interface {
+	// PinUpdate pins to by updating from's recursive pin, keeping from
+	// pinned (Kubo's pin update with unpin=false): only the blocks that
+	// differ are fetched.
 	PinUpdate(ctx context.Context, from, to cid.Cid) error
 }
 
-// TrackerConfig bounds the work the tracker puts on the IPFS node.
-type TrackerConfig struct {
+// Config bounds the work the tracker puts on the IPFS node.
+type Config struct {
 	ConcurrentPins int
 	// PinTimeout is an inactivity timeout: a pin is abandoned only when its
 	// fetch makes no progress for this long.
@@ -38,29 +53,31 @@ type TrackerConfig struct {
 	// before it waits for a recover or the next reconcile.
 	MaxRetries   int
 	RetryBackoff time.Duration
+	// ObservePin, when set, is told of every pin on the IPFS node: how long
+	// it took and whether it worked, for metrics.
+	ObservePin func(d time.Duration, ok bool)
 }
 
-// tracker makes the upstream IPFS node hold exactly what the cluster
+// Tracker makes the upstream IPFS node hold exactly what the cluster
 // allocates to this peer. Its work queue is the on-disk status store, so a
 // million queued pins cost disk, not memory, and survive a restart.
-type tracker struct {
+type Tracker struct {
 	self   string
 	state  *storage.State
 	status *storage.StatusStore
-	ipfs   Upstream
-	cfg    TrackerConfig
+	ipfs   IPFS
+	cfg    Config
 	log    zerolog.Logger
 
 	wake     chan struct{}
 	resyncCh chan struct{}
-	notify   *indexWaiter // bumped on every status write, for waiters
+	notify   *watermark.Watermark // bumped on every status write, for waiters
 
 	mu       sync.Mutex
 	inflight map[cid.Cid]*progressCounter
 	version  uint64
 	sem      chan struct{}
 	workers  sync.WaitGroup
-	observe  func(d time.Duration, ok bool)
 }
 
 type progressCounter struct {
@@ -70,7 +87,9 @@ type progressCounter struct {
 	stale bool
 }
 
-func newTracker(self string, state *storage.State, status *storage.StatusStore, ipfs Upstream, cfg TrackerConfig, log zerolog.Logger) *tracker {
+// New returns the tracker of peer self, which reads the pinset from state
+// and keeps its queue and its statuses in status. It does no work until Run.
+func New(self string, state *storage.State, status *storage.StatusStore, ipfs IPFS, cfg Config, log zerolog.Logger) *Tracker {
 	if cfg.ConcurrentPins < 1 {
 		cfg.ConcurrentPins = 10
 	}
@@ -80,7 +99,7 @@ func newTracker(self string, state *storage.State, status *storage.StatusStore, 
 	if cfg.RetryBackoff == 0 {
 		cfg.RetryBackoff = time.Second
 	}
-	return &tracker{
+	return &Tracker{
 		self:     self,
 		state:    state,
 		status:   status,
@@ -89,31 +108,32 @@ func newTracker(self string, state *storage.State, status *storage.StatusStore, 
 		log:      log,
 		wake:     make(chan struct{}, 1),
 		resyncCh: make(chan struct{}, 1),
-		notify:   newIndexWaiter(),
+		notify:   watermark.New(),
 		inflight: map[cid.Cid]*progressCounter{},
 		sem:      make(chan struct{}, cfg.ConcurrentPins),
 	}
 }
 
-func (t *tracker) poke() {
+func (t *Tracker) poke() {
 	select {
 	case t.wake <- struct{}{}:
 	default:
 	}
 }
 
-func (t *tracker) bump() {
+func (t *Tracker) bump() {
 	t.mu.Lock()
 	t.version++
 	v := t.version
 	t.mu.Unlock()
-	t.notify.set(v)
+	t.notify.Set(v)
 }
 
-// changed records what committed entries mean for this peer. It runs on
-// the FSM goroutine, synchronously, so that a request that waits for its
-// entry to apply then sees the status it caused, never a stale one.
-func (t *tracker) changed(changes []storage.Change) {
+// Changed records what committed entries mean for this peer. The Node
+// calls it on the FSM goroutine, synchronously, so that a request that
+// waits for its entry to apply then sees the status it caused, never a
+// stale one.
+func (t *Tracker) Changed(changes []storage.Change) {
 	now := time.Now().UTC()
 	t.mu.Lock()
 	for _, ch := range changes {
@@ -163,20 +183,22 @@ func deepened(ch storage.Change) bool {
 	return ch.Pin.Mode == storage.Recursive && (ch.Prev == nil || ch.Prev.Mode == storage.Direct)
 }
 
-// resync asks for a full reconcile, after a snapshot replaced the state.
-func (t *tracker) resync() {
+// Resync asks for a full reconcile, after a snapshot replaced the state.
+func (t *Tracker) Resync() {
 	select {
 	case t.resyncCh <- struct{}{}:
 	default:
 	}
 }
 
-func (t *tracker) run(ctx context.Context) {
+// Run works until ctx ends, then waits for its workers: pins cut short by
+// the end are left queued for the next start.
+func (t *Tracker) Run(ctx context.Context) {
 	reconcile := time.NewTicker(max(t.cfg.ReconcileInterval, time.Second))
 	defer reconcile.Stop()
 	retry := time.NewTicker(max(t.cfg.RetryBackoff/2, 100*time.Millisecond))
 	defer retry.Stop()
-	t.resync()
+	t.Resync()
 	for {
 		t.dispatch(ctx)
 		select {
@@ -193,17 +215,18 @@ func (t *tracker) run(ctx context.Context) {
 	}
 }
 
-func (t *tracker) reconcileLogged(ctx context.Context) {
-	if err := t.reconcile(ctx); err != nil && ctx.Err() == nil {
+func (t *Tracker) reconcileLogged(ctx context.Context) {
+	if err := t.Reconcile(ctx); err != nil && ctx.Err() == nil {
 		t.log.Warn().Err(err).Msg("reconcile with the IPFS node failed; will retry")
 	}
 }
 
-func (t *tracker) close() { t.workers.Wait() }
+// Close waits for the workers that Run started.
+func (t *Tracker) Close() { t.workers.Wait() }
 
 // dispatch starts work for queued and retry-due entries, as many as there
 // are free workers.
-func (t *tracker) dispatch(ctx context.Context) {
+func (t *Tracker) dispatch(ctx context.Context) {
 	now := time.Now()
 	err := t.eachStatus(ctx, dispatchable, func(st storage.LocalStatus) bool {
 		return !t.due(st, now) || t.start(ctx, st.Cid)
@@ -219,7 +242,7 @@ var errStopScan = errors.New("stop scan")
 // eachStatus pages through the local statuses in want, in CID order. fn
 // runs outside any transaction, so it may write statuses; it returns false
 // to stop the scan.
-func (t *tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
+func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
 	var after cid.Cid
 	for ctx.Err() == nil {
 		last, err := t.status.ForEachWithStatus(want, after, 512, func(st storage.LocalStatus) error {
@@ -243,7 +266,7 @@ var dispatchable = []storage.TrackerStatus{
 	storage.StatusPinQueued, storage.StatusUnpinQueued, storage.StatusPinError, storage.StatusUnpinError,
 }
 
-func (t *tracker) due(st storage.LocalStatus, now time.Time) bool {
+func (t *Tracker) due(st storage.LocalStatus, now time.Time) bool {
 	switch st.Status {
 	case storage.StatusPinQueued, storage.StatusUnpinQueued:
 		return true
@@ -257,7 +280,7 @@ func (t *tracker) due(st storage.LocalStatus, now time.Time) bool {
 
 // start runs one unit of work unless the CID is already in flight. It
 // reports false when no worker is free, which ends this dispatch round.
-func (t *tracker) start(ctx context.Context, c cid.Cid) bool {
+func (t *Tracker) start(ctx context.Context, c cid.Cid) bool {
 	t.mu.Lock()
 	if _, busy := t.inflight[c]; busy {
 		t.mu.Unlock()
@@ -292,76 +315,4 @@ func (t *tracker) start(ctx context.Context, c cid.Cid) bool {
 		}
 	}()
 	return true
-}
-
-func (t *tracker) progressOf(c cid.Cid) (uint64, uint64, bool) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	pc, ok := t.inflight[c]
-	if !ok {
-		return 0, 0, false
-	}
-	return pc.nodes, pc.bytes, true
-}
-
-// waitPinned blocks until the local status of c is pinned, and reports a
-// failed pin's error.
-func (t *tracker) waitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
-	for {
-		seen := t.notify.get()
-		st, ok, err := t.status.Get(c)
-		if err != nil {
-			return err
-		}
-		if ok && st.Status == storage.StatusPinned {
-			return nil
-		}
-		if ok && st.Status == storage.StatusPinError {
-			return errors.New(st.Error)
-		}
-		if progress != nil {
-			if nodes, bytes, ok := t.progressOf(c); ok {
-				progress(nodes, bytes)
-			}
-		}
-		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		_ = t.notify.wait(wctx, seen+1)
-		cancel()
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-	}
-}
-
-// recover queues a failed pin or unpin of c again, now.
-func (t *tracker) recover(c cid.Cid) bool {
-	st, ok, err := t.status.Get(c)
-	if err != nil || !ok {
-		return false
-	}
-	switch st.Status {
-	case storage.StatusPinError:
-		st.Status = storage.StatusPinQueued
-	case storage.StatusUnpinError:
-		st.Status = storage.StatusUnpinQueued
-	default:
-		return false
-	}
-	st.AttemptCount, st.Error = 0, ""
-	t.put(st, c, false)
-	t.poke()
-	return true
-}
-
-// recoverAll queues every failed operation again and returns their CIDs.
-func (t *tracker) recoverAll() []cid.Cid {
-	var out []cid.Cid
-	failed := []storage.TrackerStatus{storage.StatusPinError, storage.StatusUnpinError}
-	_ = t.eachStatus(context.Background(), failed, func(st storage.LocalStatus) bool {
-		if t.recover(st.Cid) {
-			out = append(out, st.Cid)
-		}
-		return true
-	})
-	return out
 }

@@ -1,0 +1,85 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+func (t *Tracker) progressOf(c cid.Cid) (uint64, uint64, bool) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	pc, ok := t.inflight[c]
+	if !ok {
+		return 0, 0, false
+	}
+	return pc.nodes, pc.bytes, true
+}
+
+// WaitPinned blocks until the local status of c is pinned, and reports a
+// failed pin's error. progress, when set, is told how far the fetch of c
+// has come while it runs.
+func (t *Tracker) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
+	for {
+		seen := t.notify.Get()
+		st, ok, err := t.status.Get(c)
+		if err != nil {
+			return err
+		}
+		if ok && st.Status == storage.StatusPinned {
+			return nil
+		}
+		if ok && st.Status == storage.StatusPinError {
+			return errors.New(st.Error)
+		}
+		if progress != nil {
+			if nodes, bytes, ok := t.progressOf(c); ok {
+				progress(nodes, bytes)
+			}
+		}
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_ = t.notify.Wait(wctx, seen+1)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// Recover queues a failed pin or unpin of c again, now, and reports
+// whether there was one.
+func (t *Tracker) Recover(c cid.Cid) bool {
+	st, ok, err := t.status.Get(c)
+	if err != nil || !ok {
+		return false
+	}
+	switch st.Status {
+	case storage.StatusPinError:
+		st.Status = storage.StatusPinQueued
+	case storage.StatusUnpinError:
+		st.Status = storage.StatusUnpinQueued
+	default:
+		return false
+	}
+	st.AttemptCount, st.Error = 0, ""
+	t.put(st, c, false)
+	t.poke()
+	return true
+}
+
+// RecoverAll queues every failed operation again and returns their CIDs.
+func (t *Tracker) RecoverAll() []cid.Cid {
+	var out []cid.Cid
+	failed := []storage.TrackerStatus{storage.StatusPinError, storage.StatusUnpinError}
+	_ = t.eachStatus(context.Background(), failed, func(st storage.LocalStatus) bool {
+		if t.Recover(st.Cid) {
+			out = append(out, st.Cid)
+		}
+		return true
+	})
+	return out
+}

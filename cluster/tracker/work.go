@@ -1,0 +1,135 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// process brings one CID on the upstream node in line with the current
+// state. It reads the state afresh, so a queued entry that is stale by the
+// time a worker reaches it does the right thing.
+func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
+	st, known, err := t.status.Get(c)
+	if err != nil {
+		t.log.Error().Err(err).Msg("read local pin status")
+		return
+	}
+	st.Cid = c
+	pin, err := t.state.Get(c)
+	switch {
+	case err == nil && pin.AllocatedTo(t.self):
+		t.pin(ctx, pin, st, pc)
+	case err != nil && !errors.Is(err, storage.ErrNotFound):
+		t.log.Error().Err(err).Msg("read pinset")
+	case known && st.Managed && !st.Preexisting:
+		t.unpin(ctx, st)
+	case known:
+		t.put(storage.LocalStatus{}, c, true)
+	}
+}
+
+func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
+	var err error
+	if drop {
+		err = t.status.Delete(c)
+	} else {
+		st.Timestamp = time.Now().UTC()
+		err = t.status.Put(st)
+	}
+	if err != nil {
+		t.log.Error().Err(err).Str("cid", c.String()).Msg("write local pin status")
+	}
+	t.bump()
+}
+
+func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
+	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
+	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
+	if err == nil && pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
+		// Already held upstream. If Flotilla did not pin it, a user did:
+		// remember that, so that Flotilla never removes the user's pin.
+		if !st.Managed {
+			st.Preexisting = true
+		}
+		st.Status, st.Error = storage.StatusPinned, ""
+		t.put(st, pin.Cid, false)
+		return
+	}
+	// Record the intent before pinning, so that a crash mid-pin still leaves
+	// the pin marked as Flotilla's own.
+	st.Status, st.Managed, st.Error = storage.StatusPinning, true, ""
+	t.put(st, pin.Cid, false)
+	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
+	start := time.Now()
+	if !t.pinByUpdate(ctx, pin) {
+		err = t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
+			t.mu.Lock()
+			pc.nodes, pc.bytes = nodes, bytes
+			t.mu.Unlock()
+			t.bump()
+		})
+	}
+	if t.cfg.ObservePin != nil && ctx.Err() == nil {
+		t.cfg.ObservePin(time.Since(start), err == nil)
+	}
+	if ctx.Err() != nil {
+		// Shutting down: leave it queued for the next start.
+		st.Status = storage.StatusPinQueued
+		t.put(st, pin.Cid, false)
+		return
+	}
+	if err != nil {
+		st.Status, st.Error = storage.StatusPinError, err.Error()
+		st.AttemptCount++
+		log.Warn().Err(err).Int("attempt", st.AttemptCount).Msg("pin failed")
+		t.put(st, pin.Cid, false)
+		return
+	}
+	st.Status, st.AttemptCount = storage.StatusPinned, 0
+	t.put(st, pin.Cid, false)
+	log.Info().Msg("pinned")
+}
+
+// pinByUpdate pins a new version of a DAG from the old version's pin when
+// this node holds it, as ipfs-cluster does: only the changed blocks are
+// fetched. It reports whether it did.
+func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
+	if !pin.PinUpdate.Defined() || pin.Mode != storage.Recursive {
+		return false
+	}
+	if typ, pinned, err := t.ipfs.IsPinned(ctx, pin.PinUpdate); err != nil || !pinned || typ != "recursive" {
+		return false
+	}
+	if err := t.ipfs.PinUpdate(ctx, pin.PinUpdate, pin.Cid); err != nil {
+		t.log.Debug().Err(err).Str("cid", pin.Cid.String()).Msg("pin update failed; pinning afresh")
+		return false
+	}
+	return true
+}
+
+func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
+	st.Status, st.Error = storage.StatusUnpinning, ""
+	t.put(st, st.Cid, false)
+	uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
+	err := t.ipfs.Unpin(uctx, st.Cid)
+	cancel()
+	if ctx.Err() != nil {
+		st.Status = storage.StatusUnpinQueued
+		t.put(st, st.Cid, false)
+		return
+	}
+	if err != nil {
+		st.Status, st.Error = storage.StatusUnpinError, err.Error()
+		st.AttemptCount++
+		t.log.Warn().Err(err).Str("cid", st.Cid.String()).Msg("unpin failed")
+		t.put(st, st.Cid, false)
+		return
+	}
+	t.put(st, st.Cid, true)
+	t.log.Info().Str("cid", st.Cid.String()).Msg("unpinned")
+}
