@@ -159,6 +159,15 @@ func (f *fixture) statusIs(c cid.Cid, want storage.TrackerStatus) bool {
 	return ok && st.Status == want
 }
 
+// wantCalls fails the test unless the fake Kubo had want calls to
+// endpoint; why says what another count would mean.
+func (f *fixture) wantCalls(endpoint string, want int, why string) {
+	f.t.Helper()
+	if n := f.kubo.Calls(endpoint); n != want {
+		f.t.Fatalf("%d %s calls, want %d: %s", n, endpoint, want, why)
+	}
+}
+
 func (f *fixture) reconcile() {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

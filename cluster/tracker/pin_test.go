@@ -53,9 +53,7 @@ func TestPinAllocatedElsewhereIsLeftAlone(t *testing.T) {
 	if st, ok := f.localStatus(away); ok {
 		t.Fatalf("a pin allocated to another peer has a local status: %+v", st)
 	}
-	if n := f.kubo.Calls("pin/add"); n != 1 {
-		t.Fatalf("%d pin/add calls, want 1", n)
-	}
+	f.wantCalls("pin/add", 1, "only the pin allocated here is pinned")
 }
 
 func TestWaitPinnedReportsProgressWhileFetching(t *testing.T) {
@@ -101,9 +99,8 @@ func TestPinUpdatePinsFromTheOldVersion(t *testing.T) {
 	p := here(next)
 	p.PinUpdate = old
 	f.mustPin(p)
-	if u, a := f.kubo.Calls("pin/update"), f.kubo.Calls("pin/add"); u != 1 || a != 1 {
-		t.Fatalf("%d pin/update and %d pin/add calls, want the new version pinned by one pin update", u, a)
-	}
+	f.wantCalls("pin/update", 1, "the new version is pinned by a pin update")
+	f.wantCalls("pin/add", 1, "only the old version is pinned afresh")
 	if !f.kubo.IsPinned(old) || !f.kubo.IsPinned(next) {
 		t.Fatalf("old pinned %v, new pinned %v: want both", f.kubo.IsPinned(old), f.kubo.IsPinned(next))
 	}

@@ -25,9 +25,7 @@ func TestFailedPinSucceedsOnRetry(t *testing.T) {
 		st, _ := f.localStatus(c)
 		return f.kubo.IsPinned(c) && st.Status == storage.StatusPinned && st.AttemptCount == 0 && st.Error == ""
 	})
-	if n := f.kubo.Calls("pin/add"); n != 2 {
-		t.Fatalf("%d pin/add calls, want 2", n)
-	}
+	f.wantCalls("pin/add", 2, "one failure, one retry")
 }
 
 func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
@@ -54,9 +52,7 @@ func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
 		st, _ := f.localStatus(bad)
 		return st.Status == storage.StatusPinError && st.AttemptCount == cfg.MaxRetries
 	})
-	if n := f.kubo.Calls("pin/add"); n != cfg.MaxRetries {
-		t.Fatalf("%d pin/add calls for %d attempts", n, cfg.MaxRetries)
-	}
+	f.wantCalls("pin/add", cfg.MaxRetries, "one call per attempt")
 	// One more retry would come within its backoff and a retry tick
 	// (100ms): watch for longer than that that none comes.
 	quiet := time.Now().Add(cfg.RetryBackoff<<cfg.MaxRetries + 300*time.Millisecond)
@@ -71,9 +67,7 @@ func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
 	good := testCid(2)
 	f.kubo.AddBlock(good)
 	f.mustPin(here(good))
-	if n := f.kubo.Calls("pin/add"); n != cfg.MaxRetries+1 {
-		t.Fatalf("%d pin/add calls, want %d: a pin past MaxRetries was tried again", n, cfg.MaxRetries+1)
-	}
+	f.wantCalls("pin/add", cfg.MaxRetries+1, "a pin past MaxRetries is not tried again")
 	if st, _ := f.localStatus(bad); !strings.Contains(st.Error, "offline") {
 		t.Fatalf("the given-up pin's status lost its error: %+v", st)
 	}
@@ -106,9 +100,7 @@ func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
 	good := testCid(3)
 	f.kubo.AddBlock(good)
 	f.mustPin(here(good))
-	if n := f.kubo.Calls("pin/add"); n != 3 {
-		t.Fatalf("%d pin/add calls, want 3: a failed pin was retried before its backoff", n)
-	}
+	f.wantCalls("pin/add", 3, "a failed pin is not retried before its backoff")
 	if f.tr.Recover(good) {
 		t.Fatal("Recover reported a pinned CID as recovered")
 	}
