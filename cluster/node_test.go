@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -17,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -112,13 +112,7 @@ func (p *testPeer) stop() {
 
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, what, cond, testkit.Within(20*time.Second))
 }
 
 func ctx(t testing.TB) context.Context {
@@ -181,65 +175,6 @@ func TestUnpinRemovesOnlyFlotillasPins(t *testing.T) {
 	}
 }
 
-func TestReconcileRepinsWhatWasRemovedBehindOurBack(t *testing.T) {
-	p := newTestPeer(t)
-	c := testCid(7)
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
-		t.Fatal(err)
-	}
-	p.up.Unpin(context.Background(), c)
-	if err := p.node.tracker.Reconcile(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
-	eventually(t, "re-pin after reconcile", func() bool { return p.up.has(c) })
-}
-
-func TestWaitPinnedReportsFailureAndRetrySucceeds(t *testing.T) {
-	p := newTestPeer(t)
-	p.up.setFail(errFetch)
-	c := testCid(3)
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
-		t.Fatal(err)
-	}
-	err := p.node.WaitPinned(ctx(t), c, nil)
-	if err == nil || !strings.Contains(err.Error(), "not found locally") {
-		t.Fatalf("WaitPinned = %v, want the pin error", err)
-	}
-	p.up.setFail(nil)
-	eventually(t, "retry pins it", func() bool { return p.up.has(c) })
-}
-
-func TestWaitPinnedReportsProgressWhileFetching(t *testing.T) {
-	p := newTestPeer(t)
-	c := testCid(4)
-	p.up.hold(c)
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
-		t.Fatal(err)
-	}
-	var ticks atomic.Int32
-	done := make(chan error, 1)
-	go func() {
-		done <- p.node.WaitPinned(ctx(t), c, func(nodes, _ uint64) {
-			if nodes > 0 {
-				ticks.Add(1)
-			}
-		})
-	}()
-	eventually(t, "a progress tick", func() bool { return ticks.Load() > 0 })
-	select {
-	case err := <-done:
-		t.Fatalf("WaitPinned returned before the fetch finished: %v", err)
-	default:
-	}
-	p.up.release(c)
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestConcurrentPinsShareRaftEntries(t *testing.T) {
 	p := newTestPeer(t)
 	var batches, ops atomic.Int64
@@ -296,82 +231,4 @@ func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
 	if p.up.unpins != 0 {
 		t.Fatalf("a restart unpinned %d pins on IPFS", p.up.unpins)
 	}
-}
-
-func TestPinUpdateUsesTheOldVersionsPin(t *testing.T) {
-	p := newTestPeer(t)
-	old, next := testCid(601), testCid(602)
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: old}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.node.WaitPinned(ctx(t), old, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: next, PinUpdate: old}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.node.WaitPinned(ctx(t), next, nil); err != nil {
-		t.Fatal(err)
-	}
-	p.up.mu.Lock()
-	updates := p.up.updates
-	p.up.mu.Unlock()
-	if updates != 1 || !p.up.has(old) || !p.up.has(next) {
-		t.Fatalf("updates=%d old pinned=%v new pinned=%v: want one pin update keeping the old pin", updates, p.up.has(old), p.up.has(next))
-	}
-}
-
-func TestDirectPinMadeRecursiveIsRepinned(t *testing.T) {
-	p := newTestPeer(t)
-	c := testCid(701)
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, Mode: storage.Direct}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, Mode: storage.Recursive}); err != nil {
-		t.Fatal(err)
-	}
-	if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
-		t.Fatal(err)
-	}
-	if typ, _, _ := p.up.IsPinned(ctx(t), c); typ != "recursive" {
-		t.Fatalf("upstream pin is %q after the cluster pin became recursive", typ)
-	}
-}
-
-// A pin added back while its unpin is still running on IPFS must end
-// pinned: the unpin's last status write must not bury the new pin.
-func TestRepinDuringUnpinEndsPinned(t *testing.T) {
-	p := newTestPeer(t)
-	for i := 0; i < 20; i++ {
-		c := testCid(800 + i)
-		if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
-			t.Fatal(err)
-		}
-		if err := p.node.WaitPinned(ctx(t), c, nil); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.node.Unpin(ctx(t), c); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
-			t.Fatal(err)
-		}
-		wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		err := p.node.WaitPinned(wctx, c, nil)
-		cancel()
-		if err != nil {
-			t.Fatalf("round %d: pin added back during its unpin never finished: %v", i, err)
-		}
-	}
-	eventually(t, "every pin held upstream", func() bool {
-		for i := 0; i < 20; i++ {
-			if !p.up.has(testCid(800 + i)) {
-				return false
-			}
-		}
-		return true
-	})
 }

@@ -9,20 +9,15 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// memUpstream is an in-memory IPFS pinset for tracker tests that need no
-// HTTP at all. Pins of CIDs in `missing` block until released, like a fetch
-// from a network that does not have the content yet.
+// memUpstream is an in-memory IPFS pinset for the Node's tests, which need
+// no HTTP at all. The tracker's own tests run against the fake Kubo.
 type memUpstream struct {
-	mu      sync.Mutex
-	pins    map[string]string // cid -> recursive|direct
-	missing map[string]chan struct{}
-	failPin error
+	mu     sync.Mutex
+	pins   map[string]string // cid -> recursive|direct
+	unpins int
 	// freeSpaceErr makes FreeSpace fail, as an IPFS node that stopped
 	// answering does: the peer is then no allocation candidate.
 	freeSpaceErr error
-	pinned       int
-	unpins       int
-	updates      int
 }
 
 func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid) error {
@@ -32,33 +27,14 @@ func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid) error {
 		return errors.New("'from' cid was not recursively pinned already")
 	}
 	m.pins[to.String()] = "recursive"
-	m.updates++
 	return nil
 }
 
 func newMemUpstream() *memUpstream {
-	return &memUpstream{pins: map[string]string{}, missing: map[string]chan struct{}{}}
+	return &memUpstream{pins: map[string]string{}}
 }
 
-func (m *memUpstream) Pin(ctx context.Context, c cid.Cid, recursive bool, _ time.Duration, progress func(nodes, bytes uint64)) error {
-	m.mu.Lock()
-	if m.failPin != nil {
-		err := m.failPin
-		m.mu.Unlock()
-		return err
-	}
-	wait := m.missing[c.String()]
-	m.mu.Unlock()
-	if wait != nil {
-		if progress != nil {
-			progress(1, 100)
-		}
-		select {
-		case <-wait:
-		case <-ctx.Done():
-			return ctx.Err()
-		}
-	}
+func (m *memUpstream) Pin(_ context.Context, c cid.Cid, recursive bool, _ time.Duration, _ func(nodes, bytes uint64)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	typ := "direct"
@@ -66,7 +42,6 @@ func (m *memUpstream) Pin(ctx context.Context, c cid.Cid, recursive bool, _ time
 		typ = "recursive"
 	}
 	m.pins[c.String()] = typ
-	m.pinned++
 	return nil
 }
 
@@ -113,26 +88,3 @@ func (m *memUpstream) pinBehindBack(c cid.Cid) {
 	m.pins[c.String()] = "recursive"
 	m.mu.Unlock()
 }
-
-func (m *memUpstream) hold(c cid.Cid) {
-	m.mu.Lock()
-	m.missing[c.String()] = make(chan struct{})
-	m.mu.Unlock()
-}
-
-func (m *memUpstream) release(c cid.Cid) {
-	m.mu.Lock()
-	if ch := m.missing[c.String()]; ch != nil {
-		close(ch)
-		delete(m.missing, c.String())
-	}
-	m.mu.Unlock()
-}
-
-func (m *memUpstream) setFail(err error) {
-	m.mu.Lock()
-	m.failPin = err
-	m.mu.Unlock()
-}
-
-var errFetch = errors.New("pin: block was not found locally (offline)")

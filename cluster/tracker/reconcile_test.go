@@ -1,0 +1,47 @@
+package tracker_test
+
+import (
+	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+func TestReconcileRepinsAPinRemovedBehindItsBack(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	f.kubo.Unpin(c)
+	f.reconcile()
+	eventually(t, "the pin back on IPFS", func() bool {
+		return f.kubo.IsPinned(c) && f.statusIs(c, storage.StatusPinned)
+	})
+	f.wantCalls("pin/add", 2, "the reconcile pins it once more")
+}
+
+// After a snapshot install the pinset changes with no change reported:
+// Resync compares everything again. What left the pinset is unpinned where
+// the tracker pinned it, and only forgotten where a user did.
+func TestResyncUnpinsWhatLeftThePinsetUnseen(t *testing.T) {
+	f := newFixture(t, testConfig())
+	mine, users := testCid(1), testCid(2)
+	f.kubo.AddBlock(mine)
+	f.kubo.PinDirect(users, fakekubo.Recursive)
+	f.mustPin(here(mine))
+	f.mustPin(here(users))
+	ops := []storage.Op{{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: mine}}, {Kind: storage.OpUnpin, Pin: storage.Pin{Cid: users}}}
+	if _, err := f.state.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops}); err != nil {
+		t.Fatal(err)
+	}
+	f.tr.Resync()
+	eventually(t, "the tracker's pin removed and both statuses dropped", func() bool {
+		_, a := f.localStatus(mine)
+		_, b := f.localStatus(users)
+		return !a && !b && !f.kubo.IsPinned(mine)
+	})
+	if !f.kubo.IsPinned(users) {
+		t.Fatal("a pin the user made directly on IPFS was removed")
+	}
+	f.wantCalls("pin/rm", 1, "only the tracker's own pin is removed")
+}

@@ -1,0 +1,132 @@
+package tracker_test
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+func TestFailedPinSucceedsOnRetry(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.kubo.FailNext("pin/add", 1, "pin: the node is busy")
+	f.pin(here(c))
+	if err := f.waitPinned(c, nil); err == nil || err.Error() != "pin: the node is busy" {
+		t.Fatalf("WaitPinned = %v, want the failed pin's error", err)
+	}
+	eventually(t, "the retry to pin it", func() bool {
+		st, _ := f.localStatus(c)
+		return f.kubo.IsPinned(c) && st.Status == storage.StatusPinned && st.AttemptCount == 0 && st.Error == ""
+	})
+	f.wantCalls("pin/add", 2, "one failure, one retry")
+}
+
+func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxRetries, cfg.RetryBackoff = 3, 50*time.Millisecond
+	var mu sync.Mutex
+	var failures []time.Time
+	cfg.ObservePin = func(_ time.Duration, ok bool) {
+		if !ok {
+			mu.Lock()
+			failures = append(failures, time.Now())
+			mu.Unlock()
+		}
+	}
+	f := newFixture(t, cfg)
+	f.kubo.SetOffline(true) // content it lacks fails at once, as Kubo offline
+	bad := testCid(1)
+	f.pin(here(bad))
+	err := f.waitPinned(bad, nil)
+	if err == nil || !strings.Contains(err.Error(), "offline") {
+		t.Fatalf("WaitPinned = %v, want the pin's error", err)
+	}
+	eventually(t, "the pin given up after MaxRetries attempts", func() bool {
+		st, _ := f.localStatus(bad)
+		return st.Status == storage.StatusPinError && st.AttemptCount == cfg.MaxRetries
+	})
+	f.wantCalls("pin/add", cfg.MaxRetries, "one call per attempt")
+	// One more retry would come within its backoff and a retry tick
+	// (100ms): watch for longer than that that none comes.
+	quiet := time.Now().Add(cfg.RetryBackoff<<cfg.MaxRetries + 300*time.Millisecond)
+	for time.Now().Before(quiet) {
+		if n := f.kubo.Calls("pin/add"); n != cfg.MaxRetries {
+			t.Fatalf("%d pin/add calls: a pin past MaxRetries was tried again", n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	// A pin that works still goes through, and the given-up one is not tried again.
+	good := testCid(2)
+	f.kubo.AddBlock(good)
+	f.mustPin(here(good))
+	f.wantCalls("pin/add", cfg.MaxRetries+1, "a pin past MaxRetries is not tried again")
+	if st, _ := f.localStatus(bad); !strings.Contains(st.Error, "offline") {
+		t.Fatalf("the given-up pin's status lost its error: %+v", st)
+	}
+
+	// Each retry waits RetryBackoff << attempts.
+	mu.Lock()
+	defer mu.Unlock()
+	if len(failures) != cfg.MaxRetries {
+		t.Fatalf("ObservePin was told of %d failures, want %d", len(failures), cfg.MaxRetries)
+	}
+	for i := 1; i < len(failures); i++ {
+		if gap, least := failures[i].Sub(failures[i-1]), cfg.RetryBackoff<<i; gap < least {
+			t.Fatalf("retry %d came %v after the failure before it, want at least %v", i, gap, least)
+		}
+	}
+}
+
+func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
+	cfg := testConfig()
+	cfg.RetryBackoff = time.Hour // no retry on its own during the test
+	f := newFixture(t, cfg)
+	f.kubo.SetOffline(true)
+	a, b := testCid(1), testCid(2)
+	for _, c := range []cid.Cid{a, b} {
+		f.pin(here(c))
+		if err := f.waitPinned(c, nil); err == nil {
+			t.Fatalf("pin of %s with the content offline succeeded", c)
+		}
+	}
+	good := testCid(3)
+	f.kubo.AddBlock(good)
+	f.mustPin(here(good))
+	f.wantCalls("pin/add", 3, "a failed pin is not retried before its backoff")
+	if f.tr.Recover(good) {
+		t.Fatal("Recover reported a pinned CID as recovered")
+	}
+
+	f.kubo.SetOffline(false)
+	f.kubo.AddBlock(a)
+	f.kubo.AddBlock(b)
+	if !f.tr.Recover(a) {
+		t.Fatal("Recover did not queue the failed pin")
+	}
+	if err := f.waitPinned(a, nil); err != nil {
+		t.Fatal(err)
+	}
+	if st, _ := f.localStatus(a); st.AttemptCount != 0 || st.Error != "" {
+		t.Fatalf("a recovered pin kept its failure: %+v", st)
+	}
+	if got := f.tr.RecoverAll(); !slices.Equal(got, []cid.Cid{b}) {
+		t.Fatalf("RecoverAll queued %v, want [%s]", got, b)
+	}
+	if err := f.waitPinned(b, nil); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.tr.RecoverAll(); len(got) != 0 {
+		t.Fatalf("RecoverAll with nothing failed queued %v", got)
+	}
+	if !f.kubo.IsPinned(a) || !f.kubo.IsPinned(b) {
+		t.Fatal("recovered pins are not on IPFS")
+	}
+}
