@@ -79,12 +79,15 @@ func TestNotEnoughPeersMessageNamesNumbers(t *testing.T) {
 
 func TestDeterministic(t *testing.T) {
 	cs := []Candidate{{ID: "x", FreeSpace: 1}, {ID: "y", FreeSpace: 1}, {ID: "z", FreeSpace: 1}}
-	first, _ := Allocate(Request{Min: 2, Max: 2, Candidates: cs})
+	first, err := Allocate(Request{Min: 2, Max: 2, Candidates: cs, Key: "bafy-a"})
+	if err != nil || len(first) != 2 {
+		t.Fatalf("allocate = %v, %v; want two peers", first, err)
+	}
 	for i := 0; i < 20; i++ {
 		slices.Reverse(cs)
-		got, _ := Allocate(Request{Min: 2, Max: 2, Candidates: cs})
-		if !slices.Equal(got, first) {
-			t.Fatalf("allocation depends on input order: %v vs %v", got, first)
+		got, err := Allocate(Request{Min: 2, Max: 2, Candidates: cs, Key: "bafy-a"})
+		if err != nil || !slices.Equal(got, first) {
+			t.Fatalf("allocation depends on input order: %v (%v) vs %v", got, err, first)
 		}
 	}
 }

@@ -40,11 +40,18 @@ func testCid(i int) cid.Cid {
 
 func newTestPeer(t testing.TB, bootstrap ...string) *testPeer {
 	t.Helper()
+	return newTestPeerWith(t, time.Second, bootstrap...)
+}
+
+// newTestPeerWith starts a peer whose leader duties move a dead peer's pins
+// after repinDelay.
+func newTestPeerWith(t testing.TB, repinDelay time.Duration, bootstrap ...string) *testPeer {
+	t.Helper()
 	ident, err := config.NewIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &testPeer{t: t, dir: t.TempDir(), id: ident.ID, up: newMemUpstream()}
+	p := &testPeer{t: t, dir: t.TempDir(), id: ident.ID, up: newMemUpstream(), repinDelay: repinDelay}
 	p.start(bootstrap...)
 	t.Cleanup(func() { p.stop() })
 	return p
@@ -84,8 +91,10 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	f.Raft.SnapshotInterval = config.Duration(time.Minute)
 	f.Raft.BatchMaxPins = 256
 	f.Raft.BatchMaxDelay = config.Duration(time.Millisecond)
-	f.Health.HeartbeatInterval = config.Duration(100 * time.Millisecond)
-	f.Health.HeartbeatTTL = config.Duration(600 * time.Millisecond)
+	// A TTL of several beats and a repin delay: one stall of a loaded
+	// 2-core machine must not look like a death and move pins mid-test.
+	f.Health.HeartbeatInterval = config.Duration(200 * time.Millisecond)
+	f.Health.HeartbeatTTL = config.Duration(2 * time.Second)
 	f.Cluster.RepinDelay = config.Duration(p.repinDelay)
 	f.IPFS.ConcurrentPins = 4
 	f.IPFS.PinTimeout = config.Duration(time.Minute)

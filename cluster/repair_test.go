@@ -1,9 +1,11 @@
 package cluster
 
 import (
+	"slices"
 	"testing"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -78,4 +80,38 @@ func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 		}
 		return len(got.Allocations) == 2 && got.AllocatedTo(leader.id) && got.AllocatedTo(other.id) && leader.up.has(pin.Cid)
 	})
+}
+
+// A peer that comes back within the repin delay keeps its pins: nothing is
+// moved while it is down, and nothing after it returns.
+func TestRepinDelayIsRespected(t *testing.T) {
+	peers := newTestClusterWith(t, 3, time.Minute)
+	leader := leaderOf(peers)
+	victim := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p != leader })]
+	pin, err := leader.node.Pin(ctx(t), storage.Pin{Cid: testCid(502), ReplicationFactorMin: 1, ReplicationFactorMax: 1,
+		UserAllocations: []string{victim.id}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pin on the victim", func() bool { return victim.up.has(pin.Cid) })
+	victim.stop()
+	eventually(t, "an alert for the dead victim", func() bool {
+		for _, a := range leader.node.Alerts() {
+			if a.Peer == victim.id {
+				return true
+			}
+		}
+		return false
+	})
+	victim.start()
+	eventually(t, "the victim healthy again", func() bool {
+		return slices.ContainsFunc(leader.node.candidates(nil), func(c alloc.Candidate) bool { return c.ID == victim.id })
+	})
+	got, err := leader.node.Get(ctx(t), pin.Cid)
+	if err != nil || !slices.Equal(got.Allocations, []string{victim.id}) {
+		t.Fatalf("allocations %v, %v: the pin moved within the repin delay", got.Allocations, err)
+	}
+	if n := leader.node.deadPeerPasses.Load(); n != 0 {
+		t.Fatalf("%d passes moved a dead peer's pins within the repin delay", n)
+	}
 }
