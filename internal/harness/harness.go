@@ -79,6 +79,16 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 // Add starts one more peer, joining through the first.
 func (c *Cluster) Add() *Peer {
 	c.t.Helper()
+	var via *Peer
+	if len(c.Peers) > 0 {
+		via = c.Peers[0]
+	}
+	return c.AddVia(via)
+}
+
+// AddVia starts one more peer, joining through via (nil: a new cluster).
+func (c *Cluster) AddVia(via *Peer) *Peer {
+	c.t.Helper()
 	ident, err := config.NewIdentity()
 	if err != nil {
 		c.t.Fatal(err)
@@ -86,8 +96,8 @@ func (c *Cluster) Add() *Peer {
 	p := &Peer{ID: ident.ID, Kubo: fakekubo.New(c.t), dir: c.t.TempDir()}
 	c.Peers = append(c.Peers, p)
 	var bootstrap []string
-	if len(c.Peers) > 1 {
-		bootstrap = []string{c.Peers[0].Addr}
+	if via != nil {
+		bootstrap = []string{via.Addr}
 	}
 	c.start(p, bootstrap)
 	c.t.Cleanup(func() { c.stop(p) })
