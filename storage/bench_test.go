@@ -158,7 +158,11 @@ func BenchmarkFSMApplyBatch(b *testing.B) {
 	}
 	b.ResetTimer()
 	for i := range b.N {
-		f.ApplyBatch(batches[i])
+		for j, r := range f.ApplyBatch(batches[i]) {
+			if r != nil {
+				b.Fatalf("entry %d of batch %d: %v", j, i, r)
+			}
+		}
 	}
 	perPin(b, entries*pins)
 }
