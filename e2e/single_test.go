@@ -211,10 +211,25 @@ func TestUsersOwnKuboPinsAreNeverRemoved(t *testing.T) {
 	own := strings.TrimSpace(k.run("--api", k.api, "add", "-Q", writeFile(t, []byte("the user's own"))))
 	k.run("--api", p.proxyAPI(), "pin", "add", own)
 	k.run("--api", p.proxyAPI(), "pin", "rm", own)
-	marker := strings.TrimSpace(k.run("--api", p.proxyAPI(), "add", "-Q", writeFile(t, []byte("marker"))))
-	k.run("--api", p.proxyAPI(), "pin", "rm", marker)
-	// The marker's removal shows the tracker has worked through the queue.
-	waitFor(t, "the marker to leave Kubo", 30*time.Second, func() bool { _, ok := k.pinned()[marker]; return !ok })
+	// The peer's own status of this CID says when its tracker is done with
+	// it: "unpinned" once no unpin is queued or running.
+	waitFor(t, "the tracker to be done with the user's CID", 30*time.Second, func() bool {
+		resp, err := http.Get("http://" + p.api + "/pins/" + own + "?local=true")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		var info struct {
+			PeerMap map[string]struct{ Status string } `json:"peer_map"`
+		}
+		if json.NewDecoder(resp.Body).Decode(&info) != nil || len(info.PeerMap) != 1 {
+			return false
+		}
+		for _, st := range info.PeerMap {
+			return st.Status == "unpinned"
+		}
+		return false
+	})
 	if k.pinned()[own] != "recursive" {
 		t.Fatal("Flotilla removed a pin the user made directly on Kubo")
 	}
