@@ -63,7 +63,10 @@ func (n *Node) Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error) {
 	if err != nil {
 		return p, err
 	}
-	if _, err := n.submit(ctx, []storage.Op{{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: c}}}); err != nil {
+	// The timestamp is the unpin's identity: a retry of it is recognised
+	// and never undoes a pin made after it.
+	unpin := storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: c, Timestamp: time.Now().UTC()}}
+	if _, err := n.submit(ctx, []storage.Op{unpin}); err != nil {
 		return p, err
 	}
 	return p, nil

@@ -74,7 +74,12 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 			count:  readU64(meta.Get(keyPinCount)),
 		}
 		applied := readU64(meta.Get(keyApplied))
+		recent := &recentOps{b: tx.Bucket(bucketRecentOps)}
 		for i, e := range es {
+			a.recent = recent
+			if e.index == 0 {
+				a.recent = nil
+			}
 			if e.index != 0 && e.index <= applied {
 				res[i].err = ErrAlreadyApplied
 				continue
@@ -137,6 +142,9 @@ func validate(c *Command) error {
 type applier struct {
 	pins, peers, expiry *bolt.Bucket
 	count               uint64
+	// recent remembers the ops applied lately, so that a retried one is
+	// recognised; nil outside Raft (index 0), where nothing is retried.
+	recent *recentOps
 }
 
 func (a *applier) apply(c *Command) ([]Change, error) {
@@ -151,6 +159,13 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 		op := &c.Ops[i]
 		// bbolt keeps the key and value slices until commit, so each Put gets
 		// its own.
+		first, err := a.recent.firstTime(op)
+		if err != nil {
+			return nil, err
+		}
+		if !first {
+			continue
+		}
 		key := []byte(op.Pin.Cid.KeyString())
 		old := a.pins.Get(key)
 		if op.Expect != nil {
@@ -202,7 +217,7 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 			changes = append(changes, Change{Kind: OpUnpin, Pin: removed})
 		}
 	}
-	return changes, nil
+	return changes, a.recent.prune()
 }
 
 // reindexExpiry moves a pin's entry in the expiry index from its old expiry

@@ -23,6 +23,9 @@ const (
 const (
 	wirePinIf   = 3
 	wireUnpinIf = 4
+	// wireUnpinAt is an unpin that carries its proposer's timestamp, the
+	// identity by which a retried unpin is recognised (see dedup.go).
+	wireUnpinAt = 5
 )
 
 func (k OpKind) String() string {
@@ -215,13 +218,19 @@ func EncodeCommand(c Command) ([]byte, error) {
 				return nil, fmt.Errorf("%w: op kind %d at op %d", ErrUnknownCommand, op.Kind, i)
 			}
 			wire := byte(op.Kind)
-			if op.Expect != nil {
+			switch {
+			case op.Expect != nil:
 				wire += wirePinIf - byte(OpPin)
+			case op.Kind == OpUnpin && !op.Pin.Timestamp.IsZero():
+				wire = wireUnpinAt
 			}
 			b = append(b, wire)
 			b = appendCid(b, op.Pin.Cid)
-			if op.Expect != nil {
+			switch {
+			case op.Expect != nil:
 				b = appendTime(b, *op.Expect)
+			case wire == wireUnpinAt:
+				b = appendTime(b, op.Pin.Timestamp)
 			}
 			if op.Kind == OpPin {
 				b = appendPinBody(b, &op.Pin)
@@ -279,10 +288,14 @@ func DecodeCommand(b []byte) (Command, error) {
 			wire := d.byte()
 			cc := d.cid()
 			op := Op{Kind: OpKind(wire), Pin: Pin{Cid: cc}}
-			if wire == wirePinIf || wire == wireUnpinIf {
+			switch wire {
+			case wirePinIf, wireUnpinIf:
 				op.Kind -= wirePinIf - OpKind(OpPin)
 				expect := d.time()
 				op.Expect = &expect
+			case wireUnpinAt:
+				op.Kind = OpUnpin
+				op.Pin.Timestamp = d.time()
 			}
 			switch {
 			case d.err != nil:

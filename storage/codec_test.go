@@ -69,11 +69,16 @@ func TestCodecRoundTripEveryField(t *testing.T) {
 	}
 }
 
-func TestCodecUnpinCarriesOnlyTheCid(t *testing.T) {
+func TestCodecUnpinCarriesOnlyTheCidAndItsTimestamp(t *testing.T) {
 	c := Command{Type: CmdPinBatch, Ops: []Op{{Kind: OpUnpin, Pin: fullPin(1)}}}
 	got := roundTrip(t, c)
-	if want := (Pin{Cid: testCid(1)}); !reflect.DeepEqual(got.Ops[0].Pin, want) {
-		t.Errorf("unpin decoded as %+v, want only the cid", got.Ops[0].Pin)
+	if want := (Pin{Cid: testCid(1), Timestamp: fullPin(1).Timestamp.UTC()}); !reflect.DeepEqual(got.Ops[0].Pin, want) {
+		t.Errorf("unpin decoded as %+v, want only the cid and the timestamp", got.Ops[0].Pin)
+	}
+	// An unpin without a timestamp keeps the first format: a kind and a CID.
+	bare := Command{Type: CmdPinBatch, Ops: []Op{{Kind: OpUnpin, Pin: Pin{Cid: testCid(1)}}}}
+	if got := roundTrip(t, bare); !reflect.DeepEqual(got, bare) {
+		t.Errorf("bare unpin decoded as %+v", got)
 	}
 }
 

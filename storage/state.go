@@ -105,7 +105,7 @@ func openStateDB(path string) (*bolt.DB, error) {
 		case readU64(v) != stateFormat:
 			return fmt.Errorf("state format %d is not supported (this build reads %d)", readU64(v), stateFormat)
 		}
-		for _, name := range [][]byte{bucketPins, bucketPeers, bucketExpiry} {
+		for _, name := range [][]byte{bucketPins, bucketPeers, bucketExpiry, bucketRecentOps} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
