@@ -121,6 +121,7 @@ func checkLogCoversState(logs raft.LogStore, snaps raft.SnapshotStore, stateAppl
 	}
 	return fmt.Errorf("%w: state.db has applied Raft index %d, but the Raft log and snapshots in %s end at %d: "+
 		"the raft folder was wiped or comes from another peer. Starting would lose every pin committed from now on. "+
-		"Put the raft folder back, or move the whole data folder aside and join the cluster again with --bootstrap",
+		"Put the raft folder back; or move the whole data folder aside and join the cluster again with --bootstrap; "+
+		"or, for a cluster of one, `flotilla state export` the pins and `flotilla state import` them into a new data folder",
 		ErrStateAheadOfLog, stateApplied, dir, last)
 }
