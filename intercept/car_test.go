@@ -18,7 +18,7 @@ import (
 )
 
 // carV1 builds a CARv1 file: a DAG-CBOR header naming roots, then blocks.
-func carV1(t *testing.T, roots []cid.Cid, blocks ...string) []byte {
+func carV1(t testing.TB, roots []cid.Cid, blocks ...string) []byte {
 	t.Helper()
 	hdr, err := qp.BuildMap(basicnode.Prototype.Any, 2, func(ma datamodel.MapAssembler) {
 		qp.MapEntry(ma, "roots", qp.List(int64(len(roots)), func(la datamodel.ListAssembler) {
@@ -84,7 +84,7 @@ func TestReadCARRoots(t *testing.T) {
 }
 
 // carUpload builds a dag/import body with one part per CAR, as the CLI does.
-func carUpload(t *testing.T, cars ...[]byte) ([]byte, string) {
+func carUpload(t testing.TB, cars ...[]byte) ([]byte, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
