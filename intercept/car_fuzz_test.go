@@ -3,40 +3,16 @@ package intercept
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/binary"
-	"io"
 	"math"
 	"slices"
 	"testing"
-	"time"
 
 	"github.com/ipfs/go-cid"
 	mh "github.com/multiformats/go-multihash"
 )
 
-// streamRoots reads the roots of an upload as dag/import does: through the
-// tee, while the body is read. It fails the test if the parser does not
-// finish in time once the body is read and closed.
-func streamRoots(t *testing.T, cars ...[]byte) ([]cid.Cid, error) {
-	t.Helper()
-	body, ct := carUpload(t, cars...)
-	roots := newCarRoots(ct, nopLog())
-	tee := roots.tee(io.NopCloser(bytes.NewReader(body)), int64(len(body)))
-	got, err := io.ReadAll(tee)
-	if err != nil || !bytes.Equal(got, body) {
-		t.Fatalf("tee altered the body (%v)", err)
-	}
-	tee.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	rs, err := roots.wait(ctx)
-	if ctx.Err() != nil {
-		t.Fatalf("CAR roots not read %v after the body ended", 10*time.Second)
-	}
-	return rs, err
-}
-
+// dedup keeps the first of each CID, as parseUploadRoots does across parts.
 func dedup(cs []cid.Cid) []cid.Cid {
 	var out []cid.Cid
 	for _, c := range cs {

@@ -7,6 +7,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/ipfs/go-cid"
 )
 
 // The binary formats of FORMAT.md are not canonical, on purpose or not:
@@ -129,21 +131,7 @@ func FuzzDecodePinValue(f *testing.F) {
 	}
 	f.Add([]byte(testCid(1).KeyString()), []byte{})
 	f.Add([]byte{}, []byte{valueVersion, 0, 0, 0, 0, 0})
-	f.Fuzz(func(t *testing.T, key, v []byte) {
-		p, err := decodePinValue(key, v)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptState) {
-				t.Fatalf("error %v is not ErrCorruptState", err)
-			}
-			return
-		}
-		if p.Cid.KeyString() != string(key) {
-			t.Fatalf("pin %s decoded under key %x", p.Cid, key)
-		}
-		decode := func(b []byte) (Pin, error) { return decodePinValue(key, b) }
-		encode := func(p Pin) ([]byte, error) { return encodePinValue(&p), nil }
-		checkReencode(t, v, decode, encode)
-	})
+	fuzzStoredValue(f, decodePinValue, encodePinValue, func(p *Pin) cid.Cid { return p.Cid })
 }
 
 // FuzzDecodeStatusValue does the same for the local status file's records.
@@ -160,19 +148,25 @@ func FuzzDecodeStatusValue(f *testing.F) {
 		}
 	}
 	f.Add([]byte(testCid(5).KeyString()), []byte{valueVersion, 0xff})
+	fuzzStoredValue(f, decodeStatusValue, encodeStatusValue, func(st *LocalStatus) cid.Cid { return st.Cid })
+}
+
+// fuzzStoredValue is the body of a stored value's fuzz target: the key is
+// the CID of the record, the value its encoding.
+func fuzzStoredValue[T any](f *testing.F, decode func(key, v []byte) (T, error), encode func(*T) []byte, cidOf func(*T) cid.Cid) {
 	f.Fuzz(func(t *testing.T, key, v []byte) {
-		st, err := decodeStatusValue(key, v)
+		x, err := decode(key, v)
 		if err != nil {
 			if !errors.Is(err, ErrCorruptState) {
 				t.Fatalf("error %v is not ErrCorruptState", err)
 			}
 			return
 		}
-		if st.Cid.KeyString() != string(key) {
-			t.Fatalf("status of %s decoded under key %x", st.Cid, key)
+		if c := cidOf(&x); c.KeyString() != string(key) {
+			t.Fatalf("record of %s decoded under key %x", c, key)
 		}
-		decode := func(b []byte) (LocalStatus, error) { return decodeStatusValue(key, b) }
-		encode := func(st LocalStatus) ([]byte, error) { return encodeStatusValue(&st), nil }
-		checkReencode(t, v, decode, encode)
+		checkReencode(t, v,
+			func(b []byte) (T, error) { return decode(key, b) },
+			func(x T) ([]byte, error) { return encode(&x), nil })
 	})
 }
