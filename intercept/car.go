@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -147,6 +148,12 @@ func readCARRoots(r io.Reader) ([]cid.Cid, error) {
 		consumed := uint64(size) + uint64(len(fixed))
 		if offset < consumed {
 			return nil, fmt.Errorf("CARv2 data offset %d inside its header", offset)
+		}
+		// io.CopyN skips nothing, without error, for a count that is
+		// negative as an int64: the inner header would be read from the
+		// wrong place.
+		if offset-consumed > math.MaxInt64 {
+			return nil, fmt.Errorf("CARv2 data offset %d out of range", offset)
 		}
 		if _, err := io.CopyN(io.Discard, br, int64(offset-consumed)); err != nil {
 			return nil, fmt.Errorf("CARv2 padding: %w", err)

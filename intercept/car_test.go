@@ -2,12 +2,14 @@ package intercept
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
 	"io"
 	"mime/multipart"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
@@ -18,7 +20,7 @@ import (
 )
 
 // carV1 builds a CARv1 file: a DAG-CBOR header naming roots, then blocks.
-func carV1(t *testing.T, roots []cid.Cid, blocks ...string) []byte {
+func carV1(t testing.TB, roots []cid.Cid, blocks ...string) []byte {
 	t.Helper()
 	hdr, err := qp.BuildMap(basicnode.Prototype.Any, 2, func(ma datamodel.MapAssembler) {
 		qp.MapEntry(ma, "roots", qp.List(int64(len(roots)), func(la datamodel.ListAssembler) {
@@ -84,7 +86,7 @@ func TestReadCARRoots(t *testing.T) {
 }
 
 // carUpload builds a dag/import body with one part per CAR, as the CLI does.
-func carUpload(t *testing.T, cars ...[]byte) ([]byte, string) {
+func carUpload(t testing.TB, cars ...[]byte) ([]byte, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)
@@ -99,9 +101,12 @@ func carUpload(t *testing.T, cars ...[]byte) ([]byte, string) {
 	return buf.Bytes(), mw.FormDataContentType()
 }
 
-func TestParseUploadRootsThroughTee(t *testing.T) {
-	r1, r2, r3 := rawCid("a"), rawCid("b"), rawCid("c")
-	body, ct := carUpload(t, carV1(t, []cid.Cid{r1, r2}, "a", "b"), carV2(carV1(t, []cid.Cid{r3, r1}, "c"), 3))
+// streamRoots reads the roots of an upload as dag/import does: through the
+// tee, while the body is read. It fails the test if the tee alters the body
+// or if the parser has not finished 10 s after the body was read and closed.
+func streamRoots(t *testing.T, cars ...[]byte) ([]cid.Cid, error) {
+	t.Helper()
+	body, ct := carUpload(t, cars...)
 	roots := newCarRoots(ct, nopLog())
 	tee := roots.tee(io.NopCloser(bytes.NewReader(body)), int64(len(body)))
 	// The upstream's side of the tee sees every byte unchanged.
@@ -110,7 +115,18 @@ func TestParseUploadRootsThroughTee(t *testing.T) {
 		t.Fatalf("tee altered the body (%v)", err)
 	}
 	tee.Close()
-	rs, err := roots.wait(t.Context())
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	rs, err := roots.wait(ctx)
+	if ctx.Err() != nil {
+		t.Fatalf("CAR roots not read 10 s after the body ended")
+	}
+	return rs, err
+}
+
+func TestParseUploadRootsThroughTee(t *testing.T) {
+	r1, r2, r3 := rawCid("a"), rawCid("b"), rawCid("c")
+	rs, err := streamRoots(t, carV1(t, []cid.Cid{r1, r2}, "a", "b"), carV2(carV1(t, []cid.Cid{r3, r1}, "c"), 3))
 	if err != nil {
 		t.Fatal(err)
 	}

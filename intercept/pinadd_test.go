@@ -157,7 +157,7 @@ func TestPinAddReplicationAndOrder(t *testing.T) {
 
 // cliStdinBody builds the body `echo CIDS | ipfs pin add` sends: one
 // multipart part named stdin holding newline-separated arguments.
-func cliStdinBody(t *testing.T, lines string) (*bytes.Buffer, string) {
+func cliStdinBody(t testing.TB, lines string) (*bytes.Buffer, string) {
 	t.Helper()
 	var buf bytes.Buffer
 	mw := multipart.NewWriter(&buf)

@@ -238,37 +238,3 @@ func TestDecodeCorruptCommand(t *testing.T) {
 		t.Errorf("unpin with empty cid: %+v, %v", c, err)
 	}
 }
-
-func FuzzDecodeCommand(f *testing.F) {
-	r := rand.New(rand.NewPCG(3, 4))
-	for range 20 {
-		b, err := EncodeCommand(randCommand(r))
-		if err != nil {
-			f.Fatal(err)
-		}
-		f.Add(b)
-	}
-	f.Add([]byte{})
-	f.Add([]byte{CommandVersion, byte(CmdPinBatch), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01})
-	f.Fuzz(func(t *testing.T, b []byte) {
-		c, err := DecodeCommand(b)
-		if err != nil {
-			if !errors.Is(err, ErrCorruptCommand) && !errors.Is(err, ErrUnknownCommand) {
-				t.Fatalf("error %v is neither corrupt nor unknown", err)
-			}
-			return
-		}
-		// Whatever decodes must survive a round trip unchanged.
-		b2, err := EncodeCommand(c)
-		if err != nil {
-			t.Fatalf("re-encode %#v: %v", c, err)
-		}
-		c2, err := DecodeCommand(b2)
-		if err != nil {
-			t.Fatalf("decode of re-encoding: %v", err)
-		}
-		if !reflect.DeepEqual(c, c2) {
-			t.Fatalf("unstable:\n%#v\n%#v", c, c2)
-		}
-	})
-}

@@ -145,6 +145,14 @@ func (p *Pin) UnmarshalJSON(b []byte) error {
 	if err != nil {
 		return err
 	}
+	// A zone offset can carry year 9999 into 10000 (or 0 into -1) in UTC,
+	// which MarshalJSON cannot write: such a pin would break every listing.
+	if _, err := j.ExpireAt.UTC().MarshalText(); err != nil {
+		return fmt.Errorf("pin expire_at: %w", err)
+	}
+	if _, err := j.Timestamp.UTC().MarshalText(); err != nil {
+		return fmt.Errorf("pin timestamp: %w", err)
+	}
 	// ipfs-cluster's exports may omit mode and carry max_depth alone.
 	if j.Mode == "" && j.MaxDepth == 0 {
 		mode = Direct
