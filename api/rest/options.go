@@ -151,6 +151,11 @@ func expiryParams(q url.Values, now time.Time) (time.Time, error) {
 		if !t.After(now) {
 			return time.Time{}, paramError("expire-at", fmt.Errorf("%s is not in the future", v))
 		}
+		// A zone offset can carry year 9999 into 10000 in UTC, which no
+		// JSON listing of the pin could then write.
+		if _, err := t.UTC().MarshalText(); err != nil {
+			return time.Time{}, paramError("expire-at", err)
+		}
 		return t.UTC(), nil
 	}
 	v := q.Get("expire-in")

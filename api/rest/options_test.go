@@ -56,6 +56,7 @@ func TestPinOptionsFromQuery(t *testing.T) {
 			want: storage.Pin{ExpireAt: time.Date(2030, 1, 3, 0, 0, 0, 0, time.UTC)}},
 		{name: "expire-at in the past", query: "expire-at=2029-01-01T00:00:00Z", wantErr: "not in the future"},
 		{name: "expire-at not RFC 3339", query: "expire-at=tomorrow", wantErr: "parameter expire-at invalid"},
+		{name: "expire-at past year 9999 in UTC", query: "expire-at=" + url.QueryEscape("9999-12-31T23:59:59-01:00"), wantErr: "parameter expire-at invalid"},
 		{name: "expire-in", query: "expire-in=1h30m", want: storage.Pin{ExpireAt: now.Add(90 * time.Minute)}},
 		{name: "expire-at wins over expire-in", query: "expire-at=2030-01-03T00:00:00Z&expire-in=1h",
 			want: storage.Pin{ExpireAt: time.Date(2030, 1, 3, 0, 0, 0, 0, time.UTC)}},
