@@ -13,9 +13,9 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-// maxStdinArgs bounds the multipart argument list that is read into memory
-// (a million CIDs fit).
-const maxStdinArgs = 64 << 20
+// maxStdinArgs bounds the memory of the multipart argument list, bytes and
+// string headers together (a million CIDs fit).
+const maxStdinArgs = 96 << 20
 
 // positionalArgs gathers arguments as go-ipfs-cmds does: the trailing path
 // segment first, then the arg query keys, then, for stdin-enabled commands
@@ -53,6 +53,9 @@ func positionalArgs(r *http.Request, pathArg *string, queryArgs []string, stdin 
 	return append(args, lines...), nil
 }
 
+// argOverhead is what one argument costs in memory besides its bytes.
+const argOverhead = 16
+
 // readArgLines mirrors go-ipfs-cmds' stdin argument scanner: one argument
 // per line, CRLF tolerated, a last line without newline still counts.
 func readArgLines(r io.Reader) ([]string, error) {
@@ -61,7 +64,9 @@ func readArgLines(r io.Reader) ([]string, error) {
 	total := 0
 	for {
 		s, err := br.ReadString('\n')
-		total += len(s)
+		// Each argument also costs its string header: without counting it,
+		// a body of bare newlines would hold 16 times its size in memory.
+		total += len(s) + argOverhead
 		if total > maxStdinArgs {
 			return nil, errStdinTooLong()
 		}

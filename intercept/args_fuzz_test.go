@@ -129,3 +129,16 @@ func FuzzStdinArgs(f *testing.F) {
 		}
 	})
 }
+
+// A body of bare newlines is bounded by what its arguments cost in memory,
+// not by its bytes alone: 16 bytes of string header each.
+func TestStdinArgsOfBareNewlinesAreBounded(t *testing.T) {
+	lines := maxStdinArgs/argOverhead + 1
+	if _, err := readArgLines(strings.NewReader(strings.Repeat("\n", lines))); err == nil {
+		t.Fatalf("%d empty arguments (%d MiB of string headers) were read into memory", lines, lines*argOverhead>>20)
+	}
+	cids := strings.Repeat("bafkreignezrbkttno2zlfojoodamvq6m6u2ptn2oww4jqgpmkciihuakka\n", 1000)
+	if args, err := readArgLines(strings.NewReader(cids)); err != nil || len(args) != 1000 {
+		t.Fatalf("a thousand CIDs: %d, %v", len(args), err)
+	}
+}
