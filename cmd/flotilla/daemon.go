@@ -58,7 +58,7 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 	if err != nil {
 		return fmt.Errorf("--log-level: %w", err)
 	}
-	log = log.With().Str("peer", shortID(ident.ID)).Logger()
+	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
 	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New()}
 	if err := d.start(ctx, splitList(*bootstrap)); err != nil {
