@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -22,8 +23,11 @@ const maxBatchBytes = 4 << 20
 const maxInflightBatches = 2
 
 type opRequest struct {
-	ops  []storage.Op
-	done chan opResult
+	ops []storage.Op
+	// forwarded marks a request from a follower, which waits to apply the
+	// entry itself before it answers its client.
+	forwarded bool
+	done      chan opResult
 }
 
 type opResult struct {
@@ -56,8 +60,8 @@ func newBatcher(r *raft.Raft, maxOps int, maxDelay time.Duration) *batcher {
 
 // submit queues ops and returns the index of the entry that carried them,
 // once that entry is applied on this peer.
-func (b *batcher) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
-	req := opRequest{ops: ops, done: make(chan opResult, 1)}
+func (b *batcher) submit(ctx context.Context, ops []storage.Op, forwarded bool) (uint64, error) {
+	req := opRequest{ops: ops, forwarded: forwarded, done: make(chan opResult, 1)}
 	select {
 	case b.in <- req:
 	case <-ctx.Done():
@@ -151,9 +155,27 @@ func (b *batcher) commit(batch []opRequest) {
 	if b.observe != nil && res.err == nil {
 		b.observe(time.Since(start), len(ops))
 	}
+	if res.err == nil {
+		b.nudge(batch)
+	}
 	for _, r := range batch {
 		r.done <- res
 	}
+}
+
+// nudge tells the followers at once that an entry committed, when one of
+// them is waiting for it. A follower learns a commit index only from the
+// leader's next AppendEntries, which hashicorp/raft sends with the next
+// entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
+// forwarded write would wait that long for its own apply. An empty Barrier
+// entry carries the new commit index at once. It is only sent when no
+// other request is queued, since a queued one carries it anyway, so idle
+// clusters and busy ones send nothing more than before.
+func (b *batcher) nudge(batch []opRequest) {
+	if len(b.in) > 0 || !slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
+		return
+	}
+	b.raft.Barrier(0)
 }
 
 func approxSize(ops []storage.Op) int {

@@ -10,12 +10,12 @@ import (
 
 // newTestCluster starts n peers: the first bootstraps, the others join
 // through it.
-func newTestCluster(t *testing.T, n int) []*testPeer {
+func newTestCluster(t testing.TB, n int) []*testPeer {
 	t.Helper()
 	return newTestClusterWith(t, n, time.Second)
 }
 
-func newTestClusterWith(t *testing.T, n int, repinDelay time.Duration) []*testPeer {
+func newTestClusterWith(t testing.TB, n int, repinDelay time.Duration) []*testPeer {
 	t.Helper()
 	first := newTestPeerWith(t, repinDelay)
 	peers := []*testPeer{first}

@@ -139,7 +139,7 @@ func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
 
 func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error) {
 	if n.rp.raft.State() == raft.Leader {
-		return n.batch.submit(ctx, ops)
+		return n.batch.submit(ctx, ops, false)
 	}
 	addr, id := n.rp.raft.LeaderWithID()
 	if id == "" {

@@ -23,7 +23,7 @@ func (s peerService) Apply(ctx context.Context, ops []storage.Op) (uint64, error
 	if s.n.rp.raft.State() != raft.Leader {
 		return 0, raft.ErrNotLeader
 	}
-	return s.n.batch.submit(ctx, ops)
+	return s.n.batch.submit(ctx, ops, true)
 }
 
 // Join adds p on the leader; any other member passes the request on, so
