@@ -22,15 +22,15 @@ func check(t *testing.T, r *Recorder) Result {
 	return res
 }
 
-func pin(r *Recorder, peer string, key int, name string, err error) {
+func pinOp(r *Recorder, peer string, key int, name string, err error) {
 	r.Write(r.Begin(peer), 0, Input{Kind: Pin, Key: key, Value: name}, err)
 }
 
-func unpin(r *Recorder, peer string, key int, err error) {
+func unpinOp(r *Recorder, peer string, key int, err error) {
 	r.Write(r.Begin(peer), 0, Input{Kind: Unpin, Key: key}, err)
 }
 
-func read(r *Recorder, peer string, key int, saw string) {
+func readOp(r *Recorder, peer string, key int, saw string) {
 	r.Read(r.Begin(peer), 0, key, saw)
 }
 
@@ -38,12 +38,12 @@ func barrier(r *Recorder, peer string) { r.Barrier(r.Begin(peer), nil) }
 
 func TestCheckAcceptsASequentialHistory(t *testing.T) {
 	r := NewRecorder()
-	pin(r, "p0", 1, "w1", nil)
+	pinOp(r, "p0", 1, "w1", nil)
 	barrier(r, "p0")
-	read(r, "p0", 1, "w1")
-	unpin(r, "p1", 1, nil)
+	readOp(r, "p0", 1, "w1")
+	unpinOp(r, "p1", 1, nil)
 	barrier(r, "p1")
-	read(r, "p1", 1, "")
+	readOp(r, "p1", 1, "")
 	if res := check(t, r); res.Verdict != porcupine.Ok {
 		t.Fatalf("verdict %s", res.Verdict)
 	}
@@ -51,8 +51,8 @@ func TestCheckAcceptsASequentialHistory(t *testing.T) {
 
 func TestCheckAllowsAStaleReadOnAnotherPeer(t *testing.T) {
 	r := NewRecorder()
-	pin(r, "p0", 1, "w1", nil)
-	read(r, "p1", 1, "") // p1 has acknowledged nothing: it may lag
+	pinOp(r, "p0", 1, "w1", nil)
+	readOp(r, "p1", 1, "") // p1 has acknowledged nothing: it may lag
 	if res := check(t, r); res.Verdict != porcupine.Ok {
 		t.Fatalf("verdict %s", res.Verdict)
 	}
@@ -60,9 +60,9 @@ func TestCheckAllowsAStaleReadOnAnotherPeer(t *testing.T) {
 
 func TestCheckRejectsAReadAfterABarrierThatMissesAnAcknowledgedPin(t *testing.T) {
 	r := NewRecorder()
-	pin(r, "p0", 1, "w1", nil)
+	pinOp(r, "p0", 1, "w1", nil)
 	barrier(r, "p1")
-	read(r, "p1", 1, "")
+	readOp(r, "p1", 1, "")
 	res := check(t, r)
 	if res.Verdict != porcupine.Illegal {
 		t.Fatalf("verdict %s, want Illegal", res.Verdict)
@@ -74,10 +74,10 @@ func TestCheckRejectsAReadAfterABarrierThatMissesAnAcknowledgedPin(t *testing.T)
 
 func TestCheckRejectsAnUnpinnedKeyComingBack(t *testing.T) {
 	r := NewRecorder()
-	pin(r, "p0", 1, "w1", nil)
-	unpin(r, "p0", 1, nil)
+	pinOp(r, "p0", 1, "w1", nil)
+	unpinOp(r, "p0", 1, nil)
 	barrier(r, "p2")
-	read(r, "p2", 1, "w1")
+	readOp(r, "p2", 1, "w1")
 	if res := check(t, r); res.Verdict != porcupine.Illegal {
 		t.Fatalf("verdict %s, want Illegal", res.Verdict)
 	}
@@ -89,10 +89,10 @@ func TestCheckRejectsAWriteTakingEffectTwice(t *testing.T) {
 	r := NewRecorder()
 	c := r.Begin("p0")
 	barrier(r, "p1")
-	read(r, "p1", 1, "w1")
-	unpin(r, "p1", 1, nil)
+	readOp(r, "p1", 1, "w1")
+	unpinOp(r, "p1", 1, nil)
 	barrier(r, "p1")
-	read(r, "p1", 1, "w1")
+	readOp(r, "p1", 1, "w1")
 	r.Write(c, 0, Input{Kind: Pin, Key: 1, Value: "w1"}, nil)
 	if res := check(t, r); res.Verdict != porcupine.Illegal {
 		t.Fatalf("verdict %s, want Illegal", res.Verdict)
@@ -102,20 +102,20 @@ func TestCheckRejectsAWriteTakingEffectTwice(t *testing.T) {
 func TestCheckLetsAFailedWriteLandOrNot(t *testing.T) {
 	for _, saw := range []string{"w1", ""} {
 		r := NewRecorder()
-		pin(r, "p0", 1, "w1", errLost)
+		pinOp(r, "p0", 1, "w1", errLost)
 		barrier(r, "p1")
-		read(r, "p1", 1, saw)
+		readOp(r, "p1", 1, saw)
 		if res := check(t, r); res.Verdict != porcupine.Ok {
 			t.Fatalf("read saw %q: verdict %s", saw, res.Verdict)
 		}
 	}
 	// But once it was seen, it cannot be unseen without another write.
 	r := NewRecorder()
-	pin(r, "p0", 1, "w1", errLost)
+	pinOp(r, "p0", 1, "w1", errLost)
 	barrier(r, "p1")
-	read(r, "p1", 1, "w1")
+	readOp(r, "p1", 1, "w1")
 	barrier(r, "p1")
-	read(r, "p1", 1, "")
+	readOp(r, "p1", 1, "")
 	if res := check(t, r); res.Verdict != porcupine.Illegal {
 		t.Fatalf("verdict %s, want Illegal", res.Verdict)
 	}
@@ -123,11 +123,11 @@ func TestCheckLetsAFailedWriteLandOrNot(t *testing.T) {
 
 func TestCheckKeepsKeysApart(t *testing.T) {
 	r := NewRecorder()
-	pin(r, "p0", 1, "w1", nil)
-	pin(r, "p0", 2, "w2", nil)
+	pinOp(r, "p0", 1, "w1", nil)
+	pinOp(r, "p0", 2, "w2", nil)
 	barrier(r, "p0")
-	read(r, "p0", 1, "w1")
-	read(r, "p0", 2, "w2")
+	readOp(r, "p0", 1, "w1")
+	readOp(r, "p0", 2, "w2")
 	if res := check(t, r); res.Verdict != porcupine.Ok {
 		t.Fatalf("verdict %s", res.Verdict)
 	}
