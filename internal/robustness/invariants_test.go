@@ -24,7 +24,8 @@ import (
 // them. Remove a marker once its defect is fixed.
 const (
 	defect2 = "issue 8 defect 2 (open): the cluster takes over a user's pin on Kubo: a user's direct pin " +
-		"becomes the cluster's recursive pin and the cluster's unpin removes it"
+		"becomes the cluster's recursive pin and the cluster's unpin removes it, and an IsPinned that fails " +
+		"marks a user's recursive pin as the cluster's"
 	defect5 = "issue 8 defect 5 (open): a pin or unpin that ran out of retries (Kubo down, 500s, hung for " +
 		"more than about 1.5 s) stays pin_error or unpin_error until someone runs recover"
 )
@@ -38,7 +39,8 @@ func (w *world) checkInvariants() {
 	w.invariant("no status stuck in pinning or unpinning", "", w.noneInFlight)
 	w.invariant("every allocated Kubo holds its pins and no other Kubo holds them", defect5, w.kubosMatchAllocations)
 	w.invariant("every status settles to pinned, remote or unpinned", defect5, w.statusesSettled)
-	w.invariant("the user's own pins are untouched", "", w.userPinsUntouched)
+	w.invariant("the user's pins on CIDs the cluster never pins are untouched", "", w.userPinsUntouched(false))
+	w.invariant("the user's pins on the cluster's keys are untouched", defect2, w.userPinsUntouched(true))
 	w.unpinAll()
 	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", defect5, w.nothingLeft)
 	w.invariant("after the cluster unpins everything, each Kubo holds the user's pins in their modes", defect2, w.userPinsRestored)
@@ -182,26 +184,31 @@ func (w *world) statusesSettled() error {
 	return nil
 }
 
-// userPinsUntouched: a user's pin outside the keys is held as the user made
-// it; one on a key is held as the user made it unless the cluster has the
-// key allocated there, where it is held recursively (one Kubo pin serves
-// both).
-func (w *world) userPinsUntouched() error {
-	_, ps, err := w.leaderPinset()
-	if err != nil {
-		return err
-	}
-	for _, u := range w.userPins {
-		got := u.peer.Kubo.Pins()[u.cid.String()]
-		want := u.mode
-		if p, ok := ps[u.cid]; ok && p.AllocatedTo(u.peer.ID) {
-			want = fakekubo.Recursive
+// userPinsUntouched checks the user's pins on the cluster's keys (onKeys)
+// or on the other CIDs: each is held as the user made it, or recursively
+// where the cluster has the key allocated to that peer (one Kubo pin then
+// serves both).
+func (w *world) userPinsUntouched(onKeys bool) func() error {
+	return func() error {
+		_, ps, err := w.leaderPinset()
+		if err != nil {
+			return err
 		}
-		if got != want {
-			return fmt.Errorf("the user's %s pin of %s on %s's Kubo is now %q, want %q", u.mode, w.keyName(u.cid), w.names[u.peer.ID], got, want)
+		for _, u := range w.userPins {
+			if u.inKey != onKeys {
+				continue
+			}
+			got := u.peer.Kubo.Pins()[u.cid.String()]
+			want := u.mode
+			if p, ok := ps[u.cid]; ok && p.AllocatedTo(u.peer.ID) {
+				want = fakekubo.Recursive
+			}
+			if got != want {
+				return fmt.Errorf("the user's %s pin of %s on %s's Kubo is now %q, want %q", u.mode, w.keyName(u.cid), w.names[u.peer.ID], got, want)
+			}
 		}
+		return nil
 	}
-	return nil
 }
 
 // unpinAll removes every key and the barrier from the cluster.
