@@ -105,6 +105,7 @@ func TestCheckVerdicts(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			r := NewRecorder()
 			tc.history(r)
+			r.Annotate("nemesis", 0, r.Now(), "a fault drawn on the visualization")
 			res := check(t, r)
 			if res.Verdict != tc.want {
 				t.Fatalf("verdict %s, want %s", res.Verdict, tc.want)

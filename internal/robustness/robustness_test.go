@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anishathalye/porcupine"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 	"github.com/rs/zerolog"
@@ -137,22 +138,21 @@ func runOnce(t *testing.T, cfg config, seed uint64) {
 	w.makeUserPins()
 	t.Logf("cluster of %d up in %s; %d clients on %d keys, faults for %s", cfg.peers, time.Since(start).Round(time.Millisecond), cfg.clients, cfg.keys, cfg.faults)
 
+	// The clients and the IPFS nemesis run beside the test goroutine. They
+	// stop when the faults are over, or at cleanup if the test fails first
+	// (before the harness stops the peers: cleanups run last first).
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
+	end := sync.OnceFunc(func() { close(stop); wg.Wait() })
+	t.Cleanup(end)
 	for i := range cfg.clients {
 		cl := &client{w: w, id: w.rec.NewClient(), rng: rand.New(rand.NewPCG(seed, uint64(i)+1)), name: fmt.Sprintf("c%d", i)}
 		wg.Go(func() { cl.run(stop) })
 	}
 	n := &nemesis{w: w, rng: rand.New(rand.NewPCG(seed, 0))}
-	ipfsDone := make(chan struct{})
-	go func() {
-		defer close(ipfsDone)
-		n.ipfsFaults(rand.New(rand.NewPCG(seed, 1<<32)), stop)
-	}()
+	wg.Go(func() { n.ipfsFaults(rand.New(rand.NewPCG(seed, 1<<32)), stop) })
 	n.clusterFaults(time.Now().Add(cfg.faults))
-	close(stop)
-	<-ipfsDone
-	wg.Wait()
+	end()
 	w.healAll()
 	counts, unknown := w.rec.Counts()
 	t.Logf("faults over after %s: %d pins, %d unpins, %d reads; %d writes with unknown outcome", time.Since(start).Round(time.Millisecond), counts[Pin], counts[Unpin], counts[Read], unknown)
@@ -162,8 +162,10 @@ func runOnce(t *testing.T, cfg config, seed uint64) {
 	switch {
 	case err != nil:
 		t.Errorf("porcupine %s; writing the visualization: %v", res.Verdict, err)
-	case res.Verdict != "Ok":
-		t.Errorf("the history is not linearizable (porcupine: %s), seed %d; visualization: %s", res.Verdict, seed, res.File)
+	case res.Verdict == porcupine.Unknown:
+		t.Errorf("porcupine did not decide within %s, seed %d; visualization of the history: %s", cfg.checkTimeout, seed, res.File)
+	case res.Verdict != porcupine.Ok:
+		t.Errorf("the history is not linearizable, seed %d; visualization: %s", seed, res.File)
 	default:
 		t.Logf("history linearizable (%d operations)", len(w.rec.Operations()))
 	}
