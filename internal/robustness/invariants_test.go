@@ -28,6 +28,10 @@ const (
 		"marks a user's recursive pin as the cluster's"
 	defect5 = "issue 8 defect 5 (open): a pin or unpin that ran out of retries (Kubo down, 500s, hung for " +
 		"more than about 1.5 s) stays pin_error or unpin_error until someone runs recover"
+	// leak is not one of issue 8's defects, or not known to be: the tracker
+	// forgot a pin it made. Seen once, with seed 10373395753783986270.
+	leak = "a leak whose cause is not known yet: after the cluster unpinned everything, a Kubo still " +
+		"held a cluster pin (key 6, recursive) while its peer's tracker reported it unpinned"
 )
 
 // checkInvariants runs once the faults are healed and every peer is back.
@@ -42,7 +46,7 @@ func (w *world) checkInvariants() {
 	w.invariant("the user's pins on CIDs the cluster never pins are untouched", "", w.userPinsUntouched(false))
 	w.invariant("the user's pins on the cluster's keys are untouched", defect2, w.userPinsUntouched(true))
 	w.unpinAll()
-	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", defect5, w.nothingLeft)
+	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", defect5+"; and "+leak, w.nothingLeft)
 	w.invariant("after the cluster unpins everything, each Kubo holds the user's pins in their modes", defect2, w.userPinsRestored)
 	w.invariant("after the cluster unpins everything, every status is unpinned", defect5, w.statusesSettled)
 }
