@@ -9,7 +9,7 @@ LDFLAGS      := -s -w -X github.com/flotilla-ipfs/flotilla/internal/version.Comm
 export FLOTILLA_BIN := $(CURDIR)/bin/flotilla
 export IPFS_BIN     := $(CURDIR)/bin/ipfs
 
-.PHONY: build kubo run test test-unit e2e-js lint bench fuzz clean
+.PHONY: build kubo run test test-unit e2e-js lint bench fuzz robustness clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/flotilla ./cmd/flotilla
@@ -33,6 +33,11 @@ e2e-js:
 
 test-unit:
 	$(GO) test -race -short ./...
+
+# The long robustness run: minutes of faults against five in-process peers,
+# each run's seed printed so that a failure replays (docs/reliability.md).
+robustness:
+	FLOTILLA_ROBUSTNESS=long $(GO) test -race -count=1 -v -timeout 60m -run TestRobustness ./internal/robustness/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

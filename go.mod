@@ -3,6 +3,7 @@ module github.com/flotilla-ipfs/flotilla
 go 1.26.4
 
 require (
+	github.com/anishathalye/porcupine v1.3.1
 	github.com/go-chi/chi/v5 v5.5.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/hashicorp/raft v1.7.3

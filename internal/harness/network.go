@@ -15,6 +15,7 @@ type Network struct {
 	cut   map[string]bool            // peer address -> cut off
 	conns map[*trackedConn]struct{}  // every open connection
 	owner map[*trackedConn][2]string // the two peer addresses it joins ("" when unknown)
+	links map[[2]string]bool         // cut links between two peers (partition.go)
 }
 
 func NewNetwork() *Network {
@@ -123,7 +124,7 @@ type Dialer struct {
 }
 
 func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
-	if d.net.isCut(d.self, addr) {
+	if d.net.isCut(d.self, addr) || d.net.linkCut(d.self, addr) {
 		return nil, errCut
 	}
 	c, err := d.d.DialContext(ctx, network, addr)
