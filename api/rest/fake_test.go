@@ -164,6 +164,10 @@ func (e *testEnv) do(method, path string, body io.Reader, hdr ...string) respons
 		e.t.Fatal(err)
 	}
 	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := e.srv.Client().Do(req)
