@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // TestBrowserRequestsRefusedOnTheAPIs is issue 9's opening example against
@@ -22,13 +24,7 @@ func TestBrowserRequestsRefusedOnTheAPIs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for i := 0; i+1 < len(hdr); i += 2 {
-			if hdr[i] == "Host" {
-				req.Host = hdr[i+1]
-			} else {
-				req.Header.Set(hdr[i], hdr[i+1])
-			}
-		}
+		testkit.SetHeaders(req, hdr...)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)

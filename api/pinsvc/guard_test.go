@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -26,13 +27,7 @@ func (a *api) raw(method, path, body string, hdr ...string) response {
 	if err != nil {
 		a.t.Fatal(err)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		if hdr[i] == "Host" {
-			req.Host = hdr[i+1]
-			continue
-		}
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
+	testkit.SetHeaders(req, hdr...)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		a.t.Fatal(err)
