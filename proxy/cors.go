@@ -3,9 +3,10 @@ package proxy
 import (
 	"net"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
+
+	"github.com/flotilla-ipfs/flotilla/internal/httpguard"
 )
 
 // companionOrigins are the ipfs-companion extensions Kubo always allows.
@@ -22,7 +23,7 @@ var preflightHeaders = []string{"origin", "accept", "content-type", "x-requested
 // proxy's origin, so requests are checked here and forwarded without
 // Origin and Referer.
 type corsPolicy struct {
-	origins  []string
+	origins  httpguard.Origins
 	allowAll bool
 }
 
@@ -38,36 +39,15 @@ func newCORSPolicy(configured []string, listenAddr string) *corsPolicy {
 		}
 	}
 	origins = append(origins, companionOrigins...)
-	return &corsPolicy{origins: origins, allowAll: slices.Contains(configured, "*")}
+	return &corsPolicy{origins: httpguard.NewOrigins(origins), allowAll: slices.Contains(configured, "*")}
 }
 
-func (c *corsPolicy) originAllowed(origin string) bool {
-	return c.allowAll || slices.Contains(c.origins, origin)
-}
+func (c *corsPolicy) originAllowed(origin string) bool { return c.origins.Allowed(origin) }
 
-// allowRequest is go-ipfs-cmds' CSRF check: an Origin must be allowed, a
-// Referer's scheme://host must be allowed, and a POST with neither must not
-// come from a browser (a User-Agent starting with Mozilla, Electron aside).
-func (c *corsPolicy) allowRequest(r *http.Request) bool {
-	origin, referer := r.Header.Get("Origin"), r.Referer()
-	if origin != "" && !c.originAllowed(origin) {
-		return false
-	}
-	if referer != "" {
-		u, err := url.Parse(referer)
-		if err != nil || !c.originAllowed(u.Scheme+"://"+u.Host) {
-			return false
-		}
-	}
-	if r.Method == http.MethodPost && origin == "" && referer == "" {
-		return !isBrowserUA(r.Header.Get("User-Agent"))
-	}
-	return true
-}
-
-func isBrowserUA(ua string) bool {
-	return strings.HasPrefix(ua, "Mozilla") && !strings.Contains(ua, "Electron")
-}
+// allowRequest is go-ipfs-cmds' CSRF check, shared with the admin and
+// pinning-service APIs (httpguard.Origins.Check). The proxy calls it for
+// POSTs only: Kubo answers every other method 405 first.
+func (c *corsPolicy) allowRequest(r *http.Request) bool { return c.origins.Check(r) == nil }
 
 // actualHeaders adds rs/cors' headers to a non-preflight request's answer.
 func (c *corsPolicy) actualHeaders(w http.ResponseWriter, r *http.Request) {
@@ -128,7 +108,7 @@ func headersAllowed(values []string) bool {
 func stripBrowserContext(r *http.Request) {
 	r.Header.Del("Origin")
 	r.Header.Del("Referer")
-	if isBrowserUA(r.Header.Get("User-Agent")) {
+	if httpguard.IsBrowserUA(r.Header.Get("User-Agent")) {
 		// An empty value makes Go's transport send no User-Agent at all,
 		// rather than inventing one.
 		r.Header.Set("User-Agent", "")

@@ -32,8 +32,19 @@
 // created times (which only imported pins have) unless the run is longer than
 // the page.
 //
-// Errors use the spec's Failure body: 400 BAD_REQUEST, 401 UNAUTHORIZED, 404
-// NOT_FOUND, 405, 413 PAYLOAD_TOO_LARGE (bodies over 1 MiB), 503
-// NOT_ENOUGH_PEERS or NO_LEADER (the cluster cannot take the pin now), 504,
-// 500. 409 is not used: the spec reserves it for exhausted paid quota.
+// Browsers. Web pages are refused unless their origin is in
+// pinsvc.allowed_origins (which also turns CORS on for them): a request that
+// names another Origin or Referer, or a state-changing one from a browser
+// that names neither, gets 403 FORBIDDEN before the token check; on a
+// loopback listener so does a Host that is not loopback or in
+// pinsvc.allowed_hosts (DNS rebinding). A Pin body must be labelled
+// application/json, as every spec client labels it: the types a page can
+// POST without a preflight (text/plain, forms) get 415. See
+// docs/security.md.
+//
+// Errors use the spec's Failure body: 400 BAD_REQUEST, 401 UNAUTHORIZED, 403
+// FORBIDDEN, 404 NOT_FOUND, 405, 413 PAYLOAD_TOO_LARGE (bodies over 1 MiB),
+// 415 UNSUPPORTED_MEDIA_TYPE, 503 NOT_ENOUGH_PEERS or NO_LEADER (the cluster
+// cannot take the pin now), 504, 500. 409 is not used: the spec reserves it
+// for exhausted paid quota.
 package pinsvc

@@ -7,6 +7,7 @@ import (
 	"net/http"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/internal/httpguard"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -19,6 +20,7 @@ const (
 	unauthorized
 	notFound
 	methodNotAllowed
+	unsupportedMedia
 )
 
 type requestError struct {
@@ -32,6 +34,7 @@ func errBadRequest(msg string) error   { return &requestError{badRequest, msg} }
 func errUnauthorized(msg string) error { return &requestError{unauthorized, msg} }
 func errNotFound(msg string) error     { return &requestError{notFound, msg} }
 func errMethod(msg string) error       { return &requestError{methodNotAllowed, msg} }
+func errMediaType(msg string) error    { return &requestError{unsupportedMedia, msg} }
 
 // failureFor is the one place where errors become HTTP statuses and the
 // spec's machine-readable reasons.
@@ -39,7 +42,10 @@ func failureFor(err error) (int, string) {
 	var re *requestError
 	var tooBig *http.MaxBytesError
 	var peers *alloc.NotEnoughPeersError
+	var refused *httpguard.Refusal
 	switch {
+	case errors.As(err, &refused):
+		return http.StatusForbidden, "FORBIDDEN"
 	case errors.As(err, &re):
 		switch re.kind {
 		case unauthorized:
@@ -48,6 +54,8 @@ func failureFor(err error) (int, string) {
 			return http.StatusNotFound, "NOT_FOUND"
 		case methodNotAllowed:
 			return http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED"
+		case unsupportedMedia:
+			return http.StatusUnsupportedMediaType, "UNSUPPORTED_MEDIA_TYPE"
 		}
 		return http.StatusBadRequest, "BAD_REQUEST"
 	case errors.As(err, &tooBig):

@@ -2,6 +2,7 @@ package pinsvc
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
 	"net/http"
 	"strconv"
@@ -9,8 +10,10 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ipfs/go-cid"
+	"github.com/rs/cors"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/internal/httpguard"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -41,7 +44,17 @@ type Cluster interface {
 type Config struct {
 	// Tokens are the accepted bearer tokens. Empty accepts any caller.
 	Tokens []string
-	Log    zerolog.Logger
+	// AllowedOrigins are the web pages that may call the API, with CORS
+	// (pinsvc.allowed_origins); a request a browser sends for any other
+	// origin gets 403. "*" allows any.
+	AllowedOrigins []string
+	// AllowedHosts are the Host names, besides loopback ones, that the API
+	// answers to when it listens on loopback (pinsvc.allowed_hosts).
+	AllowedHosts []string
+	// ListenAddr is the address the API listens on; on loopback, the Host
+	// check is on. When empty, each connection's local address decides.
+	ListenAddr string
+	Log        zerolog.Logger
 }
 
 // maxBody bounds a request body: a Pin with 1000 meta entries fits easily,
@@ -50,16 +63,18 @@ const maxBody = 1 << 20
 
 type server struct {
 	cluster Cluster
-	tokens  [][]byte
-	log     zerolog.Logger
+	// tokens are the SHA-256 digests of the accepted tokens.
+	tokens [][sha256.Size]byte
+	log    zerolog.Logger
 }
 
 // New returns the API's handler. Resources live at /pins and /pins/{id}, so
-// the endpoint to give Kubo is the listener's root URL.
+// the endpoint to give Kubo is the listener's root URL. The browser guard
+// runs first, then CORS (which answers preflights), then the token check.
 func New(c Cluster, cfg Config) http.Handler {
 	s := &server{cluster: c, log: cfg.Log}
 	for _, t := range cfg.Tokens {
-		s.tokens = append(s.tokens, []byte(t))
+		s.tokens = append(s.tokens, digest(t))
 	}
 	r := chi.NewRouter()
 	r.Use(s.authenticate)
@@ -74,7 +89,22 @@ func New(c Cluster, cfg Config) http.Handler {
 	r.Get("/pins/{requestid}", s.get)
 	r.Post("/pins/{requestid}", s.replace)
 	r.Delete("/pins/{requestid}", s.remove)
-	return r
+	guard := httpguard.New(httpguard.Config{Origins: cfg.AllowedOrigins, Hosts: cfg.AllowedHosts, ListenAddr: cfg.ListenAddr})
+	return guard.Handler(withCORS(cfg.AllowedOrigins, r), s.fail)
+}
+
+// withCORS lets the allowed origins' pages call the API: preflights for
+// the token and the JSON body are answered before authentication, which
+// they carry no token for.
+func withCORS(origins []string, next http.Handler) http.Handler {
+	if len(origins) == 0 {
+		return next
+	}
+	return cors.New(cors.Options{
+		AllowedOrigins: origins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type", "Accept"},
+	}).Handler(next)
 }
 
 // authenticate checks the bearer token on every route, as the spec's global
@@ -98,15 +128,20 @@ func (s *server) authenticate(next http.Handler) http.Handler {
 	})
 }
 
-// validToken compares against every token in constant time, so that the
-// response time does not tell how much of a guess was right.
+// validToken compares digests against every token in constant time, so
+// that the response time tells neither how much of a guess was right nor
+// how long a token is (ConstantTimeCompare returns at once on a length
+// mismatch; digests are all 32 bytes).
 func (s *server) validToken(token string) bool {
+	got := digest(token)
 	ok := 0
 	for _, t := range s.tokens {
-		ok |= subtle.ConstantTimeCompare(t, []byte(token))
+		ok |= subtle.ConstantTimeCompare(t[:], got[:])
 	}
 	return ok == 1
 }
+
+func digest(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }
 
 // requestID is the pin's request ID; see the package comment.
 func requestID(c cid.Cid) string { return c.String() }

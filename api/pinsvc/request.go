@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strings"
 	"unicode/utf8"
@@ -35,6 +36,9 @@ type pinBody struct {
 // has, often more than the spec's 20 and some unusable, so the extra ones are
 // dropped rather than refused.
 func decodePin(w http.ResponseWriter, r *http.Request) (storage.Pin, error) {
+	if err := requireJSON(r); err != nil {
+		return storage.Pin{}, err
+	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	var b pinBody
@@ -66,6 +70,23 @@ func decodePin(w http.ResponseWriter, r *http.Request) (storage.Pin, error) {
 		p.Metadata = b.Meta
 	}
 	return p, nil
+}
+
+// requireJSON refuses a Pin body that is not labelled application/json.
+// The spec's clients (Kubo's among them) always label it, while the types a
+// web page may POST anywhere without asking first (text/plain, forms) are
+// exactly the others: with no tokens configured, a page could otherwise
+// replace or unpin a pin with a form.
+func requireJSON(r *http.Request) error {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && mt == "application/json" {
+		return nil
+	}
+	got := "none"
+	if ct != "" {
+		got = quote(ct)
+	}
+	return errMediaType("a Pin body must be sent with Content-Type: application/json; this request had " + got)
 }
 
 // bodyError explains a JSON decoding failure in the client's terms.

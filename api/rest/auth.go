@@ -21,7 +21,8 @@ type AuthConfig struct {
 	// token-only auth, with tokens minted by MintToken.
 	TokenKey []byte
 	// TokenTTL is how long a token lasts (api.token_ttl); DefaultTokenTTL
-	// when 0.
+	// when 0. A token renewed with a token lasts no longer than the login
+	// that began its chain.
 	TokenTTL time.Duration
 }
 
@@ -41,12 +42,21 @@ func newAuthenticator(cfg AuthConfig, now func() time.Time) *authenticator {
 
 func (a *authenticator) enabled() bool { return len(a.cfg.Users) > 0 || len(a.cfg.TokenKey) > 0 }
 
-type userKey struct{}
+type principalKey struct{}
 
-// userOf is who the request authenticated as, "" when auth is off.
-func userOf(r *http.Request) string {
-	u, _ := r.Context().Value(userKey{}).(string)
-	return u
+// principal is who a request authenticated as, and how.
+type principal struct {
+	user string
+	// loginEnd is the end of the login behind a bearer token; zero when
+	// the request carries the password itself, and so is the login.
+	loginEnd time.Time
+}
+
+// principalOf is who the request authenticated as; its user is "" when
+// auth is off.
+func principalOf(r *http.Request) principal {
+	p, _ := r.Context().Value(principalKey{}).(principal)
+	return p
 }
 
 // middleware checks credentials with ipfs-cluster's answers and headers.
@@ -63,6 +73,7 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 		}
 		user, pass, isBasic := r.BasicAuth()
 		token, isBearer := bearerToken(r.Header.Get("Authorization"))
+		var who principal
 		switch {
 		case isBasic:
 			if !a.checkPassword(user, pass) {
@@ -70,9 +81,10 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 				writeError(w, http.StatusUnauthorized, errors.New("unauthorized: access denied"))
 				return
 			}
+			who.user = user
 		case isBearer:
 			var err error
-			if user, err = a.checkToken(token); err != nil {
+			if who, err = a.checkToken(token); err != nil {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
 				writeError(w, http.StatusUnauthorized, errors.New("unauthorized: invalid token"))
 				return
@@ -83,7 +95,7 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 			writeError(w, http.StatusUnauthorized, errors.New("unauthorized: no auth provided"))
 			return
 		}
-		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), userKey{}, user)))
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 	})
 }
 
@@ -107,25 +119,27 @@ func (a *authenticator) checkPassword(user, pass string) bool {
 }
 
 // checkToken accepts a valid token whose issuer is still a user: removing
-// a user revokes their tokens, as rotating the cluster secret revokes all.
-func (a *authenticator) checkToken(token string) (string, error) {
-	user, err := verifyToken(a.cfg.TokenKey, token, a.now())
+// a user revokes their tokens, as changing the signing secret
+// (api.token_secret, else the cluster secret) revokes all.
+func (a *authenticator) checkToken(token string) (principal, error) {
+	c, err := verifyToken(a.cfg.TokenKey, token, a.now())
 	if err != nil {
-		return "", err
+		return principal{}, err
 	}
 	if len(a.cfg.Users) > 0 {
-		if _, ok := a.cfg.Users[user]; !ok {
-			return "", errInvalidToken
+		if _, ok := a.cfg.Users[c.Issuer]; !ok {
+			return principal{}, errInvalidToken
 		}
 	}
-	return user, nil
+	return principal{user: c.Issuer, loginEnd: c.loginEnd()}, nil
 }
 
-// token is POST /token: a fresh token for whoever authenticated, by
-// password or by a token still valid.
+// token is POST /token: a fresh token for whoever authenticated. A
+// password begins a chain that lasts the TTL; a token still valid gets one
+// that ends with that chain.
 func (a *API) token(w http.ResponseWriter, r *http.Request) {
-	user := userOf(r)
-	if user == "" {
+	who := principalOf(r)
+	if who.user == "" {
 		// Auth is off: nobody to issue a token to (ipfs-cluster's answer).
 		writeError(w, http.StatusUnauthorized, errors.New("unauthorized"))
 		return
@@ -138,7 +152,15 @@ func (a *API) token(w http.ResponseWriter, r *http.Request) {
 	if ttl <= 0 {
 		ttl = DefaultTokenTTL
 	}
-	tok, err := MintToken(a.cfg.Auth.TokenKey, user, ttl, a.cfg.Now())
+	now := a.cfg.Now()
+	exp, loginEnd := now.Add(ttl), who.loginEnd
+	if loginEnd.IsZero() {
+		loginEnd = exp
+	}
+	if exp.After(loginEnd) {
+		exp = loginEnd
+	}
+	tok, err := mintToken(a.cfg.Auth.TokenKey, who.user, now, exp, loginEnd)
 	if err != nil {
 		fail(w, err)
 		return

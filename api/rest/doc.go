@@ -12,9 +12,14 @@
 //     default or answers 500.
 //   - Trailing slashes route like the path without them instead of a 307.
 //   - Bearer tokens expire (api.token_ttl), are signed with a key derived
-//     from the cluster secret, and die with their user; ipfs-cluster's never
-//     expire.
-//   - CORS is off unless origins are configured.
+//     from the cluster secret (or api.token_secret), and die with their
+//     user; a token renewed with a token ends with the login that began the
+//     chain. ipfs-cluster's never expire.
+//   - CORS is off unless origins are configured, and like Kubo's API (not
+//     ipfs-cluster's) the API refuses with 403 a request a browser sends for
+//     an origin not in api.cors_allowed_origins, and, when it listens on
+//     loopback, a Host that is not loopback or in api.allowed_hosts (DNS
+//     rebinding). See docs/security.md.
 //   - GET /pins streams as it goes, the peers asked about a batch of CIDs at
 //     a time, instead of gathering the whole pinset first. With a filter, each peer map keeps
 //     the peers whose status passes, as ipfs-cluster's does; the filter also

@@ -20,6 +20,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/internal/fakecluster"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -163,9 +164,7 @@ func (e *testEnv) do(method, path string, body io.Reader, hdr ...string) respons
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	for i := 0; i+1 < len(hdr); i += 2 {
-		req.Header.Set(hdr[i], hdr[i+1])
-	}
+	testkit.SetHeaders(req, hdr...)
 	resp, err := e.srv.Client().Do(req)
 	if err != nil {
 		e.t.Fatal(err)

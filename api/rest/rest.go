@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/internal/httpguard"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -81,7 +82,16 @@ type Config struct {
 	Ready Readiness
 	Log   zerolog.Logger
 	Auth  AuthConfig
-	CORS  CORSConfig
+	// CORS.AllowedOrigins are also the only web pages the API answers: a
+	// request a browser sends for any other origin gets 403.
+	CORS CORSConfig
+	// AllowedHosts are the Host names, besides loopback ones, that the API
+	// answers to when it listens on loopback (api.allowed_hosts).
+	AllowedHosts []string
+	// ListenAddr is the address the API listens on; on loopback, the Host
+	// check above is on. When empty, each connection's local address
+	// decides.
+	ListenAddr string
 	// Resolver serves the /pins/{ipfs,ipns,ipld}/... routes. Without it
 	// only bare /ipfs/<cid> paths work.
 	Resolver Resolver
@@ -115,8 +125,9 @@ func New(c Cluster, ready Readiness, log zerolog.Logger) *API {
 	return NewWithConfig(c, Config{Ready: ready, Log: log})
 }
 
-// NewWithConfig builds the API's routes and its middleware: auth first
-// (as ipfs-cluster orders it), then CORS, then body limits.
+// NewWithConfig builds the API's routes and its middleware: the browser
+// guard first (foreign origins and, on loopback, foreign Host names), then
+// auth (as ipfs-cluster orders it), then CORS, then body limits.
 func NewWithConfig(c Cluster, cfg Config) *API {
 	if cfg.Ready == nil {
 		cfg.Ready = func() error { return nil }
@@ -146,7 +157,8 @@ func NewWithConfig(c Cluster, cfg Config) *API {
 	})
 	a.routes(r)
 	auth := newAuthenticator(cfg.Auth, cfg.Now)
-	a.handler = auth.middleware(newCORS(cfg.CORS, r))
+	guard := httpguard.New(httpguard.Config{Origins: cfg.CORS.AllowedOrigins, Hosts: cfg.AllowedHosts, ListenAddr: cfg.ListenAddr})
+	a.handler = guard.Handler(auth.middleware(newCORS(cfg.CORS, r)), a.refuse)
 	return a
 }
 
@@ -202,6 +214,13 @@ func (a *API) observe(next http.Handler) http.Handler {
 }
 
 func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.ServeHTTP(w, r) }
+
+// refuse answers a request the browser guard refused.
+func (a *API) refuse(w http.ResponseWriter, r *http.Request, err error) {
+	a.log.Warn().Str("method", r.Method).Str("path", r.URL.Path).Str("host", r.Host).
+		Str("origin", r.Header.Get("Origin")).Err(err).Msg("refused a browser request")
+	writeError(w, http.StatusForbidden, err)
+}
 
 // limitBody caps every body but /add's, which streams to the IPFS node.
 func (a *API) limitBody(next http.Handler) http.Handler {

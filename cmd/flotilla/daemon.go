@@ -207,21 +207,29 @@ func (d *daemon) serveAPIs() error {
 	if len(auth.Users) > 0 {
 		// Tokens come from POST /token, which needs a user: with no users
 		// configured the API is open (and on loopback by default).
-		auth.TokenKey = rest.DeriveTokenKey(d.secret())
+		auth.TokenKey = rest.DeriveTokenKey(d.tokenSecret())
 	}
 	admin := rest.NewWithConfig(d.node, rest.Config{
-		Ready:       d.ready,
-		Log:         d.component("api"),
-		Auth:        auth,
-		CORS:        rest.CORSConfig{AllowedOrigins: cfg.API.CORSAllowedOrigins},
-		Resolver:    d.ipfs,
-		UpstreamURL: d.ipfs.BaseURL(),
-		Transport:   d.ipfs.Transport(),
-		Metrics:     d.metrics.Handler(),
-		Observe:     d.metrics.HTTPObserver("api"),
+		Ready:        d.ready,
+		Log:          d.component("api"),
+		Auth:         auth,
+		CORS:         rest.CORSConfig{AllowedOrigins: cfg.API.CORSAllowedOrigins},
+		AllowedHosts: cfg.API.AllowedHosts,
+		ListenAddr:   d.lns[keyAPI].Addr().String(),
+		Resolver:     d.ipfs,
+		UpstreamURL:  d.ipfs.BaseURL(),
+		Transport:    d.ipfs.Transport(),
+		Metrics:      d.metrics.Handler(),
+		Observe:      d.metrics.HTTPObserver("api"),
 	})
 	d.serve(d.lns[keyAPI], withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
-	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{Tokens: cfg.PinSvc.Tokens, Log: d.component("pinsvc")})
+	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
+		Tokens:         cfg.PinSvc.Tokens,
+		AllowedOrigins: cfg.PinSvc.AllowedOrigins,
+		AllowedHosts:   cfg.PinSvc.AllowedHosts,
+		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
+		Log:            d.component("pinsvc"),
+	})
 	d.serve(d.lns[keyPinSvc], withBodyDeadline(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), nil), "pinning service API")
 	return nil
 }
@@ -261,6 +269,16 @@ func (d *daemon) startProxy() error {
 func (d *daemon) secret() []byte {
 	b, _ := hex.DecodeString(d.cfg.Cluster.Secret)
 	return b
+}
+
+// tokenSecret signs the admin API's tokens: api.token_secret when set, so
+// that changing it revokes every token without touching the cluster, else
+// the cluster secret.
+func (d *daemon) tokenSecret() []byte {
+	if d.cfg.API.TokenSecret != "" {
+		return []byte(d.cfg.API.TokenSecret)
+	}
+	return d.secret()
 }
 
 // ready is the admin API's /health: a known leader and an answering IPFS.

@@ -74,10 +74,19 @@ type API struct {
 	// BasicAuthCredentials maps users to passwords. Empty means no auth,
 	// which is why the API listens on loopback by default.
 	BasicAuthCredentials map[string]string `json:"basic_auth_credentials"`
-	// TokenTTL is how long a bearer token from POST /token lasts.
+	// TokenTTL is how long a bearer token from POST /token lasts, and how
+	// long a chain of tokens renewed from one login may last.
 	TokenTTL Duration `json:"token_ttl"`
+	// TokenSecret, when set, signs the tokens instead of the cluster
+	// secret, so that changing it revokes every token without touching the
+	// cluster. Every peer needs the same value.
+	TokenSecret string `json:"token_secret"`
 	// CORSAllowedOrigins turns CORS on for these origins; empty is off.
+	// Any other origin a browser names is refused with 403.
 	CORSAllowedOrigins []string `json:"cors_allowed_origins"`
+	// AllowedHosts are the Host names, besides loopback ones, that a
+	// loopback listener answers to (against DNS rebinding).
+	AllowedHosts []string `json:"allowed_hosts"`
 }
 
 type IPFS struct {
@@ -94,6 +103,12 @@ type PinSvc struct {
 	// Tokens are the bearer tokens the Pinning Service API accepts. With
 	// none, it accepts any caller, so it listens on loopback by default.
 	Tokens []string `json:"tokens"`
+	// AllowedOrigins are the browser origins that may call the API (with
+	// CORS); any other origin a browser names is refused with 403.
+	AllowedOrigins []string `json:"allowed_origins"`
+	// AllowedHosts are the Host names, besides loopback ones, that a
+	// loopback listener answers to (against DNS rebinding).
+	AllowedHosts []string `json:"allowed_hosts"`
 }
 
 type Health struct {
@@ -128,6 +143,7 @@ func Default() Config {
 			BasicAuthCredentials: map[string]string{},
 			TokenTTL:             Duration(24 * time.Hour),
 			CORSAllowedOrigins:   []string{},
+			AllowedHosts:         []string{},
 		},
 		IPFS: IPFS{
 			API:               "http://127.0.0.1:5001",
@@ -136,7 +152,7 @@ func Default() Config {
 			UnpinTimeout:      Duration(3 * time.Hour),
 			ReconcileInterval: Duration(5 * time.Minute),
 		},
-		PinSvc: PinSvc{Listen: "127.0.0.1:9097", Tokens: []string{}},
+		PinSvc: PinSvc{Listen: "127.0.0.1:9097", Tokens: []string{}, AllowedOrigins: []string{}, AllowedHosts: []string{}},
 		Health: Health{
 			HeartbeatInterval: Duration(2 * time.Second),
 			HeartbeatTTL:      Duration(6 * time.Second),

@@ -63,6 +63,10 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		"FLOTILLA_CLUSTER_LEAVE_ON_SHUTDOWN=true",
 		"FLOTILLA_HEALTH_HEARTBEAT_INTERVAL=500ms",
 		`FLOTILLA_PROXY_AUTHORIZATIONS={"ci":{"auth_secret":"bearer:t","allowed_paths":["/api/v0"]}}`,
+		"FLOTILLA_PINSVC_ALLOWED_ORIGINS=https://ui.example, http://localhost:3000",
+		"FLOTILLA_PINSVC_ALLOWED_HOSTS=pins.example",
+		"FLOTILLA_API_ALLOWED_HOSTS=admin.example,admin.example:8443",
+		"FLOTILLA_API_TOKEN_SECRET=" + strings.Repeat("x", 32),
 		"UNRELATED=1",
 	})
 	if err != nil {
@@ -72,7 +76,10 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		got.Cluster.ReplicationFactorMax != 3 || got.Cluster.Tags["region"] != "eu" ||
 		got.Cluster.Tags["rack"] != "r1" || len(got.Cluster.AllocateBy) != 2 ||
 		!got.Cluster.LeaveOnShutdown || got.Health.HeartbeatInterval.D() != 500*time.Millisecond ||
-		got.Proxy.Authorizations["ci"].AuthSecret != "bearer:t" {
+		got.Proxy.Authorizations["ci"].AuthSecret != "bearer:t" ||
+		strings.Join(got.PinSvc.AllowedOrigins, " ") != "https://ui.example http://localhost:3000" ||
+		strings.Join(got.PinSvc.AllowedHosts, " ") != "pins.example" || len(got.API.AllowedHosts) != 2 ||
+		got.API.TokenSecret != strings.Repeat("x", 32) {
 		t.Fatalf("overrides not applied: %+v", got)
 	}
 }
@@ -92,6 +99,11 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"bad duration", `{"cluster":{"secret":"` + secret + `","repin_delay":"soon"}}`, nil, []string{"cluster.repin_delay", "duration"}},
 		{"bad env", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_RAFT_VOTERS=many"}, []string{"FLOTILLA_RAFT_VOTERS", "raft.voters"}},
 		{"min above max", `{"cluster":{"secret":"` + secret + `","replication_factor_min":3,"replication_factor_max":2}}`, nil, []string{"replication_factor_min", "larger than max"}},
+		{"origin with a path", `{"api":{"cors_allowed_origins":["https://ui.example/"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.cors_allowed_origins", "without a path"}},
+		{"origin wildcard", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_PINSVC_ALLOWED_ORIGINS=https://*.example"}, []string{"pinsvc.allowed_origins", "only wildcard"}},
+		{"origin without scheme", `{"pinsvc":{"allowed_origins":["ui.example:3000"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"pinsvc.allowed_origins", "scheme://host"}},
+		{"host with a scheme", `{"api":{"allowed_hosts":["https://admin.example"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.allowed_hosts", "not a host name"}},
+		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

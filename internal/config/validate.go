@@ -4,9 +4,12 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/flotilla-ipfs/flotilla/alloc"
 	"net"
+	"net/url"
 	"strconv"
+	"strings"
+
+	"github.com/flotilla-ipfs/flotilla/alloc"
 )
 
 // Validate checks every value that could otherwise fail later, far from its
@@ -28,6 +31,9 @@ func (c Config) Validate() error {
 	if err := checkSecret(c.Cluster.Secret); err != nil {
 		return bad("cluster.secret", "%v", err)
 	}
+	if err := c.checkBrowserKeys(); err != nil {
+		return err
+	}
 	if err := alloc.CheckFactors(c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax); err != nil {
 		return bad("cluster.replication_factor_min", "%v", err)
 	}
@@ -48,6 +54,63 @@ func (c Config) Validate() error {
 	}
 	if c.Health.HeartbeatInterval <= 0 || c.Health.HeartbeatTTL <= c.Health.HeartbeatInterval {
 		return bad("health.heartbeat_ttl", "must be longer than health.heartbeat_interval (%s)", c.Health.HeartbeatInterval.D())
+	}
+	return nil
+}
+
+// checkBrowserKeys checks the keys that say which web pages and which Host
+// names the admin and pinning-service listeners accept, and the token
+// secret. An origin that can never match (a trailing slash, a wildcard
+// inside a name) would otherwise refuse the operator's own UI in silence.
+func (c Config) checkBrowserKeys() error {
+	for _, k := range []struct {
+		key  string
+		list []string
+		ok   func(string) error
+	}{
+		{"api.cors_allowed_origins", c.API.CORSAllowedOrigins, checkOrigin},
+		{"api.allowed_hosts", c.API.AllowedHosts, checkHostName},
+		{"pinsvc.allowed_origins", c.PinSvc.AllowedOrigins, checkOrigin},
+		{"pinsvc.allowed_hosts", c.PinSvc.AllowedHosts, checkHostName},
+	} {
+		for _, v := range k.list {
+			if err := k.ok(v); err != nil {
+				return &Error{Key: k.key, Err: err}
+			}
+		}
+	}
+	if s := c.API.TokenSecret; s != "" && len(s) < 32 {
+		return &Error{Key: "api.token_secret", Err: fmt.Errorf("must be at least 32 characters (`openssl rand -hex 32` makes one), got %d", len(s))}
+	}
+	return nil
+}
+
+// checkOrigin accepts "*" or a browser origin: scheme://host[:port].
+func checkOrigin(o string) error {
+	if o == "*" {
+		return nil
+	}
+	if strings.Contains(o, "*") {
+		return fmt.Errorf("%q: the only wildcard is \"*\" on its own, which allows every origin", o)
+	}
+	u, err := url.Parse(o)
+	if err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "" {
+		return fmt.Errorf("%q is not an origin such as \"https://ui.example\" (scheme://host[:port])", o)
+	}
+	if u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || strings.HasSuffix(o, "?") {
+		return fmt.Errorf("%q is more than an origin: a browser sends scheme://host[:port], without a path or a trailing slash", o)
+	}
+	return nil
+}
+
+// checkHostName accepts "*" or a Host header's value: host or host:port.
+func checkHostName(h string) error {
+	if h == "*" {
+		return nil
+	}
+	u, err := url.Parse("http://" + h)
+	if err != nil || u.Host != h || u.Hostname() == "" || u.Path != "" || strings.ContainsAny(h, "@?#*") {
+		return fmt.Errorf("%q is not a host name such as \"admin.example\" or \"admin.example:443\"", h)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@
 package testkit
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -48,5 +49,17 @@ func Eventually(t testing.TB, what string, cond func() bool, opts ...Option) {
 			return
 		}
 		time.Sleep(p.interval)
+	}
+}
+
+// SetHeaders sets req's headers from name, value pairs; "Host" sets the
+// Host the request names, which a header cannot.
+func SetHeaders(req *http.Request, pairs ...string) {
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i] == "Host" {
+			req.Host = pairs[i+1]
+			continue
+		}
+		req.Header.Set(pairs[i], pairs[i+1])
 	}
 }

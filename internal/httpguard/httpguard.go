@@ -1,0 +1,187 @@
+// Package httpguard keeps web pages away from the HTTP listeners that were
+// not written for them. It refuses, before any handler runs:
+//
+//   - a request a browser sent for a page whose origin is not allowed
+//     (cross-site request forgery): an Origin or a Referer that is not on
+//     the list, or a state-changing request from a browser that named
+//     neither (go-ipfs-cmds' check, which Kubo's API applies);
+//   - on a listener bound to loopback, a request whose Host is neither a
+//     loopback name nor one the operator allowed (DNS rebinding: a page
+//     whose name was made to resolve to 127.0.0.1 is same-origin with
+//     itself, so a browser sends no Origin on its GETs, but it still sends
+//     the page's name as Host).
+//
+// The admin API and the Pinning Service API use the whole Guard; the proxy,
+// which follows Kubo to the letter, uses Origins.
+package httpguard
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+)
+
+// Refusal is why a request was refused. The APIs answer it with 403 in
+// their own error shape.
+type Refusal struct{ msg string }
+
+func (e *Refusal) Error() string { return e.msg }
+
+func refusal(format string, args ...any) error {
+	return &Refusal{msg: fmt.Sprintf(format, args...)}
+}
+
+// Origins is an allow-list of browser origins, compared as Kubo compares
+// them: exactly (scheme://host[:port]), with "*" allowing any.
+type Origins struct {
+	list []string
+	any  bool
+}
+
+// NewOrigins allows the origins of list.
+func NewOrigins(list []string) Origins {
+	return Origins{list: slices.Clone(list), any: slices.Contains(list, "*")}
+}
+
+// Allowed reports whether origin is on the list.
+func (o Origins) Allowed(origin string) bool { return o.any || slices.Contains(o.list, origin) }
+
+// Check is go-ipfs-cmds' CSRF check: an Origin must be allowed, a
+// Referer's scheme://host must be allowed, and a state-changing request
+// with neither must not come from a browser (a User-Agent starting with
+// Mozilla, Electron aside), which would be one too old to send Origin.
+// Clients that are not browsers send neither header and pass.
+func (o Origins) Check(r *http.Request) error {
+	origin, referer := r.Header.Get("Origin"), r.Referer()
+	if origin != "" && !o.Allowed(origin) {
+		return refusal("cross-site request refused: origin %q is not allowed", origin)
+	}
+	if referer != "" {
+		u, err := url.Parse(referer)
+		if err != nil {
+			return refusal("cross-site request refused: the Referer is not a URL")
+		}
+		if from := u.Scheme + "://" + u.Host; !o.Allowed(from) {
+			return refusal("cross-site request refused: referer origin %q is not allowed", from)
+		}
+	}
+	if origin == "" && referer == "" && changesState(r.Method) && IsBrowserUA(r.Header.Get("User-Agent")) {
+		return refusal("request refused: a browser sent it without Origin or Referer")
+	}
+	return nil
+}
+
+// IsBrowserUA is Kubo's test of a browser's User-Agent.
+func IsBrowserUA(ua string) bool {
+	return strings.HasPrefix(ua, "Mozilla") && !strings.Contains(ua, "Electron")
+}
+
+func changesState(method string) bool {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodTrace:
+		return false
+	}
+	return true
+}
+
+// Config says who may reach a listener.
+type Config struct {
+	// Origins are the browser origins allowed; "*" allows any.
+	Origins []string
+	// Hosts are the Host names (with or without a port) a loopback
+	// listener answers to besides 127.0.0.1, ::1 and localhost; "*"
+	// turns the Host check off.
+	Hosts []string
+	// ListenAddr is the address the listener is bound to: the Host check
+	// is on when it is a loopback address. When empty, the local address
+	// of each request's connection decides.
+	ListenAddr string
+}
+
+// Guard refuses cross-site and DNS-rebinding requests.
+type Guard struct {
+	origins Origins
+	hosts   []string
+	anyHost bool
+	listen  string
+}
+
+// New makes the guard of cfg.
+func New(cfg Config) *Guard {
+	return &Guard{
+		origins: NewOrigins(cfg.Origins),
+		hosts:   slices.Clone(cfg.Hosts),
+		anyHost: slices.Contains(cfg.Hosts, "*"),
+		listen:  cfg.ListenAddr,
+	}
+}
+
+// Check returns a *Refusal when r must be refused, else nil.
+func (g *Guard) Check(r *http.Request) error {
+	if err := g.checkHost(r); err != nil {
+		return err
+	}
+	return g.origins.Check(r)
+}
+
+// Handler runs next for the requests Check accepts, and answers the others
+// with refuse, which writes the API's own 403.
+func (g *Guard) Handler(next http.Handler, refuse func(http.ResponseWriter, *http.Request, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := g.Check(r); err != nil {
+			refuse(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// checkHost applies only on loopback: a listener reachable from a network
+// is reached by names and addresses that Flotilla cannot know (its DNS
+// names, a load balancer's), and is protected there by its credentials,
+// which a browser keeps for the origin they were given to and so never
+// sends to a page on a rebound name.
+func (g *Guard) checkHost(r *http.Request) error {
+	if g.anyHost || !g.onLoopback(r) || loopbackName(r.Host) {
+		return nil
+	}
+	for _, h := range g.hosts {
+		if strings.EqualFold(h, r.Host) || strings.EqualFold(h, hostOnly(r.Host)) {
+			return nil
+		}
+	}
+	return refusal("host %q is not allowed: this listener is on loopback and answers only to 127.0.0.1, [::1], "+
+		"localhost and the configured allowed_hosts (a foreign name here is the mark of DNS rebinding)", r.Host)
+}
+
+func (g *Guard) onLoopback(r *http.Request) bool {
+	if g.listen != "" {
+		return loopbackName(g.listen)
+	}
+	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
+		return loopbackName(a.String())
+	}
+	return false
+}
+
+// loopbackName reports whether hostport names loopback: localhost, or an
+// address of 127.0.0.0/8 or ::1, with or without a port.
+func loopbackName(hostport string) bool {
+	h := hostOnly(hostport)
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// hostOnly drops the port and an IPv6 address's brackets.
+func hostOnly(hostport string) string {
+	if h, _, err := net.SplitHostPort(hostport); err == nil {
+		return h
+	}
+	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
