@@ -28,9 +28,11 @@ func TestFailedPinSucceedsOnRetry(t *testing.T) {
 	f.wantCalls("pin/add", 2, "one failure, one retry")
 }
 
-func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
+// A failed pin is never given up: its backoff doubles MaxRetries times,
+// then it is retried at that capped pace until it works, with no recover.
+func TestFailedPinKeepsRetryingAtTheCappedBackoff(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxRetries, cfg.RetryBackoff = 3, 50*time.Millisecond
+	cfg.MaxRetries, cfg.RetryBackoff = 2, 50*time.Millisecond
 	var mu sync.Mutex
 	var failures []time.Time
 	cfg.ObservePin = func(_ time.Duration, ok bool) {
@@ -48,41 +50,41 @@ func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Fatalf("WaitPinned = %v, want the pin's error", err)
 	}
-	eventually(t, "the pin given up after MaxRetries attempts", func() bool {
+	const attempts = 6 // three past the last doubling
+	eventually(t, "the pin still retried past MaxRetries", func() bool {
 		st, _ := f.localStatus(bad)
-		return st.Status == storage.StatusPinError && st.AttemptCount == cfg.MaxRetries
+		return st.Status == storage.StatusPinError && st.AttemptCount >= attempts
 	})
-	f.wantCalls("pin/add", cfg.MaxRetries, "one call per attempt")
-	// One more retry would come within its backoff and a retry tick
-	// (100ms): watch for longer than that that none comes.
-	quiet := time.Now().Add(cfg.RetryBackoff<<cfg.MaxRetries + 300*time.Millisecond)
-	for time.Now().Before(quiet) {
-		if n := f.kubo.Calls("pin/add"); n != cfg.MaxRetries {
-			t.Fatalf("%d pin/add calls: a pin past MaxRetries was tried again", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 
-	// A pin that works still goes through, and the given-up one is not tried again.
+	// A pin that works still goes through meanwhile.
 	good := testCid(2)
 	f.kubo.AddBlock(good)
 	f.mustPin(here(good))
-	f.wantCalls("pin/add", cfg.MaxRetries+1, "a pin past MaxRetries is not tried again")
-	if st, _ := f.localStatus(bad); !strings.Contains(st.Error, "offline") {
-		t.Fatalf("the given-up pin's status lost its error: %+v", st)
-	}
 
-	// Each retry waits RetryBackoff << attempts.
+	// Each retry waits RetryBackoff << min(failures, MaxRetries): the gaps
+	// grow to the cap, then stay there.
 	mu.Lock()
-	defer mu.Unlock()
-	if len(failures) != cfg.MaxRetries {
-		t.Fatalf("ObservePin was told of %d failures, want %d", len(failures), cfg.MaxRetries)
-	}
-	for i := 1; i < len(failures); i++ {
-		if gap, least := failures[i].Sub(failures[i-1]), cfg.RetryBackoff<<i; gap < least {
+	got := slices.Clone(failures[:attempts])
+	mu.Unlock()
+	for i := 1; i < len(got); i++ {
+		if gap, least := got[i].Sub(got[i-1]), cfg.RetryBackoff<<min(i, cfg.MaxRetries); gap < least {
 			t.Fatalf("retry %d came %v after the failure before it, want at least %v", i, gap, least)
 		}
 	}
+	// Three capped gaps are 3 x 200ms; had the backoff kept doubling they
+	// would be 400+800+1600ms.
+	capped := cfg.RetryBackoff << cfg.MaxRetries
+	if span, doubling := got[5].Sub(got[2]), 14*capped; span >= doubling {
+		t.Fatalf("the last three retries took %v: the backoff kept growing past MaxRetries", span)
+	}
+
+	// Once the content is there, the next retry pins it, with no recover.
+	f.kubo.SetOffline(false)
+	f.kubo.AddBlock(bad)
+	eventually(t, "the failed pin retried until it worked", func() bool {
+		st, _ := f.localStatus(bad)
+		return st.Status == storage.StatusPinned && st.AttemptCount == 0 && st.Error == "" && f.kubo.IsPinned(bad)
+	})
 }
 
 func TestRecoverQueuesAFailedPinAgain(t *testing.T) {

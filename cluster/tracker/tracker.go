@@ -4,7 +4,8 @@
 // replaced state (Resync); the tracker pins and unpins on the IPFS node with
 // bounded concurrency, inactivity timeouts and retries with backoff, keeps
 // each CID's local status in the status store, and reconciles with the IPFS
-// node's own pin list periodically and on start. It unpins only what it
+// node's own pin list periodically and on start. A failed pin or unpin is
+// never given up: it is retried with a backoff that grows to a cap. It unpins only what it
 // pinned itself: a pin that a user made directly on the IPFS node is never
 // removed.
 package tracker
@@ -49,8 +50,11 @@ type Config struct {
 	PinTimeout        time.Duration
 	UnpinTimeout      time.Duration
 	ReconcileInterval time.Duration
-	// MaxRetries is how many times a failed pin is retried, with backoff,
-	// before it waits for a recover or the next reconcile.
+	// RetryBackoff and MaxRetries pace the retries of a failed pin or
+	// unpin, which go on for as long as it fails: the n-th failure waits
+	// RetryBackoff << min(n, MaxRetries), and never more than an hour
+	// (maxRetryDelay). MaxRetries is thus how many failures double the wait
+	// before it stops growing. Recover retries at once.
 	MaxRetries   int
 	RetryBackoff time.Duration
 	// ObservePin, when set, is told of every pin on the IPFS node: how long
@@ -94,7 +98,7 @@ func New(self string, state *storage.State, status *storage.StatusStore, ipfs IP
 		cfg.ConcurrentPins = 10
 	}
 	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = 5
+		cfg.MaxRetries = 12 // 1s << 12 is past the hour of maxRetryDelay
 	}
 	if cfg.RetryBackoff == 0 {
 		cfg.RetryBackoff = time.Second
@@ -224,28 +228,35 @@ func (t *Tracker) reconcileLogged(ctx context.Context) {
 // Close waits for the workers that Run started.
 func (t *Tracker) Close() { t.workers.Wait() }
 
-// dispatch starts work for queued and retry-due entries, as many as there
-// are free workers.
+// dispatch starts work for queued entries, then for failed ones whose
+// retry is due, as many as there are free workers. Failures that are not
+// due yet are not read at all: the retry index is ordered by due time.
 func (t *Tracker) dispatch(ctx context.Context) {
-	now := time.Now()
-	err := t.eachStatus(ctx, dispatchable, func(st storage.LocalStatus) bool {
-		return !t.due(st, now) || t.start(ctx, st.Cid)
-	})
+	full := false
+	startOne := func(st storage.LocalStatus) bool {
+		full = !t.start(ctx, st.Cid)
+		return !full
+	}
+	err := t.eachStatus(ctx, queued, startOne)
+	if err == nil && !full {
+		err = t.eachDue(ctx, time.Now(), startOne)
+	}
 	if err != nil {
 		t.log.Error().Err(err).Msg("scan pin queue")
 	}
 }
 
-// errStopScan ends an eachStatus scan early.
+// errStopScan ends a scan early.
 var errStopScan = errors.New("stop scan")
 
-// eachStatus pages through the local statuses in want, in CID order. fn
-// runs outside any transaction, so it may write statuses; it returns false
-// to stop the scan.
-func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
-	var after cid.Cid
+// scanPages runs scan from the start, then on from where each page ended,
+// until a page brings nothing new (more says whether it did), fn returns
+// false, or ctx ends. scan calls its callback outside any transaction, so
+// fn may write statuses.
+func scanPages[P any](ctx context.Context, scan func(after P, each func(storage.LocalStatus) error) (P, error), more func(last, after P) bool, fn func(storage.LocalStatus) bool) error {
+	var after P
 	for ctx.Err() == nil {
-		last, err := t.status.ForEachWithStatus(want, after, 512, func(st storage.LocalStatus) error {
+		last, err := scan(after, func(st storage.LocalStatus) error {
 			if !fn(st) {
 				return errStopScan
 			}
@@ -254,7 +265,7 @@ func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, 
 		if errors.Is(err, errStopScan) {
 			return nil
 		}
-		if err != nil || !last.Defined() || last.Equals(after) {
+		if err != nil || !more(last, after) {
 			return err
 		}
 		after = last
@@ -262,20 +273,40 @@ func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, 
 	return ctx.Err()
 }
 
-var dispatchable = []storage.TrackerStatus{
-	storage.StatusPinQueued, storage.StatusUnpinQueued, storage.StatusPinError, storage.StatusUnpinError,
+// eachStatus pages through the local statuses in want, in CID order,
+// until fn returns false.
+func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
+	return scanPages(ctx, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
+		return t.status.ForEachWithStatus(want, after, 512, each)
+	}, func(last, after cid.Cid) bool {
+		return last.Defined() && !last.Equals(after)
+	}, fn)
 }
 
-func (t *Tracker) due(st storage.LocalStatus, now time.Time) bool {
-	switch st.Status {
-	case storage.StatusPinQueued, storage.StatusUnpinQueued:
-		return true
+// eachDue pages through the failed statuses due for a retry at now,
+// soonest first, until fn returns false.
+func (t *Tracker) eachDue(ctx context.Context, now time.Time, fn func(storage.LocalStatus) bool) error {
+	return scanPages(ctx, func(after []byte, each func(storage.LocalStatus) error) ([]byte, error) {
+		return t.status.ForEachDue(now, after, 512, each)
+	}, func(last, _ []byte) bool {
+		return last != nil
+	}, fn)
+}
+
+var queued = []storage.TrackerStatus{storage.StatusPinQueued, storage.StatusUnpinQueued}
+
+// maxRetryDelay caps the wait before the retry of a failed pin or unpin.
+const maxRetryDelay = time.Hour
+
+// retryDelay is how long a pin or unpin waits after its attempts-th
+// failure: RetryBackoff doubled once per failure, MaxRetries times at
+// most, and never more than maxRetryDelay.
+func (t *Tracker) retryDelay(attempts int) time.Duration {
+	d := t.cfg.RetryBackoff
+	for i := 0; i < min(attempts, t.cfg.MaxRetries) && d < maxRetryDelay; i++ {
+		d *= 2
 	}
-	if st.AttemptCount >= t.cfg.MaxRetries {
-		return false
-	}
-	backoff := t.cfg.RetryBackoff << min(st.AttemptCount, 10)
-	return now.After(st.Timestamp.Add(backoff))
+	return min(d, maxRetryDelay)
 }
 
 // start runs one unit of work unless the CID is already in flight. It

@@ -47,6 +47,22 @@ func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
 	t.bump()
 }
 
+// failed records a failed attempt (status is pin_error or unpin_error) and
+// when it is due to be tried again.
+func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, err error) {
+	st.Status, st.Error = status, err.Error()
+	st.AttemptCount++
+	wait := t.retryDelay(st.AttemptCount)
+	st.RetryAt = time.Now().Add(wait).UTC()
+	ev := t.log.Debug()
+	if st.AttemptCount == t.cfg.MaxRetries {
+		ev = t.log.Warn() // once per failing CID: its backoff stops growing here
+	}
+	ev.Err(err).Str("cid", st.Cid.String()).Str("status", string(status)).
+		Int("attempt", st.AttemptCount).Dur("retry_in", wait).Msg("IPFS operation failed; will retry")
+	t.put(st, st.Cid, false)
+}
+
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
 	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
 	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
@@ -84,10 +100,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		return
 	}
 	if err != nil {
-		st.Status, st.Error = storage.StatusPinError, err.Error()
-		st.AttemptCount++
-		log.Warn().Err(err).Int("attempt", st.AttemptCount).Msg("pin failed")
-		t.put(st, pin.Cid, false)
+		t.failed(st, storage.StatusPinError, err)
 		return
 	}
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
@@ -124,10 +137,7 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
 		return
 	}
 	if err != nil {
-		st.Status, st.Error = storage.StatusUnpinError, err.Error()
-		st.AttemptCount++
-		t.log.Warn().Err(err).Str("cid", st.Cid.String()).Msg("unpin failed")
-		t.put(st, st.Cid, false)
+		t.failed(st, storage.StatusUnpinError, err)
 		return
 	}
 	t.put(st, st.Cid, true)
