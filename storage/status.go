@@ -47,6 +47,10 @@ type LocalStatus struct {
 	// Preexisting is true when the upstream already had the pin before Flotilla
 	// pinned it (a user's own pin): Flotilla must then never unpin it.
 	Preexisting bool
+	// PreexistingDirect is true when the user held a direct pin that
+	// Flotilla's recursive pin replaced (IPFS holds one pin per CID): the
+	// pin is Flotilla's (Managed), and its unpin puts the direct pin back.
+	PreexistingDirect bool
 	// RetryAt is when a failed pin or unpin (pin_error, unpin_error) is due
 	// to be tried again; zero means at once. The status file indexes failed
 	// records by it, so that waiting failures cost nothing to skip, and
@@ -205,6 +209,7 @@ const (
 	statusPreexisting
 	statusHasTimestamp
 	statusHasRetryAt
+	statusPreexistingDirect
 
 	statusKnownFlags = 1<<iota - 1
 )
@@ -216,6 +221,9 @@ func encodeStatusValue(st *LocalStatus) []byte {
 	}
 	if st.Preexisting {
 		flags |= statusPreexisting
+	}
+	if st.PreexistingDirect {
+		flags |= statusPreexistingDirect
 	}
 	if !st.Timestamp.IsZero() {
 		flags |= statusHasTimestamp
@@ -252,12 +260,13 @@ func decodeStatusValue(key, v []byte) (LocalStatus, error) {
 		d.fail("unknown status flags %#x", flags)
 	}
 	st := LocalStatus{
-		Cid:          c,
-		Status:       TrackerStatus(d.string()),
-		Error:        d.string(),
-		AttemptCount: d.int(),
-		Managed:      flags&statusManaged != 0,
-		Preexisting:  flags&statusPreexisting != 0,
+		Cid:               c,
+		Status:            TrackerStatus(d.string()),
+		Error:             d.string(),
+		AttemptCount:      d.int(),
+		Managed:           flags&statusManaged != 0,
+		Preexisting:       flags&statusPreexisting != 0,
+		PreexistingDirect: flags&statusPreexistingDirect != 0,
 	}
 	if flags&statusHasTimestamp != 0 {
 		st.Timestamp = d.time()

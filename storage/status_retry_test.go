@@ -1,6 +1,8 @@
 package storage
 
 import (
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"reflect"
@@ -163,5 +165,26 @@ func BenchmarkRetryScanWithManyWaiting(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// A record written before RetryAt and PreexistingDirect existed decodes
+// with both unset; a flag from a newer build is refused.
+func TestStatusValueOfAnOlderBuildDecodes(t *testing.T) {
+	ts := time.Unix(1700000000, 5).UTC()
+	v := []byte{valueVersion, statusManaged | statusHasTimestamp}
+	v = appendString(v, string(StatusPinError))
+	v = appendString(v, "boom")
+	v = binary.AppendVarint(v, 3)
+	v = appendTime(v, ts)
+	key := []byte(testCid(1).KeyString())
+	got, err := decodeStatusValue(key, v)
+	want := LocalStatus{Cid: testCid(1), Status: StatusPinError, Error: "boom", AttemptCount: 3, Managed: true, Timestamp: ts}
+	if err != nil || !reflect.DeepEqual(got, want) {
+		t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
+	}
+	v[1] |= 1 << 5
+	if _, err := decodeStatusValue(key, v); !errors.Is(err, ErrCorruptState) {
+		t.Fatalf("an unknown flag decoded: %v", err)
 	}
 }

@@ -76,7 +76,7 @@ func checkIndex(t *testing.T, s *StatusStore) {
 func TestStatusRoundTrip(t *testing.T) {
 	s := openTestStatus(t)
 	full := LocalStatus{
-		Cid: testCidV0(1), Status: StatusPinError, Error: "context deadline exceeded",
+		Cid: testCidV0(1), Status: StatusPinError, Error: "context deadline exceeded", PreexistingDirect: true,
 		Timestamp: time.Unix(1700000000, 123).UTC(), AttemptCount: 3, Managed: true, Preexisting: true,
 		RetryAt: time.Unix(1700000060, 456).UTC(),
 	}

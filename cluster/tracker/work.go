@@ -66,7 +66,15 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
 	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
 	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
-	if err == nil && pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
+	if err != nil {
+		// Not knowing what the user holds, a pin could take the user's
+		// own over: this attempt fails, and a retry asks again.
+		if ctx.Err() == nil {
+			t.failed(st, storage.StatusPinError, err)
+		}
+		return
+	}
+	if pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
 		// Already held upstream. If Flotilla did not pin it, a user did:
 		// remember that, so that Flotilla never removes the user's pin.
 		if !st.Managed {
@@ -75,6 +83,12 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		st.Status, st.Error = storage.StatusPinned, ""
 		t.put(st, pin.Cid, false)
 		return
+	}
+	if pinned && !st.Managed {
+		// The user pins it directly and the cluster wants it recursive.
+		// IPFS holds one pin per CID, so the recursive pin replaces the
+		// user's: remember it, so that the cluster's unpin puts it back.
+		st.Preexisting, st.PreexistingDirect = false, true
 	}
 	// Record the intent before pinning, so that a crash mid-pin still leaves
 	// the pin marked as Flotilla's own.
@@ -131,6 +145,12 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
 	uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
 	err := t.ipfs.Unpin(uctx, st.Cid)
 	cancel()
+	if err == nil && st.PreexistingDirect {
+		// Give the user back the direct pin that the cluster's recursive
+		// pin replaced. Should it fail, the retry unpins (a no-op by then)
+		// and pins it again.
+		err = t.ipfs.Pin(ctx, st.Cid, false, t.cfg.PinTimeout, nil)
+	}
 	if ctx.Err() != nil {
 		st.Status = storage.StatusUnpinQueued
 		t.put(st, st.Cid, false)
