@@ -123,6 +123,15 @@ func (f *fixture) commit(ops ...storage.Op) {
 	}
 }
 
+// commitQuietly applies ops to the pinset and tells the tracker nothing,
+// as when the peer stops before its tracker hears of them.
+func (f *fixture) commitQuietly(ops ...storage.Op) {
+	f.t.Helper()
+	if _, err := f.state.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) pin(p storage.Pin) { f.t.Helper(); f.commit(storage.Op{Kind: storage.OpPin, Pin: p}) }
 
 func (f *fixture) unpin(c cid.Cid) {

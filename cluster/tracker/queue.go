@@ -129,3 +129,42 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid) bool {
 	}()
 	return true
 }
+
+// requeueInterrupted queues again, as they were, the pins and unpins left
+// in flight (pinning, unpinning) by a process that was killed mid-call.
+// Run calls it before its first worker starts: none can be on them.
+func (t *Tracker) requeueInterrupted(ctx context.Context) {
+	err := t.eachStatus(ctx, inFlight, func(st storage.LocalStatus) bool {
+		st.Status = queueOf(st.Status)
+		t.put(st, st.Cid, false)
+		return true
+	})
+	if err != nil && ctx.Err() == nil {
+		t.log.Error().Err(err).Msg("queue the pins left in flight again")
+	}
+}
+
+var inFlight = []storage.TrackerStatus{storage.StatusPinning, storage.StatusUnpinning}
+
+// queueOf is the queue a pin or an unpin of status goes back to:
+// pin_queued or unpin_queued, or "" for a status that is neither.
+func queueOf(status storage.TrackerStatus) storage.TrackerStatus {
+	switch status {
+	case storage.StatusPinQueued, storage.StatusPinning, storage.StatusPinError:
+		return storage.StatusPinQueued
+	case storage.StatusUnpinQueued, storage.StatusUnpinning, storage.StatusUnpinError:
+		return storage.StatusUnpinQueued
+	}
+	return ""
+}
+
+// stuck reports whether st is left in flight with no worker on it.
+func (t *Tracker) stuck(st storage.LocalStatus) bool {
+	if st.Status != storage.StatusPinning && st.Status != storage.StatusUnpinning {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, busy := t.inflight[st.Cid]
+	return !busy
+}

@@ -195,12 +195,14 @@ func (t *Tracker) Resync() {
 }
 
 // Run works until ctx ends, then waits for its workers: pins cut short by
-// the end are left queued for the next start.
+// the end are left queued for the next start. It first queues again the
+// pins and unpins that a killed process left in flight.
 func (t *Tracker) Run(ctx context.Context) {
 	reconcile := time.NewTicker(max(t.cfg.ReconcileInterval, time.Second))
 	defer reconcile.Stop()
 	retry := time.NewTicker(max(t.cfg.RetryBackoff/2, 100*time.Millisecond))
 	defer retry.Stop()
+	t.requeueInterrupted(ctx)
 	t.Resync()
 	for {
 		t.dispatch(ctx)
