@@ -96,3 +96,24 @@ func TestPinCommittedWhileKuboIsDownIsMadeWhenItIsBack(t *testing.T) {
 		return st.Status == storage.StatusPinned && st.Managed && !st.Preexisting && f.kubo.IsPinned(c)
 	})
 }
+
+// An unpin that removed the cluster's recursive pin but has not yet put
+// the user's direct pin back (it failed, or the peer was killed) still
+// has work to do, though IPFS holds nothing: a reconcile must not drop it.
+func TestReconcileKeepsTheUnpinThatPutsAUsersDirectPinBack(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	st := storage.LocalStatus{
+		Cid: c, Status: storage.StatusUnpinError, Error: "pin: context deadline exceeded", AttemptCount: 1,
+		Managed: true, PreexistingDirect: true, Timestamp: time.Now().UTC(), RetryAt: time.Now().Add(time.Hour).UTC(),
+	}
+	if err := f.status.Put(st); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcile()
+	eventually(t, "the user's direct pin put back and the status dropped", func() bool {
+		_, ok := f.localStatus(c)
+		return !ok && f.kubo.Pins()[c.String()] == fakekubo.Direct
+	})
+}
