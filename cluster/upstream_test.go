@@ -20,7 +20,7 @@ type memUpstream struct {
 	freeSpaceErr error
 }
 
-func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid) error {
+func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid, _ time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.pins[from.String()] != "recursive" {

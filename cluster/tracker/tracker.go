@@ -37,8 +37,9 @@ type IPFS interface {
 	IsPinned(ctx context.Context, c cid.Cid) (typ string, pinned bool, err error)
 	// PinUpdate pins to by updating from's recursive pin, keeping from
 	// pinned (Kubo's pin update with unpin=false): only the blocks that
-	// differ are fetched.
-	PinUpdate(ctx context.Context, from, to cid.Cid) error
+	// differ are fetched. An update not done after inactivity is
+	// abandoned: Kubo reports no progress for it.
+	PinUpdate(ctx context.Context, from, to cid.Cid, inactivity time.Duration) error
 }
 
 // Config bounds the work the tracker puts on the IPFS node.

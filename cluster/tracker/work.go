@@ -132,7 +132,9 @@ func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
 	if typ, pinned, err := t.ipfs.IsPinned(ctx, pin.PinUpdate); err != nil || !pinned || typ != "recursive" {
 		return false
 	}
-	if err := t.ipfs.PinUpdate(ctx, pin.PinUpdate, pin.Cid); err != nil {
+	// Bounded by the pin timeout, so that a stuck update cannot hold a
+	// worker: the pin afresh that follows has progress to go by.
+	if err := t.ipfs.PinUpdate(ctx, pin.PinUpdate, pin.Cid, t.cfg.PinTimeout); err != nil {
 		t.log.Debug().Err(err).Str("cid", pin.Cid.String()).Msg("pin update failed; pinning afresh")
 		return false
 	}
