@@ -178,6 +178,19 @@ func (f *fixture) wantCalls(endpoint string, want int, why string) {
 	}
 }
 
+// recoverAll is the tracker's RecoverAll, gathered.
+func (f *fixture) recoverAll() []cid.Cid {
+	f.t.Helper()
+	var out []cid.Cid
+	if err := f.tr.RecoverAll(context.Background(), func(page []cid.Cid) error {
+		out = append(out, page...)
+		return nil
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	return out
+}
+
 func (f *fixture) reconcile() {
 	f.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

@@ -1,6 +1,8 @@
 package tracker_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -119,16 +122,71 @@ func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
 	if st, _ := f.localStatus(a); st.AttemptCount != 0 || st.Error != "" {
 		t.Fatalf("a recovered pin kept its failure: %+v", st)
 	}
-	if got := f.tr.RecoverAll(); !slices.Equal(got, []cid.Cid{b}) {
+	if got := f.recoverAll(); !slices.Equal(got, []cid.Cid{b}) {
 		t.Fatalf("RecoverAll queued %v, want [%s]", got, b)
 	}
 	if err := f.waitPinned(b, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.tr.RecoverAll(); len(got) != 0 {
+	if got := f.recoverAll(); len(got) != 0 {
 		t.Fatalf("RecoverAll with nothing failed queued %v", got)
 	}
 	if !f.kubo.IsPinned(a) || !f.kubo.IsPinned(b) {
 		t.Fatal("recovered pins are not on IPFS")
+	}
+}
+
+// RecoverAll works a page at a time: each page is queued in one write and
+// handed on before the next is read, in CID order.
+func TestRecoverAllGoesPageByPage(t *testing.T) {
+	f := newFixture(t, testConfig())
+	const n = 2*tracker.RecoverBatch + 10
+	later := time.Now().Add(time.Hour).UTC() // not retried on their own meanwhile
+	var failed []storage.LocalStatus
+	for i := range n {
+		failed = append(failed, storage.LocalStatus{Cid: testCid(i), Status: storage.StatusPinError, Error: "boom", AttemptCount: 1, RetryAt: later})
+	}
+	if err := f.status.PutMany(failed); err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]cid.Cid
+	err := f.tr.RecoverAll(context.Background(), func(page []cid.Cid) error {
+		for _, c := range page {
+			if f.statusIs(c, storage.StatusPinError) {
+				t.Errorf("%s handed on before it was queued again", c)
+			}
+		}
+		pages = append(pages, page)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []cid.Cid
+	for _, p := range pages {
+		if len(p) > tracker.RecoverBatch {
+			t.Fatalf("a page of %d CIDs, more than RecoverBatch", len(p))
+		}
+		all = append(all, p...)
+	}
+	if len(pages) != 3 || len(all) != n {
+		t.Fatalf("%d CIDs in %d pages, want %d in 3", len(all), len(pages), n)
+	}
+	if !slices.IsSortedFunc(all, func(a, b cid.Cid) int { return strings.Compare(a.KeyString(), b.KeyString()) }) {
+		t.Fatal("RecoverAll did not go in CID order")
+	}
+
+	// An error from fn stops it after the page it was told of.
+	stop := errors.New("stop")
+	for i := range failed {
+		failed[i].Cid = testCid(n + i)
+	}
+	if err := f.status.PutMany(failed); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err = f.tr.RecoverAll(context.Background(), func([]cid.Cid) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("RecoverAll = %v after %d pages, want the error after one", err, calls)
 	}
 }

@@ -49,36 +49,3 @@ func (t *Tracker) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes
 		}
 	}
 }
-
-// Recover queues a failed pin or unpin of c again, now, or one left in
-// flight with no worker on it, and reports whether there was one.
-func (t *Tracker) Recover(c cid.Cid) bool {
-	st, ok, err := t.status.Get(c)
-	if err != nil || !ok {
-		return false
-	}
-	failed := st.Status == storage.StatusPinError || st.Status == storage.StatusUnpinError
-	if !failed && !t.stuck(st) {
-		return false
-	}
-	st.Status, st.AttemptCount, st.Error = queueOf(st.Status), 0, ""
-	t.put(st, c, false)
-	t.poke()
-	return true
-}
-
-// RecoverAll queues again every failed operation, and every one left in
-// flight with no worker on it, and returns their CIDs.
-func (t *Tracker) RecoverAll() []cid.Cid {
-	var out []cid.Cid
-	recoverable := []storage.TrackerStatus{
-		storage.StatusPinError, storage.StatusUnpinError, storage.StatusPinning, storage.StatusUnpinning,
-	}
-	_ = t.eachStatus(context.Background(), recoverable, func(st storage.LocalStatus) bool {
-		if t.Recover(st.Cid) {
-			out = append(out, st.Cid)
-		}
-		return true
-	})
-	return out
-}
