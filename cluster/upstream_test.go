@@ -78,6 +78,13 @@ func (m *memUpstream) IsPinned(_ context.Context, c cid.Cid) (string, bool, erro
 	return t, ok, nil
 }
 
+// unpinCount is how many unpins the upstream was asked for.
+func (m *memUpstream) unpinCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unpins
+}
+
 func (m *memUpstream) has(c cid.Cid) bool {
 	_, ok, _ := m.IsPinned(context.Background(), c)
 	return ok
