@@ -127,11 +127,7 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 		}
 		m := newStatusMerge(tx.Bucket(bucketStatusIndex), want, after)
 		for key := m.next(); key != nil && len(page) < limit; key = m.next() {
-			v := records.Get(key)
-			if v == nil {
-				return fmt.Errorf("%w: index entry for missing record %x", ErrCorruptState, key)
-			}
-			st, err := decodeStatusValue(key, v)
+			st, err := indexedRecord(records, key)
 			if err != nil {
 				return err
 			}
@@ -150,6 +146,16 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 		last = st.Cid
 	}
 	return last, nil
+}
+
+// indexedRecord is the record an index entry names by its CID key: a
+// missing one means the index and the records disagree.
+func indexedRecord(records *bolt.Bucket, key []byte) (LocalStatus, error) {
+	v := records.Get(key)
+	if v == nil {
+		return LocalStatus{}, fmt.Errorf("%w: index entry for missing record %x", ErrCorruptState, key)
+	}
+	return decodeStatusValue(key, v)
 }
 
 // statusMerge walks the index ranges of several statuses at once and yields

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -35,23 +36,15 @@ func buildRetryIndex(tx *bolt.Tx) error {
 	if err != nil {
 		return err
 	}
-	records, index := tx.Bucket(bucketStatus), tx.Bucket(bucketStatusIndex)
-	for _, status := range []TrackerStatus{StatusPinError, StatusUnpinError} {
-		prefix := statusIndexKey(status, nil)
-		c := index.Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-			key := k[len(prefix):]
-			v := records.Get(key)
-			if v == nil {
-				return fmt.Errorf("%w: index entry for missing record %x", ErrCorruptState, key)
-			}
-			st, err := decodeStatusValue(key, v)
-			if err != nil {
-				return err
-			}
-			if err := retry.Put(retryKey(&st, key), nil); err != nil {
-				return err
-			}
+	records := tx.Bucket(bucketStatus)
+	m := newStatusMerge(tx.Bucket(bucketStatusIndex), []TrackerStatus{StatusPinError, StatusUnpinError}, cid.Undef)
+	for key := m.next(); key != nil; key = m.next() {
+		st, err := indexedRecord(records, key)
+		if err != nil {
+			return err
+		}
+		if err := retry.Put(retryKey(&st, key), nil); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -87,11 +80,7 @@ func (s *StatusStore) ForEachDue(now time.Time, after []byte, limit int, fn func
 			if len(k) < 8 || binary.BigEndian.Uint64(k[:8]) > end {
 				break
 			}
-			v := records.Get(k[8:])
-			if v == nil {
-				return fmt.Errorf("%w: retry entry for missing record %x", ErrCorruptState, k[8:])
-			}
-			st, err := decodeStatusValue(k[8:], v)
+			st, err := indexedRecord(records, k[8:])
 			if err != nil {
 				return err
 			}

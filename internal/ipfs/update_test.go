@@ -6,16 +6,26 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
-func TestPinUpdateKeepsTheOldPin(t *testing.T) {
-	fk := fakekubo.New(t)
-	c := newClient(t, fk)
-	from, to := testCid(t, "from"), testCid(t, "to")
+// updatable is a fake Kubo that holds from pinned and to's block, and a
+// client of it.
+func updatable(t *testing.T) (fk *fakekubo.Fake, c *Client, from, to cid.Cid) {
+	t.Helper()
+	fk = fakekubo.New(t)
+	c = newClient(t, fk)
+	from, to = testCid(t, "from"), testCid(t, "to")
 	fk.PinDirect(from, fakekubo.Recursive)
 	fk.AddBlock(to)
+	return fk, c, from, to
+}
+
+func TestPinUpdateKeepsTheOldPin(t *testing.T) {
+	fk, c, from, to := updatable(t)
 	if err := c.PinUpdate(context.Background(), from, to, time.Minute); err != nil {
 		t.Fatal(err)
 	}
@@ -27,11 +37,7 @@ func TestPinUpdateKeepsTheOldPin(t *testing.T) {
 // Kubo's pin/update reports no progress: an update not done after the
 // timeout is abandoned, so that it cannot hold its caller for ever.
 func TestPinUpdateIsAbandonedAfterTheTimeout(t *testing.T) {
-	fk := fakekubo.New(t)
-	c := newClient(t, fk)
-	from, to := testCid(t, "from"), testCid(t, "to")
-	fk.PinDirect(from, fakekubo.Recursive)
-	fk.AddBlock(to)
+	fk, c, from, to := updatable(t)
 	fk.SetDelay("pin/update", time.Hour) // answers when the request ends
 
 	const timeout = 100 * time.Millisecond
