@@ -5,9 +5,10 @@
 // bounded concurrency, inactivity timeouts and retries with backoff, keeps
 // each CID's local status in the status store, and reconciles with the IPFS
 // node's own pin list periodically and on start. A failed pin or unpin is
-// never given up: it is retried with a backoff that grows to a cap. It unpins only what it
-// pinned itself: a pin that a user made directly on the IPFS node is never
-// removed.
+// never given up: it is retried with a backoff that grows to a cap. It
+// unpins only what it pinned itself: a pin that a user made directly on the
+// IPFS node is never removed, and a user's direct pin that a recursive
+// cluster pin replaced is put back when the cluster unpins.
 package tracker
 
 import (
