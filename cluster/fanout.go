@@ -114,31 +114,6 @@ func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStat
 	return n.PeerMap(ctx, c), nil
 }
 
-// RecoverAll retries every failed operation on every peer and returns the
-// CIDs that were queued again.
-func (n *Node) RecoverAll(ctx context.Context) ([]cid.Cid, error) {
-	var mu sync.Mutex
-	seen := map[cid.Cid]bool{}
-	var out []cid.Cid
-	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
-		var cs []cid.Cid
-		if p.ID == n.cfg.ID {
-			cs = n.tracker.RecoverAll()
-		} else {
-			cs, _ = n.client.RecoverAll(ctx, p.ClusterAddr)
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range cs {
-			if !seen[c] {
-				seen[c] = true
-				out = append(out, c)
-			}
-		}
-	})
-	return out, nil
-}
-
 // RepoGC collects garbage on every peer's IPFS node, in parallel. Pins of
 // the cluster are pinned on the nodes, so the collector never removes them.
 func (n *Node) RepoGC(ctx context.Context) map[string]types.RepoGC {

@@ -57,7 +57,9 @@ func (s peerService) ID(ctx context.Context) types.ID { return s.n.ID(ctx) }
 
 func (s peerService) Recover(c cid.Cid) { s.n.tracker.Recover(c) }
 
-func (s peerService) RecoverAll() []cid.Cid { return s.n.tracker.RecoverAll() }
+func (s peerService) RecoverAll(ctx context.Context, fn func([]cid.Cid) error) error {
+	return s.n.tracker.RecoverAll(ctx, fn)
+}
 
 func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
 	return s.n.localRepoStat(ctx)

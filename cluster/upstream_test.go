@@ -20,7 +20,7 @@ type memUpstream struct {
 	freeSpaceErr error
 }
 
-func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid) error {
+func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid, _ time.Duration) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.pins[from.String()] != "recursive" {
@@ -76,6 +76,13 @@ func (m *memUpstream) IsPinned(_ context.Context, c cid.Cid) (string, bool, erro
 	defer m.mu.Unlock()
 	t, ok := m.pins[c.String()]
 	return t, ok, nil
+}
+
+// unpinCount is how many unpins the upstream was asked for.
+func (m *memUpstream) unpinCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.unpins
 }
 
 func (m *memUpstream) has(c cid.Cid) bool {

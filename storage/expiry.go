@@ -32,9 +32,15 @@ func expiryNanos(t time.Time) uint64 {
 
 // expiryKey sorts by expiry first, then by CID.
 func expiryKey(p *Pin) []byte {
-	k := make([]byte, 8, 8+len(p.Cid.KeyString()))
-	binary.BigEndian.PutUint64(k, expiryNanos(p.ExpireAt))
-	return append(k, p.Cid.KeyString()...)
+	return timeKey(p.ExpireAt, []byte(p.Cid.KeyString()))
+}
+
+// timeKey is the key of an index by (time, cid): the clamped nanoseconds
+// of t, big-endian, then the binary CID.
+func timeKey(t time.Time, cidKey []byte) []byte {
+	k := make([]byte, 8, 8+len(cidKey))
+	binary.BigEndian.PutUint64(k, expiryNanos(t))
+	return append(k, cidKey...)
 }
 
 // Expired returns up to limit CIDs of pins whose expiry is at or before

@@ -47,6 +47,15 @@ type LocalStatus struct {
 	// Preexisting is true when the upstream already had the pin before Flotilla
 	// pinned it (a user's own pin): Flotilla must then never unpin it.
 	Preexisting bool
+	// PreexistingDirect is true when the user held a direct pin that
+	// Flotilla's recursive pin replaced (IPFS holds one pin per CID): the
+	// pin is Flotilla's (Managed), and its unpin puts the direct pin back.
+	PreexistingDirect bool
+	// RetryAt is when a failed pin or unpin (pin_error, unpin_error) is due
+	// to be tried again; zero means at once. The status file indexes failed
+	// records by it, so that waiting failures cost nothing to skip, and
+	// stores it for failed records only.
+	RetryAt time.Time
 }
 
 // ErrInvalidStatus is a LocalStatus that Put refuses to store.
@@ -54,12 +63,14 @@ var ErrInvalidStatus = errors.New("storage: invalid local status")
 
 // The status file holds the records, an index keyed by status+0x00+cid
 // (status names never contain 0x00, so one status's keys never run into
-// another's), and a counter per status. All three change in the same
-// transaction, so they cannot disagree.
+// another's), a counter per status, and the retry index of the failed
+// records keyed by (RetryAt, cid). All four change in the same transaction,
+// so they cannot disagree.
 var (
 	bucketStatus       = []byte("status")
 	bucketStatusIndex  = []byte("status_index")
 	bucketStatusCounts = []byte("status_counts")
+	bucketStatusRetry  = []byte("status_retry")
 )
 
 // StatusStore is the local pin-status store. It lives in its own file so
@@ -86,7 +97,7 @@ func OpenStatusStore(path string) (*StatusStore, error) {
 				return err
 			}
 		}
-		return nil
+		return buildRetryIndex(tx)
 	})
 	if err != nil {
 		db.Close()
@@ -197,6 +208,8 @@ const (
 	statusManaged = 1 << iota
 	statusPreexisting
 	statusHasTimestamp
+	statusHasRetryAt
+	statusPreexistingDirect
 
 	statusKnownFlags = 1<<iota - 1
 )
@@ -209,8 +222,15 @@ func encodeStatusValue(st *LocalStatus) []byte {
 	if st.Preexisting {
 		flags |= statusPreexisting
 	}
+	if st.PreexistingDirect {
+		flags |= statusPreexistingDirect
+	}
 	if !st.Timestamp.IsZero() {
 		flags |= statusHasTimestamp
+	}
+	withRetryAt := retrying(st.Status) && !st.RetryAt.IsZero()
+	if withRetryAt {
+		flags |= statusHasRetryAt
 	}
 	b := make([]byte, 0, 32+len(st.Status)+len(st.Error))
 	b = append(b, valueVersion, flags)
@@ -219,6 +239,9 @@ func encodeStatusValue(st *LocalStatus) []byte {
 	b = binary.AppendVarint(b, int64(st.AttemptCount))
 	if !st.Timestamp.IsZero() {
 		b = appendTime(b, st.Timestamp)
+	}
+	if withRetryAt {
+		b = appendTime(b, st.RetryAt)
 	}
 	return b
 }
@@ -237,15 +260,19 @@ func decodeStatusValue(key, v []byte) (LocalStatus, error) {
 		d.fail("unknown status flags %#x", flags)
 	}
 	st := LocalStatus{
-		Cid:          c,
-		Status:       TrackerStatus(d.string()),
-		Error:        d.string(),
-		AttemptCount: d.int(),
-		Managed:      flags&statusManaged != 0,
-		Preexisting:  flags&statusPreexisting != 0,
+		Cid:               c,
+		Status:            TrackerStatus(d.string()),
+		Error:             d.string(),
+		AttemptCount:      d.int(),
+		Managed:           flags&statusManaged != 0,
+		Preexisting:       flags&statusPreexisting != 0,
+		PreexistingDirect: flags&statusPreexistingDirect != 0,
 	}
 	if flags&statusHasTimestamp != 0 {
 		st.Timestamp = d.time()
+	}
+	if flags&statusHasRetryAt != 0 {
+		st.RetryAt = d.time()
 	}
 	if err := d.finish(); err != nil {
 		return LocalStatus{}, fmt.Errorf("status of %s: %w", c, err)

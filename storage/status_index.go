@@ -15,11 +15,12 @@ func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
 	return append(k, cidKey...)
 }
 
-// statusWriter keeps records, index and counters in step inside one write
-// transaction. Counters are summed in memory and written once by flush.
+// statusWriter keeps records, index, retry index and counters in step
+// inside one write transaction. Counters are summed in memory and written
+// once by flush.
 type statusWriter struct {
-	records, index, counts *bolt.Bucket
-	delta                  map[TrackerStatus]int64
+	records, index, counts, retry *bolt.Bucket
+	delta                         map[TrackerStatus]int64
 }
 
 func newStatusWriter(tx *bolt.Tx) *statusWriter {
@@ -27,6 +28,7 @@ func newStatusWriter(tx *bolt.Tx) *statusWriter {
 		records: tx.Bucket(bucketStatus),
 		index:   tx.Bucket(bucketStatusIndex),
 		counts:  tx.Bucket(bucketStatusCounts),
+		retry:   tx.Bucket(bucketStatusRetry),
 		delta:   make(map[TrackerStatus]int64),
 	}
 }
@@ -40,6 +42,11 @@ func (w *statusWriter) put(st *LocalStatus) error {
 		return err
 	}
 	w.delta[st.Status]++
+	if retrying(st.Status) {
+		if err := w.retry.Put(retryKey(st, key), nil); err != nil {
+			return err
+		}
+	}
 	return w.index.Put(statusIndexKey(st.Status, key), nil)
 }
 
@@ -50,7 +57,7 @@ func (w *statusWriter) delete(key []byte) error {
 	return w.records.Delete(key)
 }
 
-// unindex removes the index entry and the count of the record at key, if
+// unindex removes the index entries and the count of the record at key, if
 // there is one.
 func (w *statusWriter) unindex(key []byte) error {
 	v := w.records.Get(key)
@@ -62,6 +69,11 @@ func (w *statusWriter) unindex(key []byte) error {
 		return err
 	}
 	w.delta[old.Status]--
+	if retrying(old.Status) {
+		if err := w.retry.Delete(retryKey(&old, key)); err != nil {
+			return err
+		}
+	}
 	return w.index.Delete(statusIndexKey(old.Status, key))
 }
 
@@ -115,11 +127,7 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 		}
 		m := newStatusMerge(tx.Bucket(bucketStatusIndex), want, after)
 		for key := m.next(); key != nil && len(page) < limit; key = m.next() {
-			v := records.Get(key)
-			if v == nil {
-				return fmt.Errorf("%w: index entry for missing record %x", ErrCorruptState, key)
-			}
-			st, err := decodeStatusValue(key, v)
+			st, err := indexedRecord(records, key)
 			if err != nil {
 				return err
 			}
@@ -138,6 +146,16 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 		last = st.Cid
 	}
 	return last, nil
+}
+
+// indexedRecord is the record an index entry names by its CID key: a
+// missing one means the index and the records disagree.
+func indexedRecord(records *bolt.Bucket, key []byte) (LocalStatus, error) {
+	v := records.Get(key)
+	if v == nil {
+		return LocalStatus{}, fmt.Errorf("%w: index entry for missing record %x", ErrCorruptState, key)
+	}
+	return decodeStatusValue(key, v)
 }
 
 // statusMerge walks the index ranges of several statuses at once and yields

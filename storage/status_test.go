@@ -27,12 +27,13 @@ func status(i int, st TrackerStatus) LocalStatus {
 	return LocalStatus{Cid: testCid(i), Status: st, Timestamp: time.Unix(1700000000, int64(i)).UTC()}
 }
 
-// checkIndex asserts that records, index and counters agree exactly: one
-// index entry per record under its current status, and counts that match.
+// checkIndex asserts that records, indexes and counters agree exactly: one
+// index entry per record under its current status, one retry entry per
+// failed record under its RetryAt, and counts that match.
 func checkIndex(t *testing.T, s *StatusStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
-		want := map[string]bool{}
+		want, wantRetry := map[string]bool{}, map[string]bool{}
 		counts := map[TrackerStatus]int{}
 		tx.Bucket(bucketStatus).ForEach(func(k, v []byte) error {
 			st, err := decodeStatusValue(k, v)
@@ -41,16 +42,25 @@ func checkIndex(t *testing.T, s *StatusStore) {
 				return nil
 			}
 			want[string(statusIndexKey(st.Status, k))] = true
+			if retrying(st.Status) {
+				wantRetry[string(retryKey(&st, k))] = true
+			}
 			counts[st.Status]++
 			return nil
 		})
-		got := map[string]bool{}
-		tx.Bucket(bucketStatusIndex).ForEach(func(k, _ []byte) error {
-			got[string(k)] = true
-			return nil
-		})
-		if !reflect.DeepEqual(got, want) {
+		keys := func(bucket []byte) map[string]bool {
+			got := map[string]bool{}
+			tx.Bucket(bucket).ForEach(func(k, _ []byte) error {
+				got[string(k)] = true
+				return nil
+			})
+			return got
+		}
+		if got := keys(bucketStatusIndex); !reflect.DeepEqual(got, want) {
 			t.Errorf("index has %d entries, records want %d: they disagree", len(got), len(want))
+		}
+		if got := keys(bucketStatusRetry); !reflect.DeepEqual(got, wantRetry) {
+			t.Errorf("retry index has %d entries, records want %d: they disagree", len(got), len(wantRetry))
 		}
 		stored, _ := s.CountByStatus()
 		if !reflect.DeepEqual(stored, counts) {
@@ -66,8 +76,9 @@ func checkIndex(t *testing.T, s *StatusStore) {
 func TestStatusRoundTrip(t *testing.T) {
 	s := openTestStatus(t)
 	full := LocalStatus{
-		Cid: testCidV0(1), Status: StatusPinError, Error: "context deadline exceeded",
+		Cid: testCidV0(1), Status: StatusPinError, Error: "context deadline exceeded", PreexistingDirect: true,
 		Timestamp: time.Unix(1700000000, 123).UTC(), AttemptCount: 3, Managed: true, Preexisting: true,
+		RetryAt: time.Unix(1700000060, 456).UTC(),
 	}
 	bare := LocalStatus{Cid: testCid(2), Status: StatusPinQueued}
 	if err := s.PutMany([]LocalStatus{full, bare}); err != nil {

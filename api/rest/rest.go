@@ -47,9 +47,9 @@ type Cluster interface {
 	// Recover retries c's failed pin or unpin on every peer that holds it
 	// and returns the resulting peer map.
 	Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error)
-	// RecoverAll retries every failed operation on every peer and returns
-	// the CIDs that were queued again.
-	RecoverAll(ctx context.Context) ([]cid.Cid, error)
+	// RecoverAll retries every failed operation on every peer and tells fn
+	// of each CID queued again, as it goes; an error from fn stops it.
+	RecoverAll(ctx context.Context, fn func(cid.Cid) error) error
 	// RepoGC collects garbage on every peer's IPFS node, keyed by peer ID.
 	RepoGC(ctx context.Context) map[string]types.RepoGC
 	// Metrics returns the latest metric called name for every peer.

@@ -138,33 +138,27 @@ func (a *API) recover(w http.ResponseWriter, r *http.Request) {
 }
 
 // recoverAll is POST /pins/recover: it streams the status of what was
-// queued again, 204 when nothing was.
+// queued again as the peers report it, 204 when nothing was. The peers'
+// statuses are asked a batch of CIDs at a time, as for GET /pins.
 func (a *API) recoverAll(w http.ResponseWriter, r *http.Request) {
-	local := isLocal(r)
-	s := newStream(w)
-	cids, err := a.cluster.RecoverAll(r.Context())
-	if err != nil {
-		s.finish(err)
-		return
-	}
-	err = mapOrdered(r.Context(), statusConcurrency,
-		func(yield func(cid.Cid) error) error {
-			for _, c := range cids {
-				if err := yield(c); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
-		func(ctx context.Context, c cid.Cid) types.GlobalPinInfo {
+	ctx := r.Context()
+	recovered := func(yield func(storage.Pin) error) error {
+		return a.cluster.RecoverAll(ctx, func(c cid.Cid) error {
 			p, err := a.getPin(ctx, c)
 			if err != nil {
 				p = storage.Pin{Cid: c}
 			}
-			return types.NewGlobalPinInfo(p, a.peerMap(ctx, c, local))
-		},
-		func(info types.GlobalPinInfo) error { return s.send(info) })
-	s.finish(err)
+			return yield(p)
+		})
+	}
+	if !isLocal(r) {
+		a.statusAllBatched(ctx, w, nil, recovered)
+		return
+	}
+	s := newStream(w)
+	s.finish(recovered(func(p storage.Pin) error {
+		return s.send(types.NewGlobalPinInfo(p, a.peerMap(ctx, p.Cid, true)))
+	}))
 }
 
 // statusFilter is a set of tracker statuses; nil passes everything.

@@ -206,12 +206,33 @@ func TestRecoverAllStreamsWhatWasRequeued(t *testing.T) {
 	e := newEnv(t, Config{})
 	cids := pinSome(t, e, 3)
 	e.fc.SetRecoverable(cids[2], cids[0])
+	e.fc.ResetPeerMapCalls()
+	before := e.fc.PeerMapsCalls()
 	r := e.do(http.MethodPost, "/pins/recover", nil).wantStatus(t, http.StatusOK)
 	items := ndjson(t, r.body)
 	if len(items) != 2 || items[0]["cid"] != cids[2].String() || items[1]["cid"] != cids[0].String() {
 		t.Fatalf("recover all streamed %s", r.body)
 	}
+	if one, batches := e.fc.PeerMapCalls(), e.fc.PeerMapsCalls()-before; one != 0 || batches != 1 {
+		t.Errorf("the peers were asked %d times one CID and %d times a batch, want one batch", one, batches)
+	}
 	if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
 		t.Errorf("content type %q", r.header.Get("Content-Type"))
+	}
+}
+
+func TestRecoverAllLocalAsksNoPeer(t *testing.T) {
+	e := newEnv(t, Config{})
+	cids := pinSome(t, e, 2)
+	e.fc.SetRecoverable(cids[1])
+	e.fc.ResetPeerMapCalls()
+	before := e.fc.PeerMapsCalls()
+	r := e.do(http.MethodPost, "/pins/recover?local=true", nil).wantStatus(t, http.StatusOK)
+	items := ndjson(t, r.body)
+	if len(items) != 1 || items[0]["cid"] != cids[1].String() || len(items[0]["peer_map"].(map[string]any)) != 1 {
+		t.Fatalf("local recover all streamed %s", r.body)
+	}
+	if e.fc.PeerMapCalls() != 0 || e.fc.PeerMapsCalls() != before {
+		t.Error("a local recover all asked the peers")
 	}
 }

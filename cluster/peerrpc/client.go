@@ -79,19 +79,33 @@ func (c *Client) Recover(ctx context.Context, addr string, ci cid.Cid) error {
 	return c.call(ctx, http.MethodPost, addr, "/v1/recover/"+ci.String(), nil, nil)
 }
 
-// RecoverAll queues every failed operation again on the peer at addr.
-func (c *Client) RecoverAll(ctx context.Context, addr string) ([]cid.Cid, error) {
-	var strs []string
-	if err := c.call(ctx, http.MethodPost, addr, "/v1/recover", nil, &strs); err != nil {
-		return nil, err
-	}
-	out := make([]cid.Cid, 0, len(strs))
-	for _, s := range strs {
-		if ci, err := cid.Decode(s); err == nil {
-			out = append(out, ci)
+// RecoverAll queues every failed operation again on the peer at addr,
+// which answers in batches as it goes: fn gets each one. A peer of an
+// older build answers one list, which is one batch. A response cut midway
+// is an error.
+func (c *Client) RecoverAll(ctx context.Context, addr string, fn func([]cid.Cid) error) error {
+	return c.stream(ctx, http.MethodPost, addr, "/v1/recover", nil, func(dec *json.Decoder) error {
+		for {
+			var strs []string
+			if err := dec.Decode(&strs); err == io.EOF {
+				return nil
+			} else if err != nil {
+				return fmt.Errorf("%w: recover on %s ended midway: %v", ErrUnreachable, addr, err)
+			}
+			batch := make([]cid.Cid, 0, len(strs))
+			for _, s := range strs {
+				if ci, err := cid.Decode(s); err == nil {
+					batch = append(batch, ci)
+				}
+			}
+			if len(batch) == 0 {
+				continue
+			}
+			if err := fn(batch); err != nil {
+				return err
+			}
 		}
-	}
-	return out, nil
+	})
 }
 
 // RepoStat reports the IPFS repo size of the peer at addr.
@@ -139,6 +153,16 @@ func (c *Client) callJSON(ctx context.Context, method, addr, path string, in, ou
 }
 
 func (c *Client) call(ctx context.Context, method, addr, path string, body []byte, out any) error {
+	return c.stream(ctx, method, addr, path, body, func(dec *json.Decoder) error {
+		if out == nil {
+			return nil
+		}
+		return dec.Decode(out)
+	})
+}
+
+// stream makes a call and hands a successful answer's body to read.
+func (c *Client) stream(ctx context.Context, method, addr, path string, body []byte, read func(*json.Decoder) error) error {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return err
@@ -153,8 +177,5 @@ func (c *Client) call(ctx context.Context, method, addr, path string, body []byt
 		_ = json.NewDecoder(io.LimitReader(resp.Body, maxSmallBody)).Decode(&e)
 		return e.asError(resp.Status)
 	}
-	if out == nil {
-		return nil
-	}
-	return json.NewDecoder(resp.Body).Decode(out)
+	return read(json.NewDecoder(resp.Body))
 }

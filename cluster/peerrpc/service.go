@@ -47,8 +47,9 @@ type Local interface {
 	ID(ctx context.Context) types.ID
 	// Recover queues a failed pin or unpin of c again on this peer.
 	Recover(c cid.Cid)
-	// RecoverAll queues every failed operation again and returns the CIDs.
-	RecoverAll() []cid.Cid
+	// RecoverAll queues every failed operation again, and tells fn of the
+	// CIDs a batch at a time, as it goes.
+	RecoverAll(ctx context.Context, fn func([]cid.Cid) error) error
 	// RepoStat reports this peer's IPFS repo size.
 	RepoStat(ctx context.Context) (types.RepoStat, error)
 	// RepoGC collects garbage on this peer's IPFS node.
@@ -152,12 +153,39 @@ func (s *service) recover(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 
-func (s *service) recoverAll(w http.ResponseWriter, _ *http.Request) {
-	out := []string{}
-	for _, c := range s.local.RecoverAll() {
-		out = append(out, c.String())
+// recoverAll streams what the peer queues again as it goes, one JSON list
+// of CIDs per line and per batch of the peer's, so that neither side holds
+// them all. A failure midway cuts the response, which the client sees. A
+// client of an older build reads the first line only: a list, as it expects.
+func (s *service) recoverAll(w http.ResponseWriter, r *http.Request) {
+	started := false
+	enc := json.NewEncoder(w)
+	err := s.local.RecoverAll(r.Context(), func(cids []cid.Cid) error {
+		if !started {
+			w.Header().Set("Content-Type", "application/x-ndjson")
+			w.WriteHeader(http.StatusOK)
+			started = true
+		}
+		strs := make([]string, len(cids))
+		for i, c := range cids {
+			strs[i] = c.String()
+		}
+		if err := enc.Encode(strs); err != nil {
+			return err
+		}
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+		return nil
+	})
+	switch {
+	case err != nil && !started:
+		writeError(w, err)
+	case err != nil:
+		panic(http.ErrAbortHandler)
+	case !started:
+		writeJSON(w, http.StatusOK, []string{})
 	}
-	writeJSON(w, http.StatusOK, out)
 }
 
 func (s *service) repoStat(w http.ResponseWriter, r *http.Request) {

@@ -123,6 +123,15 @@ func (f *fixture) commit(ops ...storage.Op) {
 	}
 }
 
+// commitQuietly applies ops to the pinset and tells the tracker nothing,
+// as when the peer stops before its tracker hears of them.
+func (f *fixture) commitQuietly(ops ...storage.Op) {
+	f.t.Helper()
+	if _, err := f.state.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
 func (f *fixture) pin(p storage.Pin) { f.t.Helper(); f.commit(storage.Op{Kind: storage.OpPin, Pin: p}) }
 
 func (f *fixture) unpin(c cid.Cid) {
@@ -167,6 +176,19 @@ func (f *fixture) wantCalls(endpoint string, want int, why string) {
 	if n := f.kubo.Calls(endpoint); n != want {
 		f.t.Fatalf("%d %s calls, want %d: %s", n, endpoint, want, why)
 	}
+}
+
+// recoverAll is the tracker's RecoverAll, gathered.
+func (f *fixture) recoverAll() []cid.Cid {
+	f.t.Helper()
+	var out []cid.Cid
+	if err := f.tr.RecoverAll(context.Background(), func(page []cid.Cid) error {
+		out = append(out, page...)
+		return nil
+	}); err != nil {
+		f.t.Fatal(err)
+	}
+	return out
 }
 
 func (f *fixture) reconcile() {

@@ -4,6 +4,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -62,5 +64,80 @@ func TestShutdownMidPinLeavesItQueued(t *testing.T) {
 	}
 	if !f.kubo.IsPinned(c) {
 		t.Fatal("WaitPinned returned but IPFS does not hold the pin")
+	}
+}
+
+// stuckAt records c as a kill -9 mid-call leaves it: in flight, with no
+// process working on it.
+func (f *fixture) stuckAt(c cid.Cid, status storage.TrackerStatus) {
+	f.t.Helper()
+	st := storage.LocalStatus{Cid: c, Status: status, Managed: true, Timestamp: time.Now().UTC()}
+	if err := f.status.Put(st); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// A peer killed mid-pin or mid-unpin leaves the status pinning or
+// unpinning. The next start takes both up again.
+func TestPinAndUnpinLeftInFlightByAKillAreResumedOnStart(t *testing.T) {
+	f := newFixture(t, testConfig())
+	pinning, unpinning := testCid(1), testCid(2)
+	f.kubo.AddBlock(pinning)
+	f.kubo.AddBlock(unpinning)
+	f.mustPin(here(unpinning))
+	f.stopTracker()
+	f.commitQuietly(storage.Op{Kind: storage.OpPin, Pin: here(pinning)}, storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: unpinning}})
+	f.stuckAt(pinning, storage.StatusPinning)
+	f.stuckAt(unpinning, storage.StatusUnpinning)
+
+	f.startTracker()
+	if err := f.waitPinned(pinning, nil); err != nil {
+		t.Fatalf("the pin left in flight was not made: %v", err)
+	}
+	eventually(t, "the unpin left in flight done and its status dropped", func() bool {
+		_, ok := f.localStatus(unpinning)
+		return !ok && !f.kubo.IsPinned(unpinning)
+	})
+	if !f.kubo.IsPinned(pinning) {
+		t.Fatal("WaitPinned returned but IPFS does not hold the pin")
+	}
+}
+
+// Recover and reconcile take up a pin or unpin left in flight with no
+// worker on it, and leave alone one that a worker is on.
+func TestRecoverAndReconcileResumeWhatIsLeftInFlight(t *testing.T) {
+	f := newFixture(t, testConfig())
+	busy, byRecover, byReconcile, unpinByReconcile := testCid(1), testCid(2), testCid(3), testCid(4)
+	for _, c := range []cid.Cid{byRecover, byReconcile, unpinByReconcile} {
+		f.kubo.AddBlock(c)
+	}
+	f.mustPin(here(unpinByReconcile)) // also: the start is over
+	f.pin(here(busy))                 // not on the network: its worker waits
+	eventually(t, "the pin in flight", func() bool { return f.kubo.Fetching(busy) > 0 })
+	f.commitQuietly(storage.Op{Kind: storage.OpPin, Pin: here(byRecover)}, storage.Op{Kind: storage.OpPin, Pin: here(byReconcile)},
+		storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: unpinByReconcile}})
+	f.stuckAt(byRecover, storage.StatusPinning)
+	f.stuckAt(byReconcile, storage.StatusPinning)
+	f.stuckAt(unpinByReconcile, storage.StatusUnpinning)
+
+	if f.tr.Recover(busy) {
+		t.Fatal("Recover queued again a pin that a worker is on")
+	}
+	if !f.tr.Recover(byRecover) {
+		t.Fatal("Recover did not take up a pin left in flight")
+	}
+	if err := f.waitPinned(byRecover, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.reconcile()
+	if err := f.waitPinned(byReconcile, nil); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the unpin left in flight done by the reconcile", func() bool {
+		_, ok := f.localStatus(unpinByReconcile)
+		return !ok && !f.kubo.IsPinned(unpinByReconcile)
+	})
+	if !f.statusIs(busy, storage.StatusPinning) || f.kubo.Fetching(busy) != 1 {
+		t.Fatal("the pin a worker is on was taken up a second time")
 	}
 }

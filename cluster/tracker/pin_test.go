@@ -122,3 +122,41 @@ func TestDirectPinMadeRecursiveIsPinnedAgain(t *testing.T) {
 		t.Fatalf("IPFS holds %q after the cluster pin became recursive", mode)
 	}
 }
+
+// Kubo's pin update reports no progress. Stuck updates must not hold the
+// workers: each is abandoned after the pin timeout and pinned afresh.
+func TestStuckPinUpdatesDoNotHoldTheWorkers(t *testing.T) {
+	cfg := testConfig()
+	cfg.ConcurrentPins, cfg.PinTimeout = 2, 300*time.Millisecond
+	f := newFixture(t, cfg)
+	const n = 10
+	for i := range n {
+		old, next := testCid(i), testCid(100+i)
+		f.kubo.AddBlock(old)
+		f.kubo.AddBlock(next)
+		f.mustPin(here(old))
+	}
+	f.kubo.SetDelay("pin/update", time.Hour) // answers when the request ends
+	for i := range n {
+		p := here(testCid(100 + i))
+		p.PinUpdate = testCid(i)
+		f.pin(p)
+	}
+	plain := testCid(200)
+	f.kubo.AddBlock(plain)
+	f.pin(here(plain))
+	for i := range n {
+		if err := f.waitPinned(testCid(100+i), nil); err != nil {
+			t.Fatalf("a new version behind a stuck pin update was never pinned: %v", err)
+		}
+	}
+	if err := f.waitPinned(plain, nil); err != nil {
+		t.Fatalf("a pin behind stuck pin updates was never pinned: %v", err)
+	}
+	f.wantCalls("pin/update", n, "one update tried per new version")
+	for i := range n {
+		if !f.kubo.IsPinned(testCid(100 + i)) {
+			t.Fatalf("version %d is not on IPFS", i)
+		}
+	}
+}

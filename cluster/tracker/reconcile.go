@@ -79,11 +79,15 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 		st.Cid, st.Timestamp = p.Cid, now
 		held := up.holds(p.Cid, p.Mode)
 		switch {
+		case known && t.stuck(st):
+			// Left in flight by a process that stopped: the worker that
+			// takes it up again reads the pinset afresh.
+			st.Status = queueOf(st.Status)
 		case p.AllocatedTo(t.self) && !held && (!known || st.Status == storage.StatusPinned):
 			st.Status, st.AttemptCount, st.Error = storage.StatusPinQueued, 0, ""
 		case p.AllocatedTo(t.self) && held && !known:
 			st.Status, st.Preexisting = storage.StatusPinned, true
-		case !p.AllocatedTo(t.self) && known && st.Managed && !st.Preexisting && held && st.Status != storage.StatusUnpinning:
+		case !p.AllocatedTo(t.self) && known && unpinsOnIPFS(st, held) && st.Status != storage.StatusUnpinning:
 			st.Status, st.AttemptCount, st.Error = storage.StatusUnpinQueued, 0, ""
 		default:
 			return nil
@@ -115,8 +119,8 @@ func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
 		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
 			return true
 		}
-		if st.Managed && !st.Preexisting && up.holds(st.Cid, storage.Direct) {
-			if st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinning {
+		if unpinsOnIPFS(st, up.holds(st.Cid, storage.Direct)) {
+			if st.Status != storage.StatusUnpinQueued && (st.Status != storage.StatusUnpinning || t.stuck(st)) {
 				st.Status, st.AttemptCount = storage.StatusUnpinQueued, 0
 				t.put(st, st.Cid, false)
 			}
@@ -125,6 +129,13 @@ func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
 		}
 		return true
 	})
+}
+
+// unpinsOnIPFS reports whether the cluster's unpin of st has work to do on
+// the IPFS node, which holds the pin (held) or not: removing Flotilla's own
+// pin, or putting back the user's direct pin that it replaced.
+func unpinsOnIPFS(st storage.LocalStatus, held bool) bool {
+	return st.Managed && !st.Preexisting && (held || st.PreexistingDirect)
 }
 
 var allStatuses = []storage.TrackerStatus{

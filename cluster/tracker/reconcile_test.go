@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -25,20 +26,26 @@ func TestReconcileRepinsAPinRemovedBehindItsBack(t *testing.T) {
 // the tracker pinned it, and only forgotten where a user did.
 func TestResyncUnpinsWhatLeftThePinsetUnseen(t *testing.T) {
 	f := newFixture(t, testConfig())
-	mine, users := testCid(1), testCid(2)
+	mine, users, failed := testCid(1), testCid(2), testCid(3)
 	f.kubo.AddBlock(mine)
 	f.kubo.PinDirect(users, fakekubo.Recursive)
 	f.mustPin(here(mine))
 	f.mustPin(here(users))
-	ops := []storage.Op{{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: mine}}, {Kind: storage.OpUnpin, Pin: storage.Pin{Cid: users}}}
-	if _, err := f.state.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops}); err != nil {
+	// A pin that failed and waits for its retry, gone from the pinset too.
+	err := f.status.Put(storage.LocalStatus{
+		Cid: failed, Status: storage.StatusPinError, Error: "boom", AttemptCount: 1, Managed: true,
+		Timestamp: time.Now().UTC(), RetryAt: time.Now().Add(time.Hour).UTC(),
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
+	f.commitQuietly(storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: mine}}, storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: users}})
 	f.tr.Resync()
-	eventually(t, "the tracker's pin removed and both statuses dropped", func() bool {
+	eventually(t, "the tracker's pin removed and every status dropped", func() bool {
 		_, a := f.localStatus(mine)
 		_, b := f.localStatus(users)
-		return !a && !b && !f.kubo.IsPinned(mine)
+		_, c := f.localStatus(failed)
+		return !a && !b && !c && !f.kubo.IsPinned(mine)
 	})
 	if !f.kubo.IsPinned(users) {
 		t.Fatal("a pin the user made directly on IPFS was removed")

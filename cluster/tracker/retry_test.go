@@ -1,6 +1,8 @@
 package tracker_test
 
 import (
+	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -28,9 +31,11 @@ func TestFailedPinSucceedsOnRetry(t *testing.T) {
 	f.wantCalls("pin/add", 2, "one failure, one retry")
 }
 
-func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
+// A failed pin is never given up: its backoff doubles MaxRetries times,
+// then it is retried at that capped pace until it works, with no recover.
+func TestFailedPinKeepsRetryingAtTheCappedBackoff(t *testing.T) {
 	cfg := testConfig()
-	cfg.MaxRetries, cfg.RetryBackoff = 3, 50*time.Millisecond
+	cfg.MaxRetries, cfg.RetryBackoff = 2, 50*time.Millisecond
 	var mu sync.Mutex
 	var failures []time.Time
 	cfg.ObservePin = func(_ time.Duration, ok bool) {
@@ -48,41 +53,41 @@ func TestFailedPinIsRetriedWithBackoffUntilMaxRetries(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "offline") {
 		t.Fatalf("WaitPinned = %v, want the pin's error", err)
 	}
-	eventually(t, "the pin given up after MaxRetries attempts", func() bool {
+	const attempts = 6 // three past the last doubling
+	eventually(t, "the pin still retried past MaxRetries", func() bool {
 		st, _ := f.localStatus(bad)
-		return st.Status == storage.StatusPinError && st.AttemptCount == cfg.MaxRetries
+		return st.Status == storage.StatusPinError && st.AttemptCount >= attempts
 	})
-	f.wantCalls("pin/add", cfg.MaxRetries, "one call per attempt")
-	// One more retry would come within its backoff and a retry tick
-	// (100ms): watch for longer than that that none comes.
-	quiet := time.Now().Add(cfg.RetryBackoff<<cfg.MaxRetries + 300*time.Millisecond)
-	for time.Now().Before(quiet) {
-		if n := f.kubo.Calls("pin/add"); n != cfg.MaxRetries {
-			t.Fatalf("%d pin/add calls: a pin past MaxRetries was tried again", n)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 
-	// A pin that works still goes through, and the given-up one is not tried again.
+	// A pin that works still goes through meanwhile.
 	good := testCid(2)
 	f.kubo.AddBlock(good)
 	f.mustPin(here(good))
-	f.wantCalls("pin/add", cfg.MaxRetries+1, "a pin past MaxRetries is not tried again")
-	if st, _ := f.localStatus(bad); !strings.Contains(st.Error, "offline") {
-		t.Fatalf("the given-up pin's status lost its error: %+v", st)
-	}
 
-	// Each retry waits RetryBackoff << attempts.
+	// Each retry waits RetryBackoff << min(failures, MaxRetries): the gaps
+	// grow to the cap, then stay there.
 	mu.Lock()
-	defer mu.Unlock()
-	if len(failures) != cfg.MaxRetries {
-		t.Fatalf("ObservePin was told of %d failures, want %d", len(failures), cfg.MaxRetries)
-	}
-	for i := 1; i < len(failures); i++ {
-		if gap, least := failures[i].Sub(failures[i-1]), cfg.RetryBackoff<<i; gap < least {
+	got := slices.Clone(failures[:attempts])
+	mu.Unlock()
+	for i := 1; i < len(got); i++ {
+		if gap, least := got[i].Sub(got[i-1]), cfg.RetryBackoff<<min(i, cfg.MaxRetries); gap < least {
 			t.Fatalf("retry %d came %v after the failure before it, want at least %v", i, gap, least)
 		}
 	}
+	// Three capped gaps are 3 x 200ms; had the backoff kept doubling they
+	// would be 400+800+1600ms.
+	capped := cfg.RetryBackoff << cfg.MaxRetries
+	if span, doubling := got[5].Sub(got[2]), 14*capped; span >= doubling {
+		t.Fatalf("the last three retries took %v: the backoff kept growing past MaxRetries", span)
+	}
+
+	// Once the content is there, the next retry pins it, with no recover.
+	f.kubo.SetOffline(false)
+	f.kubo.AddBlock(bad)
+	eventually(t, "the failed pin retried until it worked", func() bool {
+		st, _ := f.localStatus(bad)
+		return st.Status == storage.StatusPinned && st.AttemptCount == 0 && st.Error == "" && f.kubo.IsPinned(bad)
+	})
 }
 
 func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
@@ -117,16 +122,71 @@ func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
 	if st, _ := f.localStatus(a); st.AttemptCount != 0 || st.Error != "" {
 		t.Fatalf("a recovered pin kept its failure: %+v", st)
 	}
-	if got := f.tr.RecoverAll(); !slices.Equal(got, []cid.Cid{b}) {
+	if got := f.recoverAll(); !slices.Equal(got, []cid.Cid{b}) {
 		t.Fatalf("RecoverAll queued %v, want [%s]", got, b)
 	}
 	if err := f.waitPinned(b, nil); err != nil {
 		t.Fatal(err)
 	}
-	if got := f.tr.RecoverAll(); len(got) != 0 {
+	if got := f.recoverAll(); len(got) != 0 {
 		t.Fatalf("RecoverAll with nothing failed queued %v", got)
 	}
 	if !f.kubo.IsPinned(a) || !f.kubo.IsPinned(b) {
 		t.Fatal("recovered pins are not on IPFS")
+	}
+}
+
+// RecoverAll works a page at a time: each page is queued in one write and
+// handed on before the next is read, in CID order.
+func TestRecoverAllGoesPageByPage(t *testing.T) {
+	f := newFixture(t, testConfig())
+	const n = 2*tracker.RecoverBatch + 10
+	later := time.Now().Add(time.Hour).UTC() // not retried on their own meanwhile
+	var failed []storage.LocalStatus
+	for i := range n {
+		failed = append(failed, storage.LocalStatus{Cid: testCid(i), Status: storage.StatusPinError, Error: "boom", AttemptCount: 1, RetryAt: later})
+	}
+	if err := f.status.PutMany(failed); err != nil {
+		t.Fatal(err)
+	}
+	var pages [][]cid.Cid
+	err := f.tr.RecoverAll(context.Background(), func(page []cid.Cid) error {
+		for _, c := range page {
+			if f.statusIs(c, storage.StatusPinError) {
+				t.Errorf("%s handed on before it was queued again", c)
+			}
+		}
+		pages = append(pages, page)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []cid.Cid
+	for _, p := range pages {
+		if len(p) > tracker.RecoverBatch {
+			t.Fatalf("a page of %d CIDs, more than RecoverBatch", len(p))
+		}
+		all = append(all, p...)
+	}
+	if len(pages) != 3 || len(all) != n {
+		t.Fatalf("%d CIDs in %d pages, want %d in 3", len(all), len(pages), n)
+	}
+	if !slices.IsSortedFunc(all, func(a, b cid.Cid) int { return strings.Compare(a.KeyString(), b.KeyString()) }) {
+		t.Fatal("RecoverAll did not go in CID order")
+	}
+
+	// An error from fn stops it after the page it was told of.
+	stop := errors.New("stop")
+	for i := range failed {
+		failed[i].Cid = testCid(n + i)
+	}
+	if err := f.status.PutMany(failed); err != nil {
+		t.Fatal(err)
+	}
+	calls := 0
+	err = f.tr.RecoverAll(context.Background(), func([]cid.Cid) error { calls++; return stop })
+	if !errors.Is(err, stop) || calls != 1 {
+		t.Fatalf("RecoverAll = %v after %d pages, want the error after one", err, calls)
 	}
 }

@@ -4,14 +4,15 @@
 // replaced state (Resync); the tracker pins and unpins on the IPFS node with
 // bounded concurrency, inactivity timeouts and retries with backoff, keeps
 // each CID's local status in the status store, and reconciles with the IPFS
-// node's own pin list periodically and on start. It unpins only what it
-// pinned itself: a pin that a user made directly on the IPFS node is never
-// removed.
+// node's own pin list periodically and on start. A failed pin or unpin is
+// never given up: it is retried with a backoff that grows to a cap. It
+// unpins only what it pinned itself: a pin that a user made directly on the
+// IPFS node is never removed, and a user's direct pin that a recursive
+// cluster pin replaced is put back when the cluster unpins.
 package tracker
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
@@ -37,8 +38,9 @@ type IPFS interface {
 	IsPinned(ctx context.Context, c cid.Cid) (typ string, pinned bool, err error)
 	// PinUpdate pins to by updating from's recursive pin, keeping from
 	// pinned (Kubo's pin update with unpin=false): only the blocks that
-	// differ are fetched.
-	PinUpdate(ctx context.Context, from, to cid.Cid) error
+	// differ are fetched. An update not done after inactivity is
+	// abandoned: Kubo reports no progress for it.
+	PinUpdate(ctx context.Context, from, to cid.Cid, inactivity time.Duration) error
 }
 
 // Config bounds the work the tracker puts on the IPFS node.
@@ -49,8 +51,11 @@ type Config struct {
 	PinTimeout        time.Duration
 	UnpinTimeout      time.Duration
 	ReconcileInterval time.Duration
-	// MaxRetries is how many times a failed pin is retried, with backoff,
-	// before it waits for a recover or the next reconcile.
+	// RetryBackoff and MaxRetries pace the retries of a failed pin or
+	// unpin, which go on for as long as it fails: the n-th failure waits
+	// RetryBackoff << min(n, MaxRetries), and never more than an hour
+	// (maxRetryDelay). MaxRetries is thus how many failures double the wait
+	// before it stops growing. Recover retries at once.
 	MaxRetries   int
 	RetryBackoff time.Duration
 	// ObservePin, when set, is told of every pin on the IPFS node: how long
@@ -94,7 +99,7 @@ func New(self string, state *storage.State, status *storage.StatusStore, ipfs IP
 		cfg.ConcurrentPins = 10
 	}
 	if cfg.MaxRetries == 0 {
-		cfg.MaxRetries = 5
+		cfg.MaxRetries = 12 // 1s << 12 is past the hour of maxRetryDelay
 	}
 	if cfg.RetryBackoff == 0 {
 		cfg.RetryBackoff = time.Second
@@ -192,12 +197,14 @@ func (t *Tracker) Resync() {
 }
 
 // Run works until ctx ends, then waits for its workers: pins cut short by
-// the end are left queued for the next start.
+// the end are left queued for the next start. It first queues again the
+// pins and unpins that a killed process left in flight.
 func (t *Tracker) Run(ctx context.Context) {
 	reconcile := time.NewTicker(max(t.cfg.ReconcileInterval, time.Second))
 	defer reconcile.Stop()
 	retry := time.NewTicker(max(t.cfg.RetryBackoff/2, 100*time.Millisecond))
 	defer retry.Stop()
+	t.requeueInterrupted(ctx)
 	t.Resync()
 	for {
 		t.dispatch(ctx)
@@ -223,96 +230,3 @@ func (t *Tracker) reconcileLogged(ctx context.Context) {
 
 // Close waits for the workers that Run started.
 func (t *Tracker) Close() { t.workers.Wait() }
-
-// dispatch starts work for queued and retry-due entries, as many as there
-// are free workers.
-func (t *Tracker) dispatch(ctx context.Context) {
-	now := time.Now()
-	err := t.eachStatus(ctx, dispatchable, func(st storage.LocalStatus) bool {
-		return !t.due(st, now) || t.start(ctx, st.Cid)
-	})
-	if err != nil {
-		t.log.Error().Err(err).Msg("scan pin queue")
-	}
-}
-
-// errStopScan ends an eachStatus scan early.
-var errStopScan = errors.New("stop scan")
-
-// eachStatus pages through the local statuses in want, in CID order. fn
-// runs outside any transaction, so it may write statuses; it returns false
-// to stop the scan.
-func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
-	var after cid.Cid
-	for ctx.Err() == nil {
-		last, err := t.status.ForEachWithStatus(want, after, 512, func(st storage.LocalStatus) error {
-			if !fn(st) {
-				return errStopScan
-			}
-			return nil
-		})
-		if errors.Is(err, errStopScan) {
-			return nil
-		}
-		if err != nil || !last.Defined() || last.Equals(after) {
-			return err
-		}
-		after = last
-	}
-	return ctx.Err()
-}
-
-var dispatchable = []storage.TrackerStatus{
-	storage.StatusPinQueued, storage.StatusUnpinQueued, storage.StatusPinError, storage.StatusUnpinError,
-}
-
-func (t *Tracker) due(st storage.LocalStatus, now time.Time) bool {
-	switch st.Status {
-	case storage.StatusPinQueued, storage.StatusUnpinQueued:
-		return true
-	}
-	if st.AttemptCount >= t.cfg.MaxRetries {
-		return false
-	}
-	backoff := t.cfg.RetryBackoff << min(st.AttemptCount, 10)
-	return now.After(st.Timestamp.Add(backoff))
-}
-
-// start runs one unit of work unless the CID is already in flight. It
-// reports false when no worker is free, which ends this dispatch round.
-func (t *Tracker) start(ctx context.Context, c cid.Cid) bool {
-	t.mu.Lock()
-	if _, busy := t.inflight[c]; busy {
-		t.mu.Unlock()
-		return true
-	}
-	select {
-	case t.sem <- struct{}{}:
-	default:
-		t.mu.Unlock()
-		return false
-	}
-	pc := &progressCounter{}
-	t.inflight[c] = pc
-	t.mu.Unlock()
-	t.workers.Add(1)
-	go func() {
-		defer func() {
-			<-t.sem
-			t.workers.Done()
-			t.poke()
-		}()
-		for {
-			t.process(ctx, c, pc)
-			t.mu.Lock()
-			if !pc.stale || ctx.Err() != nil {
-				delete(t.inflight, c)
-				t.mu.Unlock()
-				return
-			}
-			pc.stale = false
-			t.mu.Unlock()
-		}
-	}()
-	return true
-}

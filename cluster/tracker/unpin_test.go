@@ -2,6 +2,7 @@ package tracker_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -47,9 +48,7 @@ func TestUsersPinFoundByReconcileIsNeverUnpinned(t *testing.T) {
 	f := newFixture(t, testConfig())
 	c := testCid(1)
 	f.stopTracker()
-	if _, err := f.state.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: []storage.Op{{Kind: storage.OpPin, Pin: here(c)}}}); err != nil {
-		t.Fatal(err)
-	}
+	f.commitQuietly(storage.Op{Kind: storage.OpPin, Pin: here(c)})
 	f.kubo.PinDirect(c, fakekubo.Recursive)
 	f.startTracker() // reconciles on start
 	eventually(t, "the reconcile on start to record the pin", func() bool {
@@ -67,4 +66,48 @@ func TestUsersPinFoundByReconcileIsNeverUnpinned(t *testing.T) {
 		t.Fatal("a pin the user made directly on IPFS was removed")
 	}
 	f.wantCalls("pin/rm", 0, "the user's pin must stay")
+}
+
+func TestFailedUnpinIsRetried(t *testing.T) {
+	cfg := testConfig()
+	cfg.RetryBackoff = 300 * time.Millisecond // long enough to see the failure
+	f := newFixture(t, cfg)
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	f.kubo.FailNext("pin/rm", 1, "pin: the node is busy")
+	f.unpin(c)
+	eventually(t, "the failed unpin recorded", func() bool {
+		st, _ := f.localStatus(c)
+		return st.Status == storage.StatusUnpinError && st.AttemptCount == 1 && st.Error == "pin: the node is busy"
+	})
+	eventually(t, "the retry to unpin it and drop its status", func() bool {
+		_, known := f.localStatus(c)
+		return !known && !f.kubo.IsPinned(c)
+	})
+	f.wantCalls("pin/rm", 2, "one failure, one retry")
+}
+
+func TestShutdownMidUnpinLeavesItQueued(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	f.kubo.SetDelay("pin/rm", time.Hour) // answers when the request ends
+	f.unpin(c)
+	eventually(t, "the unpin in flight", func() bool { return f.kubo.Calls("pin/rm") == 1 })
+	f.stopTracker()
+	if st, _ := f.localStatus(c); st.Status != storage.StatusUnpinQueued || !st.Managed {
+		t.Fatalf("an unpin cut short by shutdown is left as %+v, want queued and managed", st)
+	}
+	if !f.kubo.IsPinned(c) {
+		t.Fatal("the pin went though its unpin was cut short")
+	}
+
+	f.kubo.SetDelay("pin/rm", 0)
+	f.startTracker()
+	eventually(t, "the queued unpin taken up after a restart", func() bool {
+		_, known := f.localStatus(c)
+		return !known && !f.kubo.IsPinned(c)
+	})
 }

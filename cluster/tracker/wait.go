@@ -49,37 +49,3 @@ func (t *Tracker) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes
 		}
 	}
 }
-
-// Recover queues a failed pin or unpin of c again, now, and reports
-// whether there was one.
-func (t *Tracker) Recover(c cid.Cid) bool {
-	st, ok, err := t.status.Get(c)
-	if err != nil || !ok {
-		return false
-	}
-	switch st.Status {
-	case storage.StatusPinError:
-		st.Status = storage.StatusPinQueued
-	case storage.StatusUnpinError:
-		st.Status = storage.StatusUnpinQueued
-	default:
-		return false
-	}
-	st.AttemptCount, st.Error = 0, ""
-	t.put(st, c, false)
-	t.poke()
-	return true
-}
-
-// RecoverAll queues every failed operation again and returns their CIDs.
-func (t *Tracker) RecoverAll() []cid.Cid {
-	var out []cid.Cid
-	failed := []storage.TrackerStatus{storage.StatusPinError, storage.StatusUnpinError}
-	_ = t.eachStatus(context.Background(), failed, func(st storage.LocalStatus) bool {
-		if t.Recover(st.Cid) {
-			out = append(out, st.Cid)
-		}
-		return true
-	})
-	return out
-}

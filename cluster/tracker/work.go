@@ -47,10 +47,34 @@ func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
 	t.bump()
 }
 
+// failed records a failed attempt (status is pin_error or unpin_error) and
+// when it is due to be tried again.
+func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, err error) {
+	st.Status, st.Error = status, err.Error()
+	st.AttemptCount++
+	wait := t.retryDelay(st.AttemptCount)
+	st.RetryAt = time.Now().Add(wait).UTC()
+	ev := t.log.Debug()
+	if st.AttemptCount == t.cfg.MaxRetries {
+		ev = t.log.Warn() // once per failing CID: its backoff stops growing here
+	}
+	ev.Err(err).Str("cid", st.Cid.String()).Str("status", string(status)).
+		Int("attempt", st.AttemptCount).Dur("retry_in", wait).Msg("IPFS operation failed; will retry")
+	t.put(st, st.Cid, false)
+}
+
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
 	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
 	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
-	if err == nil && pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
+	if err != nil {
+		// Not knowing what the user holds, a pin could take the user's
+		// own over: this attempt fails, and a retry asks again.
+		if ctx.Err() == nil {
+			t.failed(st, storage.StatusPinError, err)
+		}
+		return
+	}
+	if pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
 		// Already held upstream. If Flotilla did not pin it, a user did:
 		// remember that, so that Flotilla never removes the user's pin.
 		if !st.Managed {
@@ -59,6 +83,12 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		st.Status, st.Error = storage.StatusPinned, ""
 		t.put(st, pin.Cid, false)
 		return
+	}
+	if pinned && !st.Managed {
+		// The user pins it directly and the cluster wants it recursive.
+		// IPFS holds one pin per CID, so the recursive pin replaces the
+		// user's: remember it, so that the cluster's unpin puts it back.
+		st.Preexisting, st.PreexistingDirect = false, true
 	}
 	// Record the intent before pinning, so that a crash mid-pin still leaves
 	// the pin marked as Flotilla's own.
@@ -84,10 +114,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		return
 	}
 	if err != nil {
-		st.Status, st.Error = storage.StatusPinError, err.Error()
-		st.AttemptCount++
-		log.Warn().Err(err).Int("attempt", st.AttemptCount).Msg("pin failed")
-		t.put(st, pin.Cid, false)
+		t.failed(st, storage.StatusPinError, err)
 		return
 	}
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
@@ -105,7 +132,9 @@ func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
 	if typ, pinned, err := t.ipfs.IsPinned(ctx, pin.PinUpdate); err != nil || !pinned || typ != "recursive" {
 		return false
 	}
-	if err := t.ipfs.PinUpdate(ctx, pin.PinUpdate, pin.Cid); err != nil {
+	// Bounded by the pin timeout, so that a stuck update cannot hold a
+	// worker: the pin afresh that follows has progress to go by.
+	if err := t.ipfs.PinUpdate(ctx, pin.PinUpdate, pin.Cid, t.cfg.PinTimeout); err != nil {
 		t.log.Debug().Err(err).Str("cid", pin.Cid.String()).Msg("pin update failed; pinning afresh")
 		return false
 	}
@@ -118,16 +147,19 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
 	uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
 	err := t.ipfs.Unpin(uctx, st.Cid)
 	cancel()
+	if err == nil && st.PreexistingDirect {
+		// Give the user back the direct pin that the cluster's recursive
+		// pin replaced. Should it fail, the retry unpins (a no-op by then)
+		// and pins it again.
+		err = t.ipfs.Pin(ctx, st.Cid, false, t.cfg.PinTimeout, nil)
+	}
 	if ctx.Err() != nil {
 		st.Status = storage.StatusUnpinQueued
 		t.put(st, st.Cid, false)
 		return
 	}
 	if err != nil {
-		st.Status, st.Error = storage.StatusUnpinError, err.Error()
-		st.AttemptCount++
-		t.log.Warn().Err(err).Str("cid", st.Cid.String()).Msg("unpin failed")
-		t.put(st, st.Cid, false)
+		t.failed(st, storage.StatusUnpinError, err)
 		return
 	}
 	t.put(st, st.Cid, true)

@@ -178,11 +178,17 @@ func (f *Cluster) SetRecoverable(cids ...cid.Cid) {
 	f.locked(func() { f.recoverable = slices.Clone(cids) })
 }
 
-// RecoverAll returns the CIDs set with SetRecoverable.
-func (f *Cluster) RecoverAll(context.Context) ([]cid.Cid, error) {
+// RecoverAll tells fn of the CIDs set with SetRecoverable.
+func (f *Cluster) RecoverAll(_ context.Context, fn func(cid.Cid) error) error {
 	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.recoverable), nil
+	cids := slices.Clone(f.recoverable)
+	f.mu.Unlock()
+	for _, c := range cids {
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RepoGC answers as if every member removed one block and failed on one.

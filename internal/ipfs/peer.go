@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/ipfs/go-cid"
 )
@@ -67,11 +69,20 @@ func (c *Client) RepoGC(ctx context.Context, fn func(key, errMsg string) error) 
 // PinUpdate pins to by updating from's recursive pin, keeping from pinned:
 // Kubo walks only the blocks that differ, and no garbage collection can
 // catch the shared blocks between an unpin and a pin.
-func (c *Client) PinUpdate(ctx context.Context, from, to cid.Cid) error {
+//
+// Kubo's pin/update reports no progress, so inactivity bounds the whole
+// update: one not done after that long is abandoned with ErrPinStalled.
+// The caller then pins afresh with Pin, whose fetch finds the blocks the
+// update brought and whose progress tells a slow fetch from a stuck one.
+// Zero or less means no timeout; ctx still applies.
+func (c *Client) PinUpdate(ctx context.Context, from, to cid.Cid, inactivity time.Duration) error {
+	w := newWatchdog(ctx, inactivity, func() error {
+		return fmt.Errorf("%w: pin update from %s to %s not done after %s", ErrPinStalled, from, to, inactivity)
+	})
 	err := c.api.Request("pin/update", "/ipfs/"+from.String(), "/ipfs/"+to.String()).
 		Option("unpin", false).
-		Exec(ctx, nil)
-	return c.wrap("pin/update", err)
+		Exec(w.ctx, nil)
+	return w.end(c.wrap("pin/update", err))
 }
 
 // IndirectRoot reports the root through which the node pins ci

@@ -36,26 +36,59 @@ const (
 // have not grown for that long, so a big DAG that keeps arriving is never cut
 // off. Zero or less means no timeout; ctx still applies.
 func (c *Client) Pin(ctx context.Context, ci cid.Cid, recursive bool, inactivity time.Duration, progress func(nodes, bytes uint64)) error {
-	pctx, cancel := context.WithCancelCause(ctx)
-	defer cancel(nil)
 	var fetched atomic.Uint64
+	w := newWatchdog(ctx, inactivity, func() error {
+		return fmt.Errorf("%w: no new block of %s for %s (%d fetched)", ErrPinStalled, ci, inactivity, fetched.Load())
+	})
 	if inactivity > 0 {
-		watchdog := time.AfterFunc(inactivity, func() {
-			cancel(fmt.Errorf("%w: no new block of %s for %s (%d fetched)", ErrPinStalled, ci, inactivity, fetched.Load()))
-		})
-		defer watchdog.Stop()
-		progress = resetOnGrowth(progress, &fetched, func() { watchdog.Reset(inactivity) })
+		progress = resetOnGrowth(progress, &fetched, w.alive)
 	}
 	start := time.Now()
 	c.log.Debug().Stringer("cid", ci).Bool("recursive", recursive).Msg("pin/add")
 
-	err := c.pinAdd(pctx, ci, recursive, progress)
-	if err != nil && ctx.Err() == nil {
-		if cause := context.Cause(pctx); errors.Is(cause, ErrPinStalled) {
+	err := w.end(c.pinAdd(w.ctx, ci, recursive, progress))
+	c.log.Debug().Stringer("cid", ci).Dur("took", time.Since(start)).Err(err).Msg("pin/add done")
+	return err
+}
+
+// watchdog abandons a call that shows no sign of life for a while: its
+// context is cancelled with the error stalled returns, unless alive is
+// called in time. A timeout of zero or less never fires.
+type watchdog struct {
+	parent, ctx context.Context
+	cancel      context.CancelCauseFunc
+	timeout     time.Duration
+	timer       *time.Timer
+}
+
+func newWatchdog(parent context.Context, timeout time.Duration, stalled func() error) *watchdog {
+	w := &watchdog{parent: parent, timeout: timeout}
+	w.ctx, w.cancel = context.WithCancelCause(parent)
+	if timeout > 0 {
+		w.timer = time.AfterFunc(timeout, func() { w.cancel(stalled()) })
+	}
+	return w
+}
+
+// alive pushes the timeout back.
+func (w *watchdog) alive() {
+	if w.timer != nil {
+		w.timer.Reset(w.timeout)
+	}
+}
+
+// end releases the watchdog once the call returned err, and returns err,
+// or the stall when that is what ended the call.
+func (w *watchdog) end(err error) error {
+	if w.timer != nil {
+		w.timer.Stop()
+	}
+	if err != nil && w.parent.Err() == nil {
+		if cause := context.Cause(w.ctx); errors.Is(cause, ErrPinStalled) {
 			err = cause
 		}
 	}
-	c.log.Debug().Stringer("cid", ci).Dur("took", time.Since(start)).Err(err).Msg("pin/add done")
+	w.cancel(nil)
 	return err
 }
 

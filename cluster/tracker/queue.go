@@ -1,0 +1,170 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// dispatch starts work for queued entries, then for failed ones whose
+// retry is due, as many as there are free workers. Failures that are not
+// due yet are not read at all: the retry index is ordered by due time.
+func (t *Tracker) dispatch(ctx context.Context) {
+	full := false
+	startOne := func(st storage.LocalStatus) bool {
+		full = !t.start(ctx, st.Cid)
+		return !full
+	}
+	err := t.eachStatus(ctx, queued, startOne)
+	if err == nil && !full {
+		err = t.eachDue(ctx, time.Now(), startOne)
+	}
+	if err != nil {
+		t.log.Error().Err(err).Msg("scan pin queue")
+	}
+}
+
+// errStopScan ends a scan early.
+var errStopScan = errors.New("stop scan")
+
+// scanPages runs scan from the start, then on from where each page ended,
+// until a page brings nothing new (more says whether it did), fn returns
+// false, or ctx ends. scan calls its callback outside any transaction, so
+// fn may write statuses.
+func scanPages[P any](ctx context.Context, scan func(after P, each func(storage.LocalStatus) error) (P, error), more func(last, after P) bool, fn func(storage.LocalStatus) bool) error {
+	var after P
+	for ctx.Err() == nil {
+		last, err := scan(after, func(st storage.LocalStatus) error {
+			if !fn(st) {
+				return errStopScan
+			}
+			return nil
+		})
+		if errors.Is(err, errStopScan) {
+			return nil
+		}
+		if err != nil || !more(last, after) {
+			return err
+		}
+		after = last
+	}
+	return ctx.Err()
+}
+
+// eachStatus pages through the local statuses in want, in CID order,
+// until fn returns false.
+func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
+	return scanPages(ctx, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
+		return t.status.ForEachWithStatus(want, after, 512, each)
+	}, func(last, after cid.Cid) bool {
+		return last.Defined() && !last.Equals(after)
+	}, fn)
+}
+
+// eachDue pages through the failed statuses due for a retry at now,
+// soonest first, until fn returns false.
+func (t *Tracker) eachDue(ctx context.Context, now time.Time, fn func(storage.LocalStatus) bool) error {
+	return scanPages(ctx, func(after []byte, each func(storage.LocalStatus) error) ([]byte, error) {
+		return t.status.ForEachDue(now, after, 512, each)
+	}, func(last, _ []byte) bool {
+		return last != nil
+	}, fn)
+}
+
+var queued = []storage.TrackerStatus{storage.StatusPinQueued, storage.StatusUnpinQueued}
+
+// maxRetryDelay caps the wait before the retry of a failed pin or unpin.
+const maxRetryDelay = time.Hour
+
+// retryDelay is how long a pin or unpin waits after its attempts-th
+// failure: RetryBackoff doubled once per failure, MaxRetries times at
+// most, and never more than maxRetryDelay.
+func (t *Tracker) retryDelay(attempts int) time.Duration {
+	d := t.cfg.RetryBackoff
+	for i := 0; i < min(attempts, t.cfg.MaxRetries) && d < maxRetryDelay; i++ {
+		d *= 2
+	}
+	return min(d, maxRetryDelay)
+}
+
+// start runs one unit of work unless the CID is already in flight. It
+// reports false when no worker is free, which ends this dispatch round.
+func (t *Tracker) start(ctx context.Context, c cid.Cid) bool {
+	t.mu.Lock()
+	if _, busy := t.inflight[c]; busy {
+		t.mu.Unlock()
+		return true
+	}
+	select {
+	case t.sem <- struct{}{}:
+	default:
+		t.mu.Unlock()
+		return false
+	}
+	pc := &progressCounter{}
+	t.inflight[c] = pc
+	t.mu.Unlock()
+	t.workers.Add(1)
+	go func() {
+		defer func() {
+			<-t.sem
+			t.workers.Done()
+			t.poke()
+		}()
+		for {
+			t.process(ctx, c, pc)
+			t.mu.Lock()
+			if !pc.stale || ctx.Err() != nil {
+				delete(t.inflight, c)
+				t.mu.Unlock()
+				return
+			}
+			pc.stale = false
+			t.mu.Unlock()
+		}
+	}()
+	return true
+}
+
+// requeueInterrupted queues again, as they were, the pins and unpins left
+// in flight (pinning, unpinning) by a process that was killed mid-call.
+// Run calls it before its first worker starts: none can be on them.
+func (t *Tracker) requeueInterrupted(ctx context.Context) {
+	err := t.eachStatus(ctx, inFlight, func(st storage.LocalStatus) bool {
+		st.Status = queueOf(st.Status)
+		t.put(st, st.Cid, false)
+		return true
+	})
+	if err != nil && ctx.Err() == nil {
+		t.log.Error().Err(err).Msg("queue the pins left in flight again")
+	}
+}
+
+var inFlight = []storage.TrackerStatus{storage.StatusPinning, storage.StatusUnpinning}
+
+// queueOf is the queue a pin or an unpin of status goes back to:
+// pin_queued or unpin_queued, or "" for a status that is neither.
+func queueOf(status storage.TrackerStatus) storage.TrackerStatus {
+	switch status {
+	case storage.StatusPinQueued, storage.StatusPinning, storage.StatusPinError:
+		return storage.StatusPinQueued
+	case storage.StatusUnpinQueued, storage.StatusUnpinning, storage.StatusUnpinError:
+		return storage.StatusUnpinQueued
+	}
+	return ""
+}
+
+// stuck reports whether st is left in flight with no worker on it.
+func (t *Tracker) stuck(st storage.LocalStatus) bool {
+	if st.Status != storage.StatusPinning && st.Status != storage.StatusUnpinning {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	_, busy := t.inflight[st.Cid]
+	return !busy
+}
