@@ -119,7 +119,10 @@ func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
 		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
 			return true
 		}
-		if unpinsOnIPFS(st, up.holds(st.Cid, storage.Direct)) {
+		// The listing is as old as the reconcile: a pin made since may be
+		// missing from it. Flotilla's own pin is therefore always unpinned
+		// (a no-op when the node does not hold it), never just forgotten.
+		if unpinsOnIPFS(st, true) {
 			if st.Status != storage.StatusUnpinQueued && (st.Status != storage.StatusUnpinning || t.stuck(st)) {
 				st.Status, st.AttemptCount = storage.StatusUnpinQueued, 0
 				t.put(st, st.Cid, false)

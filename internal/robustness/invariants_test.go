@@ -18,22 +18,6 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// Open defects of issue 8 that some invariants run into on today's code.
-// The short form skips those invariants, naming the defect, so that it can
-// run in make test; the long form, and FLOTILLA_ROBUSTNESS_STRICT=1, check
-// them. Remove a marker once its defect is fixed.
-const (
-	defect2 = "issue 8 defect 2 (open): the cluster takes over a user's pin on Kubo: a user's direct pin " +
-		"becomes the cluster's recursive pin and the cluster's unpin removes it, and an IsPinned that fails " +
-		"marks a user's recursive pin as the cluster's"
-	defect5 = "issue 8 defect 5 (open): a pin or unpin that ran out of retries (Kubo down, 500s, hung for " +
-		"more than about 1.5 s) stays pin_error or unpin_error until someone runs recover"
-	// leak is not one of issue 8's defects, or not known to be: the tracker
-	// forgot a pin it made. Seen once, with seed 10373395753783986270.
-	leak = "a leak whose cause is not known yet: after the cluster unpinned everything, a Kubo still " +
-		"held a cluster pin (key 6, recursive) while its peer's tracker reported it unpinned"
-)
-
 // checkInvariants runs once the faults are healed and every peer is back.
 // Each invariant is a subtest that waits, within the settle bound, for the
 // cluster to reach it, and fails with what was still wrong.
@@ -41,14 +25,14 @@ func (w *world) checkInvariants() {
 	w.invariant("every peer holds the same pinset", "", w.samePinset)
 	w.invariant("every allocation names a member", "", w.allocationsNameMembers)
 	w.invariant("no status stuck in pinning or unpinning", "", w.noneInFlight)
-	w.invariant("every allocated Kubo holds its pins and no other Kubo holds them", defect5, w.kubosMatchAllocations)
-	w.invariant("every status settles to pinned, remote or unpinned", defect5, w.statusesSettled)
+	w.invariant("every allocated Kubo holds its pins and no other Kubo holds them", "", w.kubosMatchAllocations)
+	w.invariant("every status settles to pinned, remote or unpinned", "", w.statusesSettled)
 	w.invariant("the user's pins on CIDs the cluster never pins are untouched", "", w.userPinsUntouched(false))
-	w.invariant("the user's pins on the cluster's keys are untouched", defect2, w.userPinsUntouched(true))
+	w.invariant("the user's pins on the cluster's keys are untouched", "", w.userPinsUntouched(true))
 	w.unpinAll()
-	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", defect5+"; and "+leak, w.nothingLeft)
-	w.invariant("after the cluster unpins everything, each Kubo holds the user's pins in their modes", defect2, w.userPinsRestored)
-	w.invariant("after the cluster unpins everything, every status is unpinned", defect5, w.statusesSettled)
+	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", "", w.nothingLeft)
+	w.invariant("after the cluster unpins everything, each Kubo holds the user's pins in their modes", "", w.userPinsRestored)
+	w.invariant("after the cluster unpins everything, every status is unpinned", "", w.statusesSettled)
 }
 
 // invariant runs check as a subtest. One that an open defect breaks is

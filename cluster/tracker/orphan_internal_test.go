@@ -1,0 +1,57 @@
+package tracker
+
+import (
+	"context"
+	"hash/maphash"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
+	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// A reconcile compares the pinset with a listing of the IPFS node taken at
+// its start. A pin the tracker made after that listing, and whose unpin is
+// queued, must not be dropped as "not held": its unpin would be lost and
+// the pin left on the node for ever (found by the robustness suite).
+func TestAStaleListingNeverDropsAQueuedUnpin(t *testing.T) {
+	kubo := fakekubo.New(t)
+	client, err := ipfs.New(kubo.URL(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	dir := t.TempDir()
+	state, err := storage.OpenState(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	status, err := storage.OpenStatusStore(filepath.Join(dir, "status.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer status.Close()
+	tr := New("12D3KooWSelf", state, status, client, Config{}, zerolog.Nop())
+
+	mh, _ := multihash.Sum([]byte("pinned after the listing"), multihash.SHA2_256, -1)
+	c := cid.NewCidV1(cid.DagProtobuf, mh)
+	kubo.PinDirect(c, "recursive")
+	if err := status.Put(storage.LocalStatus{Cid: c, Status: storage.StatusUnpinQueued, Managed: true, Timestamp: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	stale := &upstreamSet{seed: maphash.MakeSeed(), m: map[uint64]bool{}}
+	if err := tr.reconcileOrphans(context.Background(), stale); err != nil {
+		t.Fatal(err)
+	}
+	st, known, err := status.Get(c)
+	if err != nil || !known || st.Status != storage.StatusUnpinQueued {
+		t.Fatalf("status after a stale reconcile: %+v known=%v err=%v; want the unpin still queued", st, known, err)
+	}
+}
