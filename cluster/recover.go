@@ -107,3 +107,10 @@ func mergeSorted(streams []chan []cid.Cid, fn func(cid.Cid) error) error {
 		}
 	}
 }
+
+// RetryFailed queues every failed pin and unpin of this peer again, now:
+// for when its IPFS node answers again after an outage, so that what failed
+// meanwhile does not wait out its back-off.
+func (n *Node) RetryFailed(ctx context.Context) error {
+	return n.tracker.RecoverAll(ctx, func([]cid.Cid) error { return nil })
+}

@@ -60,7 +60,7 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 	}
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
-	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New()}
+	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
 	if err := d.start(ctx, splitList(*bootstrap)); err != nil {
 		d.stop()
 		return err
@@ -105,15 +105,19 @@ type daemon struct {
 	ident   config.Identity
 	log     zerolog.Logger
 
-	ipfs    *ipfs.Client
-	ipfsUp  atomic.Bool
-	ipfsID  string // the IPFS node's ID, when it answered at start
-	metrics *telemetry.Metrics
-	lns     map[string]net.Listener
-	node    *cluster.Node
-	servers []*http.Server
-	proxy   *proxy.Proxy
-	cancel  context.CancelFunc
+	ipfs   *ipfs.Client
+	ipfsUp atomic.Bool
+	ipfsID string // the IPFS node's ID, when it answered at start
+	// ipfsBack signals that the IPFS node answers again after an outage.
+	ipfsBack chan struct{}
+	// watchCtx ends the daemon's own background loops at stop.
+	watchCtx context.Context
+	metrics  *telemetry.Metrics
+	lns      map[string]net.Listener
+	node     *cluster.Node
+	servers  []*http.Server
+	proxy    *proxy.Proxy
+	cancel   context.CancelFunc
 }
 
 func (d *daemon) component(name string) zerolog.Logger {
@@ -165,9 +169,8 @@ func (d *daemon) openIPFS() error {
 	if d.ipfs, err = ipfs.New(d.cfg.IPFS.API, d.component("ipfs")); err != nil {
 		return d.badKey("ipfs.api", err)
 	}
-	watchCtx, cancel := context.WithCancel(context.Background())
-	d.cancel = cancel
-	d.ipfsID = d.watchIPFS(watchCtx)
+	d.watchCtx, d.cancel = context.WithCancel(context.Background())
+	d.ipfsID = d.watchIPFS(d.watchCtx)
 	return nil
 }
 
@@ -194,10 +197,27 @@ func (d *daemon) startNode(bootstrap []string) error {
 	cfg.IPFS, cfg.Observer, cfg.Log = d.ipfs, d.metrics, d.log
 	var err error
 	d.node, err = cluster.New(cfg)
-	if err == nil {
-		d.metrics.WatchNode(d.node.Stats)
+	if err != nil {
+		return err
 	}
-	return err
+	d.metrics.WatchNode(d.node.Stats)
+	go d.retryWhenIPFSIsBack(d.node)
+	return nil
+}
+
+// retryWhenIPFSIsBack retries the pins that failed while the IPFS node was
+// down as soon as it answers again, rather than after their back-off.
+func (d *daemon) retryWhenIPFSIsBack(node *cluster.Node) {
+	for {
+		select {
+		case <-d.watchCtx.Done():
+			return
+		case <-d.ipfsBack:
+			if err := node.RetryFailed(d.watchCtx); err != nil && d.watchCtx.Err() == nil {
+				d.log.Warn().Err(err).Msg("retry the pins that failed while IPFS was down")
+			}
+		}
+	}
 }
 
 // serveAPIs serves the admin API and the Pinning Service API.
@@ -319,6 +339,10 @@ func (d *daemon) watchIPFS(ctx context.Context) string {
 			if up := err == nil; up != d.ipfsUp.Swap(up) {
 				if up {
 					d.log.Info().Str("ipfs", d.cfg.IPFS.API).Msg("IPFS node answers")
+					select {
+					case d.ipfsBack <- struct{}{}:
+					default:
+					}
 				} else {
 					d.log.Warn().Err(err).Str("ipfs", d.cfg.IPFS.API).Msg("IPFS node stopped answering")
 				}
