@@ -12,6 +12,8 @@ import (
 
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 type applied struct {
@@ -388,16 +390,10 @@ func TestFSMUnderRaft(t *testing.T) {
 	s2 := openTestState(t) // an empty file: everything comes from Raft
 	r2, _ := start(s2)
 	defer r2.Shutdown()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		if _, err := s2.Get(testCid(100)); err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("restarted node never applied the entries after the snapshot")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(t, "the restarted node to apply the entries after the snapshot", func() bool {
+		_, err := s2.Get(testCid(100))
+		return err == nil
+	}, testkit.Within(5*time.Second))
 	if _, err := s2.Get(testCid(0)); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unpin after the snapshot was not replayed: %v", err)
 	}
