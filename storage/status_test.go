@@ -33,7 +33,7 @@ func status(i int, st TrackerStatus) LocalStatus {
 func checkIndex(t *testing.T, s *StatusStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
-		want, wantRetry := map[string]bool{}, map[string]bool{}
+		want, wantRetry, wantProt := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		counts := map[TrackerStatus]int{}
 		tx.Bucket(bucketStatus).ForEach(func(k, v []byte) error {
 			st, err := decodeStatusValue(k, v)
@@ -44,6 +44,9 @@ func checkIndex(t *testing.T, s *StatusStore) {
 			want[string(statusIndexKey(st.Status, k))] = true
 			if retrying(st.Status) {
 				wantRetry[string(retryKey(&st, k))] = true
+			}
+			if st.Protected {
+				wantProt[string(k)] = true
 			}
 			counts[st.Status]++
 			return nil
@@ -62,6 +65,9 @@ func checkIndex(t *testing.T, s *StatusStore) {
 		if got := keys(bucketStatusRetry); !reflect.DeepEqual(got, wantRetry) {
 			t.Errorf("retry index has %d entries, records want %d: they disagree", len(got), len(wantRetry))
 		}
+		if got := keys(bucketStatusProt); !reflect.DeepEqual(got, wantProt) {
+			t.Errorf("protected index has %d entries, records want %d: they disagree", len(got), len(wantProt))
+		}
 		stored, _ := s.CountByStatus()
 		if !reflect.DeepEqual(stored, counts) {
 			t.Errorf("counters %v, records %v", stored, counts)
@@ -78,7 +84,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	full := LocalStatus{
 		Cid: testCidV0(1), Status: StatusPinError, Error: "context deadline exceeded", PreexistingDirect: true,
 		Timestamp: time.Unix(1700000000, 123).UTC(), AttemptCount: 3, Managed: true, Preexisting: true,
-		RetryAt: time.Unix(1700000060, 456).UTC(),
+		RetryAt: time.Unix(1700000060, 456).UTC(), Protected: true,
 	}
 	bare := LocalStatus{Cid: testCid(2), Status: StatusPinQueued}
 	if err := s.PutMany([]LocalStatus{full, bare}); err != nil {
