@@ -20,7 +20,7 @@ func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
 // memory and written once by flush.
 type statusWriter struct {
 	records, index, counts, retry, prot *bolt.Bucket
-	delta                         map[TrackerStatus]int64
+	delta                               map[TrackerStatus]int64
 }
 
 func newStatusWriter(tx *bolt.Tx) *statusWriter {
