@@ -47,18 +47,11 @@ func (n *Node) Protect(ctx context.Context, cids []cid.Cid) {
 // releaseLoop releases, every releaseInterval, the protections whose work
 // is done, until ctx ends.
 func (n *Node) releaseLoop(ctx context.Context) {
-	t := time.NewTicker(releaseInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			if err := n.releaseProtected(ctx); err != nil && ctx.Err() == nil {
-				n.log.Warn().Err(err).Msg("release protected uploads")
-			}
+	every(ctx, releaseInterval, func(time.Time) {
+		if err := n.releaseProtected(ctx); err != nil && ctx.Err() == nil {
+			n.log.Warn().Err(err).Msg("release protected uploads")
 		}
-	}
+	})
 }
 
 // releaseProtected releases every protection that is no longer needed: its

@@ -149,6 +149,12 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 	if err != nil {
 		return cid.Undef, err
 	}
+	return deliver(page, fn)
+}
+
+// deliver calls fn on each record of a page read in CID order, and returns
+// the CID of the last one fn accepted: where the next page starts.
+func deliver(page []LocalStatus, fn func(LocalStatus) error) (cid.Cid, error) {
 	last := cid.Undef
 	for _, st := range page {
 		if err := fn(st); err != nil {

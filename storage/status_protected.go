@@ -37,12 +37,5 @@ func (s *StatusStore) ForEachProtected(after cid.Cid, limit int, fn func(LocalSt
 	if err != nil {
 		return cid.Undef, err
 	}
-	last := cid.Undef
-	for _, st := range page {
-		if err := fn(st); err != nil {
-			return last, err
-		}
-		last = st.Cid
-	}
-	return last, nil
+	return deliver(page, fn)
 }

@@ -6,15 +6,15 @@ import (
 	"github.com/ipfs/go-cid"
 )
 
-func protectedCids(t *testing.T, s *StatusStore, limit int) []cid.Cid {
+// collectPages pages through a CID-ordered scan of limit records a page,
+// checking each record, until the scan has nothing left.
+func collectPages(t *testing.T, scan func(after cid.Cid, fn func(LocalStatus) error) (cid.Cid, error), check func(LocalStatus)) []cid.Cid {
 	t.Helper()
 	var got []cid.Cid
 	after := cid.Undef
 	for {
-		last, err := s.ForEachProtected(after, limit, func(st LocalStatus) error {
-			if !st.Protected {
-				t.Errorf("%s read as protected: %+v", st.Cid, st)
-			}
+		last, err := scan(after, func(st LocalStatus) error {
+			check(st)
 			got = append(got, st.Cid)
 			return nil
 		})
@@ -26,6 +26,17 @@ func protectedCids(t *testing.T, s *StatusStore, limit int) []cid.Cid {
 		}
 		after = last
 	}
+}
+
+func protectedCids(t *testing.T, s *StatusStore, limit int) []cid.Cid {
+	t.Helper()
+	return collectPages(t, func(after cid.Cid, fn func(LocalStatus) error) (cid.Cid, error) {
+		return s.ForEachProtected(after, limit, fn)
+	}, func(st LocalStatus) {
+		if !st.Protected {
+			t.Errorf("%s read as protected: %+v", st.Cid, st)
+		}
+	})
 }
 
 // The protected index follows the flag through every write: set, kept

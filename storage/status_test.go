@@ -179,24 +179,13 @@ func TestForEachWithStatusFindsFewAmongMany(t *testing.T) {
 		return cs
 	}
 	collect := func(want []TrackerStatus, limit int) []cid.Cid {
-		var got []cid.Cid
-		after := cid.Undef
-		for {
-			last, err := s.ForEachWithStatus(want, after, limit, func(st LocalStatus) error {
-				if len(want) > 0 && !slices.Contains(want, st.Status) {
-					t.Errorf("%s has status %s", st.Cid, st.Status)
-				}
-				got = append(got, st.Cid)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
+		return collectPages(t, func(after cid.Cid, fn func(LocalStatus) error) (cid.Cid, error) {
+			return s.ForEachWithStatus(want, after, limit, fn)
+		}, func(st LocalStatus) {
+			if len(want) > 0 && !slices.Contains(want, st.Status) {
+				t.Errorf("%s has status %s", st.Cid, st.Status)
 			}
-			if !last.Defined() {
-				return got
-			}
-			after = last
-		}
+		})
 	}
 	if got := collect([]TrackerStatus{StatusPinQueued}, 100); !reflect.DeepEqual(got, sorted(wantQueued)) {
 		t.Errorf("queued: %v", got)
