@@ -150,13 +150,14 @@ func (n *Node) startRaft() error {
 }
 
 // startServices serves the cluster port and peer RPC, and starts group
-// commit and the tracker.
+// commit, the tracker and the release of protected uploads.
 func (n *Node) startServices(ctx context.Context) {
 	n.rpc = &http.Server{Handler: peerrpc.NewService(peerService{n}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	n.goRun(n.port.Serve)
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })
 	n.goRun(func() { n.tracker.Run(ctx) })
+	n.goRun(func() { n.releaseLoop(ctx) })
 }
 
 // joinIfAsked starts a new cluster or joins one on a first start, and joins

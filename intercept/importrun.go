@@ -67,6 +67,9 @@ func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
 	if len(run.cids) == 0 {
 		return nil, msgNoCidToPin
 	}
+	// The upstream stored the content unpinned: keep it here until an
+	// allocated peer holds it.
+	run.h.cluster.Protect(run.ctx, run.cids)
 	for _, c := range run.cids {
 		p := run.tmpl
 		p.Cid = c
@@ -97,6 +100,7 @@ func (run *importRun) finishRoots() ([]byte, string) {
 	if err != nil {
 		return nil, msgCARRoots(err)
 	}
+	run.h.cluster.Protect(run.ctx, roots)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	for _, c := range roots {

@@ -31,6 +31,10 @@ type Cluster interface {
 	// Pin commits p. Zero ReplicationFactorMin/Max mean the configured defaults;
 	// the cluster fills Allocations and Timestamp. Returns the committed pin.
 	Pin(ctx context.Context, p storage.Pin) (storage.Pin, error)
+	// Protect keeps uploaded roots on this peer's IPFS node until an
+	// allocated peer holds them: called before their pins are committed,
+	// so that no GC collects the only copy meanwhile. Best effort.
+	Protect(ctx context.Context, cids []cid.Cid)
 	// WaitPinned returns once c is pinned on at least one allocated peer, calling
 	// progress (if non-nil) as the fetch advances.
 	WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error

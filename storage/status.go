@@ -56,6 +56,12 @@ type LocalStatus struct {
 	// records by it, so that waiting failures cost nothing to skip, and
 	// stores it for failed records only.
 	RetryAt time.Time
+	// Protected is true while Flotilla's pin of an upload received here
+	// (Managed) keeps the content until an allocated peer holds it, even
+	// where the cluster pin is allocated elsewhere: the tracker does not
+	// unpin it until the protection is released. The status file indexes
+	// protected records, so that the release loop reads only them.
+	Protected bool
 }
 
 // ErrInvalidStatus is a LocalStatus that Put refuses to store.
@@ -64,13 +70,15 @@ var ErrInvalidStatus = errors.New("storage: invalid local status")
 // The status file holds the records, an index keyed by status+0x00+cid
 // (status names never contain 0x00, so one status's keys never run into
 // another's), a counter per status, and the retry index of the failed
-// records keyed by (RetryAt, cid). All four change in the same transaction,
+// records keyed by (RetryAt, cid), and the protected records keyed by cid.
+// All five change in the same transaction,
 // so they cannot disagree.
 var (
 	bucketStatus       = []byte("status")
 	bucketStatusIndex  = []byte("status_index")
 	bucketStatusCounts = []byte("status_counts")
 	bucketStatusRetry  = []byte("status_retry")
+	bucketStatusProt   = []byte("status_protected")
 )
 
 // StatusStore is the local pin-status store. It lives in its own file so
@@ -92,7 +100,9 @@ func OpenStatusStore(path string) (*StatusStore, error) {
 	// safely run it again.
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, name := range [][]byte{bucketStatus, bucketStatusIndex, bucketStatusCounts} {
+		// No protected record predates the protected index: the flag and
+		// the index came together, so creating it empty is enough.
+		for _, name := range [][]byte{bucketStatus, bucketStatusIndex, bucketStatusCounts, bucketStatusProt} {
 			if _, err := tx.CreateBucketIfNotExists(name); err != nil {
 				return err
 			}
@@ -210,6 +220,7 @@ const (
 	statusHasTimestamp
 	statusHasRetryAt
 	statusPreexistingDirect
+	statusProtected
 
 	statusKnownFlags = 1<<iota - 1
 )
@@ -224,6 +235,9 @@ func encodeStatusValue(st *LocalStatus) []byte {
 	}
 	if st.PreexistingDirect {
 		flags |= statusPreexistingDirect
+	}
+	if st.Protected {
+		flags |= statusProtected
 	}
 	if !st.Timestamp.IsZero() {
 		flags |= statusHasTimestamp
@@ -267,6 +281,7 @@ func decodeStatusValue(key, v []byte) (LocalStatus, error) {
 		Managed:           flags&statusManaged != 0,
 		Preexisting:       flags&statusPreexisting != 0,
 		PreexistingDirect: flags&statusPreexistingDirect != 0,
+		Protected:         flags&statusProtected != 0,
 	}
 	if flags&statusHasTimestamp != 0 {
 		st.Timestamp = d.time()

@@ -15,12 +15,12 @@ func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
 	return append(k, cidKey...)
 }
 
-// statusWriter keeps records, index, retry index and counters in step
-// inside one write transaction. Counters are summed in memory and written
-// once by flush.
+// statusWriter keeps records, index, retry and protected indexes and
+// counters in step inside one write transaction. Counters are summed in
+// memory and written once by flush.
 type statusWriter struct {
-	records, index, counts, retry *bolt.Bucket
-	delta                         map[TrackerStatus]int64
+	records, index, counts, retry, prot *bolt.Bucket
+	delta                               map[TrackerStatus]int64
 }
 
 func newStatusWriter(tx *bolt.Tx) *statusWriter {
@@ -29,6 +29,7 @@ func newStatusWriter(tx *bolt.Tx) *statusWriter {
 		index:   tx.Bucket(bucketStatusIndex),
 		counts:  tx.Bucket(bucketStatusCounts),
 		retry:   tx.Bucket(bucketStatusRetry),
+		prot:    tx.Bucket(bucketStatusProt),
 		delta:   make(map[TrackerStatus]int64),
 	}
 }
@@ -42,6 +43,11 @@ func (w *statusWriter) put(st *LocalStatus) error {
 		return err
 	}
 	w.delta[st.Status]++
+	if st.Protected {
+		if err := w.prot.Put(key, nil); err != nil {
+			return err
+		}
+	}
 	if retrying(st.Status) {
 		if err := w.retry.Put(retryKey(st, key), nil); err != nil {
 			return err
@@ -69,6 +75,11 @@ func (w *statusWriter) unindex(key []byte) error {
 		return err
 	}
 	w.delta[old.Status]--
+	if old.Protected {
+		if err := w.prot.Delete(key); err != nil {
+			return err
+		}
+	}
 	if retrying(old.Status) {
 		if err := w.retry.Delete(retryKey(&old, key)); err != nil {
 			return err
@@ -138,6 +149,12 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 	if err != nil {
 		return cid.Undef, err
 	}
+	return deliver(page, fn)
+}
+
+// deliver calls fn on each record of a page read in CID order, and returns
+// the CID of the last one fn accepted: where the next page starts.
+func deliver(page []LocalStatus, fn func(LocalStatus) error) (cid.Cid, error) {
 	last := cid.Undef
 	for _, st := range page {
 		if err := fn(st); err != nil {

@@ -168,8 +168,8 @@ func BenchmarkRetryScanWithManyWaiting(b *testing.B) {
 	}
 }
 
-// A record written before RetryAt and PreexistingDirect existed decodes
-// with both unset; a flag from a newer build is refused.
+// A record written before RetryAt, PreexistingDirect and Protected existed
+// decodes with them unset; a flag from a newer build is refused.
 func TestStatusValueOfAnOlderBuildDecodes(t *testing.T) {
 	ts := time.Unix(1700000000, 5).UTC()
 	v := []byte{valueVersion, statusManaged | statusHasTimestamp}
@@ -183,7 +183,7 @@ func TestStatusValueOfAnOlderBuildDecodes(t *testing.T) {
 	if err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("decoded %+v, %v; want %+v", got, err, want)
 	}
-	v[1] |= 1 << 5
+	v[1] |= 1 << 6
 	if _, err := decodeStatusValue(key, v); !errors.Is(err, ErrCorruptState) {
 		t.Fatalf("an unknown flag decoded: %v", err)
 	}

@@ -33,7 +33,7 @@ func status(i int, st TrackerStatus) LocalStatus {
 func checkIndex(t *testing.T, s *StatusStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
-		want, wantRetry := map[string]bool{}, map[string]bool{}
+		want, wantRetry, wantProt := map[string]bool{}, map[string]bool{}, map[string]bool{}
 		counts := map[TrackerStatus]int{}
 		tx.Bucket(bucketStatus).ForEach(func(k, v []byte) error {
 			st, err := decodeStatusValue(k, v)
@@ -44,6 +44,9 @@ func checkIndex(t *testing.T, s *StatusStore) {
 			want[string(statusIndexKey(st.Status, k))] = true
 			if retrying(st.Status) {
 				wantRetry[string(retryKey(&st, k))] = true
+			}
+			if st.Protected {
+				wantProt[string(k)] = true
 			}
 			counts[st.Status]++
 			return nil
@@ -62,6 +65,9 @@ func checkIndex(t *testing.T, s *StatusStore) {
 		if got := keys(bucketStatusRetry); !reflect.DeepEqual(got, wantRetry) {
 			t.Errorf("retry index has %d entries, records want %d: they disagree", len(got), len(wantRetry))
 		}
+		if got := keys(bucketStatusProt); !reflect.DeepEqual(got, wantProt) {
+			t.Errorf("protected index has %d entries, records want %d: they disagree", len(got), len(wantProt))
+		}
 		stored, _ := s.CountByStatus()
 		if !reflect.DeepEqual(stored, counts) {
 			t.Errorf("counters %v, records %v", stored, counts)
@@ -78,7 +84,7 @@ func TestStatusRoundTrip(t *testing.T) {
 	full := LocalStatus{
 		Cid: testCidV0(1), Status: StatusPinError, Error: "context deadline exceeded", PreexistingDirect: true,
 		Timestamp: time.Unix(1700000000, 123).UTC(), AttemptCount: 3, Managed: true, Preexisting: true,
-		RetryAt: time.Unix(1700000060, 456).UTC(),
+		RetryAt: time.Unix(1700000060, 456).UTC(), Protected: true,
 	}
 	bare := LocalStatus{Cid: testCid(2), Status: StatusPinQueued}
 	if err := s.PutMany([]LocalStatus{full, bare}); err != nil {
@@ -173,24 +179,13 @@ func TestForEachWithStatusFindsFewAmongMany(t *testing.T) {
 		return cs
 	}
 	collect := func(want []TrackerStatus, limit int) []cid.Cid {
-		var got []cid.Cid
-		after := cid.Undef
-		for {
-			last, err := s.ForEachWithStatus(want, after, limit, func(st LocalStatus) error {
-				if len(want) > 0 && !slices.Contains(want, st.Status) {
-					t.Errorf("%s has status %s", st.Cid, st.Status)
-				}
-				got = append(got, st.Cid)
-				return nil
-			})
-			if err != nil {
-				t.Fatal(err)
+		return collectPages(t, func(after cid.Cid, fn func(LocalStatus) error) (cid.Cid, error) {
+			return s.ForEachWithStatus(want, after, limit, fn)
+		}, func(st LocalStatus) {
+			if len(want) > 0 && !slices.Contains(want, st.Status) {
+				t.Errorf("%s has status %s", st.Cid, st.Status)
 			}
-			if !last.Defined() {
-				return got
-			}
-			after = last
-		}
+		})
 	}
 	if got := collect([]TrackerStatus{StatusPinQueued}, 100); !reflect.DeepEqual(got, sorted(wantQueued)) {
 		t.Errorf("queued: %v", got)

@@ -116,7 +116,9 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 // this peer was not looking (for instance, during a snapshot install).
 func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
 	return t.eachStatus(ctx, allStatuses, func(st storage.LocalStatus) bool {
-		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
+		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) || st.Protected {
+			// A protected upload's pin may not be committed yet: the
+			// Node's release decides.
 			return true
 		}
 		// The listing is as old as the reconcile: a pin made since may be
@@ -136,9 +138,10 @@ func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
 
 // unpinsOnIPFS reports whether the cluster's unpin of st has work to do on
 // the IPFS node, which holds the pin (held) or not: removing Flotilla's own
-// pin, or putting back the user's direct pin that it replaced.
+// pin, or putting back the user's direct pin that it replaced. A protected
+// upload waits for its release.
 func unpinsOnIPFS(st storage.LocalStatus, held bool) bool {
-	return st.Managed && !st.Preexisting && (held || st.PreexistingDirect)
+	return st.Managed && !st.Preexisting && !st.Protected && (held || st.PreexistingDirect)
 }
 
 var allStatuses = []storage.TrackerStatus{

@@ -161,7 +161,13 @@ func (t *Tracker) Changed(changes []storage.Change) {
 			continue
 		case wanted:
 			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
+		case known && st.Protected && ch.Kind == storage.OpPin:
+			// An upload received here, allocated elsewhere: kept until
+			// an allocated peer holds it (Release).
+			continue
 		case known && st.Managed && !st.Preexisting:
+			// Unpinned: a protection goes with the pin.
+			st.Protected = false
 			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusUnpinQueued, "", 0, now
 		case known:
 			if err := t.status.Delete(st.Cid); err != nil {

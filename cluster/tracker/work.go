@@ -26,6 +26,9 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 		t.pin(ctx, pin, st, pc)
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		t.log.Error().Err(err).Msg("read pinset")
+	case known && st.Protected:
+		// An upload kept here until an allocated peer holds it: the
+		// Node's release decides.
 	case known && st.Managed && !st.Preexisting:
 		t.unpin(ctx, st)
 	case known:
@@ -65,6 +68,8 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
 	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
+	// Allocated here, a protected upload's pin is simply the cluster's.
+	st.Protected = false
 	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
 	if err != nil {
 		// Not knowing what the user holds, a pin could take the user's

@@ -70,6 +70,7 @@ type Cluster struct {
 	localStatusCalls int
 	recoverCalls     []cid.Cid
 	removed          []string
+	protected        []cid.Cid
 }
 
 // New returns an empty cluster with no peers whose commits are stamped
@@ -205,6 +206,16 @@ func (f *Cluster) Pin(_ context.Context, p storage.Pin) (storage.Pin, error) {
 	f.store(p)
 	f.commits = append(f.commits, "pin "+p.Cid.String())
 	return p, nil
+}
+
+// Protect records the uploaded roots to keep on this peer: see Protected.
+func (f *Cluster) Protect(_ context.Context, cids []cid.Cid) {
+	f.locked(func() { f.protected = append(f.protected, cids...) })
+}
+
+// Protected lists the CIDs that Protect was asked to keep, in call order.
+func (f *Cluster) Protected() []cid.Cid {
+	return read(f, func() []cid.Cid { return slices.Clone(f.protected) })
 }
 
 // WaitPinned returns at once, or what the OnWait hook returns.

@@ -31,6 +31,7 @@ var commands = map[string]*command{
 	"version":     {opts: versionOpts, run: runVersion},
 	"id":          {arg: "peerid", opts: idOpts, run: runID},
 	"repo/stat":   {opts: repoStatOpts, run: runRepoStat},
+	"repo/gc":     {opts: repoGCOpts, run: runRepoGC},
 	"pin/add":     {arg: "ipfs-path", required: true, stdin: true, opts: pinAddOpts, run: runPinAdd},
 	"pin/rm":      {arg: "ipfs-path", required: true, stdin: true, opts: pinRmOpts, run: runPinRm},
 	"pin/ls":      {arg: "ipfs-path", opts: pinLsOpts, run: runPinLs},

@@ -1,0 +1,84 @@
+package tracker
+
+import (
+	"context"
+	"errors"
+
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+)
+
+// An upload that the proxy received sits on this peer's IPFS node while the
+// cluster may allocate it elsewhere. Protect pins it here as Flotilla's own
+// pin (Managed) with the Protected flag, before the cluster pin is
+// committed; the tracker then keeps that pin, allocated here or not, until
+// Release. The Node releases it once an allocated peer reports the pin
+// held, once the pin leaves the pinset, or once a protection waited too
+// long for its commit. A pin that the IPFS node already holds, the user's
+// or the cluster's, is never taken over.
+
+// ErrNotProtected is Protect's answer when c needs no protection, or
+// cannot have it: the IPFS node or the tracker holds it already.
+var ErrNotProtected = errors.New("tracker: not protected: already pinned or tracked here")
+
+// Protect pins c recursively on the IPFS node as Flotilla's own, protected
+// pin. Its blocks are local, so the pin makes no fetch; inactivity still
+// bounds it.
+func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
+	t.mu.Lock()
+	_, busy := t.inflight[c]
+	t.mu.Unlock()
+	if busy {
+		return ErrNotProtected
+	}
+	if _, known, err := t.status.Get(c); err != nil || known {
+		return errors.Join(ErrNotProtected, err)
+	}
+	if _, pinned, err := t.ipfs.IsPinned(ctx, c); err != nil || pinned {
+		// Not knowing what the node holds, a pin could take a user's over.
+		return errors.Join(ErrNotProtected, err)
+	}
+	// Record the intent first: a crash mid-pin leaves a record that the
+	// release unpins (a no-op if the pin never landed).
+	st := storage.LocalStatus{Cid: c, Status: storage.StatusPinned, Managed: true, Protected: true}
+	t.put(st, c, false)
+	err := t.ipfs.Pin(ctx, c, true, t.cfg.PinTimeout, nil)
+	if err != nil {
+		t.Release(c)
+		return err
+	}
+	t.log.Debug().Str("cid", c.String()).Msg("upload protected on IPFS until an allocated peer holds it")
+	return nil
+}
+
+// Release ends c's protection: the tracker then does with c what the
+// cluster wants of this peer, which unpins it here unless it is allocated
+// here. It reports whether c was protected.
+func (t *Tracker) Release(c cid.Cid) bool {
+	st, known, err := t.status.Get(c)
+	if err != nil || !known || !st.Protected {
+		return false
+	}
+	st.Protected, st.Error, st.AttemptCount = false, "", 0
+	// process reads the pinset afresh: it pins when allocated here (the
+	// pin is held, and Flotilla's), else unpins Flotilla's own pin.
+	st.Status = storage.StatusUnpinQueued
+	if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
+		st.Status = storage.StatusPinQueued
+	}
+	t.put(st, c, false)
+	t.log.Debug().Str("cid", c.String()).Msg("upload protection released")
+	t.poke()
+	return true
+}
+
+// ForEachProtected pages through the protected statuses, in CID order,
+// until fn returns false. fn may call Release.
+func (t *Tracker) ForEachProtected(ctx context.Context, fn func(st storage.LocalStatus) bool) error {
+	return scanPages(ctx, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
+		return t.status.ForEachProtected(after, 256, each)
+	}, func(last, after cid.Cid) bool {
+		return last.Defined() && !last.Equals(after)
+	}, fn)
+}
