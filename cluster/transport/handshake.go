@@ -113,7 +113,7 @@ func exporter(tc *tls.Conn, client, server []byte) ([]byte, error) {
 
 // serverHandshake authenticates an accepted connection, whose deadline the
 // caller has set, and returns its TLS channel and the protocol it asked for.
-func (p *Port) serverHandshake(conn net.Conn) (*tls.Conn, byte, error) {
+func (p *Port) serverHandshake(conn net.Conn, sl *slot) (*tls.Conn, byte, error) {
 	hello := serverHello(p.mode)
 	if _, err := conn.Write(hello); err != nil {
 		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
@@ -128,6 +128,7 @@ func (p *Port) serverHandshake(conn net.Conn) (*tls.Conn, byte, error) {
 	if err := checkHello(theirs, p.mode); err != nil {
 		return nil, 0, err
 	}
+	p.slots.heard(sl)
 	tc := tls.Server(conn, p.tlsServer)
 	if err := tc.Handshake(); err != nil {
 		return nil, 0, fmt.Errorf("cluster handshake: TLS: %w", err)

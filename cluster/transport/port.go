@@ -108,7 +108,7 @@ func (p *Port) Serve() {
 // hands the channel to Raft or RPC.
 func (p *Port) admit(conn net.Conn, sl *slot) {
 	_ = conn.SetDeadline(time.Now().Add(p.timeout))
-	tc, channel, err := p.serverHandshake(conn)
+	tc, channel, err := p.serverHandshake(conn, sl)
 	remote := conn.RemoteAddr().String()
 	if p.slots.release(sl) {
 		p.refusals.Warn().Str("remote", remote).Msg("cluster handshake evicted: too many pending from its address, or in all")

@@ -18,14 +18,15 @@ const (
 // out, so a new connection always gets a slot, and a bound evicts an older
 // one instead of refusing it:
 //   - a source (an IPv4 address, or an IPv6 /64) holds at most perSource
-//     slots: past that its own oldest pending handshake is evicted;
-//   - all sources hold at most total: past that the oldest pending handshake
-//     of the source that holds the most is evicted.
+//     slots: past that one of its own is evicted;
+//   - all sources hold at most total: past that one of anybody's is.
 //
-// A peer dials one or a few connections at a time, so its handshake is
-// evicted only by a flood from its own address, or when every slot is held
-// by a different address (total of them). Every slot is freed by the
-// handshake deadline anyway.
+// The one evicted is, in this order: one that has not said its hello yet
+// (a peer says it as soon as it connects), of the source that holds the most,
+// the oldest. A peer's handshake is thus not evicted by idle connections,
+// however many addresses they come from; nor by talking ones unless they come
+// from its own address or hold every slot from a different address each.
+// Every slot is freed by the handshake deadline anyway.
 type handshakeSlots struct {
 	perSource, total int
 
@@ -40,6 +41,7 @@ type slot struct {
 	conn    net.Conn
 	source  string
 	seq     uint64
+	spoke   bool // it said its hello; guarded by handshakeSlots.mu
 	evicted bool // guarded by handshakeSlots.mu
 }
 
@@ -55,9 +57,13 @@ func (s *handshakeSlots) take(conn net.Conn) (taken, evicted *slot) {
 	defer s.mu.Unlock()
 	switch {
 	case len(s.bySource[src]) >= s.perSource:
-		evicted = s.evictLocked(src)
+		evicted = s.evictLocked(s.bySource[src])
 	case s.count >= s.total:
-		evicted = s.evictLocked(s.heaviestLocked())
+		var all []*slot
+		for _, list := range s.bySource {
+			all = append(all, list...)
+		}
+		evicted = s.evictLocked(all)
 	}
 	s.seq++
 	taken = &slot{conn: conn, source: src, seq: s.seq}
@@ -66,53 +72,62 @@ func (s *handshakeSlots) take(conn net.Conn) (taken, evicted *slot) {
 	return taken, evicted
 }
 
+// heard records that sl's connection said its hello.
+func (s *handshakeSlots) heard(sl *slot) {
+	s.mu.Lock()
+	sl.spoke = true
+	s.mu.Unlock()
+}
+
 // release frees a slot once its handshake is over, and reports whether it
 // had been evicted meanwhile.
 func (s *handshakeSlots) release(sl *slot) (evicted bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if sl.evicted {
-		return true
+	if !sl.evicted {
+		s.dropLocked(sl)
 	}
-	list := s.bySource[sl.source]
-	for i, other := range list {
-		if other == sl {
-			s.dropLocked(sl.source, i)
-			break
-		}
-	}
-	return false
+	return sl.evicted
 }
 
-// evictLocked takes the oldest slot of src out.
-func (s *handshakeSlots) evictLocked(src string) *slot {
-	victim := s.bySource[src][0]
+// evictLocked takes out the first of candidates to go: a silent one before
+// one that spoke, then one of the source holding the most, then the oldest.
+func (s *handshakeSlots) evictLocked(candidates []*slot) *slot {
+	victim := candidates[0]
+	for _, c := range candidates[1:] {
+		if s.goesBeforeLocked(c, victim) {
+			victim = c
+		}
+	}
 	victim.evicted = true
-	s.dropLocked(src, 0)
+	s.dropLocked(victim)
 	return victim
 }
 
-func (s *handshakeSlots) dropLocked(src string, i int) {
-	list := s.bySource[src]
-	if len(list) == 1 {
-		delete(s.bySource, src)
-	} else {
-		s.bySource[src] = append(list[:i:i], list[i+1:]...)
+func (s *handshakeSlots) goesBeforeLocked(a, b *slot) bool {
+	if a.spoke != b.spoke {
+		return !a.spoke
 	}
-	s.count--
+	if la, lb := len(s.bySource[a.source]), len(s.bySource[b.source]); la != lb {
+		return la > lb
+	}
+	return a.seq < b.seq
 }
 
-// heaviestLocked is the source holding the most slots; of equals, the one
-// with the oldest.
-func (s *handshakeSlots) heaviestLocked() string {
-	var best string
-	var bestList []*slot
-	for src, list := range s.bySource {
-		if bestList == nil || len(list) > len(bestList) || len(list) == len(bestList) && list[0].seq < bestList[0].seq {
-			best, bestList = src, list
+func (s *handshakeSlots) dropLocked(sl *slot) {
+	list := s.bySource[sl.source]
+	for i, other := range list {
+		if other == sl {
+			list = append(list[:i:i], list[i+1:]...)
+			s.count--
+			break
 		}
 	}
-	return best
+	if len(list) == 0 {
+		delete(s.bySource, sl.source)
+	} else {
+		s.bySource[sl.source] = list
+	}
 }
 
 // pending counts the slots held, by src or ("") by all.

@@ -54,6 +54,37 @@ func TestSlotsEvictTheOldestOfTheHeaviestSource(t *testing.T) {
 	}
 }
 
+func TestSlotsEvictTheSilentBeforeThoseThatSpoke(t *testing.T) {
+	s := newHandshakeSlots(3, 4)
+	slow, _ := s.take(connFrom("10.0.0.1", 1)) // a peer, slow in TLS
+	s.heard(slow)
+	s.take(connFrom("10.0.0.1", 2))
+	s.take(connFrom("10.0.0.1", 3))
+	// Its own source is full: the oldest silent one goes, not the peer's.
+	if _, ev := s.take(connFrom("10.0.0.1", 4)); ev == nil || ev == slow || ev.conn.RemoteAddr().(*net.TCPAddr).Port != 2 {
+		t.Fatalf("evicted %v, want the oldest silent one", ev)
+	}
+	// All full: a silent one of a lighter source goes before the peer's.
+	other, _ := s.take(connFrom("10.0.0.2", 1))
+	if _, ev := s.take(connFrom("10.0.0.3", 1)); ev == nil || ev == slow {
+		t.Fatalf("evicted %v, want a silent one", ev)
+	}
+	s.heard(other)
+	// Two spoke, two are silent: a silent one goes, whatever its age.
+	for i := 0; i < 2; i++ {
+		if _, ev := s.take(connFrom("10.0.0.4", i)); ev == nil || ev.spoke {
+			t.Fatalf("evicted %v, want a silent one", ev)
+		}
+		s.heard(s.bySource["10.0.0.4"][i])
+	}
+	// All four spoke: the oldest of the source holding the most goes,
+	// still not the slow peer.
+	want := s.bySource["10.0.0.4"][0]
+	if _, ev := s.take(connFrom("10.0.0.5", 1)); ev != want {
+		t.Fatalf("evicted %v, want 10.0.0.4's oldest", ev)
+	}
+}
+
 // dialFrom opens n TCP connections to addr from the loopback address src
 // (Linux routes all of 127/8 on lo), and holds them.
 func dialFrom(t *testing.T, src, addr string, n int) []net.Conn {
