@@ -21,19 +21,22 @@ type relay struct {
 	target string
 	// up alters what clients send, down what the server sends; end stops
 	// that direction after out (a cut).
-	up, down func(b []byte) (out []byte, end bool)
+	up, down hook
 
 	mu   sync.Mutex
 	wire bytes.Buffer
 }
 
-func startRelay(t *testing.T, target string) *relay {
+type hook = func(b []byte) (out []byte, end bool)
+
+// startRelay relays to target, through up and down (nil: unaltered).
+func startRelay(t *testing.T, target string, up, down hook) *relay {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &relay{ln: ln, target: target}
+	r := &relay{ln: ln, target: target, up: up, down: down}
 	t.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
@@ -61,14 +64,14 @@ func (r *relay) captured() []byte {
 	return bytes.Clone(r.wire.Bytes())
 }
 
-func (r *relay) pipe(dst *net.TCPConn, src net.Conn, hook func([]byte) ([]byte, bool)) {
+func (r *relay) pipe(dst *net.TCPConn, src net.Conn, alter hook) {
 	defer dst.CloseWrite()
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := src.Read(buf)
 		out, end := buf[:n], false
-		if hook != nil && n > 0 {
-			out, end = hook(bytes.Clone(out))
+		if alter != nil && n > 0 {
+			out, end = alter(bytes.Clone(out))
 		}
 		r.mu.Lock()
 		r.wire.Write(buf[:n])
@@ -162,9 +165,8 @@ func TestTamperedRecordsBreakTheConnection(t *testing.T) {
 			t.Run(string(channel)+"/"+kind, func(t *testing.T) {
 				server := startPort(t, []byte("s"), nil)
 				client := startPort(t, []byte("s"), nil)
-				r := startRelay(t, server.Addr().String())
 				rt := &recordTamper{kind: kind}
-				r.up = rt.hook
+				r := startRelay(t, server.Addr().String(), rt.hook, nil)
 				dialed, accepted := openThrough(t, client, server, r, channel)
 				rt.armed.Store(true)
 				dialed.Write(first)
@@ -196,7 +198,7 @@ func TestNothingOnTheWireIsReadable(t *testing.T) {
 	secret := []byte("the cluster secret, which never crosses the wire")
 	server := startPort(t, secret, nil)
 	client := startPort(t, secret, nil)
-	r := startRelay(t, server.Addr().String())
+	r := startRelay(t, server.Addr().String(), nil, nil)
 	for _, channel := range []byte{channelRaft, channelRPC} {
 		dialed, accepted := openThrough(t, client, server, r, channel)
 		question, answer := []byte("pin bafy-question name=holiday-photos"), []byte("pinned bafy-answer")
@@ -223,15 +225,14 @@ func TestNothingOnTheWireIsReadable(t *testing.T) {
 func TestAlteredHellosFailTheProofs(t *testing.T) {
 	server, log := startLoggedPort(t, []byte("s"), nil, nil)
 	client := startPort(t, []byte("s"), nil)
-	r := startRelay(t, server.Addr().String())
 	var offset int
-	r.down = func(b []byte) ([]byte, bool) {
+	r := startRelay(t, server.Addr().String(), nil, func(b []byte) ([]byte, bool) {
 		if offset <= 20 && 20 < offset+len(b) {
 			b[20-offset] ^= 1 // in the server hello's padding: a downgrade would hide here
 		}
 		offset += len(b)
 		return b, false
-	}
+	})
 	if _, err := client.dial(dialCtx(t), r.Addr(), channelRPC); !errors.Is(err, errBadSecret) {
 		t.Fatalf("dial with an altered hello = %v, want errBadSecret", err)
 	}

@@ -200,7 +200,8 @@ func (p *Port) clientHandshake(conn net.Conn, channel byte, addr string) (*tls.C
 	case n > 0 && verdict[0] == verdictRefused:
 		return nil, errBadSecret
 	case err != nil:
-		// An older server that rejects our proof just closes.
+		// A server that refuses the proof may be gone before its verdict
+		// arrives.
 		return nil, fmt.Errorf("%w (or the connection failed: %v)", errBadSecret, err)
 	case verdict[0] != verdictAccepted || !hmac.Equal(verdict[1:], mac(p.secret, "server", channel, ekm)):
 		return nil, errBadSecret
