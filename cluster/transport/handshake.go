@@ -14,8 +14,8 @@ import (
 
 // Every connection to the cluster port, cluster protocol v2, goes:
 //
-//	client -> server: hello: magic "FLOTIL2\0", channel mode
-//	server -> client: hello: magic, channel mode, 31 zero bytes
+//	client -> server: hello: magic "FLOTIL2\0", TLS mode
+//	server -> client: hello: magic, TLS mode, 31 zero bytes
 //	TLS 1.3, the dialer being the client (tls.go: ephemeral keys, or the operator's)
 //	in TLS, client -> server: channel byte, HMAC(secret, "client", channel, ekm)
 //	in TLS, server -> client: accepted, HMAC(secret, "server", channel, ekm); or refused, then close

@@ -20,7 +20,7 @@ import (
 // certificates are the channel instead, verified against their CA, and the
 // secret handshake still runs inside, bound the same way.
 
-// Channel modes, sent in the hellos so that a mismatch is reported clearly.
+// TLS modes, sent in the hellos so that a mismatch is reported clearly.
 const (
 	modeEphemeral byte = 'E' // TLS with per-peer ephemeral keys
 	modeOperator  byte = 'O' // mutual TLS with the operator's certificates
