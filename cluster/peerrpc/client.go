@@ -30,7 +30,10 @@ func NewClient(dial func(ctx context.Context, addr string) (net.Conn, error)) *C
 		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
 			return dial(ctx, addr)
 		},
-		MaxIdleConnsPerHost:   4,
+		// Enough idle connections for a burst of concurrent forwarded
+		// writes: a connection costs a TLS handshake and the secret proofs,
+		// which one per request would spend again and again.
+		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
 		ResponseHeaderTimeout: 5 * time.Minute,
 	}

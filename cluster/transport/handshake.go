@@ -1,9 +1,10 @@
 package transport
 
 import (
+	"bytes"
 	"crypto/hmac"
-	"crypto/rand"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -11,101 +12,199 @@ import (
 	"time"
 )
 
-// Every connection to the cluster port starts with a mutual
-// challenge-response over the cluster secret, so that no byte from a peer
-// without the secret ever reaches Raft or the peer RPC, and the secret itself
-// never crosses the wire:
+// Every connection to the cluster port, cluster protocol v2, goes:
 //
-//	server -> client: magic, server nonce (32 bytes)
-//	client -> server: channel byte, client nonce, HMAC(secret, "client", channel, server nonce, client nonce)
-//	server -> client: HMAC(secret, "server", channel, client nonce, server nonce)
+//	client -> server: hello: magic "FLOTIL2\0", TLS mode
+//	server -> client: hello: magic, TLS mode, 31 zero bytes
+//	TLS 1.3, the dialer being the client (tls.go: ephemeral keys, or the operator's)
+//	in TLS, client -> server: channel byte, HMAC(secret, "client", channel, ekm)
+//	in TLS, server -> client: accepted, HMAC(secret, "server", channel, ekm); or refused, then close
 //
-// The channel byte picks the protocol that follows: Raft or peer RPC.
+// where ekm is TLS's exported keying material of this session, over both
+// hellos. The proofs are thus worth something only in the TLS session they
+// were made in: a man in the middle that ends TLS on each side has two
+// sessions and two ekms, and no secret to make the proofs for either. The
+// secret never crosses the wire; no byte from a peer without it reaches Raft
+// or RPC; everything after the proofs is in TLS, so it can be neither read
+// nor altered on the way (TLS records are AEAD-sealed with per-direction keys
+// and sequence numbers: a flipped, replayed, reordered, dropped or cut record
+// breaks the connection). The channel byte picks the protocol that follows:
+// Raft or peer RPC.
+//
+// The server's hello is 40 bytes because a v1 client reads 40 bytes and
+// checks the magic: it then hangs up at once, and says the port is not a
+// Flotilla cluster port.
 
 const (
 	channelRaft byte = 'R'
 	channelRPC  byte = 'P'
 
-	nonceSize        = 32
-	handshakeTimeout = 5 * time.Second
+	verdictAccepted byte = 'K'
+	verdictRefused  byte = 'N'
+
+	clientHelloSize = 9
+	serverHelloSize = 40
+	ekmSize         = 32
+
+	// handshakeTimeout bounds a whole handshake, TLS included, on both
+	// sides: an idle connection holds a pending slot no longer.
+	handshakeTimeout = 3 * time.Second
 )
 
-var handshakeMagic = [8]byte{'F', 'L', 'O', 'T', 'I', 'L', '1', 0}
+const ekmLabel = "EXPORTER-flotilla-cluster-v2"
 
-var errBadSecret = errors.New("cluster handshake: the peer does not know the cluster secret")
+var (
+	magicV2 = []byte("FLOTIL2\x00")
+	magicV1 = []byte("FLOTIL1\x00")
+)
 
-func mac(secret []byte, role string, channel byte, a, b []byte) []byte {
+var (
+	errBadSecret = errors.New("cluster handshake: the peer does not know the cluster secret")
+	errOldPeer   = errors.New("cluster handshake: peer speaks cluster protocol v1; this peer needs v2: upgrade it")
+	errNotPeer   = errors.New("cluster handshake: not a Flotilla cluster peer")
+)
+
+func mac(secret []byte, role string, channel byte, ekm []byte) []byte {
 	h := hmac.New(sha256.New, secret)
-	h.Write([]byte(role))
-	h.Write([]byte{channel})
-	h.Write(a)
-	h.Write(b)
+	h.Write([]byte("flotilla cluster v2 " + role))
+	h.Write([]byte{0, channel})
+	h.Write(ekm)
 	return h.Sum(nil)
 }
 
-// serverHandshake authenticates an accepted connection and returns the
-// channel it asked for.
-func serverHandshake(conn net.Conn, secret []byte) (byte, error) {
-	_ = conn.SetDeadline(time.Now().Add(handshakeTimeout))
-	defer conn.SetDeadline(time.Time{})
+func clientHello(mode byte) []byte { return append(bytes.Clone(magicV2), mode) }
 
-	serverNonce := make([]byte, nonceSize)
-	if _, err := rand.Read(serverNonce); err != nil {
-		return 0, err
-	}
-	if _, err := conn.Write(append(handshakeMagic[:], serverNonce...)); err != nil {
-		return 0, err
-	}
-	msg := make([]byte, 1+nonceSize+sha256.Size)
-	if _, err := io.ReadFull(conn, msg); err != nil {
-		return 0, fmt.Errorf("cluster handshake: %w", err)
-	}
-	channel, clientNonce, proof := msg[0], msg[1:1+nonceSize], msg[1+nonceSize:]
-	if !hmac.Equal(proof, mac(secret, "client", channel, serverNonce, clientNonce)) {
-		return 0, errBadSecret
-	}
-	if channel != channelRaft && channel != channelRPC {
-		return 0, fmt.Errorf("cluster handshake: unknown channel %q", channel)
-	}
-	if _, err := conn.Write(mac(secret, "server", channel, clientNonce, serverNonce)); err != nil {
-		return 0, err
-	}
-	return channel, nil
+func serverHello(mode byte) []byte {
+	h := make([]byte, serverHelloSize)
+	copy(h, magicV2)
+	h[len(magicV2)] = mode
+	return h
 }
 
-// clientHandshake proves the secret to the server and checks that the
-// server knows it too, so that a peer never talks Raft to an impostor.
-func clientHandshake(conn net.Conn, secret []byte, channel byte, deadline time.Time) error {
-	if deadline.IsZero() || time.Until(deadline) > handshakeTimeout {
-		deadline = time.Now().Add(handshakeTimeout)
+// checkHello reads the other side's hello: its version, then its mode
+// against ours.
+func checkHello(hello []byte, mode byte) error {
+	switch {
+	case bytes.HasPrefix(hello, magicV1):
+		return errOldPeer
+	case len(hello) > 0 && hello[0] == 0x16: // a TLS handshake record: a v1 peer with TLS
+		return errOldPeer
+	case !bytes.HasPrefix(hello, magicV2) || len(hello) <= len(magicV2):
+		return errNotPeer
 	}
-	_ = conn.SetDeadline(deadline)
-	defer conn.SetDeadline(time.Time{})
+	switch theirs := hello[len(magicV2)]; {
+	case theirs == mode:
+		return nil
+	case theirs == modeOperator:
+		return errors.New("cluster handshake: the peer uses TLS certificates of the operator (cluster.tls_*) and this peer does not: give every peer the same TLS settings")
+	case theirs == modeEphemeral:
+		return errors.New("cluster handshake: this peer uses TLS certificates of the operator (cluster.tls_*) and the peer does not: give every peer the same TLS settings")
+	default:
+		return fmt.Errorf("cluster handshake: unknown channel mode %q", theirs)
+	}
+}
 
-	hello := make([]byte, len(handshakeMagic)+nonceSize)
-	if _, err := io.ReadFull(conn, hello); err != nil {
-		return fmt.Errorf("cluster handshake: %w", err)
+// exporter is the keying material of the TLS session that the proofs are
+// bound to.
+func exporter(tc *tls.Conn, client, server []byte) ([]byte, error) {
+	st := tc.ConnectionState()
+	return st.ExportKeyingMaterial(ekmLabel, append(bytes.Clone(client), server...), ekmSize)
+}
+
+// serverHandshake authenticates an accepted connection, whose deadline the
+// caller has set, and returns its TLS channel and the protocol it asked for.
+func (p *Port) serverHandshake(conn net.Conn, sl *slot) (*tls.Conn, byte, error) {
+	hello := serverHello(p.mode)
+	if _, err := conn.Write(hello); err != nil {
+		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
 	}
-	if [8]byte(hello[:8]) != handshakeMagic {
-		return errors.New("cluster handshake: not a Flotilla cluster port")
+	theirs := make([]byte, clientHelloSize)
+	if n, err := io.ReadFull(conn, theirs); err != nil {
+		if n == 0 && errors.Is(err, io.EOF) {
+			return nil, 0, fmt.Errorf("%w (it hung up on the v2 hello without a word, as v1 peers do)", errOldPeer)
+		}
+		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
 	}
-	serverNonce := hello[8:]
-	clientNonce := make([]byte, nonceSize)
-	if _, err := rand.Read(clientNonce); err != nil {
-		return err
+	if err := checkHello(theirs, p.mode); err != nil {
+		return nil, 0, err
 	}
-	msg := append([]byte{channel}, clientNonce...)
-	msg = append(msg, mac(secret, "client", channel, serverNonce, clientNonce)...)
-	if _, err := conn.Write(msg); err != nil {
-		return err
+	p.slots.heard(sl)
+	tc := tls.Server(conn, p.tlsServer)
+	if err := tc.Handshake(); err != nil {
+		return nil, 0, fmt.Errorf("cluster handshake: TLS: %w", err)
 	}
-	proof := make([]byte, sha256.Size)
-	if _, err := io.ReadFull(conn, proof); err != nil {
-		// A server that rejects our proof closes the connection here.
-		return fmt.Errorf("%w (or the connection failed: %v)", errBadSecret, err)
+	ekm, err := exporter(tc, theirs, hello)
+	if err != nil {
+		return nil, 0, err
 	}
-	if !hmac.Equal(proof, mac(secret, "server", channel, clientNonce, serverNonce)) {
-		return errBadSecret
+	msg := make([]byte, 1+sha256.Size)
+	if _, err := io.ReadFull(tc, msg); err != nil {
+		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
 	}
-	return nil
+	channel := msg[0]
+	if !hmac.Equal(msg[1:], mac(p.secret, "client", channel, ekm)) {
+		_, _ = tc.Write([]byte{verdictRefused})
+		return nil, 0, errBadSecret
+	}
+	if channel != channelRaft && channel != channelRPC {
+		return nil, 0, fmt.Errorf("cluster handshake: unknown channel %q", channel)
+	}
+	if _, err := tc.Write(append([]byte{verdictAccepted}, mac(p.secret, "server", channel, ekm)...)); err != nil {
+		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
+	}
+	return tc, channel, nil
+}
+
+// clientHandshake proves the secret to the server over a dialed connection,
+// whose deadline the caller has set, and checks that the server knows it
+// too, so that a peer never talks Raft to an impostor. It returns the TLS
+// channel.
+func (p *Port) clientHandshake(conn net.Conn, channel byte, addr string) (*tls.Conn, error) {
+	hello := clientHello(p.mode)
+	if _, err := conn.Write(hello); err != nil {
+		return nil, fmt.Errorf("cluster handshake: %w", err)
+	}
+	theirs := make([]byte, serverHelloSize)
+	if n, err := io.ReadFull(conn, theirs); err != nil {
+		if n > 0 {
+			if herr := checkHello(theirs[:n], p.mode); herr != nil {
+				return nil, herr
+			}
+		}
+		return nil, fmt.Errorf("cluster handshake: no hello from the peer: %w", err)
+	}
+	if err := checkHello(theirs, p.mode); err != nil {
+		return nil, err
+	}
+	cfg := p.tlsClient
+	if p.mode == modeOperator {
+		cfg = cfg.Clone()
+		if host, _, err := net.SplitHostPort(addr); err == nil {
+			cfg.ServerName = host
+		}
+	}
+	tc := tls.Client(conn, cfg)
+	if err := tc.Handshake(); err != nil {
+		return nil, fmt.Errorf("cluster handshake: TLS with %s: %w", addr, err)
+	}
+	ekm, err := exporter(tc, hello, theirs)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := tc.Write(append([]byte{channel}, mac(p.secret, "client", channel, ekm)...)); err != nil {
+		return nil, fmt.Errorf("cluster handshake: %w", err)
+	}
+	verdict := make([]byte, 1+sha256.Size)
+	n, err := io.ReadFull(tc, verdict)
+	switch {
+	case n > 0 && verdict[0] == verdictRefused:
+		return nil, errBadSecret
+	case err != nil:
+		// A server that refuses the proof may be gone before its verdict
+		// arrives.
+		return nil, fmt.Errorf("%w (or the connection failed: %v)", errBadSecret, err)
+	case verdict[0] != verdictAccepted || !hmac.Equal(verdict[1:], mac(p.secret, "server", channel, ekm)):
+		return nil, errBadSecret
+	}
+	return tc, nil
 }

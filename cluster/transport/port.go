@@ -1,7 +1,7 @@
 // Package transport is the cluster port: the one listener that carries Raft
-// and peer RPC between Flotilla peers. It authenticates every connection with
-// the cluster secret (optionally inside mutual TLS) before any byte reaches
-// Raft or RPC, then hands it to the protocol it asked for.
+// and peer RPC between Flotilla peers. Every connection runs in TLS, and
+// proves the cluster secret inside it, bound to that TLS session, before any
+// byte reaches Raft or RPC; then it is handed to the protocol it asked for.
 package transport
 
 import (
@@ -17,10 +17,6 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// maxPendingHandshakes bounds the goroutines an unauthenticated flood can
-// make us hold; beyond it new connections are dropped at once.
-const maxPendingHandshakes = 256
-
 // Dialer opens a TCP connection; *net.Dialer is one. Tests inject one that
 // can cut a peer off the network.
 type Dialer interface {
@@ -32,7 +28,8 @@ type Config struct {
 	// Listener is the cluster port, already bound.
 	Listener net.Listener
 	Secret   []byte
-	// TLS, when enabled, wraps every connection in mutual TLS.
+	// TLS, when enabled, makes the operator's certificates the channel,
+	// instead of per-peer ephemeral keys.
 	TLS TLSFiles
 	// Dialer opens connections to other peers; nil is a plain TCP dialer.
 	Dialer Dialer
@@ -42,42 +39,46 @@ type Config struct {
 // Port is the cluster port of one peer, both its listening and its dialing
 // side.
 type Port struct {
-	ln      net.Listener
-	secret  []byte
-	log     zerolog.Logger
-	raft    *channelListener
-	rpc     *channelListener
-	pending chan struct{}
-	dialer  Dialer
-	// tlsClient, when set, wraps every dialed connection; the listener is
-	// then wrapped with the server side.
-	tlsClient *tls.Config
+	ln     net.Listener
+	secret []byte
+	log    zerolog.Logger
+	// refusals logs refused and evicted handshakes, sampled: a flood of
+	// them must not flood the log.
+	refusals zerolog.Logger
+	raft     *channelListener
+	rpc      *channelListener
+	slots    *handshakeSlots
+	timeout  time.Duration // of a whole handshake
+	dialer   Dialer
+	mode     byte
+	// tlsServer and tlsClient make the channel of accepted and of dialed
+	// connections.
+	tlsServer, tlsClient *tls.Config
 }
 
 // New wraps cfg.Listener. Nothing is accepted until Serve runs.
 func New(cfg Config) (*Port, error) {
-	ln := cfg.Listener
-	var tlsClient *tls.Config
-	if cfg.TLS.Enabled() {
-		tlsServer, client, err := cfg.TLS.load()
-		if err != nil {
-			return nil, err
-		}
-		ln, tlsClient = tls.NewListener(ln, tlsServer), client
+	tlsServer, tlsClient, mode, err := channelTLS(cfg.TLS)
+	if err != nil {
+		return nil, err
 	}
 	p := &Port{
-		ln:        ln,
+		ln:        cfg.Listener,
 		secret:    cfg.Secret,
 		log:       cfg.Log,
-		pending:   make(chan struct{}, maxPendingHandshakes),
+		refusals:  cfg.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
+		slots:     newHandshakeSlots(maxPendingPerSource, maxPendingHandshakes),
+		timeout:   handshakeTimeout,
 		dialer:    cfg.Dialer,
+		mode:      mode,
+		tlsServer: tlsServer,
 		tlsClient: tlsClient,
 	}
 	if p.dialer == nil {
 		p.dialer = &net.Dialer{Timeout: 10 * time.Second}
 	}
-	p.raft = newChannelListener(ln.Addr())
-	p.rpc = newChannelListener(ln.Addr())
+	p.raft = newChannelListener(p.ln.Addr())
+	p.rpc = newChannelListener(p.ln.Addr())
 	return p, nil
 }
 
@@ -95,31 +96,37 @@ func (p *Port) Serve() {
 			time.Sleep(50 * time.Millisecond)
 			continue
 		}
-		select {
-		case p.pending <- struct{}{}:
-		default:
-			p.log.Warn().Str("remote", conn.RemoteAddr().String()).Msg("too many pending cluster handshakes: connection dropped")
-			conn.Close()
-			continue
+		sl, evicted := p.slots.take(conn)
+		if evicted != nil {
+			evicted.conn.Close()
 		}
-		go p.admit(conn)
+		go p.admit(conn, sl)
 	}
 }
 
-func (p *Port) admit(conn net.Conn) {
-	defer func() { <-p.pending }()
-	channel, err := serverHandshake(conn, p.secret)
-	if err != nil {
-		p.log.Warn().Err(err).Str("remote", conn.RemoteAddr().String()).Msg("cluster connection refused")
+// admit runs the server side of the handshake within the deadline, and
+// hands the channel to Raft or RPC.
+func (p *Port) admit(conn net.Conn, sl *slot) {
+	_ = conn.SetDeadline(time.Now().Add(p.timeout))
+	tc, channel, err := p.serverHandshake(conn, sl)
+	remote := conn.RemoteAddr().String()
+	if p.slots.release(sl) {
+		p.refusals.Warn().Str("remote", remote).Msg("cluster handshake evicted: too many pending from its address, or in all")
 		conn.Close()
 		return
 	}
+	if err != nil {
+		p.refusals.Warn().Err(err).Str("remote", remote).Msg("cluster connection refused")
+		conn.Close()
+		return
+	}
+	_ = conn.SetDeadline(time.Time{})
 	target := p.rpc
 	if channel == channelRaft {
 		target = p.raft
 	}
-	if !target.deliver(conn) {
-		conn.Close()
+	if !target.deliver(tc) {
+		tc.Close()
 	}
 }
 
@@ -141,30 +148,31 @@ func (p *Port) DialRPC(ctx context.Context, addr string) (net.Conn, error) {
 // Raft is the raft.StreamLayer over this port.
 func (p *Port) Raft() raft.StreamLayer { return &raftLayer{channelListener: p.raft, port: p} }
 
-// dial opens an authenticated connection to a peer's cluster port.
+// dial opens an authenticated channel to a peer's cluster port, within the
+// handshake deadline or ctx, whichever ends first.
 func (p *Port) dial(ctx context.Context, addr string, channel byte) (net.Conn, error) {
 	conn, err := p.dialer.DialContext(ctx, "tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	if p.tlsClient != nil {
-		cfg := p.tlsClient.Clone()
-		if host, _, err := net.SplitHostPort(addr); err == nil {
-			cfg.ServerName = host
-		}
-		tc := tls.Client(conn, cfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			conn.Close()
-			return nil, fmt.Errorf("cluster TLS handshake with %s: %w", addr, err)
-		}
-		conn = tc
+	deadline := time.Now().Add(p.timeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
+		deadline = d
 	}
-	deadline, _ := ctx.Deadline()
-	if err := clientHandshake(conn, p.secret, channel, deadline); err != nil {
+	_ = conn.SetDeadline(deadline)
+	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
+	tc, err := p.clientHandshake(conn, channel, addr)
+	if !stop() {
+		// ctx ended while we were at it: that, not the deadline it set, is
+		// the cause.
+		err = fmt.Errorf("cluster handshake with %s: %w", addr, ctx.Err())
+	}
+	if err != nil {
 		conn.Close()
 		return nil, err
 	}
-	return conn, nil
+	_ = conn.SetDeadline(time.Time{})
+	return tc, nil
 }
 
 // raftLayer is the raft.StreamLayer over the cluster port.

@@ -1,10 +1,12 @@
 package transport
 
 import (
+	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
@@ -14,20 +16,58 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
+// testLog is a log a test can read while the port writes it.
+type testLog struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *testLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitFor waits until the log says want.
+func (l *testLog) waitFor(t *testing.T, want string) {
+	t.Helper()
+	testkit.Eventually(t, "the log to say "+strconv.Quote(want), func() bool { return strings.Contains(l.String(), want) })
+}
+
 func startPort(t *testing.T, secret []byte, tlsFiles *TLSFiles) *Port {
+	t.Helper()
+	p, _ := startLoggedPort(t, secret, tlsFiles, nil)
+	return p
+}
+
+// startLoggedPort starts a port that logs to the returned log; tune, when
+// set, changes the port before it serves.
+func startLoggedPort(t *testing.T, secret []byte, tlsFiles *TLSFiles, tune func(*Port)) (*Port, *testLog) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := Config{Listener: ln, Secret: secret, Log: zerolog.Nop()}
+	log := &testLog{}
+	cfg := Config{Listener: ln, Secret: secret, Log: zerolog.New(log)}
 	if tlsFiles != nil {
 		cfg.TLS = *tlsFiles
 	}
@@ -35,9 +75,12 @@ func startPort(t *testing.T, secret []byte, tlsFiles *TLSFiles) *Port {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if tune != nil {
+		tune(p)
+	}
 	go p.Serve()
 	t.Cleanup(func() { p.Close() })
-	return p
+	return p, log
 }
 
 // accepted reports whether the port hands a connection to RPC within d.
@@ -81,19 +124,20 @@ func TestHandshakeAdmitsOnlyTheSecret(t *testing.T) {
 	}
 }
 
-func TestGarbageNeverReachesRaft(t *testing.T) {
-	server := startPort(t, []byte("s"), nil)
-	conn, err := net.Dial("tcp", server.Addr().String())
-	if err != nil {
+func TestForgedProofNeverReachesRaft(t *testing.T) {
+	server, log := startLoggedPort(t, []byte("s"), nil, nil)
+	// A client that speaks the protocol, TLS included, but has no secret.
+	tc := tlsClientOf(t, server)
+	defer tc.Close()
+	if _, err := tc.Write(append([]byte{channelRaft}, make([]byte, 32)...)); err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close()
-	io.ReadFull(conn, make([]byte, 40)) // the server's challenge
-	conn.Write(append([]byte{channelRaft}, make([]byte, 64)...))
-	conn.SetReadDeadline(time.Now().Add(2 * time.Second))
-	if _, err := conn.Read(make([]byte, 1)); err == nil {
-		t.Fatal("the server answered a forged proof")
+	tc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	verdict, _ := io.ReadAll(tc)
+	if !bytes.Equal(verdict, []byte{verdictRefused}) {
+		t.Fatalf("the server answered a forged proof with %q", verdict)
 	}
+	log.waitFor(t, "the peer does not know the cluster secret")
 	got := make(chan struct{})
 	go func() {
 		if c, err := server.raft.Accept(); err == nil {
@@ -106,6 +150,41 @@ func TestGarbageNeverReachesRaft(t *testing.T) {
 		t.Fatal("an unauthenticated connection reached Raft")
 	case <-time.After(300 * time.Millisecond):
 	}
+}
+
+func TestGarbageIsRefused(t *testing.T) {
+	server, log := startLoggedPort(t, []byte("s"), nil, nil)
+	conn, err := net.Dial("tcp", server.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.Write([]byte("GET / HTTP/1.1\r\n\r\n"))
+	conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	io.ReadAll(conn) // the hello, then the server hangs up
+	log.waitFor(t, errNotPeer.Error())
+}
+
+// tlsClientOf opens a connection to p as a client of the right version and
+// TLS mode would, up to the proof, which the caller sends.
+func tlsClientOf(t *testing.T, p *Port) *tls.Conn {
+	t.Helper()
+	conn, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	if _, err := conn.Write(clientHello(modeEphemeral)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.ReadFull(conn, make([]byte, serverHelloSize)); err != nil {
+		t.Fatal(err)
+	}
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS13})
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	return tc
 }
 
 func TestClusterPortOverTLS(t *testing.T) {
@@ -122,9 +201,14 @@ func TestClusterPortOverTLS(t *testing.T) {
 	if !accepted(server, 2*time.Second) {
 		t.Fatal("TLS peer not admitted")
 	}
-	plain := startPort(t, []byte("s"), nil)
-	if _, err := plain.dial(ctx, server.Addr().String(), channelRPC); err == nil {
-		t.Fatal("a plain-TCP peer got through a TLS cluster port")
+	ephemeral := startPort(t, []byte("s"), nil)
+	_, err = ephemeral.dial(ctx, server.Addr().String(), channelRPC)
+	if err == nil || !strings.Contains(err.Error(), "the peer uses TLS certificates of the operator") {
+		t.Fatalf("a peer without the operator's certificates dialing a port with them: %v", err)
+	}
+	_, err = client.dial(ctx, ephemeral.Addr().String(), channelRPC)
+	if err == nil || !strings.Contains(err.Error(), "this peer uses TLS certificates of the operator") {
+		t.Fatalf("a peer with the operator's certificates dialing a port without them: %v", err)
 	}
 }
 

@@ -27,6 +27,9 @@ type Options struct {
 	RepinDelay time.Duration // default 0: re-allocate at once
 	Min, Max   int           // default replication; default -1/-1
 	LogLevel   zerolog.Level // default warn
+	// Tap, when set, wraps every connection a peer dials, as it is on the
+	// wire: it sees and may alter the bytes an on-path attacker would.
+	Tap Tap
 }
 
 // Peer is one member.
@@ -61,6 +64,7 @@ func New(t testing.TB, n int, opts Options) *Cluster {
 		opts.LogLevel = zerolog.WarnLevel
 	}
 	c := &Cluster{t: t, opts: opts, secret: make([]byte, 32), Net: NewNetwork()}
+	c.Net.tap = opts.Tap
 	rand.Read(c.secret)
 	for i := 0; i < n; i++ {
 		c.Add()

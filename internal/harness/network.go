@@ -16,7 +16,11 @@ type Network struct {
 	conns map[*trackedConn]struct{}  // every open connection
 	owner map[*trackedConn][2]string // the two peer addresses it joins ("" when unknown)
 	links map[[2]string]bool         // cut links between two peers (partition.go)
+	tap   Tap                        // set before the first dial
 }
+
+// Tap wraps a connection that the peer at from dialed to the address to.
+type Tap func(from, to string, conn net.Conn) net.Conn
 
 func NewNetwork() *Network {
 	return &Network{cut: map[string]bool{}, conns: map[*trackedConn]struct{}{}, owner: map[*trackedConn][2]string{}}
@@ -131,5 +135,9 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if err != nil {
 		return nil, err
 	}
-	return d.net.track(c, d.self, addr), nil
+	tc := d.net.track(c, d.self, addr)
+	if d.net.tap != nil {
+		return d.net.tap(d.self, addr, tc), nil
+	}
+	return tc, nil
 }
