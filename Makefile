@@ -35,9 +35,11 @@ test-unit:
 	$(GO) test -race -short ./...
 
 # The long robustness run: minutes of faults against five in-process peers,
-# each run's seed printed so that a failure replays (docs/reliability.md).
-robustness:
+# then against three real flotilla daemons in front of real Kubos, each
+# run's seed printed so that a failure replays (docs/reliability.md).
+robustness: build kubo
 	FLOTILLA_ROBUSTNESS=long $(GO) test -race -count=1 -v -timeout 60m -run TestRobustness ./internal/robustness/
+	FLOTILLA_E2E=1 FLOTILLA_ROBUSTNESS=long $(GO) test -count=1 -v -timeout 30m -run TestNemesisRealProcesses ./e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

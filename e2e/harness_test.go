@@ -55,10 +55,17 @@ type kubo struct {
 
 func startKubo(t testing.TB, bin string) *kubo {
 	t.Helper()
+	return startKuboAt(t, bin, "/ip4/127.0.0.1/tcp/0")
+}
+
+// startKuboAt starts a Kubo whose API listens on api: a fixed port lets it
+// come back where its peer expects it after a stop.
+func startKuboAt(t testing.TB, bin, api string) *kubo {
+	t.Helper()
 	k := &kubo{t: t, bin: bin, repo: filepath.Join(t.TempDir(), "ipfs")}
 	k.run("init", "--profile", "test")
 	k.run("config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`)
-	k.run("config", "Addresses.API", "/ip4/127.0.0.1/tcp/0")
+	k.run("config", "Addresses.API", api)
 	k.run("config", "Addresses.Gateway", "/ip4/127.0.0.1/tcp/0")
 	k.start()
 	t.Cleanup(k.stop)
