@@ -263,7 +263,12 @@ func (p *peer) startUnready(args ...string) {
 	p.t.Cleanup(p.stop)
 	select {
 	case ev := <-started:
-		p.proxy, p.api, p.clust = ev["proxy"].(string), ev["api"].(string), ev["cluster"].(string)
+		// A restart on fixed ports listens where it did: leave the fields
+		// alone then, since clients of a running test may be reading them.
+		proxy, api, clust := ev["proxy"].(string), ev["api"].(string), ev["cluster"].(string)
+		if proxy != p.proxy || api != p.api || clust != p.clust {
+			p.proxy, p.api, p.clust = proxy, api, clust
+		}
 	case <-p.exited:
 		p.t.Fatalf("flotilla daemon exited:\n%s", p.logs)
 	case <-time.After(60 * time.Second):
