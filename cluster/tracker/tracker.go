@@ -14,6 +14,7 @@ package tracker
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -83,6 +84,8 @@ type Tracker struct {
 	version  uint64
 	sem      chan struct{}
 	workers  sync.WaitGroup
+	// done counts the pins and unpins finished since the last progress line.
+	done atomic.Int64
 }
 
 type progressCounter struct {
@@ -210,6 +213,8 @@ func (t *Tracker) Run(ctx context.Context) {
 	defer reconcile.Stop()
 	retry := time.NewTicker(max(t.cfg.RetryBackoff/2, 100*time.Millisecond))
 	defer retry.Stop()
+	progress := time.NewTicker(progressInterval)
+	defer progress.Stop()
 	t.requeueInterrupted(ctx)
 	t.Resync()
 	for {
@@ -218,6 +223,8 @@ func (t *Tracker) Run(ctx context.Context) {
 		case <-ctx.Done():
 			t.workers.Wait()
 			return
+		case <-progress.C:
+			t.logProgress()
 		case <-t.wake:
 		case <-retry.C:
 		case <-reconcile.C:

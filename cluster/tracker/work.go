@@ -124,7 +124,8 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	}
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
 	t.put(st, pin.Cid, false)
-	log.Info().Msg("pinned")
+	log.Debug().Msg("pinned")
+	t.done.Add(1)
 }
 
 // pinByUpdate pins a new version of a DAG from the old version's pin when
@@ -168,5 +169,6 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
 		return
 	}
 	t.put(st, st.Cid, true)
-	t.log.Info().Str("cid", st.Cid.String()).Msg("unpinned")
+	t.log.Debug().Str("cid", st.Cid.String()).Msg("unpinned")
+	t.done.Add(1)
 }

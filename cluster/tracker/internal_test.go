@@ -4,6 +4,7 @@ import (
 	"context"
 	"hash/maphash"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,5 +54,37 @@ func TestAStaleListingNeverDropsAQueuedUnpin(t *testing.T) {
 	st, known, err := status.Get(c)
 	if err != nil || !known || st.Status != storage.StatusUnpinQueued {
 		t.Fatalf("status after a stale reconcile: %+v known=%v err=%v; want the unpin still queued", st, known, err)
+	}
+}
+
+// Per-pin lines are debug; the info line says how the queue moves, and
+// says nothing when nothing moves.
+func TestProgressIsOneInfoLineForTheQueue(t *testing.T) {
+	dir := t.TempDir()
+	state, err := storage.OpenState(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer state.Close()
+	status, err := storage.OpenStatusStore(filepath.Join(dir, "status.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer status.Close()
+	var out strings.Builder
+	tr := New("12D3KooWSelf", state, status, nil, Config{}, zerolog.New(&out).Level(zerolog.InfoLevel))
+	tr.logProgress()
+	if out.Len() != 0 {
+		t.Fatalf("an idle tracker logged %q", out.String())
+	}
+	mh, _ := multihash.Sum([]byte("queued"), multihash.SHA2_256, -1)
+	if err := status.Put(storage.LocalStatus{Cid: cid.NewCidV1(cid.Raw, mh), Status: storage.StatusPinQueued, Timestamp: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tr.done.Add(3)
+	tr.logProgress()
+	line := out.String()
+	if !strings.Contains(line, `"done":3`) || !strings.Contains(line, `"queued":1`) || !strings.Contains(line, `"level":"info"`) {
+		t.Fatalf("progress line %q", line)
 	}
 }
