@@ -10,10 +10,14 @@ import (
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// dispatch starts work for queued entries, then for failed ones whose
+// dispatch starts work for the recent changes, then for queued entries,
+// then for failed ones whose
 // retry is due, as many as there are free workers. Failures that are not
 // due yet are not read at all: the retry index is ordered by due time.
 func (t *Tracker) dispatch(ctx context.Context) {
+	if !t.dispatchRecent(ctx) {
+		return
+	}
 	full := false
 	startOne := func(st storage.LocalStatus) bool {
 		full = !t.start(ctx, st.Cid)

@@ -86,6 +86,8 @@ type Tracker struct {
 	workers  sync.WaitGroup
 	// done counts the pins and unpins finished since the last progress line.
 	done atomic.Int64
+	// recent are the latest changes, dispatched before the backlog.
+	recent recentQueue
 }
 
 type progressCounter struct {
@@ -186,6 +188,11 @@ func (t *Tracker) Changed(changes []storage.Change) {
 		if err := t.status.PutMany(puts); err != nil {
 			t.log.Error().Err(err).Msg("record queued pins")
 		}
+		cids := make([]cid.Cid, len(puts))
+		for i, st := range puts {
+			cids[i] = st.Cid
+		}
+		t.recent.push(cids)
 	}
 	t.bump()
 	t.poke()
