@@ -28,17 +28,7 @@ func TestAStaleListingNeverDropsAQueuedUnpin(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer client.Close()
-	dir := t.TempDir()
-	state, err := storage.OpenState(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer state.Close()
-	status, err := storage.OpenStatusStore(filepath.Join(dir, "status.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer status.Close()
+	state, status := openStores(t)
 	tr := New("12D3KooWSelf", state, status, client, Config{}, zerolog.Nop())
 
 	mh, _ := multihash.Sum([]byte("pinned after the listing"), multihash.SHA2_256, -1)
@@ -60,17 +50,7 @@ func TestAStaleListingNeverDropsAQueuedUnpin(t *testing.T) {
 // Per-pin lines are debug; the info line says how the queue moves, and
 // says nothing when nothing moves.
 func TestProgressIsOneInfoLineForTheQueue(t *testing.T) {
-	dir := t.TempDir()
-	state, err := storage.OpenState(filepath.Join(dir, "state.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer state.Close()
-	status, err := storage.OpenStatusStore(filepath.Join(dir, "status.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer status.Close()
+	state, status := openStores(t)
 	var out strings.Builder
 	tr := New("12D3KooWSelf", state, status, nil, Config{}, zerolog.New(&out).Level(zerolog.InfoLevel))
 	tr.logProgress()
@@ -87,4 +67,21 @@ func TestProgressIsOneInfoLineForTheQueue(t *testing.T) {
 	if !strings.Contains(line, `"done":3`) || !strings.Contains(line, `"queued":1`) || !strings.Contains(line, `"level":"info"`) {
 		t.Fatalf("progress line %q", line)
 	}
+}
+
+// openStores opens a pinset and a status file that the test closes.
+func openStores(t *testing.T) (*storage.State, *storage.StatusStore) {
+	t.Helper()
+	dir := t.TempDir()
+	state, err := storage.OpenState(filepath.Join(dir, "state.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { state.Close() })
+	status, err := storage.OpenStatusStore(filepath.Join(dir, "status.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { status.Close() })
+	return state, status
 }
