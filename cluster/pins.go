@@ -148,6 +148,17 @@ func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error)
 	return n.client.Apply(ctx, string(addr), ops)
 }
 
+// WaitUnpinned returns once this peer's IPFS node no longer holds the pin
+// that Unpin removed (was, as Unpin returned it), or with the error of a
+// failed unpin. A pin not allocated to this peer is not waited for: this
+// peer's node never held it.
+func (n *Node) WaitUnpinned(ctx context.Context, was storage.Pin) error {
+	if !was.AllocatedTo(n.cfg.ID) {
+		return nil
+	}
+	return n.tracker.WaitUnpinned(ctx, was.Cid)
+}
+
 // WaitPinned returns once c is pinned on at least one of its allocated
 // peers, or with the error of a failed pin.
 func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {

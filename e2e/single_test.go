@@ -258,10 +258,7 @@ func TestMetricsEndpoint(t *testing.T) {
 // `pin ls` answers as Kubo does for the blocks under a pin.
 func TestIndirectPinsAsKuboReportsThem(t *testing.T) {
 	k, p := onePeer(t)
-	content := make([]byte, 600<<10) // three blocks under one root
-	rand.Read(content)
-	root := strings.TrimSpace(k.run("--api", p.proxyAPI(), "add", "-Q", writeFile(t, content)))
-	waitFor(t, "pinned on Kubo", 30*time.Second, func() bool { return k.pinned()[root] == "recursive" })
+	root := addThroughProxy(t, k, p)
 
 	direct := k.run("--api", k.api, "pin", "ls", "--type=indirect")
 	proxied := k.run("--api", p.proxyAPI(), "pin", "ls", "--type=indirect")

@@ -39,7 +39,8 @@ package intercept
 //     lines therefore arrive one line late. A pin failure goes in the
 //     X-Stream-Error trailer. dag/import reports it in the Root line's
 //     PinErrorMsg, as Kubo does for its own pins.
-//   - The CAR roots of dag/import are read by a small header parser (CARv1, and
+//   - The CAR roots of dag/import are read by a small header parser
+//     (internal/car, shared with the admin API's /add?format=car: CARv1, and
 //     CARv2 with its inner CARv1), because go-car/v2 is not a direct requirement
 //     of the module.
 //   - Intercepted answers carry the upstream's Server header once a forwarded

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/internal/car"
 	"github.com/flotilla-ipfs/flotilla/internal/forward"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -154,8 +155,8 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 	out := r.Clone(r.Context())
 	out.URL.RawQuery = rewriteQuery(r.URL.RawQuery, spec)
 	if spec.carRoots {
-		run.roots = newCarRoots(r.Header.Get("Content-Type"), h.log)
-		out.Body = run.roots.tee(r.Body, r.ContentLength)
+		run.roots = car.NewRootReader(r.Header.Get("Content-Type"), h.log)
+		out.Body = run.roots.Tee(r.Body, r.ContentLength)
 	}
 	fwd := *h.fwd
 	fwd.ModifyResponse = run.modifyResponse
@@ -194,7 +195,7 @@ type importRun struct {
 	opts  options
 	ctx   context.Context
 	tmpl  storage.Pin
-	roots *carRoots
+	roots *car.RootReader
 	cids  []cid.Cid
 	seen  map[cid.Cid]bool
 }

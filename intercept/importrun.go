@@ -96,7 +96,7 @@ type carImportOutput struct {
 // finishRoots pins the CAR roots and writes a Root line for each, with a
 // cluster failure in PinErrorMsg as Kubo reports its own pin failures.
 func (run *importRun) finishRoots() ([]byte, string) {
-	roots, err := run.roots.wait(run.ctx)
+	roots, err := run.roots.Wait(run.ctx)
 	if err != nil {
 		return nil, msgCARRoots(err)
 	}

@@ -40,6 +40,10 @@ type Cluster interface {
 	WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
 	// Unpin removes c from the pinset, or returns storage.ErrNotFound.
 	Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error)
+	// WaitUnpinned returns once this peer's IPFS node no longer holds was,
+	// the pin that Unpin removed (at once if it was not allocated here),
+	// or with the error of a failed unpin.
+	WaitUnpinned(ctx context.Context, was storage.Pin) error
 	// Get returns c's pin, or storage.ErrNotFound.
 	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	// List streams the pinset, which may not fit in memory.

@@ -1,8 +1,11 @@
 package intercept
 
 import (
+	"context"
 	"fmt"
 	"io"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -25,10 +28,13 @@ func textPinRm(_ options, w io.Writer, v any) error {
 // aborts and the earlier ones stay removed, as in Kubo. recursive=false
 // removes only direct pins, so it looks at the pin first (a concurrent
 // re-pin between the look and the removal wins the race; Kubo holds a lock
-// there, a cluster cannot).
+// there, a cluster cannot). In "pinned" mode it then waits until this
+// peer's IPFS node has dropped the removed pins, as Kubo's pin rm returns
+// when the pin is gone: a repo gc right after it collects the blocks.
 func runPinRm(c *call) error {
 	recursive := c.opts.flag("recursive", true)
 	pins := make([]string, 0, len(c.args))
+	removed := make([]storage.Pin, 0, len(c.args))
 	for _, arg := range c.args {
 		ci, err := c.h.resolve(c.ctx, arg)
 		if err != nil {
@@ -43,10 +49,34 @@ func runPinRm(c *call) error {
 				return errPinnedRecursively(ci)
 			}
 		}
-		if _, err := c.h.cluster.Unpin(c.ctx, ci); err != nil {
+		was, err := c.h.cluster.Unpin(c.ctx, ci)
+		if err != nil {
 			return kuboErr(opUnpin, arg, err)
 		}
+		removed = append(removed, was)
 		pins = append(pins, c.enc.Encode(ci))
 	}
+	if err := c.h.waitUnpinned(c.ctx, removed); err != nil {
+		return err
+	}
 	return c.out.once(pinsOutput{Pins: pins})
+}
+
+// waitUnpinned waits for every removed pin concurrently, when the operator
+// asked for "pinned" semantics, and returns the first failure.
+func (h *Handlers) waitUnpinned(ctx context.Context, removed []storage.Pin) error {
+	if !h.opts.WaitPinned {
+		return nil
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(maxWaits)
+	for _, p := range removed {
+		g.Go(func() error {
+			if err := h.cluster.WaitUnpinned(gctx, p); err != nil {
+				return kuboErr(opUnpin, p.Cid.String(), err)
+			}
+			return nil
+		})
+	}
+	return g.Wait()
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -55,8 +56,12 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 	// Kubo answers while the upload still arrives; without full duplex Go
 	// would discard the rest of the request body under it.
 	_ = http.NewResponseController(w).EnableFullDuplex()
+	if params.car {
+		a.addCAR(w, r, params)
+		return
+	}
 
-	resp, err := a.upstreamAdd(r, params)
+	resp, err := a.upstreamPost(r, "add", params.upstream, r.Body)
 	if err != nil {
 		fail(w, err)
 		return
@@ -69,11 +74,13 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 	out.finish(err)
 }
 
-func (a *API) upstreamAdd(r *http.Request, params addParams) (*http.Response, error) {
+// upstreamPost sends the upload (body, r's Content-Type) to the IPFS
+// node's command cmd with query q, and returns its answer when it is 200.
+func (a *API) upstreamPost(r *http.Request, cmd string, q url.Values, body io.ReadCloser) (*http.Response, error) {
 	u := *a.cfg.UpstreamURL
-	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v0/add"
-	u.RawQuery = params.upstream.Encode()
-	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u.String(), r.Body)
+	u.Path = strings.TrimSuffix(u.Path, "/") + "/api/v0/" + cmd
+	u.RawQuery = q.Encode()
+	req, err := http.NewRequestWithContext(r.Context(), http.MethodPost, u.String(), body)
 	if err != nil {
 		return nil, err
 	}
@@ -81,19 +88,19 @@ func (a *API) upstreamAdd(r *http.Request, params addParams) (*http.Response, er
 	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
 	resp, err := a.cfg.Transport.RoundTrip(req)
 	if err != nil {
-		return nil, fmt.Errorf("adding to the IPFS node: %w", err)
+		return nil, fmt.Errorf("%s on the IPFS node: %w", cmd, err)
 	}
 	if resp.StatusCode == http.StatusOK {
 		return resp, nil
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-	msg := strings.TrimSpace(string(body))
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	msg := strings.TrimSpace(string(answer))
 	var kerr kuboAddEvent
-	if json.Unmarshal(body, &kerr) == nil && kerr.Message != "" {
+	if json.Unmarshal(answer, &kerr) == nil && kerr.Message != "" {
 		msg = kerr.Message
 	}
-	err = fmt.Errorf("the IPFS node refused the add (%s): %s", resp.Status, msg)
+	err = fmt.Errorf("the IPFS node refused the %s (%s): %s", cmd, resp.Status, msg)
 	if resp.StatusCode == http.StatusBadRequest {
 		return nil, errBadRequest(err.Error())
 	}

@@ -18,6 +18,8 @@ type addParams struct {
 	noPin          bool
 	wrap           bool
 	streamChannels bool
+	// car: the upload is a CAR to import (format=car), not files to add.
+	car bool
 	// upstream is the query for the IPFS node's /api/v0/add.
 	upstream url.Values
 }
@@ -41,7 +43,7 @@ func addParamsFromQuery(q url.Values, now time.Time) (addParams, error) {
 	switch q.Get("format") {
 	case "", "unixfs":
 	case "car":
-		return p, errBadRequest("format=car is not supported by /add: import CAR files with `ipfs dag import` through the proxy")
+		p.car = true
 	default:
 		return p, errBadRequest("format parameter is invalid")
 	}
@@ -67,6 +69,9 @@ func addParamsFromQuery(q url.Values, now time.Time) (addParams, error) {
 	if shard {
 		return p, errBadRequest("sharding is not supported: add without shard=true")
 	}
+	if p.car && p.wrap {
+		return p, errBadRequest("cannot wrap a CAR file upload")
+	}
 	cidVersion := 0
 	if v := q.Get("cid-version"); v != "" {
 		if cidVersion, err = strconv.Atoi(v); err != nil || cidVersion < 0 || cidVersion > 1 {
@@ -91,5 +96,10 @@ func addParamsFromQuery(q url.Values, now time.Time) (addParams, error) {
 		}
 	}
 	p.upstream = up
+	if p.car {
+		// The blocks come in the CAR; the import options mean nothing.
+		// The roots are the cluster's pins, and stats give the bytes.
+		p.upstream = url.Values{"pin-roots": {"false"}, "stats": {"true"}}
+	}
 	return p, nil
 }

@@ -28,7 +28,10 @@
 //     top-level entry, or the wrapping directory, in the cluster; ipfs-cluster
 //     chunks the content itself and streams blocks to the allocated peers.
 //     Allocations are known once a root is pinned, so only root lines carry
-//     them. shard=true and format=car are refused.
+//     them. shard=true is refused. format=car streams the CAR to the node's
+//     dag/import and pins every root of its header (ipfs-cluster takes
+//     single-root CARs only), one AddedOutput per root named after the
+//     uploaded file; size is not reported, bytes are the imported blocks'.
 //   - local=true on recover still recovers everywhere (the cluster has no
 //     local-only recover) and reports this peer's status only.
 //   - POST /peers answers 501: peers join from their own side with the

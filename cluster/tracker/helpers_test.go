@@ -146,6 +146,23 @@ func (f *fixture) waitPinned(c cid.Cid, progress func(nodes, bytes uint64)) erro
 	return f.tr.WaitPinned(ctx, c, progress)
 }
 
+// waitUnpinned is the tracker's WaitUnpinned, bounded so that a hang fails.
+func (f *fixture) waitUnpinned(c cid.Cid) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return f.tr.WaitUnpinned(ctx, c)
+}
+
+// pinnedOne starts a fixture with cfg holding one CID pinned here.
+func pinnedOne(t *testing.T, cfg tracker.Config) (*fixture, cid.Cid) {
+	t.Helper()
+	f := newFixture(t, cfg)
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	return f, c
+}
+
 func (f *fixture) mustPin(p storage.Pin) {
 	f.t.Helper()
 	f.pin(p)

@@ -71,10 +71,7 @@ func TestUsersPinFoundByReconcileIsNeverUnpinned(t *testing.T) {
 func TestFailedUnpinIsRetried(t *testing.T) {
 	cfg := testConfig()
 	cfg.RetryBackoff = 300 * time.Millisecond // long enough to see the failure
-	f := newFixture(t, cfg)
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	f.mustPin(here(c))
+	f, c := pinnedOne(t, cfg)
 	f.kubo.FailNext("pin/rm", 1, "pin: the node is busy")
 	f.unpin(c)
 	eventually(t, "the failed unpin recorded", func() bool {
@@ -89,10 +86,7 @@ func TestFailedUnpinIsRetried(t *testing.T) {
 }
 
 func TestShutdownMidUnpinLeavesItQueued(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	f.mustPin(here(c))
+	f, c := pinnedOne(t, testConfig())
 	f.kubo.SetDelay("pin/rm", time.Hour) // answers when the request ends
 	f.unpin(c)
 	eventually(t, "the unpin in flight", func() bool { return f.kubo.Calls("pin/rm") == 1 })

@@ -49,3 +49,33 @@ func (t *Tracker) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes
 		}
 	}
 }
+
+// WaitUnpinned blocks until this peer's IPFS node no longer holds the
+// cluster's pin of c: its local status is gone (or unpinned), or c is
+// allocated here again (a pin made since wins). It reports a failed
+// unpin's error; the tracker retries it meanwhile. An upload that the
+// Node protects is its to release, so it does not wait for that either.
+func (t *Tracker) WaitUnpinned(ctx context.Context, c cid.Cid) error {
+	for {
+		seen := t.notify.Get()
+		st, ok, err := t.status.Get(c)
+		if err != nil {
+			return err
+		}
+		if !ok || st.Status == storage.StatusUnpinned || st.Protected {
+			return nil
+		}
+		if st.Status == storage.StatusUnpinError {
+			return errors.New(st.Error)
+		}
+		if p, err := t.state.Get(c); err == nil && p.AllocatedTo(t.self) {
+			return nil
+		}
+		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		_ = t.notify.Wait(wctx, seen+1)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}

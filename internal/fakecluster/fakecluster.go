@@ -60,6 +60,7 @@ type Cluster struct {
 	listErrAfter     int
 	onPin            func(storage.Pin)
 	onWait           func(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error
+	onWaitUnpinned   func(ctx context.Context, was storage.Pin) error
 
 	calls            []string
 	commits          []string
@@ -133,6 +134,12 @@ func (f *Cluster) OnWait(wait func(ctx context.Context, c cid.Cid, progress func
 	f.locked(func() { f.onWait = wait })
 }
 
+// OnWaitUnpinned answers WaitUnpinned with wait; without it WaitUnpinned
+// returns nil at once.
+func (f *Cluster) OnWaitUnpinned(wait func(ctx context.Context, was storage.Pin) error) {
+	f.locked(func() { f.onWaitUnpinned = wait })
+}
+
 // Put adds pins as they are, as commits made before the test would have;
 // it records no call.
 func (f *Cluster) Put(pins ...storage.Pin) {
@@ -162,8 +169,9 @@ func (f *Cluster) record(format string, a ...any) {
 	f.calls = append(f.calls, fmt.Sprintf(format, a...))
 }
 
-// Calls lists every Pin, WaitPinned and Unpin call, failed ones included,
-// as "pin <cid> <mode>", "wait <cid>" and "unpin <cid>".
+// Calls lists every Pin, WaitPinned, Unpin and WaitUnpinned call, failed
+// ones included, as "pin <cid> <mode>", "wait <cid>", "unpin <cid>" and
+// "wait-unpin <cid>".
 func (f *Cluster) Calls() []string { return read(f, func() []string { return slices.Clone(f.calls) }) }
 
 // Commits lists the changes to the pinset, "pin <cid>" and "unpin <cid>",
@@ -226,6 +234,18 @@ func (f *Cluster) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes
 	f.mu.Unlock()
 	if wait != nil {
 		return wait(ctx, c, progress)
+	}
+	return nil
+}
+
+// WaitUnpinned returns at once, or what the OnWaitUnpinned hook returns.
+func (f *Cluster) WaitUnpinned(ctx context.Context, was storage.Pin) error {
+	f.mu.Lock()
+	f.record("wait-unpin %s", was.Cid)
+	wait := f.onWaitUnpinned
+	f.mu.Unlock()
+	if wait != nil {
+		return wait(ctx, was)
 	}
 	return nil
 }

@@ -1,4 +1,9 @@
-package intercept
+// Package car reads the root CIDs of the CAR files in a multipart upload
+// while the upload streams to the IPFS node: the proxy's dag/import and the
+// admin API's /add?format=car both forward the body unchanged and pin the
+// roots. Only the headers are parsed (CARv1, and CARv2 with its inner
+// CARv1), so go-car need not be a direct requirement of the module.
+package car
 
 import (
 	"bufio"
@@ -20,26 +25,29 @@ import (
 	"github.com/rs/zerolog"
 )
 
-// carRoots learns the root CIDs of the CAR files in a dag/import upload
-// while the upstream reads it: the body is teed into a pipe that a
-// goroutine parses as multipart, reading only each part's CAR header.
-// Kubo emits no Root lines with pin-roots=false, so the roots must come
-// from the upload itself.
-type carRoots struct {
+// RootReader learns the root CIDs of the CAR files in an upload while the
+// upstream reads it: the body is teed into a pipe that a goroutine parses
+// as multipart, reading only each part's CAR header. Kubo's dag/import
+// emits no Root lines with pin-roots=false, so the roots must come from the
+// upload itself.
+type RootReader struct {
 	pw    *io.PipeWriter
 	done  chan struct{}
 	roots []cid.Cid
+	file  string
 	err   error
 }
 
-func newCarRoots(contentType string, lg zerolog.Logger) *carRoots {
+// NewRootReader starts reading the roots of a multipart upload of
+// contentType; Tee feeds it the body.
+func NewRootReader(contentType string, lg zerolog.Logger) *RootReader {
 	pr, pw := io.Pipe()
-	c := &carRoots{pw: pw, done: make(chan struct{})}
+	c := &RootReader{pw: pw, done: make(chan struct{})}
 	go func() {
-		c.roots, c.err = parseUploadRoots(pr, contentType)
+		c.roots, c.file, c.err = parseUploadRoots(pr, contentType)
 		close(c.done)
 		if c.err != nil {
-			lg.Debug().Err(c.err).Msg("dag/import: CAR roots not read")
+			lg.Debug().Err(c.err).Msg("CAR roots not read")
 		}
 		// Keep draining so that the tee never blocks the upload.
 		_, _ = io.Copy(io.Discard, pr)
@@ -47,10 +55,10 @@ func newCarRoots(contentType string, lg zerolog.Logger) *carRoots {
 	return c
 }
 
-// tee returns body with every byte read also fed to the parser. A request
+// Tee returns body with every byte read also fed to the parser. A request
 // without a body is never read nor closed by the transport, so the parser
 // is told at once.
-func (c *carRoots) tee(body io.ReadCloser, contentLength int64) io.ReadCloser {
+func (c *RootReader) Tee(body io.ReadCloser, contentLength int64) io.ReadCloser {
 	if body == nil || body == http.NoBody || contentLength == 0 {
 		c.pw.Close()
 		return body
@@ -58,14 +66,26 @@ func (c *carRoots) tee(body io.ReadCloser, contentLength int64) io.ReadCloser {
 	return &teeBody{src: body, pw: c.pw}
 }
 
-// wait returns the roots once the headers are parsed. The upload has been
-// read by then (the upstream answered), so this does not wait for long.
-func (c *carRoots) wait(ctx context.Context) ([]cid.Cid, error) {
+// Wait returns the roots once the headers are parsed, each once, in upload
+// order. The upload has been read by then (the upstream answered), so this
+// does not wait for long.
+func (c *RootReader) Wait(ctx context.Context) ([]cid.Cid, error) {
 	select {
 	case <-c.done:
 		return c.roots, c.err
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+}
+
+// FileName is the file name of the upload's first part, once Wait has
+// returned ("" before, or when the part had none).
+func (c *RootReader) FileName() string {
+	select {
+	case <-c.done:
+		return c.file
+	default:
+		return ""
 	}
 }
 
@@ -92,26 +112,29 @@ func (t *teeBody) Close() error {
 	return t.src.Close()
 }
 
-// parseUploadRoots reads the roots of every CAR part, in order, once each.
-func parseUploadRoots(r io.Reader, contentType string) ([]cid.Cid, error) {
+// parseUploadRoots reads the roots of every CAR part, in order, once each,
+// and the first part's file name.
+func parseUploadRoots(r io.Reader, contentType string) (roots []cid.Cid, file string, err error) {
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return nil, fmt.Errorf("not a multipart upload (%q)", contentType)
+		return nil, "", fmt.Errorf("not a multipart upload (%q)", contentType)
 	}
 	mr := multipart.NewReader(r, params["boundary"])
-	var roots []cid.Cid
 	seen := map[cid.Cid]bool{}
-	for {
+	for first := true; ; first = false {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return roots, nil
+			return roots, file, nil
 		}
 		if err != nil {
-			return roots, err
+			return roots, file, err
 		}
-		rs, err := readCARRoots(part)
+		if first {
+			file = part.FileName()
+		}
+		rs, err := ReadRoots(part)
 		if err != nil {
-			return roots, err
+			return roots, file, err
 		}
 		for _, c := range rs {
 			if !seen[c] {
@@ -125,9 +148,9 @@ func parseUploadRoots(r io.Reader, contentType string) ([]cid.Cid, error) {
 // maxCARHeader is go-car's default header size limit.
 const maxCARHeader = 32 << 20
 
-// readCARRoots reads a CARv1 header, or a CARv2 pragma and header followed by
+// ReadRoots reads a CARv1 header, or a CARv2 pragma and header followed by
 // the inner CARv1 header, and returns its roots.
-func readCARRoots(r io.Reader) ([]cid.Cid, error) {
+func ReadRoots(r io.Reader) ([]cid.Cid, error) {
 	br := bufio.NewReader(r)
 	version, roots, size, err := readCARHeader(br)
 	if err != nil {

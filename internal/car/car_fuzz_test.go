@@ -1,4 +1,4 @@
-package intercept
+package car
 
 import (
 	"bufio"
@@ -44,7 +44,7 @@ func FuzzReadCARRoots(f *testing.F) {
 	f.Add([]byte{0x03, 0xff, 0xff, 0xff})
 	f.Add([]byte{0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		roots, err := readCARRoots(bytes.NewReader(data))
+		roots, err := ReadRoots(bytes.NewReader(data))
 		streamed, serr := streamRoots(t, data)
 		if (err == nil) != (serr == nil) {
 			t.Fatalf("direct read: %v; streamed: %v", err, serr)
@@ -63,7 +63,7 @@ func FuzzReadCARRoots(f *testing.F) {
 		if offset > uint64(len(data)) {
 			t.Fatalf("CARv2 read with its data offset %d beyond its %d bytes", offset, len(data))
 		}
-		inner, err := readCARRoots(bytes.NewReader(data[offset:]))
+		inner, err := ReadRoots(bytes.NewReader(data[offset:]))
 		if err != nil || !slices.Equal(inner, roots) {
 			t.Fatalf("CARv2 roots %v, but the CARv1 at its data offset %d has %v (%v)", roots, offset, inner, err)
 		}
@@ -97,7 +97,7 @@ func FuzzCARHeaderRoots(f *testing.F) {
 		if v2 {
 			data = append(carV2(data, int(padding)), tail...)
 		}
-		got, err := readCARRoots(bytes.NewReader(data))
+		got, err := ReadRoots(bytes.NewReader(data))
 		if err != nil {
 			t.Fatal(err)
 		}
