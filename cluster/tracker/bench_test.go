@@ -82,28 +82,40 @@ func BenchmarkTrackerOwnCost(b *testing.B) {
 	}
 }
 
-func benchTracker(b *testing.B, workers int) {
-	dir := b.TempDir()
+// runMemTracker runs a tracker of ipfs on new state and status files
+// until the test ends.
+func runMemTracker(tb testing.TB, ipfs tracker.IPFS, cfg tracker.Config) (*storage.State, *storage.StatusStore, *tracker.Tracker) {
+	tb.Helper()
+	dir := tb.TempDir()
 	state, err := storage.OpenState(filepath.Join(dir, "state.db"))
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	defer state.Close()
 	status, err := storage.OpenStatusStore(filepath.Join(dir, "status.db"))
 	if err != nil {
-		b.Fatal(err)
+		state.Close()
+		tb.Fatal(err)
 	}
-	defer status.Close()
-	cfg := testConfig()
-	cfg.ConcurrentPins = workers
-	tr := tracker.New(self, state, status, &memIPFS{pins: map[cid.Cid]string{}}, cfg, zerolog.Nop())
+	tr := tracker.New(self, state, status, ipfs, cfg, zerolog.Nop())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		tr.Run(ctx)
 	}()
-	defer func() { cancel(); <-done }()
+	tb.Cleanup(func() {
+		cancel()
+		<-done
+		status.Close()
+		state.Close()
+	})
+	return state, status, tr
+}
+
+func benchTracker(b *testing.B, workers int) {
+	cfg := testConfig()
+	cfg.ConcurrentPins = workers
+	state, status, tr := runMemTracker(b, &memIPFS{pins: map[cid.Cid]string{}}, cfg)
 
 	const n, entry = 10000, 500
 	var tracked, committed time.Duration

@@ -124,7 +124,10 @@ func (t *Tracker) retryDelay(attempts int) time.Duration {
 // dispatch round. urgent work goes first for the IPFS node's slots.
 func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
 	t.mu.Lock()
-	if _, busy := t.inflight[c]; busy {
+	if pc, busy := t.inflight[c]; busy {
+		if urgent {
+			pc.urgent.Store(true)
+		}
 		t.mu.Unlock()
 		return true
 	}
@@ -132,7 +135,8 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
 		t.mu.Unlock()
 		return false
 	}
-	pc := &progressCounter{urgent: urgent}
+	pc := &progressCounter{}
+	pc.urgent.Store(urgent)
 	t.inflight[c] = pc
 	t.mu.Unlock()
 	t.workers.Add(1)

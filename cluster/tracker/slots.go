@@ -4,50 +4,49 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"sync/atomic"
 )
 
 // slots bounds the calls that the tracker has running on the IPFS node at
 // once (ConcurrentPins). A CID in flight holds a slot only while it calls
 // the node, never while its status is written to disk: the node's slots
 // never sit idle waiting for an fsync, and the status writes of many CIDs
-// in flight share one transaction. Slots go to urgent waiters (the latest
-// committed changes) before the backlog's, each class first come, first
-// served, so that a new pin never waits behind the backlog in flight.
+// in flight share one transaction. A free slot goes to the first urgent
+// waiter (a CID of the latest committed changes), else to the first one,
+// so that a new pin never waits behind the backlog in flight. A waiter's
+// urgency may be raised while it waits.
 type slots struct {
 	mu      sync.Mutex
 	free    int
-	waiting [2][]chan struct{} // urgent, then backlog
+	waiting []slotWaiter
+}
+
+type slotWaiter struct {
+	ch     chan struct{}
+	urgent *atomic.Bool
 }
 
 func newSlots(n int) *slots { return &slots{free: n} }
 
-func class(urgent bool) int {
-	if urgent {
-		return 0
-	}
-	return 1
-}
-
 // acquire takes a slot, waiting for one until ctx ends.
-func (s *slots) acquire(ctx context.Context, urgent bool) error {
-	k := class(urgent)
+func (s *slots) acquire(ctx context.Context, urgent *atomic.Bool) error {
 	s.mu.Lock()
-	if s.free > 0 && len(s.waiting[0]) == 0 && (urgent || len(s.waiting[1]) == 0) {
+	if s.free > 0 && len(s.waiting) == 0 {
 		s.free--
 		s.mu.Unlock()
 		return nil
 	}
 	ch := make(chan struct{})
-	s.waiting[k] = append(s.waiting[k], ch)
+	s.waiting = append(s.waiting, slotWaiter{ch, urgent})
 	s.mu.Unlock()
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
 		s.mu.Lock()
-		i := slices.Index(s.waiting[k], ch)
+		i := slices.IndexFunc(s.waiting, func(w slotWaiter) bool { return w.ch == ch })
 		if i >= 0 {
-			s.waiting[k] = slices.Delete(s.waiting[k], i, i+1)
+			s.waiting = slices.Delete(s.waiting, i, i+1)
 		}
 		s.mu.Unlock()
 		if i < 0 {
@@ -58,23 +57,21 @@ func (s *slots) acquire(ctx context.Context, urgent bool) error {
 	}
 }
 
-// release hands the slot to the first waiter, urgent ones first.
+// release hands the slot to the first urgent waiter, else to the first.
 func (s *slots) release() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for k := range s.waiting {
-		if len(s.waiting[k]) > 0 {
-			ch := s.waiting[k][0]
-			s.waiting[k] = s.waiting[k][1:]
-			close(ch)
-			return
-		}
+	if len(s.waiting) == 0 {
+		s.free++
+		return
 	}
-	s.free++
+	i := max(slices.IndexFunc(s.waiting, func(w slotWaiter) bool { return w.urgent.Load() }), 0)
+	close(s.waiting[i].ch)
+	s.waiting = slices.Delete(s.waiting, i, i+1)
 }
 
 // call runs fn, an IPFS call, in a slot.
-func (s *slots) call(ctx context.Context, urgent bool, fn func() error) error {
+func (s *slots) call(ctx context.Context, urgent *atomic.Bool, fn func() error) error {
 	if err := s.acquire(ctx, urgent); err != nil {
 		return err
 	}

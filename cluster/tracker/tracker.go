@@ -101,9 +101,9 @@ type progressCounter struct {
 	// stale is set when the pin changed while a worker was on it: the
 	// worker's last status write may undo the change's, so it runs again.
 	stale bool
-	// urgent is set for a recent change: its IPFS calls go before the
-	// backlog's.
-	urgent bool
+	// urgent is set for a recent change, even one that the backlog's
+	// dispatch took first: its IPFS calls go before the backlog's.
+	urgent atomic.Bool
 }
 
 // New returns the tracker of peer self, which reads the pinset from state

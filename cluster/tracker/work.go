@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -30,7 +31,7 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 		// An upload kept here until an allocated peer holds it: the
 		// Node's release decides.
 	case known && st.Managed && !st.Preexisting:
-		t.unpin(ctx, st, pc.urgent)
+		t.unpin(ctx, st, &pc.urgent)
 	case known:
 		t.put(storage.LocalStatus{}, c, true)
 	}
@@ -72,7 +73,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	st.Protected = false
 	var typ string
 	var pinned bool
-	err := t.slots.call(ctx, pc.urgent, func() (err error) {
+	err := t.slots.call(ctx, &pc.urgent, func() (err error) {
 		typ, pinned, err = t.ipfs.IsPinned(ctx, pin.Cid)
 		return err
 	})
@@ -106,7 +107,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	t.put(st, pin.Cid, false)
 	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
 	var start time.Time
-	err = t.slots.call(ctx, pc.urgent, func() error {
+	err = t.slots.call(ctx, &pc.urgent, func() error {
 		start = time.Now()
 		if t.pinByUpdate(ctx, pin) {
 			return nil
@@ -156,7 +157,7 @@ func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
 	return true
 }
 
-func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent bool) {
+func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent *atomic.Bool) {
 	st.Status, st.Error = storage.StatusUnpinning, ""
 	t.put(st, st.Cid, false)
 	err := t.slots.call(ctx, urgent, func() error {
