@@ -85,6 +85,9 @@ var (
 // that restoring the replicated state leaves it alone.
 type StatusStore struct {
 	db *bolt.DB
+	// group commits the writes of concurrent callers together: see
+	// status_write.go.
+	group groupCommit
 }
 
 // OpenStatusStore opens or creates the status file at path.
@@ -93,12 +96,6 @@ func OpenStatusStore(path string) (*StatusStore, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open status store %s: %w", path, err)
 	}
-	// Writes go through bbolt's Batch: the tracker's workers write their
-	// statuses concurrently, and one fsync then covers all of them. The
-	// short delay bounds what a lone write waits for company. Every write
-	// function re-reads what it needs inside its transaction, so Batch may
-	// safely run it again.
-	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		// No protected record predates the protected index: the flag and
 		// the index came together, so creating it empty is enough.
@@ -156,15 +153,7 @@ func (s *StatusStore) PutMany(sts []LocalStatus) error {
 			return fmt.Errorf("%w: %s has status %q", ErrInvalidStatus, sts[i].Cid, sts[i].Status)
 		}
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		w := newStatusWriter(tx)
-		for i := range sts {
-			if err := w.put(&sts[i]); err != nil {
-				return err
-			}
-		}
-		return w.flush()
-	})
+	return s.write(&statusWrite{puts: sts})
 }
 
 // Delete removes the record for c, if any.
@@ -172,13 +161,7 @@ func (s *StatusStore) Delete(c cid.Cid) error {
 	if !c.Defined() {
 		return nil
 	}
-	return s.db.Batch(func(tx *bolt.Tx) error {
-		w := newStatusWriter(tx)
-		if err := w.delete([]byte(c.KeyString())); err != nil {
-			return err
-		}
-		return w.flush()
-	})
+	return s.write(&statusWrite{del: []byte(c.KeyString())})
 }
 
 // ForEach streams every record in CID order from one read transaction. fn

@@ -62,7 +62,7 @@ func (t *Tracker) dispatchRecent(ctx context.Context) bool {
 		if err != nil || !known || (st.Status != storage.StatusPinQueued && st.Status != storage.StatusUnpinQueued) {
 			continue
 		}
-		if !t.start(ctx, c) {
+		if !t.start(ctx, c, true) {
 			t.recent.unpop(c)
 			return false
 		}

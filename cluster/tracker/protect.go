@@ -76,7 +76,7 @@ func (t *Tracker) Release(c cid.Cid) bool {
 // ForEachProtected pages through the protected statuses, in CID order,
 // until fn returns false. fn may call Release.
 func (t *Tracker) ForEachProtected(ctx context.Context, fn func(st storage.LocalStatus) bool) error {
-	return scanPages(ctx, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
+	return scanPages(ctx, cid.Undef, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
 		return t.status.ForEachProtected(after, 256, each)
 	}, func(last, after cid.Cid) bool {
 		return last.Defined() && !last.Equals(after)

@@ -11,19 +11,35 @@ import (
 )
 
 // dispatch starts work for the recent changes, then for queued entries,
-// then for failed ones whose
-// retry is due, as many as there are free workers. Failures that are not
-// due yet are not read at all: the retry index is ordered by due time.
+// then for failed ones whose retry is due, while there is room in flight.
+// Failures that are not due yet are not read at all: the retry index is
+// ordered by due time. The queued backlog is read on from where the last
+// round stopped, wrapping around, so that the CIDs in flight are not read
+// again on every round.
 func (t *Tracker) dispatch(ctx context.Context) {
-	if !t.dispatchRecent(ctx) {
+	if t.room() <= 0 || !t.dispatchRecent(ctx) {
 		return
 	}
+	// Pages as large as the room left: past the cursor, no CID is in
+	// flight but the recent ones.
+	page := min(max(t.room(), 16), scanPage)
 	full := false
 	startOne := func(st storage.LocalStatus) bool {
-		full = !t.start(ctx, st.Cid)
+		full = !t.start(ctx, st.Cid, false)
+		if !full {
+			t.backlogAfter = st.Cid
+		}
 		return !full
 	}
-	err := t.eachStatus(ctx, queued, startOne)
+	from := t.backlogAfter
+	err := t.eachStatusFrom(ctx, queued, from, page, startOne)
+	if err == nil && !full {
+		// The end of the queue: on from its start next time.
+		t.backlogAfter = cid.Undef
+		if from.Defined() {
+			err = t.eachStatusFrom(ctx, queued, cid.Undef, page, startOne)
+		}
+	}
 	if err == nil && !full {
 		err = t.eachDue(ctx, time.Now(), startOne)
 	}
@@ -39,8 +55,7 @@ var errStopScan = errors.New("stop scan")
 // until a page brings nothing new (more says whether it did), fn returns
 // false, or ctx ends. scan calls its callback outside any transaction, so
 // fn may write statuses.
-func scanPages[P any](ctx context.Context, scan func(after P, each func(storage.LocalStatus) error) (P, error), more func(last, after P) bool, fn func(storage.LocalStatus) bool) error {
-	var after P
+func scanPages[P any](ctx context.Context, after P, scan func(after P, each func(storage.LocalStatus) error) (P, error), more func(last, after P) bool, fn func(storage.LocalStatus) bool) error {
 	for ctx.Err() == nil {
 		last, err := scan(after, func(st storage.LocalStatus) error {
 			if !fn(st) {
@@ -62,8 +77,17 @@ func scanPages[P any](ctx context.Context, scan func(after P, each func(storage.
 // eachStatus pages through the local statuses in want, in CID order,
 // until fn returns false.
 func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
-	return scanPages(ctx, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
-		return t.status.ForEachWithStatus(want, after, 512, each)
+	return t.eachStatusFrom(ctx, want, cid.Undef, scanPage, fn)
+}
+
+// scanPage is how many statuses a scan reads in one transaction.
+const scanPage = 512
+
+// eachStatusFrom is eachStatus from the first CID after from, page
+// statuses a transaction.
+func (t *Tracker) eachStatusFrom(ctx context.Context, want []storage.TrackerStatus, from cid.Cid, page int, fn func(storage.LocalStatus) bool) error {
+	return scanPages(ctx, from, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
+		return t.status.ForEachWithStatus(want, after, page, each)
 	}, func(last, after cid.Cid) bool {
 		return last.Defined() && !last.Equals(after)
 	}, fn)
@@ -72,8 +96,8 @@ func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, 
 // eachDue pages through the failed statuses due for a retry at now,
 // soonest first, until fn returns false.
 func (t *Tracker) eachDue(ctx context.Context, now time.Time, fn func(storage.LocalStatus) bool) error {
-	return scanPages(ctx, func(after []byte, each func(storage.LocalStatus) error) ([]byte, error) {
-		return t.status.ForEachDue(now, after, 512, each)
+	return scanPages(ctx, nil, func(after []byte, each func(storage.LocalStatus) error) ([]byte, error) {
+		return t.status.ForEachDue(now, after, scanPage, each)
 	}, func(last, _ []byte) bool {
 		return last != nil
 	}, fn)
@@ -96,26 +120,28 @@ func (t *Tracker) retryDelay(attempts int) time.Duration {
 }
 
 // start runs one unit of work unless the CID is already in flight. It
-// reports false when no worker is free, which ends this dispatch round.
-func (t *Tracker) start(ctx context.Context, c cid.Cid) bool {
+// reports false when maxInflight CIDs are in flight, which ends this
+// dispatch round. urgent work goes first for the IPFS node's slots.
+func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
 	t.mu.Lock()
-	if _, busy := t.inflight[c]; busy {
+	if pc, busy := t.inflight[c]; busy {
+		if urgent {
+			pc.urgent.Store(true)
+		}
 		t.mu.Unlock()
 		return true
 	}
-	select {
-	case t.sem <- struct{}{}:
-	default:
+	if len(t.inflight) >= t.maxInflight {
 		t.mu.Unlock()
 		return false
 	}
 	pc := &progressCounter{}
+	pc.urgent.Store(urgent)
 	t.inflight[c] = pc
 	t.mu.Unlock()
 	t.workers.Add(1)
 	go func() {
 		defer func() {
-			<-t.sem
 			t.workers.Done()
 			t.poke()
 		}()
@@ -132,6 +158,13 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid) bool {
 		}
 	}()
 	return true
+}
+
+// room is how many more CIDs may go in flight.
+func (t *Tracker) room() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.maxInflight - len(t.inflight)
 }
 
 // requeueInterrupted queues again, as they were, the pins and unpins left

@@ -82,12 +82,18 @@ type Tracker struct {
 	mu       sync.Mutex
 	inflight map[cid.Cid]*progressCounter
 	version  uint64
-	sem      chan struct{}
-	workers  sync.WaitGroup
+	// slots bounds the calls on the IPFS node; maxInflight bounds the CIDs
+	// in flight, most of which wait for their status writes, not for IPFS.
+	slots       *slots
+	maxInflight int
+	workers     sync.WaitGroup
 	// done counts the pins and unpins finished since the last progress line.
 	done atomic.Int64
 	// recent are the latest changes, dispatched before the backlog.
 	recent recentQueue
+	// backlogAfter is where dispatch reads the queued backlog on from.
+	// Only Run's goroutine uses it.
+	backlogAfter cid.Cid
 }
 
 type progressCounter struct {
@@ -95,6 +101,9 @@ type progressCounter struct {
 	// stale is set when the pin changed while a worker was on it: the
 	// worker's last status write may undo the change's, so it runs again.
 	stale bool
+	// urgent is set for a recent change, even one that the backlog's
+	// dispatch took first: its IPFS calls go before the backlog's.
+	urgent atomic.Bool
 }
 
 // New returns the tracker of peer self, which reads the pinset from state
@@ -120,9 +129,18 @@ func New(self string, state *storage.State, status *storage.StatusStore, ipfs IP
 		resyncCh: make(chan struct{}, 1),
 		notify:   watermark.New(),
 		inflight: map[cid.Cid]*progressCounter{},
-		sem:      make(chan struct{}, cfg.ConcurrentPins),
+		slots:    newSlots(cfg.ConcurrentPins),
+		// Enough CIDs in flight that the status writes of hundreds share
+		// one transaction while the IPFS slots stay busy.
+		maxInflight: max(minInflight, inflightPerSlot*cfg.ConcurrentPins),
 	}
 }
+
+// minInflight and inflightPerSlot size the CIDs in flight: see maxInflight.
+const (
+	minInflight     = 512
+	inflightPerSlot = 8
+)
 
 func (t *Tracker) poke() {
 	select {

@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -30,7 +31,7 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 		// An upload kept here until an allocated peer holds it: the
 		// Node's release decides.
 	case known && st.Managed && !st.Preexisting:
-		t.unpin(ctx, st)
+		t.unpin(ctx, st, &pc.urgent)
 	case known:
 		t.put(storage.LocalStatus{}, c, true)
 	}
@@ -70,7 +71,12 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
 	// Allocated here, a protected upload's pin is simply the cluster's.
 	st.Protected = false
-	typ, pinned, err := t.ipfs.IsPinned(ctx, pin.Cid)
+	var typ string
+	var pinned bool
+	err := t.slots.call(ctx, &pc.urgent, func() (err error) {
+		typ, pinned, err = t.ipfs.IsPinned(ctx, pin.Cid)
+		return err
+	})
 	if err != nil {
 		// Not knowing what the user holds, a pin could take the user's
 		// own over: this attempt fails, and a retry asks again.
@@ -96,19 +102,23 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		st.Preexisting, st.PreexistingDirect = false, true
 	}
 	// Record the intent before pinning, so that a crash mid-pin still leaves
-	// the pin marked as Flotilla's own.
+	// the pin marked as Flotilla's own. put returns once it is on disk.
 	st.Status, st.Managed, st.Error = storage.StatusPinning, true, ""
 	t.put(st, pin.Cid, false)
 	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
-	start := time.Now()
-	if !t.pinByUpdate(ctx, pin) {
-		err = t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
+	var start time.Time
+	err = t.slots.call(ctx, &pc.urgent, func() error {
+		start = time.Now()
+		if t.pinByUpdate(ctx, pin) {
+			return nil
+		}
+		return t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
 			t.mu.Lock()
 			pc.nodes, pc.bytes = nodes, bytes
 			t.mu.Unlock()
 			t.bump()
 		})
-	}
+	})
 	if t.cfg.ObservePin != nil && ctx.Err() == nil {
 		t.cfg.ObservePin(time.Since(start), err == nil)
 	}
@@ -147,18 +157,21 @@ func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
 	return true
 }
 
-func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus) {
+func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent *atomic.Bool) {
 	st.Status, st.Error = storage.StatusUnpinning, ""
 	t.put(st, st.Cid, false)
-	uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
-	err := t.ipfs.Unpin(uctx, st.Cid)
-	cancel()
-	if err == nil && st.PreexistingDirect {
-		// Give the user back the direct pin that the cluster's recursive
-		// pin replaced. Should it fail, the retry unpins (a no-op by then)
-		// and pins it again.
-		err = t.ipfs.Pin(ctx, st.Cid, false, t.cfg.PinTimeout, nil)
-	}
+	err := t.slots.call(ctx, urgent, func() error {
+		uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
+		err := t.ipfs.Unpin(uctx, st.Cid)
+		cancel()
+		if err == nil && st.PreexistingDirect {
+			// Give the user back the direct pin that the cluster's
+			// recursive pin replaced. Should it fail, the retry unpins (a
+			// no-op by then) and pins it again.
+			err = t.ipfs.Pin(ctx, st.Cid, false, t.cfg.PinTimeout, nil)
+		}
+		return err
+	})
 	if ctx.Err() != nil {
 		st.Status = storage.StatusUnpinQueued
 		t.put(st, st.Cid, false)

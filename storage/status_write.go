@@ -1,0 +1,129 @@
+package storage
+
+import (
+	"sync"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Status writes are group-committed: a write joins a queue, and one writer
+// at a time, the leader, commits everything queued in one transaction and
+// one fsync, then hands the lead to the first write that queued meanwhile.
+// A write returns once its transaction is on disk, as with Update, so its
+// caller may act on it; but the tracker's hundreds of CIDs in flight share
+// each fsync, page write and commit. Unlike bbolt's Batch, no write waits
+// on a timer for company: the batch is whatever queued during the last
+// commit, and the writes of one batch apply in the order they queued.
+
+// statusWrite is one caller's records to put or keys to delete.
+type statusWrite struct {
+	puts []LocalStatus
+	del  []byte
+	err  error
+	// done says that the write is committed (false), or that its caller
+	// now leads (true).
+	done chan bool
+}
+
+func (w *statusWrite) apply(sw *statusWriter) error {
+	for i := range w.puts {
+		if err := sw.put(&w.puts[i]); err != nil {
+			return err
+		}
+	}
+	if w.del != nil {
+		return sw.delete(w.del)
+	}
+	return nil
+}
+
+type groupCommit struct {
+	mu      sync.Mutex
+	queue   []*statusWrite
+	leading bool
+}
+
+// write commits w, with whatever else is queued, and returns its outcome.
+func (s *StatusStore) write(w *statusWrite) error {
+	g := &s.group
+	w.done = make(chan bool, 1)
+	g.mu.Lock()
+	g.queue = append(g.queue, w)
+	if g.leading {
+		g.mu.Unlock()
+		if lead := <-w.done; !lead {
+			return w.err
+		}
+	} else {
+		g.leading = true
+		g.mu.Unlock()
+	}
+	g.mu.Lock()
+	batch := g.take()
+	g.mu.Unlock()
+	s.commit(batch)
+	for _, o := range batch {
+		if o != w {
+			o.done <- false
+		}
+	}
+	g.mu.Lock()
+	if len(g.queue) > 0 {
+		g.queue[0].done <- true
+	} else {
+		g.leading = false
+	}
+	g.mu.Unlock()
+	return w.err
+}
+
+// maxGroup bounds the records of one group commit, as PutMany asks of
+// its callers: bbolt splits pages only at commit. One write larger than
+// this still goes in whole.
+const maxGroup = 4096
+
+// take dequeues the next batch: the queued writes up to maxGroup records,
+// oldest first, and at least one. g.mu is held.
+func (g *groupCommit) take() []*statusWrite {
+	n, size := 0, 0
+	for n < len(g.queue) {
+		size += max(len(g.queue[n].puts), 1)
+		if n > 0 && size > maxGroup {
+			break
+		}
+		n++
+	}
+	batch := g.queue[:n:n]
+	g.queue = g.queue[n:]
+	return batch
+}
+
+// commit applies the batch in one transaction. Should it fail, each write
+// is tried in a transaction of its own, so that one write's error is its
+// own alone.
+func (s *StatusStore) commit(batch []*statusWrite) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sw := newStatusWriter(tx)
+		for _, w := range batch {
+			if err := w.apply(sw); err != nil {
+				return err
+			}
+		}
+		return sw.flush()
+	})
+	if err == nil || len(batch) == 1 {
+		for _, w := range batch {
+			w.err = err
+		}
+		return
+	}
+	for _, w := range batch {
+		w.err = s.db.Update(func(tx *bolt.Tx) error {
+			sw := newStatusWriter(tx)
+			if err := w.apply(sw); err != nil {
+				return err
+			}
+			return sw.flush()
+		})
+	}
+}
