@@ -65,10 +65,11 @@ func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 		return true
 	})
 	victim.stop()
-	tries := leader.node.deadPeerPasses.Load()
-	eventually(t, "the leader to try twice to move the victim's pin", func() bool {
-		return leader.node.deadPeerPasses.Load() >= tries+2
-	})
+	// Under load leadership may move to the other live peer: count the
+	// passes of both.
+	passes := func() int64 { return leader.node.deadPeerPasses.Load() + other.node.deadPeerPasses.Load() }
+	tries := passes()
+	eventually(t, "the leader to try twice to move the victim's pin", func() bool { return passes() >= tries+2 })
 	if got, _ := leader.node.Get(ctx(t), pin.Cid); !got.AllocatedTo(victim.id) {
 		t.Fatalf("the pin moved with too few peers: %v", got.Allocations)
 	}
