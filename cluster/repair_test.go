@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -95,14 +96,11 @@ func TestRepinDelayIsRespected(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the pin on the victim", func() bool { return victim.up.has(pin.Cid) })
+	other := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p != leader && p != victim })]
 	victim.stop()
+	// Under load leadership may move to the other live peer: look at both.
 	eventually(t, "an alert for the dead victim", func() bool {
-		for _, a := range leader.node.Alerts() {
-			if a.Peer == victim.id {
-				return true
-			}
-		}
-		return false
+		return slices.ContainsFunc(append(leader.node.Alerts(), other.node.Alerts()...), func(a health.Alert) bool { return a.Peer == victim.id })
 	})
 	victim.start()
 	eventually(t, "the victim healthy again", func() bool {
@@ -112,7 +110,7 @@ func TestRepinDelayIsRespected(t *testing.T) {
 	if err != nil || !slices.Equal(got.Allocations, []string{victim.id}) {
 		t.Fatalf("allocations %v, %v: the pin moved within the repin delay", got.Allocations, err)
 	}
-	if n := leader.node.deadPeerPasses.Load(); n != 0 {
+	if n := leader.node.deadPeerPasses.Load() + other.node.deadPeerPasses.Load(); n != 0 {
 		t.Fatalf("%d passes moved a dead peer's pins within the repin delay", n)
 	}
 }
