@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"sync"
 
 	"github.com/rs/zerolog"
 )
@@ -24,20 +23,11 @@ func NewTransport() *http.Transport {
 	t.DisableCompression = true
 	t.ForceAttemptHTTP2 = false
 	t.MaxIdleConnsPerHost = 64
+	t.DialContext = Dialer(t.DialContext)
+	t.ReadBufferSize = IOBufferSize
+	t.WriteBufferSize = IOBufferSize
 	return t
 }
-
-// bufferPool recycles the 32 KiB copy buffers of a reverse proxy.
-type bufferPool struct{ p sync.Pool }
-
-func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
-	}
-	return make([]byte, 32<<10)
-}
-
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // ErrorWriter answers a request that could not be forwarded at all. msg
 // names the upstream, so that the operator knows which node to look at.
@@ -59,7 +49,7 @@ func New(upstream *url.URL, rt http.RoundTripper, writeError ErrorWriter, lg zer
 		},
 		Transport:     rt,
 		FlushInterval: -1,
-		BufferPool:    &bufferPool{},
+		BufferPool:    bufferPool{},
 		ErrorLog:      log.New(lg.With().Str("component", "reverseproxy").Logger(), "", 0),
 		ErrorHandler:  errorHandler(upstream, writeError, lg),
 	}

@@ -146,11 +146,11 @@ func TestClientGoneIsNotAnswered(t *testing.T) {
 func TestBufferPoolRecyclesFullBuffers(t *testing.T) {
 	var p bufferPool
 	b := p.Get()
-	if len(b) != 32<<10 {
+	if len(b) != copyBufferSize {
 		t.Fatalf("buffer of %d bytes", len(b))
 	}
 	p.Put(b)
-	if got := p.Get(); len(got) != 32<<10 {
+	if got := p.Get(); len(got) != copyBufferSize {
 		t.Fatalf("recycled buffer of %d bytes", len(got))
 	}
 }
