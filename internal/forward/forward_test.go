@@ -28,7 +28,8 @@ func serve(t *testing.T, upstream *url.URL, errs *recordError) string {
 	t.Helper()
 	fwd := New(upstream, NewTransport(), errs.write, zerolog.Nop())
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		EnableFullDuplex(w, r)
+		w, done := EnableFullDuplex(w, r)
+		defer done()
 		fwd.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
