@@ -169,6 +169,9 @@ type peer struct {
 	api    string // host:port
 	clust  string // host:port
 	exited chan struct{}
+	// logLevel is the daemon's --log-level: debug unless a test (a
+	// benchmark) wants the default's cost.
+	logLevel string
 }
 
 type logBuffer struct {
@@ -233,7 +236,11 @@ func (p *peer) start(args ...string) {
 // listens, without waiting for it to be ready.
 func (p *peer) startUnready(args ...string) {
 	p.t.Helper()
-	p.cmd = exec.Command(p.bin, append([]string{"--log-level", "debug", "daemon"}, args...)...)
+	level := p.logLevel
+	if level == "" {
+		level = "debug"
+	}
+	p.cmd = exec.Command(p.bin, append([]string{"--log-level", level, "daemon"}, args...)...)
 	p.cmd.Env = p.env
 	pr, pw := io.Pipe()
 	if p.logs == nil {

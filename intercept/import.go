@@ -123,7 +123,8 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	forward.EnableFullDuplex(w, r)
+	w, done := forward.EnableFullDuplex(w, r)
+	defer done()
 	if !spec.wantPin(opts) {
 		h.fwd.ServeHTTP(w, r)
 		return

@@ -180,7 +180,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
-	forward.EnableFullDuplex(w, r)
+	w, done := forward.EnableFullDuplex(w, r)
+	defer done()
 	p.fwd.ServeHTTP(w, r)
 }
 

@@ -6,12 +6,12 @@
 package forward
 
 import (
+	"context"
 	"fmt"
 	"log"
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"sync"
 
 	"github.com/rs/zerolog"
 )
@@ -24,20 +24,11 @@ func NewTransport() *http.Transport {
 	t.DisableCompression = true
 	t.ForceAttemptHTTP2 = false
 	t.MaxIdleConnsPerHost = 64
+	t.DialContext = Dialer(t.DialContext)
+	t.ReadBufferSize = IOBufferSize
+	t.WriteBufferSize = IOBufferSize
 	return t
 }
-
-// bufferPool recycles the 32 KiB copy buffers of a reverse proxy.
-type bufferPool struct{ p sync.Pool }
-
-func (b *bufferPool) Get() []byte {
-	if v, ok := b.p.Get().(*[]byte); ok {
-		return *v
-	}
-	return make([]byte, 32<<10)
-}
-
-func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
 
 // ErrorWriter answers a request that could not be forwarded at all. msg
 // names the upstream, so that the operator knows which node to look at.
@@ -56,26 +47,36 @@ func New(upstream *url.URL, rt http.RoundTripper, writeError ErrorWriter, lg zer
 			if upstream != nil {
 				pr.SetURL(upstream)
 			}
+			if b, ok := pr.In.Body.(*eofBody); ok {
+				pr.Out = pr.Out.WithContext(context.WithValue(pr.Out.Context(), eofBodyKey{}, b))
+			}
 		},
-		Transport:     rt,
+		Transport:     closingTransport{rt},
 		FlushInterval: -1,
-		BufferPool:    &bufferPool{},
+		BufferPool:    bufferPool{},
 		ErrorLog:      log.New(lg.With().Str("component", "reverseproxy").Logger(), "", 0),
 		ErrorHandler:  errorHandler(upstream, writeError, lg),
 	}
 }
 
-// EnableFullDuplex must run before a request with a body is forwarded. Kubo
-// answers add, dag/import and others while still reading the upload; without
-// full duplex Go's HTTP/1 server then discards up to 256 KiB of the unread
-// body, racing the proxy that streams it upstream, and the upload arrives
-// silently corrupted.
-func EnableFullDuplex(w http.ResponseWriter, r *http.Request) {
+// EnableFullDuplex must run before a request with a body is forwarded, and
+// the handler answers through the writer it returns and calls done before
+// it returns (defer it). Kubo answers add, dag/import and others while
+// still reading the upload; without full duplex Go's HTTP/1 server then
+// discards up to 256 KiB of the unread body, racing the proxy that streams
+// it upstream, and the upload arrives silently corrupted. See duplex.go
+// for what done and the writer keep right.
+func EnableFullDuplex(w http.ResponseWriter, r *http.Request) (_ http.ResponseWriter, done func()) {
 	if r.Body == nil || r.Body == http.NoBody {
-		return
+		return w, func() {}
 	}
 	// HTTP/2 is full duplex already and says ErrNotSupported.
-	_ = http.NewResponseController(w).EnableFullDuplex()
+	if err := http.NewResponseController(w).EnableFullDuplex(); err != nil {
+		return w, func() {}
+	}
+	body := &eofBody{ReadCloser: r.Body}
+	r.Body = body
+	return &duplexWriter{ResponseWriter: w, body: body}, body.finish
 }
 
 func errorHandler(upstream *url.URL, writeError ErrorWriter, lg zerolog.Logger) func(http.ResponseWriter, *http.Request, error) {

@@ -28,7 +28,8 @@ func serve(t *testing.T, upstream *url.URL, errs *recordError) string {
 	t.Helper()
 	fwd := New(upstream, NewTransport(), errs.write, zerolog.Nop())
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		EnableFullDuplex(w, r)
+		w, done := EnableFullDuplex(w, r)
+		defer done()
 		fwd.ServeHTTP(w, r)
 	}))
 	t.Cleanup(front.Close)
@@ -146,11 +147,11 @@ func TestClientGoneIsNotAnswered(t *testing.T) {
 func TestBufferPoolRecyclesFullBuffers(t *testing.T) {
 	var p bufferPool
 	b := p.Get()
-	if len(b) != 32<<10 {
+	if len(b) != copyBufferSize {
 		t.Fatalf("buffer of %d bytes", len(b))
 	}
 	p.Put(b)
-	if got := p.Get(); len(got) != 32<<10 {
+	if got := p.Get(); len(got) != copyBufferSize {
 		t.Fatalf("recycled buffer of %d bytes", len(got))
 	}
 }

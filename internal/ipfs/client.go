@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/internal/forward"
+
 	"github.com/ipfs/kubo/client/rpc"
 	"github.com/rs/zerolog"
 )
@@ -83,13 +85,16 @@ func New(addr string, log zerolog.Logger, opts ...Option) (*Client, error) {
 // enough idle connections for concurrent pins, a bounded dial, no proxy from
 // the environment (the upstream is a local daemon, not the web), and no gzip
 // (Kubo never compresses, and proxies must not re-encode bodies). No
-// response timeout: pins legitimately take hours.
+// response timeout: pins legitimately take hours. The proxy forwards uploads
+// over it too, so its connections copy bodies in forward's large chunks.
 func NewTransport() *http.Transport {
 	return &http.Transport{
-		DialContext: (&net.Dialer{
+		DialContext: forward.Dialer((&net.Dialer{
 			Timeout:   5 * time.Second,
 			KeepAlive: 30 * time.Second,
-		}).DialContext,
+		}).DialContext),
+		ReadBufferSize:        forward.IOBufferSize,
+		WriteBufferSize:       forward.IOBufferSize,
 		MaxIdleConns:          128,
 		MaxIdleConnsPerHost:   64,
 		IdleConnTimeout:       90 * time.Second,
