@@ -213,23 +213,7 @@ func TestUsersOwnKuboPinsAreNeverRemoved(t *testing.T) {
 	k.run("--api", p.proxyAPI(), "pin", "rm", own)
 	// The peer's own status of this CID says when its tracker is done with
 	// it: "unpinned" once no unpin is queued or running.
-	waitFor(t, "the tracker to be done with the user's CID", 30*time.Second, func() bool {
-		resp, err := http.Get("http://" + p.api + "/pins/" + own + "?local=true")
-		if err != nil {
-			return false
-		}
-		defer resp.Body.Close()
-		var info struct {
-			PeerMap map[string]struct{ Status string } `json:"peer_map"`
-		}
-		if json.NewDecoder(resp.Body).Decode(&info) != nil || len(info.PeerMap) != 1 {
-			return false
-		}
-		for _, st := range info.PeerMap {
-			return st.Status == "unpinned"
-		}
-		return false
-	})
+	waitFor(t, "the tracker to be done with the user's CID", 30*time.Second, func() bool { return p.localStatus(own) == "unpinned" })
 	if k.pinned()[own] != "recursive" {
 		t.Fatal("Flotilla removed a pin the user made directly on Kubo")
 	}
