@@ -21,10 +21,6 @@ var ErrUnreachable = errors.New("the peer did not answer")
 type wireError struct {
 	Error string `json:"error"`
 	Code  string `json:"code,omitempty"`
-	// NotLeader and NotMember are the codes of earlier versions, still
-	// sent and read so that peers of both versions understand each other.
-	NotLeader bool `json:"not_leader,omitempty"`
-	NotMember bool `json:"not_member,omitempty"`
 }
 
 // sentinels are the errors whose identity crosses the wire, and the status
@@ -51,8 +47,6 @@ func writeError(w http.ResponseWriter, err error) {
 			break
 		}
 	}
-	out.NotLeader = out.Code == "not_leader"
-	out.NotMember = out.Code == "removed"
 	writeJSON(w, status, out)
 }
 
@@ -66,15 +60,8 @@ func (e wireError) asError(status string) error {
 	if e.Error == "" {
 		e.Error = status
 	}
-	code := e.Code
-	switch {
-	case e.NotLeader:
-		code = "not_leader"
-	case e.NotMember:
-		code = "removed"
-	}
 	for _, s := range sentinels {
-		if s.code == code {
+		if s.code == e.Code {
 			if s.err.Error() == e.Error {
 				return s.err
 			}
