@@ -157,9 +157,14 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 	var changes []Change
 	for i := range c.Ops {
 		op := &c.Ops[i]
-		// bbolt keeps the key and value slices until commit, so each Put gets
-		// its own.
-		first, err := a.recent.firstTime(op)
+		// The stored pin is encoded once, for the memory of applied ops and
+		// for the pins bucket. bbolt keeps the key and value slices until
+		// commit, so each Put gets its own.
+		var value []byte
+		if op.Kind == OpPin {
+			value = encodePinValue(&op.Pin)
+		}
+		first, err := a.recent.firstTime(op, value)
 		if err != nil {
 			return nil, err
 		}
@@ -188,7 +193,7 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 				}
 				ch.Prev = &prev
 			}
-			if err := a.pins.Put(key, encodePinValue(&op.Pin)); err != nil {
+			if err := a.pins.Put(key, value); err != nil {
 				return nil, err
 			}
 			if old == nil {

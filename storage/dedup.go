@@ -42,12 +42,10 @@ type recentOps struct {
 // recentKey is the op's timestamp, its CID and a hash of the whole op: a
 // retry is the same op byte for byte, while two different writes that
 // happen to share a timestamp are not mistaken for one.
-func recentKey(op *Op) []byte {
+func recentKey(op *Op, value []byte) []byte {
 	h := fnv.New64a()
 	h.Write([]byte{byte(op.Kind)})
-	if op.Kind == OpPin {
-		h.Write(appendPinBody(nil, &op.Pin))
-	}
+	h.Write(value)
 	k := make([]byte, 8, 16+len(op.Pin.Cid.KeyString()))
 	binary.BigEndian.PutUint64(k, expiryNanos(op.Pin.Timestamp))
 	k = append(k, op.Pin.Cid.KeyString()...)
@@ -55,12 +53,12 @@ func recentKey(op *Op) []byte {
 }
 
 // firstTime reports whether op has not been applied before, and remembers
-// it when it has not.
-func (r *recentOps) firstTime(op *Op) (bool, error) {
+// it when it has not. value is the op's stored pin (nil for an unpin).
+func (r *recentOps) firstTime(op *Op, value []byte) (bool, error) {
 	if r == nil || op.Expect != nil || op.Pin.Timestamp.IsZero() {
 		return true, nil
 	}
-	k := recentKey(op)
+	k := recentKey(op, value)
 	if r.b.Get(k) != nil {
 		return false, nil
 	}
