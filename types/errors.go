@@ -2,8 +2,6 @@ package types
 
 import (
 	"errors"
-
-	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 var (
@@ -15,6 +13,4 @@ var (
 	ErrRemoved = errors.New("this peer was removed from the cluster")
 	// ErrUnknownPeer means the peer is not a member of this cluster.
 	ErrUnknownPeer = errors.New("not a member of this cluster")
-	// ErrNotFound means the CID is not in the cluster pinset.
-	ErrNotFound = storage.ErrNotFound
 )
