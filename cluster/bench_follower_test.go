@@ -14,7 +14,7 @@ import (
 // the commit, which it must apply before it answers (read-your-writes).
 func BenchmarkPinThroughAFollower(b *testing.B) {
 	peers := newTestCluster(b, 3)
-	leader := leaderOf(peers)
+	leader := leaderOf(b, peers)
 	follower := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p != leader })]
 	next := 0
 	p50 := func(p *testPeer, n int) time.Duration {

@@ -42,7 +42,19 @@ func newTestClusterWith(t testing.TB, n int, repinDelay time.Duration) []*testPe
 	return peers
 }
 
-func leaderOf(peers []*testPeer) *testPeer {
+// leaderOf waits for one of peers to lead: on a loaded machine an election
+// may be under way when a test asks.
+func leaderOf(t testing.TB, peers []*testPeer) *testPeer {
+	t.Helper()
+	var leader *testPeer
+	eventually(t, "a leader", func() bool {
+		leader = currentLeader(peers)
+		return leader != nil
+	})
+	return leader
+}
+
+func currentLeader(peers []*testPeer) *testPeer {
 	for _, p := range peers {
 		if p.node != nil && p.node.RaftInfo().State == "leader" {
 			return p
@@ -96,7 +108,7 @@ func TestFollowerWriteReplicatesByFactorAndReadsItsWrite(t *testing.T) {
 
 func TestDeadPeerPinsMoveAndReturningPeerCleansUp(t *testing.T) {
 	peers := newTestCluster(t, 3)
-	leader := leaderOf(peers)
+	leader := leaderOf(t, peers)
 	victim := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p != leader })]
 	// The victim is chosen first and holds half the pins by user
 	// allocation, so that the test never depends on where placement puts

@@ -16,7 +16,7 @@ import (
 // has as many allocations as its maximum.
 func TestAllocationsToNonMembersAreRepaired(t *testing.T) {
 	peers := newTestCluster(t, 3)
-	leader := leaderOf(peers)
+	leader := leaderOf(t, peers)
 	ghost := "12D3KooWGhostGhostGhostGhostGhostGhostGhostGhostGhos"
 	pin := storage.Pin{Cid: testCid(500), Mode: storage.Recursive, ReplicationFactorMin: 1, ReplicationFactorMax: 1,
 		Allocations: []string{ghost}, Timestamp: time.Now().UTC()}
@@ -37,7 +37,7 @@ func TestAllocationsToNonMembersAreRepaired(t *testing.T) {
 // same leader term.
 func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 	peers := newTestCluster(t, 3)
-	leader := leaderOf(peers)
+	leader := leaderOf(t, peers)
 	var victim, other *testPeer
 	for _, p := range peers {
 		switch {
@@ -88,7 +88,7 @@ func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 // moved while it is down, and nothing after it returns.
 func TestRepinDelayIsRespected(t *testing.T) {
 	peers := newTestClusterWith(t, 3, time.Minute)
-	leader := leaderOf(peers)
+	leader := leaderOf(t, peers)
 	victim := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p != leader })]
 	pin, err := leader.node.Pin(ctx(t), storage.Pin{Cid: testCid(502), ReplicationFactorMin: 1, ReplicationFactorMax: 1,
 		UserAllocations: []string{victim.id}})

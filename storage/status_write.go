@@ -19,6 +19,7 @@ import (
 type statusWrite struct {
 	puts []LocalStatus
 	del  []byte
+	edit *statusEdit
 	err  error
 	// done says that the write is committed (false), or that its caller
 	// now leads (true).
@@ -28,6 +29,11 @@ type statusWrite struct {
 func (w *statusWrite) apply(sw *statusWriter) error {
 	for i := range w.puts {
 		if err := sw.put(&w.puts[i]); err != nil {
+			return err
+		}
+	}
+	if w.edit != nil {
+		if err := w.edit.apply(sw); err != nil {
 			return err
 		}
 	}
@@ -87,7 +93,7 @@ const maxGroup = 4096
 func (g *groupCommit) take() []*statusWrite {
 	n, size := 0, 0
 	for n < len(g.queue) {
-		size += max(len(g.queue[n].puts), 1)
+		size += g.queue[n].size()
 		if n > 0 && size > maxGroup {
 			break
 		}
@@ -126,4 +132,13 @@ func (s *StatusStore) commit(batch []*statusWrite) {
 			return sw.flush()
 		})
 	}
+}
+
+// size is how many records w writes, for maxGroup.
+func (w *statusWrite) size() int {
+	n := len(w.puts)
+	if w.edit != nil {
+		n += len(w.edit.cids)
+	}
+	return max(n, 1)
 }

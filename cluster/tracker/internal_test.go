@@ -2,7 +2,6 @@ package tracker
 
 import (
 	"context"
-	"hash/maphash"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -37,8 +36,7 @@ func TestAStaleListingNeverDropsAQueuedUnpin(t *testing.T) {
 	if err := status.Put(storage.LocalStatus{Cid: c, Status: storage.StatusUnpinQueued, Managed: true, Timestamp: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
-	stale := &upstreamSet{seed: maphash.MakeSeed(), m: map[uint64]bool{}}
-	if err := tr.reconcileOrphans(context.Background(), stale); err != nil {
+	if err := tr.reconcileOrphans(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	st, known, err := status.Get(c)

@@ -3,6 +3,7 @@ package tracker
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -26,10 +27,7 @@ var ErrNotProtected = errors.New("tracker: not protected: already pinned or trac
 // pin. Its blocks are local, so the pin makes no fetch; inactivity still
 // bounds it.
 func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
-	t.mu.Lock()
-	_, busy := t.inflight[c]
-	t.mu.Unlock()
-	if busy {
+	if t.busy(c) {
 		return ErrNotProtected
 	}
 	if _, known, err := t.status.Get(c); err != nil || known {
@@ -40,11 +38,22 @@ func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
 		return errors.Join(ErrNotProtected, err)
 	}
 	// Record the intent first: a crash mid-pin leaves a record that the
-	// release unpins (a no-op if the pin never landed).
-	st := storage.LocalStatus{Cid: c, Status: storage.StatusPinned, Managed: true, Protected: true}
-	t.put(st, c, false)
-	err := t.ipfs.Pin(ctx, c, true, t.cfg.PinTimeout, nil)
-	if err != nil {
+	// release unpins (a no-op if the pin never landed). Only where there is
+	// still no record: the cluster may have pinned c meanwhile.
+	created := false
+	err := t.status.Edit([]cid.Cid{c}, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
+		created = !known
+		if known {
+			return storage.KeepStatus
+		}
+		*st = storage.LocalStatus{Cid: c, Status: storage.StatusPinned, Managed: true, Protected: true, Timestamp: time.Now().UTC()}
+		return storage.PutStatus
+	})
+	t.bump()
+	if err != nil || !created {
+		return errors.Join(ErrNotProtected, err)
+	}
+	if err := t.ipfs.Pin(ctx, c, true, t.cfg.PinTimeout, nil); err != nil {
 		t.Release(c)
 		return err
 	}
@@ -56,18 +65,26 @@ func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
 // cluster wants of this peer, which unpins it here unless it is allocated
 // here. It reports whether c was protected.
 func (t *Tracker) Release(c cid.Cid) bool {
-	st, known, err := t.status.Get(c)
-	if err != nil || !known || !st.Protected {
+	released := false
+	err := t.status.Edit([]cid.Cid{c}, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
+		released = known && st.Protected
+		if !released {
+			return storage.KeepStatus
+		}
+		st.Protected, st.Error, st.AttemptCount = false, "", 0
+		// process reads the pinset afresh: it pins when allocated here
+		// (the pin is held, and Flotilla's), else unpins Flotilla's own pin.
+		st.Status = storage.StatusUnpinQueued
+		if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
+			st.Status = storage.StatusPinQueued
+		}
+		st.Timestamp = time.Now().UTC()
+		return storage.PutStatus
+	})
+	if err != nil || !released {
 		return false
 	}
-	st.Protected, st.Error, st.AttemptCount = false, "", 0
-	// process reads the pinset afresh: it pins when allocated here (the
-	// pin is held, and Flotilla's), else unpins Flotilla's own pin.
-	st.Status = storage.StatusUnpinQueued
-	if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
-		st.Status = storage.StatusPinQueued
-	}
-	t.put(st, c, false)
+	t.bump()
 	t.log.Debug().Str("cid", c.String()).Msg("upload protection released")
 	t.poke()
 	return true

@@ -171,14 +171,44 @@ func (t *Tracker) room() int {
 // in flight (pinning, unpinning) by a process that was killed mid-call.
 // Run calls it before its first worker starts: none can be on them.
 func (t *Tracker) requeueInterrupted(ctx context.Context) {
-	err := t.eachStatus(ctx, inFlight, func(st storage.LocalStatus) bool {
-		st.Status = queueOf(st.Status)
-		t.put(st, st.Cid, false)
-		return true
+	err := t.eachStatusPage(ctx, inFlight, func(page []cid.Cid) error {
+		return t.status.Edit(page, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
+			if !known || !inFlightStatus(st.Status) {
+				return storage.KeepStatus
+			}
+			st.Status = queueOf(st.Status)
+			return storage.PutStatus
+		})
 	})
+	t.bump()
 	if err != nil && ctx.Err() == nil {
 		t.log.Error().Err(err).Msg("queue the pins left in flight again")
 	}
+}
+
+// eachStatusPage hands fn the CIDs whose status is in want, a page at a
+// time in CID order, outside any transaction: fn edits them, deciding from
+// each record as it is by then.
+func (t *Tracker) eachStatusPage(ctx context.Context, want []storage.TrackerStatus, fn func(page []cid.Cid) error) error {
+	after := cid.Undef
+	for ctx.Err() == nil {
+		var page []cid.Cid
+		last, err := t.status.ForEachWithStatus(want, after, scanPage, func(st storage.LocalStatus) error {
+			page = append(page, st.Cid)
+			return nil
+		})
+		if err != nil || len(page) == 0 {
+			return err
+		}
+		if err := fn(page); err != nil {
+			return err
+		}
+		if !last.Defined() || last.Equals(after) {
+			return nil
+		}
+		after = last
+	}
+	return ctx.Err()
 }
 
 var inFlight = []storage.TrackerStatus{storage.StatusPinning, storage.StatusUnpinning}
@@ -195,13 +225,19 @@ func queueOf(status storage.TrackerStatus) storage.TrackerStatus {
 	return ""
 }
 
-// stuck reports whether st is left in flight with no worker on it.
-func (t *Tracker) stuck(st storage.LocalStatus) bool {
-	if st.Status != storage.StatusPinning && st.Status != storage.StatusUnpinning {
-		return false
-	}
+func inFlightStatus(status storage.TrackerStatus) bool {
+	return status == storage.StatusPinning || status == storage.StatusUnpinning
+}
+
+// busy reports whether a worker is on c.
+func (t *Tracker) busy(c cid.Cid) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, busy := t.inflight[st.Cid]
-	return !busy
+	_, busy := t.inflight[c]
+	return busy
+}
+
+// stuck reports whether st is left in flight with no worker on it.
+func (t *Tracker) stuck(st storage.LocalStatus) bool {
+	return inFlightStatus(st.Status) && !t.busy(st.Cid)
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
-	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -55,45 +54,25 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var queued atomic.Int64
-	now := time.Now().UTC()
-	var puts []storage.LocalStatus
+	var queued int
+	var batch []reconcileCandidate
 	flush := func() {
-		if len(puts) > 0 {
-			if err := t.status.PutMany(puts); err != nil {
-				t.log.Error().Err(err).Msg("record reconcile result")
-			}
-			queued.Add(int64(len(puts)))
-			puts = puts[:0]
+		n, err := t.reconcileBatch(batch, time.Now().UTC())
+		if err != nil {
+			t.log.Error().Err(err).Msg("record reconcile result")
+		}
+		if n > 0 {
+			queued += n
 			t.poke()
 		}
+		batch = batch[:0]
 	}
 	err = t.state.ForEach(func(p storage.Pin) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		st, known, err := t.status.Get(p.Cid)
-		if err != nil {
-			return err
-		}
-		st.Cid, st.Timestamp = p.Cid, now
-		held := up.holds(p.Cid, p.Mode)
-		switch {
-		case known && t.stuck(st):
-			// Left in flight by a process that stopped: the worker that
-			// takes it up again reads the pinset afresh.
-			st.Status = queueOf(st.Status)
-		case p.AllocatedTo(t.self) && !held && (!known || st.Status == storage.StatusPinned):
-			st.Status, st.AttemptCount, st.Error = storage.StatusPinQueued, 0, ""
-		case p.AllocatedTo(t.self) && held && !known:
-			st.Status, st.Preexisting = storage.StatusPinned, true
-		case !p.AllocatedTo(t.self) && known && unpinsOnIPFS(st, held) && st.Status != storage.StatusUnpinning:
-			st.Status, st.AttemptCount, st.Error = storage.StatusUnpinQueued, 0, ""
-		default:
-			return nil
-		}
-		puts = append(puts, st)
-		if len(puts) >= 512 {
+		batch = append(batch, reconcileCandidate{cid: p.Cid, allocated: p.AllocatedTo(t.self), held: up.holds(p.Cid, p.Mode)})
+		if len(batch) >= scanPage {
 			flush()
 		}
 		return nil
@@ -102,37 +81,104 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if err := t.reconcileOrphans(ctx, up); err != nil {
+	if err := t.reconcileOrphans(ctx); err != nil {
 		return err
 	}
-	if n := queued.Load(); n > 0 {
-		t.log.Info().Int64("changed", n).Msg("reconciled local pins with the IPFS node")
+	if queued > 0 {
+		t.log.Info().Int("changed", queued).Msg("reconciled local pins with the IPFS node")
 	}
 	t.bump()
 	return nil
 }
 
+// reconcileCandidate is a pin of the pinset as a reconcile saw it: both the
+// pinset and the IPFS node's listing may be older than the local status.
+type reconcileCandidate struct {
+	cid       cid.Cid
+	allocated bool // to this peer
+	held      bool // by the IPFS node, in a mode that serves the pin
+}
+
+// reconcileBatch queues the pins of batch whose local status disagrees
+// with the IPFS node, and reports how many it queued. It decides from each
+// status as it is when written, and only ever queues: the listing and the
+// pinset it saw may be stale, so the worker that takes a queued CID up
+// reads both afresh and asks the IPFS node. Above all it never decides
+// from the listing that a pin is a user's: a listing taken before the
+// cluster unpinned its own pin would make that pin look like the user's
+// for ever after. CIDs in flight are left to their workers.
+func (t *Tracker) reconcileBatch(batch []reconcileCandidate, now time.Time) (int, error) {
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	cids := make([]cid.Cid, len(batch))
+	for i := range batch {
+		cids[i] = batch[i].cid
+	}
+	// Indexed by CID, as the editor may run twice for one.
+	queued := make([]bool, len(batch))
+	err := t.status.Edit(cids, func(i int, st *storage.LocalStatus, known bool) storage.StatusAction {
+		p := batch[i]
+		queued[i] = false
+		if t.busy(p.cid) {
+			return storage.KeepStatus
+		}
+		switch {
+		case known && inFlightStatus(st.Status):
+			// Left in flight by a process that stopped.
+			st.Status = queueOf(st.Status)
+		case p.allocated && !known:
+			// Held or not, the worker asks the node whose pin it is.
+			st.Status = storage.StatusPinQueued
+		case p.allocated && !p.held && st.Status == storage.StatusPinned:
+			st.Status, st.AttemptCount, st.Error = storage.StatusPinQueued, 0, ""
+		case !p.allocated && known && unpinsOnIPFS(*st, p.held) && st.Status != storage.StatusUnpinQueued:
+			st.Status, st.AttemptCount, st.Error = storage.StatusUnpinQueued, 0, ""
+		default:
+			return storage.KeepStatus
+		}
+		st.Timestamp = now
+		queued[i] = true
+		return storage.PutStatus
+	})
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, q := range queued {
+		if q {
+			n++
+		}
+	}
+	return n, nil
+}
+
 // reconcileOrphans handles status entries whose pin left the pinset while
 // this peer was not looking (for instance, during a snapshot install).
-func (t *Tracker) reconcileOrphans(ctx context.Context, up *upstreamSet) error {
-	return t.eachStatus(ctx, allStatuses, func(st storage.LocalStatus) bool {
-		if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) || st.Protected {
-			// A protected upload's pin may not be committed yet: the
-			// Node's release decides.
-			return true
-		}
-		// The listing is as old as the reconcile: a pin made since may be
-		// missing from it. Flotilla's own pin is therefore always unpinned
-		// (a no-op when the node does not hold it), never just forgotten.
-		if unpinsOnIPFS(st, true) {
-			if st.Status != storage.StatusUnpinQueued && (st.Status != storage.StatusUnpinning || t.stuck(st)) {
-				st.Status, st.AttemptCount = storage.StatusUnpinQueued, 0
-				t.put(st, st.Cid, false)
+func (t *Tracker) reconcileOrphans(ctx context.Context) error {
+	return t.eachStatusPage(ctx, allStatuses, func(page []cid.Cid) error {
+		return t.status.Edit(page, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
+			if !known || t.busy(st.Cid) || st.Protected {
+				// A protected upload's pin may not be committed yet: the
+				// Node's release decides.
+				return storage.KeepStatus
 			}
-		} else {
-			t.put(st, st.Cid, true)
-		}
-		return true
+			if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
+				return storage.KeepStatus
+			}
+			if !unpinsOnIPFS(*st, true) {
+				return storage.DeleteStatus
+			}
+			// The listing is as old as the reconcile: a pin made since may
+			// be missing from it. Flotilla's own pin is therefore always
+			// unpinned (a no-op when the node does not hold it), never just
+			// forgotten.
+			if st.Status == storage.StatusUnpinQueued {
+				return storage.KeepStatus
+			}
+			st.Status, st.AttemptCount = storage.StatusUnpinQueued, 0
+			return storage.PutStatus
+		})
 	})
 }
 

@@ -11,7 +11,7 @@ import (
 
 // RecoverBatch is how many CIDs RecoverAll queues again in one write and
 // hands on at a time.
-const RecoverBatch = 512
+const RecoverBatch = scanPage
 
 // recoverable are the statuses Recover may queue again: failures, and
 // operations left in flight with no worker on them.
@@ -22,28 +22,39 @@ var recoverable = []storage.TrackerStatus{
 // Recover queues a failed pin or unpin of c again, now, or one left in
 // flight with no worker on it, and reports whether there was one.
 func (t *Tracker) Recover(c cid.Cid) bool {
-	st, ok, err := t.status.Get(c)
-	if err != nil || !ok {
-		return false
-	}
-	st, ok = t.recovered(st, time.Now().UTC())
-	if !ok {
-		return false
-	}
-	t.put(st, c, false)
-	t.poke()
-	return true
+	queued, err := t.recoverCids([]cid.Cid{c})
+	return err == nil && len(queued) > 0
 }
 
-// recovered is st queued again, and whether Recover queues it: a failure,
-// or an operation left in flight with no worker on it.
-func (t *Tracker) recovered(st storage.LocalStatus, now time.Time) (storage.LocalStatus, bool) {
-	failed := st.Status == storage.StatusPinError || st.Status == storage.StatusUnpinError
-	if !failed && !t.stuck(st) {
-		return st, false
+// recoverCids queues again those of cids that Recover would, deciding from
+// each status as it is when written, and returns them.
+func (t *Tracker) recoverCids(cids []cid.Cid) ([]cid.Cid, error) {
+	now := time.Now().UTC()
+	// Indexed by CID, as the editor may run twice for one.
+	picked := make([]bool, len(cids))
+	err := t.status.Edit(cids, func(i int, st *storage.LocalStatus, known bool) storage.StatusAction {
+		failed := st.Status == storage.StatusPinError || st.Status == storage.StatusUnpinError
+		picked[i] = known && (failed || t.stuck(*st))
+		if !picked[i] {
+			return storage.KeepStatus
+		}
+		st.Status, st.AttemptCount, st.Error, st.Timestamp = queueOf(st.Status), 0, "", now
+		return storage.PutStatus
+	})
+	if err != nil {
+		return nil, err
 	}
-	st.Status, st.AttemptCount, st.Error, st.Timestamp = queueOf(st.Status), 0, "", now
-	return st, true
+	var queued []cid.Cid
+	for i, ok := range picked {
+		if ok {
+			queued = append(queued, cids[i])
+		}
+	}
+	if len(queued) > 0 {
+		t.bump()
+		t.poke()
+	}
+	return queued, nil
 }
 
 // RecoverAll queues again every failed operation, and every one left in
@@ -52,37 +63,11 @@ func (t *Tracker) recovered(st storage.LocalStatus, now time.Time) (storage.Loca
 // they are queued; an error from fn, or the end of ctx, stops it. It holds
 // one page at a time, however many failures there are.
 func (t *Tracker) RecoverAll(ctx context.Context, fn func([]cid.Cid) error) error {
-	after := cid.Undef
-	for {
-		if err := ctx.Err(); err != nil {
+	return t.eachStatusPage(ctx, recoverable, func(page []cid.Cid) error {
+		queued, err := t.recoverCids(page)
+		if err != nil || len(queued) == 0 {
 			return err
 		}
-		var puts []storage.LocalStatus
-		now := time.Now().UTC()
-		last, err := t.status.ForEachWithStatus(recoverable, after, RecoverBatch, func(st storage.LocalStatus) error {
-			if st, ok := t.recovered(st, now); ok {
-				puts = append(puts, st)
-			}
-			return nil
-		})
-		if err != nil || !last.Defined() {
-			return err
-		}
-		after = last
-		if len(puts) == 0 {
-			continue
-		}
-		if err := t.status.PutMany(puts); err != nil {
-			return err
-		}
-		t.bump()
-		t.poke()
-		cids := make([]cid.Cid, len(puts))
-		for i := range puts {
-			cids[i] = puts[i].Cid
-		}
-		if err := fn(cids); err != nil {
-			return err
-		}
-	}
+		return fn(queued)
+	})
 }

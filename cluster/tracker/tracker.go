@@ -170,47 +170,47 @@ func (t *Tracker) Changed(changes []storage.Change) {
 		}
 	}
 	t.mu.Unlock()
-	var puts []storage.LocalStatus
-	for _, ch := range changes {
-		st, known, err := t.status.Get(ch.Pin.Cid)
-		if err != nil {
-			t.log.Error().Err(err).Msg("read local pin status")
-			continue
-		}
-		st.Cid = ch.Pin.Cid
+	cids := make([]cid.Cid, len(changes))
+	for i, ch := range changes {
+		cids[i] = ch.Pin.Cid
+	}
+	queued := make([]bool, len(changes))
+	err := t.status.Edit(cids, func(i int, st *storage.LocalStatus, known bool) storage.StatusAction {
+		ch := changes[i]
+		queued[i] = false
 		wanted := ch.Kind == storage.OpPin && ch.Pin.AllocatedTo(t.self)
 		switch {
 		case wanted && known && st.Status == storage.StatusPinned && !deepened(ch):
-			continue
+			return storage.KeepStatus
 		case wanted:
 			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
 		case known && st.Protected && ch.Kind == storage.OpPin:
 			// An upload received here, allocated elsewhere: kept until
 			// an allocated peer holds it (Release).
-			continue
+			return storage.KeepStatus
 		case known && st.Managed && !st.Preexisting:
 			// Unpinned: a protection goes with the pin.
 			st.Protected = false
 			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusUnpinQueued, "", 0, now
 		case known:
-			if err := t.status.Delete(st.Cid); err != nil {
-				t.log.Error().Err(err).Msg("drop local pin status")
-			}
-			continue
+			return storage.DeleteStatus
 		default:
-			continue
+			return storage.KeepStatus
 		}
-		puts = append(puts, st)
+		queued[i] = true
+		return storage.PutStatus
+	})
+	if err != nil {
+		t.log.Error().Err(err).Msg("record queued pins")
 	}
-	if len(puts) > 0 {
-		if err := t.status.PutMany(puts); err != nil {
-			t.log.Error().Err(err).Msg("record queued pins")
+	var recent []cid.Cid
+	for i, q := range queued {
+		if q {
+			recent = append(recent, cids[i])
 		}
-		cids := make([]cid.Cid, len(puts))
-		for i, st := range puts {
-			cids[i] = st.Cid
-		}
-		t.recent.push(cids)
+	}
+	if len(recent) > 0 {
+		t.recent.push(recent)
 	}
 	t.bump()
 	t.poke()

@@ -95,6 +95,12 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		t.put(st, pin.Cid, false)
 		return
 	}
+	if !pinned {
+		// Whatever the user held is gone: the pin made now is the
+		// cluster's own, which its unpin removes. (A direct pin of the
+		// user's that the cluster replaced stays owed to the user.)
+		st.Preexisting = false
+	}
 	if pinned && !st.Managed {
 		// The user pins it directly and the cluster wants it recursive.
 		// IPFS holds one pin per CID, so the recursive pin replaces the

@@ -1,0 +1,74 @@
+package storage
+
+import (
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+)
+
+// StatusAction is what an edit does with the record it was shown.
+type StatusAction int
+
+const (
+	// KeepStatus leaves the record as it is (or absent).
+	KeepStatus StatusAction = iota
+	// PutStatus stores the edited record.
+	PutStatus
+	// DeleteStatus removes the record.
+	DeleteStatus
+)
+
+// StatusEditor decides what becomes of the record of the i-th CID: st is
+// the record as it is now (with known false and only its Cid set when there
+// is none), to be edited in place.
+type StatusEditor func(i int, st *LocalStatus, known bool) StatusAction
+
+// Edit reads, decides on and writes the records of cids in one write
+// transaction, in order, so that no other write lands between a record's
+// read and its rewrite. A decision made on a copy read earlier may rest on
+// what a concurrent writer has since changed, and writing that copy back
+// would undo the change: whoever decides from a record's present value
+// edits it here. fn may run more than once for a CID (a failed group commit
+// retries each write alone), so it must only decide, never act.
+func (s *StatusStore) Edit(cids []cid.Cid, fn StatusEditor) error {
+	for _, c := range cids {
+		if !c.Defined() {
+			return fmt.Errorf("%w: no cid", ErrInvalidStatus)
+		}
+	}
+	return s.write(&statusWrite{edit: &statusEdit{cids: cids, fn: fn}})
+}
+
+type statusEdit struct {
+	cids []cid.Cid
+	fn   StatusEditor
+}
+
+func (e *statusEdit) apply(sw *statusWriter) error {
+	for i, c := range e.cids {
+		key := []byte(c.KeyString())
+		st := LocalStatus{Cid: c}
+		v := sw.records.Get(key)
+		if v != nil {
+			var err error
+			if st, err = decodeStatusValue(key, v); err != nil {
+				return err
+			}
+		}
+		switch e.fn(i, &st, v != nil) {
+		case PutStatus:
+			st.Cid = c
+			if !st.Status.Valid() {
+				return fmt.Errorf("%w: %s has status %q", ErrInvalidStatus, c, st.Status)
+			}
+			if err := sw.put(&st); err != nil {
+				return err
+			}
+		case DeleteStatus:
+			if err := sw.delete(key); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
