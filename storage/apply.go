@@ -74,9 +74,11 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 			count:  readU64(meta.Get(keyPinCount)),
 		}
 		applied := readU64(meta.Get(keyApplied))
-		recent := &recentOps{b: tx.Bucket(bucketRecentOps)}
 		for i, e := range es {
-			a.recent = recent
+			// A memory per entry: its pruning then depends on the entry
+			// alone, never on which entries a peer happened to apply in
+			// the same batch, so every peer prunes alike.
+			a.recent = &recentOps{b: tx.Bucket(bucketRecentOps)}
 			if e.index == 0 {
 				a.recent = nil
 			}

@@ -36,7 +36,7 @@ const (
 // that pruning reads the oldest first.
 type recentOps struct {
 	b      *bolt.Bucket
-	newest uint64 // the latest timestamp seen in this transaction
+	newest uint64 // the latest timestamp of the entry being applied
 }
 
 // recentKey is the op's timestamp, its CID and a hash of the whole op: a

@@ -65,6 +65,12 @@ func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
 // cluster wants of this peer, which unpins it here unless it is allocated
 // here. It reports whether c was protected.
 func (t *Tracker) Release(c cid.Cid) bool {
+	// Read before the edit: the pinset is never read inside a status
+	// write (see Edit's callers in reconcile.go).
+	allocated := false
+	if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
+		allocated = true
+	}
 	released := false
 	err := t.status.Edit([]cid.Cid{c}, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
 		released = known && st.Protected
@@ -75,7 +81,7 @@ func (t *Tracker) Release(c cid.Cid) bool {
 		// process reads the pinset afresh: it pins when allocated here
 		// (the pin is held, and Flotilla's), else unpins Flotilla's own pin.
 		st.Status = storage.StatusUnpinQueued
-		if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
+		if allocated {
 			st.Status = storage.StatusPinQueued
 		}
 		st.Timestamp = time.Now().UTC()

@@ -54,9 +54,23 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var queued int
-	var batch []reconcileCandidate
-	flush := func() {
+	// The pinset is read a page at a time, each page's statuses edited
+	// outside its transaction: a read transaction held across the whole
+	// pinset would stall the FSM's commits whenever the file grows.
+	queued := 0
+	after := cid.Undef
+	for {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		var batch []reconcileCandidate
+		last, err := t.state.ForEachFrom(after, scanPage, func(p storage.Pin) error {
+			batch = append(batch, reconcileCandidate{cid: p.Cid, allocated: p.AllocatedTo(t.self), held: up.holds(p.Cid, p.Mode)})
+			return nil
+		})
+		if err != nil {
+			return err
+		}
 		n, err := t.reconcileBatch(batch, time.Now().UTC())
 		if err != nil {
 			t.log.Error().Err(err).Msg("record reconcile result")
@@ -65,21 +79,10 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 			queued += n
 			t.poke()
 		}
-		batch = batch[:0]
-	}
-	err = t.state.ForEach(func(p storage.Pin) error {
-		if err := ctx.Err(); err != nil {
-			return err
+		if !last.Defined() {
+			break
 		}
-		batch = append(batch, reconcileCandidate{cid: p.Cid, allocated: p.AllocatedTo(t.self), held: up.holds(p.Cid, p.Mode)})
-		if len(batch) >= scanPage {
-			flush()
-		}
-		return nil
-	})
-	flush()
-	if err != nil {
-		return err
+		after = last
 	}
 	if err := t.reconcileOrphans(ctx); err != nil {
 		return err
@@ -155,15 +158,23 @@ func (t *Tracker) reconcileBatch(batch []reconcileCandidate, now time.Time) (int
 
 // reconcileOrphans handles status entries whose pin left the pinset while
 // this peer was not looking (for instance, during a snapshot install).
+//
+// The pinset is read before each page's edit, never inside it: a status
+// write that waited on the pinset's file could wait on the FSM's commit,
+// which may wait for a reader that waits on status writes. A pin added
+// between the read and the edit is queued for an unpin at worst, which the
+// worker, reading the pinset afresh, turns into a pin.
 func (t *Tracker) reconcileOrphans(ctx context.Context) error {
 	return t.eachStatusPage(ctx, allStatuses, func(page []cid.Cid) error {
-		return t.status.Edit(page, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
-			if !known || t.busy(st.Cid) || st.Protected {
+		orphan := make([]bool, len(page))
+		for i, c := range page {
+			_, err := t.state.Get(c)
+			orphan[i] = errors.Is(err, storage.ErrNotFound)
+		}
+		return t.status.Edit(page, func(i int, st *storage.LocalStatus, known bool) storage.StatusAction {
+			if !orphan[i] || !known || t.busy(st.Cid) || st.Protected {
 				// A protected upload's pin may not be committed yet: the
 				// Node's release decides.
-				return storage.KeepStatus
-			}
-			if _, err := t.state.Get(st.Cid); !errors.Is(err, storage.ErrNotFound) {
 				return storage.KeepStatus
 			}
 			if !unpinsOnIPFS(*st, true) {
