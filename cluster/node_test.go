@@ -108,7 +108,7 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	cfg.Allocation.RepairInterval = time.Second
 	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
 	cfg.IPFS = p.up
-	cfg.Log = zerolog.New(zerolog.NewTestWriter(p.t)).Level(zerolog.WarnLevel)
+	cfg.Log = zerolog.New(testkit.LogWriter(p.t)).Level(zerolog.WarnLevel)
 	return cfg
 }
 

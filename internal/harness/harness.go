@@ -119,7 +119,7 @@ func (c *Cluster) start(p *Peer, bootstrap []string) {
 		c.t.Fatal(err)
 	}
 	p.Addr = ln.Addr().String()
-	log := zerolog.New(zerolog.NewTestWriter(c.t)).Level(c.opts.LogLevel).With().Str("self", p.ID[len(p.ID)-6:]).Logger()
+	log := zerolog.New(testkit.LogWriter(c.t)).Level(c.opts.LogLevel).With().Str("self", p.ID[len(p.ID)-6:]).Logger()
 	up, err := ipfs.New(p.Kubo.URL(), log)
 	if err != nil {
 		c.t.Fatal(err)

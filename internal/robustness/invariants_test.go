@@ -18,17 +18,6 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-// trackerDrift is an open bug: in a few short runs under -race (about one
-// in three or four since the tracker's recent changes), the tracker's view of
-// a cluster key and what its Kubo holds part ways after IPFS faults: a Kubo
-// still holds a cluster pin that its tracker reports unpinned (seeds
-// 2682211148361854317, key 0 on peer2), or a user's direct pin on a cluster
-// key is left recursive (seed 17078778860114501891, key 0 on peer0). Replays
-// did not reproduce them. The short form skips the invariants it breaks,
-// naming it; the long form and FLOTILLA_ROBUSTNESS_STRICT=1 check them.
-const trackerDrift = "open bug: after IPFS faults a peer's tracker and its Kubo may part ways on a cluster key " +
-	"(a pin left behind, or a user's direct pin left recursive); seen with seeds 2682211148361854317 and 17078778860114501891"
-
 // checkInvariants runs once the faults are healed and every peer is back.
 // Each invariant is a subtest that waits, within the settle bound, for the
 // cluster to reach it, and fails with what was still wrong.
@@ -39,10 +28,10 @@ func (w *world) checkInvariants() {
 	w.invariant("every allocated Kubo holds its pins and no other Kubo holds them", "", w.kubosMatchAllocations)
 	w.invariant("every status settles to pinned, remote or unpinned", "", w.statusesSettled)
 	w.invariant("the user's pins on CIDs the cluster never pins are untouched", "", w.userPinsUntouched(false))
-	w.invariant("the user's pins on the cluster's keys are untouched", trackerDrift, w.userPinsUntouched(true))
+	w.invariant("the user's pins on the cluster's keys are untouched", "", w.userPinsUntouched(true))
 	w.unpinAll()
-	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", trackerDrift, w.nothingLeft)
-	w.invariant("after the cluster unpins everything, each Kubo holds the user's pins in their modes", trackerDrift, w.userPinsRestored)
+	w.invariant("after the cluster unpins everything, no Kubo holds anything of the cluster's", "", w.nothingLeft)
+	w.invariant("after the cluster unpins everything, each Kubo holds the user's pins in their modes", "", w.userPinsRestored)
 	w.invariant("after the cluster unpins everything, every status is unpinned", "", w.statusesSettled)
 }
 

@@ -166,6 +166,7 @@ func runOnce(t *testing.T, cfg config, seed uint64) {
 		t.Errorf("porcupine did not decide within %s, seed %d; visualization of the history: %s", cfg.checkTimeout, seed, res.File)
 	case res.Verdict != porcupine.Ok:
 		t.Errorf("the history is not linearizable, seed %d; visualization: %s", seed, res.File)
+		w.logPeers()
 	default:
 		t.Logf("history linearizable (%d operations)", len(w.rec.Operations()))
 	}
@@ -240,5 +241,23 @@ func (w *world) finalReads() {
 			}
 			w.rec.Read(call, id, k, got)
 		}
+	}
+}
+
+// logPeers says where each peer's Raft stands and what it holds for each
+// key, for a history that is not linearizable: a peer that differs names
+// itself.
+func (w *world) logPeers() {
+	for _, p := range w.c.Alive() {
+		ri := p.Node.RaftInfo()
+		var held []string
+		for k, c := range w.keys {
+			name, err := read(p, c)
+			if err != nil {
+				name = err.Error()
+			}
+			held = append(held, fmt.Sprintf("k%d=%s", k, name))
+		}
+		w.t.Logf("%s: %s term %d commit %d applied %d: %v", w.names[p.ID], ri.State, ri.Term, ri.CommitIndex, ri.AppliedIndex, held)
 	}
 }
