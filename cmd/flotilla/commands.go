@@ -87,8 +87,12 @@ func (e entry) run(ctx context.Context, g *globals, name string, args []string) 
 		fmt.Fprintf(g.env.Stderr, "flotilla %s: unknown subcommand %q\n", name, args[0])
 	}
 	fmt.Fprintf(g.env.Stderr, "usage: flotilla %s <subcommand> [flags]\n\nsubcommands:\n", name)
+	t := newTable(g.env.Stderr)
 	for _, n := range slices.Sorted(maps.Keys(e.subs)) {
-		fmt.Fprintf(g.env.Stderr, "  %-28s %s\n", strings.TrimSpace(n+" "+e.subs[n].args), e.subs[n].summary)
+		t.row("", strings.TrimSpace(n+" "+e.subs[n].args), e.subs[n].summary)
+	}
+	if err := t.flush(); err != nil {
+		return err
 	}
 	if help {
 		return flag.ErrHelp
@@ -98,14 +102,16 @@ func (e entry) run(ctx context.Context, g *globals, name string, args []string) 
 
 // listCommands writes the top-level commands with their summaries; a
 // group's names its subcommands.
-func listCommands(w io.Writer, table map[string]entry) {
+func listCommands(w io.Writer, table map[string]entry) error {
+	t := newTable(w)
 	for _, n := range slices.Sorted(maps.Keys(table)) {
 		summary := table[n].summary
 		if subs := table[n].subs; subs != nil {
 			summary += " (" + strings.Join(slices.Sorted(maps.Keys(subs)), ", ") + ")"
 		}
-		fmt.Fprintf(w, "  %-10s %s\n", n, summary)
+		t.row("", n, summary)
 	}
+	return t.flush()
 }
 
 // base is what every command has: the globals and its flag set.
