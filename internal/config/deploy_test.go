@@ -137,6 +137,27 @@ func TestDockerfileRunsAFlotillaVersionSmokeStep(t *testing.T) {
 	}
 }
 
+// The image builds with the Go that go.mod asks for: the golang image runs
+// with GOTOOLCHAIN=local, so an older minor version fails the build.
+func TestDockerfileBuildsWithTheGoOfGoMod(t *testing.T) {
+	gomod, err := os.ReadFile("../../go.mod")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := regexp.MustCompile(`(?m)^go (\d+\.\d+)`).FindSubmatch(gomod)
+	dockerfile, err := os.ReadFile(dockerfilePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := regexp.MustCompile(`(?m)^FROM golang:(\d+\.\d+)`).FindSubmatch(dockerfile)
+	if want == nil || got == nil {
+		t.Fatalf("no go line in go.mod (%q) or no FROM golang:X.Y in the Dockerfile (%q)", want, got)
+	}
+	if string(got[1]) != string(want[1]) {
+		t.Errorf("the Dockerfile builds with golang:%s, go.mod wants go %s", got[1], want[1])
+	}
+}
+
 func makefileKuboVersion(t *testing.T) string {
 	t.Helper()
 	raw, err := os.ReadFile(makefilePath)
