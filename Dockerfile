@@ -1,10 +1,12 @@
 # Flotilla: a static binary on a small runtime image.
 FROM golang:1.26-bookworm AS build
 WORKDIR /src
+# The commit the binary reports; `docker build --build-arg VERSION=$(git describe --always)`.
+ARG VERSION=dev
 COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
-RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o /out/flotilla ./cmd/flotilla
+RUN CGO_ENABLED=0 go build -trimpath -ldflags "-s -w -X github.com/flotilla-ipfs/flotilla/internal/version.Commit=${VERSION}" -o /out/flotilla ./cmd/flotilla
 # The runtime image has no shell: make the home folder here, so that the
 # volume starts out owned by the unprivileged user.
 RUN mkdir -p /out/data/flotilla
@@ -12,6 +14,9 @@ RUN mkdir -p /out/data/flotilla
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/flotilla /usr/local/bin/flotilla
 COPY --from=build --chown=65532:65532 /out/data /data
+# Smoke step: the binary runs on this image (static, no libc). Exec form,
+# since the image has no shell.
+RUN ["/usr/local/bin/flotilla", "version"]
 ENV FLOTILLA_PATH=/data/flotilla \
     FLOTILLA_PROXY_LISTEN=0.0.0.0:9095 \
     FLOTILLA_API_LISTEN=0.0.0.0:9094 \

@@ -19,7 +19,9 @@ func textPinUpdate(_ options, w io.Writer, v any) error {
 // runPinUpdate replaces a recursive cluster pin by another: the new pin
 // inherits the old one's name, replication and metadata and records the old
 // CID in PinUpdate, so that the cluster can place it where most blocks
-// already are. Allocations are left to the cluster.
+// already are. Allocations are left to the cluster. In "pinned" mode it
+// returns once the new pin is pinned and, with unpin (Kubo's default),
+// once this peer's node dropped the old one, as pin rm does.
 func runPinUpdate(c *call) error {
 	from, err := c.h.resolve(c.ctx, c.args[0])
 	if err != nil {
@@ -68,10 +70,18 @@ func runPinUpdate(c *call) error {
 		return err
 	}
 	if c.opts.flag("unpin", true) {
-		// Someone else removing it meanwhile is the outcome asked for.
-		if _, err := c.h.cluster.Unpin(c.ctx, from); err != nil && !isNotFound(err) {
+		was, err := c.h.cluster.Unpin(c.ctx, from)
+		switch {
+		case err == nil:
+			// Kubo's pin update returns with the old pin gone, as pin rm.
+			if err := c.h.waitUnpinned(c.ctx, []storage.Pin{was}); err != nil {
+				return err
+			}
+		case !isNotFound(err):
 			return kuboErr(opUnpin, c.args[0], err)
 		}
+		// Not found: someone else removed it meanwhile, the outcome asked
+		// for, and theirs to wait for.
 	}
 	return c.out.once(out)
 }

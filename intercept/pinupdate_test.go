@@ -1,6 +1,8 @@
 package intercept
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"testing"
@@ -32,7 +34,9 @@ func TestPinUpdate(t *testing.T) {
 	if _, ok := f.Stored(from); ok {
 		t.Error("old pin kept with unpin defaulting to true")
 	}
-	want := []string{"pin " + to.String() + " recursive", "wait " + to.String(), "unpin " + from.String()}
+	// In "pinned" mode it answers once the new pin is pinned and this
+	// peer's node dropped the old one, as Kubo's does.
+	want := []string{"pin " + to.String() + " recursive", "wait " + to.String(), "unpin " + from.String(), "wait-unpin " + from.String()}
 	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
 	}
@@ -48,6 +52,44 @@ func TestPinUpdateKeepsOldWithUnpinFalse(t *testing.T) {
 	}
 	if _, ok := f.Stored(from); !ok {
 		t.Error("old pin removed with unpin=false")
+	}
+	if got := f.Calls(); slices.Contains(got, "wait-unpin "+from.String()) {
+		t.Errorf("calls %v: waited for an unpin that was not asked for", got)
+	}
+}
+
+func TestPinUpdateCommittedModeDoesNotWaitForTheUnpin(t *testing.T) {
+	from, to := testCid(1), testCid(2)
+	f := newFakeCluster(recursivePin(from, ""))
+	f.OnWaitUnpinned(func(context.Context, storage.Pin) error { return errors.New("must not wait") })
+	h := newTestHandlers(t, f, nil, "", false)
+	res := post(t, h, "/api/v0/pin/update?arg="+from.String()+"&arg="+to.String(), nil)
+	if body := readBody(t, res); body != fmt.Sprintf(`{"Pins":["%s","%s"]}`+"\n", from, to) {
+		t.Errorf("body %q", body)
+	}
+	if _, ok := f.Stored(from); ok {
+		t.Error("old pin kept with unpin defaulting to true")
+	}
+}
+
+// The old pin's unpin failing on this peer's node is Kubo's error, after
+// the new pin was made and the old one left the pinset.
+func TestPinUpdateUnpinErrorIsKubos(t *testing.T) {
+	from, to := testCid(1), testCid(2)
+	f := newFakeCluster(recursivePin(from, "site"))
+	var waited storage.Pin
+	f.OnWaitUnpinned(func(_ context.Context, was storage.Pin) error {
+		waited = was
+		return errors.New("context deadline exceeded")
+	})
+	h := newTestHandlers(t, f, nil, "", true)
+	res := post(t, h, "/api/v0/pin/update?arg="+from.String()+"&arg="+to.String(), nil)
+	checkGolden(t, res, 500, kuboHeaders(), `{"Message":"context deadline exceeded","Code":0,"Type":"error"}`+"\n")
+	if waited.Cid != from || waited.Name != "site" {
+		t.Errorf("waited for %+v, want the removed old pin", waited)
+	}
+	if _, ok := f.Stored(to); !ok {
+		t.Error("the new pin is missing")
 	}
 }
 

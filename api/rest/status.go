@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ipfs/go-cid"
@@ -101,7 +100,7 @@ func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
 	s := newStream(w)
 	err = mapOrdered(r.Context(), statusConcurrency, produce,
 		func(ctx context.Context, p storage.Pin) result {
-			pm, keep := filter.apply(a.peerMap(ctx, p.Cid, local))
+			pm, keep := filter.Apply(a.peerMap(ctx, p.Cid, local))
 			return result{types.NewGlobalPinInfo(p, pm), keep}
 		},
 		func(res result) error {
@@ -161,59 +160,15 @@ func (a *API) recoverAll(w http.ResponseWriter, r *http.Request) {
 	}))
 }
 
-// statusFilter is a set of tracker statuses; nil passes everything.
-type statusFilter map[string]bool
-
-var (
-	knownStatuses = []string{
-		"cluster_error", "pin_error", "unpin_error", "pinned", "pinning", "unpinning",
-		"unpinned", "remote", "pin_queued", "unpin_queued", "sharded", "unexpectedly_unpinned",
-	}
-	compositeStatuses = map[string][]string{
-		"error":  {"cluster_error", "pin_error", "unpin_error"},
-		"queued": {"pin_queued", "unpin_queued"},
-	}
-)
-
 // parseStatusFilter reads ipfs-cluster's comma list of statuses. As there,
-// unknown names are skipped, and a list of nothing but unknown names is an
-// error rather than "everything".
-func parseStatusFilter(s string) (statusFilter, error) {
-	if s == "" {
-		return nil, nil
-	}
-	f := statusFilter{}
-	for name := range strings.SplitSeq(strings.ReplaceAll(s, " ", ""), ",") {
-		if members, ok := compositeStatuses[name]; ok {
-			for _, m := range members {
-				f[m] = true
-			}
-			continue
-		}
-		for _, k := range knownStatuses {
-			if k == name {
-				f[k] = true
-			}
-		}
-	}
-	if len(f) == 0 {
+// unknown names are skipped, and a list that passes nothing is an error
+// rather than "everything".
+func parseStatusFilter(s string) (types.StatusFilter, error) {
+	f, _ := types.ParseStatusFilter(s)
+	if f != nil && len(f) == 0 {
 		return nil, errBadRequest("invalid filter value")
 	}
 	return f, nil
-}
-
-// apply keeps the peers whose status passes, and says whether any did.
-func (f statusFilter) apply(pm map[string]types.PinStatus) (map[string]types.PinStatus, bool) {
-	if f == nil {
-		return pm, true
-	}
-	out := make(map[string]types.PinStatus, len(pm))
-	for id, st := range pm {
-		if f[st.Status] {
-			out[id] = st
-		}
-	}
-	return out, len(out) > 0
 }
 
 // statusBatch is how many pins one round of status requests covers.
@@ -221,7 +176,7 @@ const statusBatch = 256
 
 // statusAllBatched streams GET /pins a batch of pins at a time, asking
 // every peer once per batch rather than once per pin.
-func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, filter statusFilter,
+func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, filter types.StatusFilter,
 	produce func(yield func(storage.Pin) error) error) {
 	s := newStream(w)
 	batch := make([]storage.Pin, 0, statusBatch)
@@ -234,7 +189,7 @@ func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, filte
 			cids[i] = p.Cid
 		}
 		for i, pm := range a.cluster.PeerMaps(ctx, cids) {
-			if pm, keep := filter.apply(pm); keep {
+			if pm, keep := filter.Apply(pm); keep {
 				if err := s.send(types.NewGlobalPinInfo(batch[i], pm)); err != nil {
 					return err
 				}

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -22,8 +21,7 @@ const defaultAPI = "http://127.0.0.1:9094"
 // connection. A command binds its own flags to fs before it parses, and calls
 // close once connected.
 type clientCommand struct {
-	g         *globals
-	fs        *flag.FlagSet
+	base
 	api       string
 	basicAuth string
 	token     string
@@ -36,7 +34,7 @@ type clientCommand struct {
 // args, with the client flags bound. Credentials have no flag default, so
 // that usage never prints one taken from the environment.
 func newClientCommand(g *globals, name, args string) *clientCommand {
-	cmd := &clientCommand{g: g, fs: newFlagSet(g, name, args)}
+	cmd := &clientCommand{base: newBase(g, name, args)}
 	cmd.fs.StringVar(&cmd.api, "api", "", "admin API URL, host:port or multiaddr (env FLOTILLA_API, default "+defaultAPI+")")
 	cmd.fs.StringVar(&cmd.basicAuth, "basic-auth", "", "user:password for HTTP basic auth (env FLOTILLA_BASIC_AUTH)")
 	cmd.fs.StringVar(&cmd.token, "token", "", "bearer token from POST /token (env FLOTILLA_TOKEN)")

@@ -25,26 +25,43 @@ type addedOutput struct {
 	Allocations []string `json:"allocations"`
 }
 
-func runAdd(ctx context.Context, g *globals, args []string) error {
-	cmd := newClientCommand(g, "add", "[flags] FILE...")
-	pf := addPinFlags(cmd.fs)
-	wf := addWaitFlags(cmd.fs)
-	recursive := cmd.fs.Bool("recursive", false, "add directories with their contents")
-	wrap := cmd.fs.Bool("wrap-with-directory", false, "wrap the files in a directory, which is what gets pinned")
+type addCommand struct {
+	*clientCommand
+	pin       *pinFlags
+	wait      *waitFlags
+	recursive bool
+	wrap      bool
+	noPin     bool
+}
+
+func newAddCommand(g *globals, name, args string) command {
+	cmd := &addCommand{clientCommand: newClientCommand(g, name, args)}
+	cmd.pin = addPinFlags(cmd.fs)
+	cmd.wait = addWaitFlags(cmd.fs)
+	cmd.fs.BoolVar(&cmd.recursive, "recursive", false, "add directories with their contents")
+	cmd.fs.BoolVar(&cmd.wrap, "wrap-with-directory", false, "wrap the files in a directory, which is what gets pinned")
 	cmd.fs.Int("cid-version", 0, "CID version of the added content")
 	cmd.fs.Bool("raw-leaves", false, "use raw blocks for file data")
 	cmd.fs.String("chunker", "", "chunking algorithm, such as size-262144")
-	noPin := cmd.fs.Bool("no-pin", false, "add the content without pinning it in the cluster")
+	cmd.fs.BoolVar(&cmd.noPin, "no-pin", false, "add the content without pinning it in the cluster")
+	return cmd
+}
+
+func (cmd *addCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	paths, err := cmd.parse(args, 1, -1)
 	if err != nil {
 		return err
 	}
-	dir, closeFiles, err := addDirectory(paths, *recursive)
+	if err := cmd.wait.check(g); err != nil {
+		return err
+	}
+	dir, closeFiles, err := addDirectory(paths, cmd.recursive)
 	if err != nil {
 		return usageError(g, "%v", err)
 	}
 	defer closeFiles()
-	q := pf.query()
+	q := cmd.pin.query()
 	cmd.fs.Visit(func(f *flag.Flag) {
 		for _, name := range addOptionFlags {
 			if f.Name == name {
@@ -76,7 +93,7 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 		// The API pins the top-level entries, or with a wrapping directory
 		// the directory alone, which comes last.
 		switch {
-		case *wrap:
+		case cmd.wrap:
 			roots = []string{*out.Cid}
 		case !strings.Contains(out.Name, "/"):
 			roots = append(roots, *out.Cid)
@@ -87,11 +104,15 @@ func runAdd(ctx context.Context, g *globals, args []string) error {
 		_, err := fmt.Fprintf(g.env.Stdout, "added %s %s\n", *out.Cid, out.Name)
 		return err
 	}))
-	if err != nil || !wf.wait || *noPin {
+	if err != nil || !cmd.wait.waiting() || cmd.noPin {
 		return err
 	}
 	for _, r := range roots {
-		if err := wf.waitPinned(ctx, c, g, cmd.json, r); err != nil {
+		_, raw, err := cmd.wait.waitPinned(ctx, c, g, cmd.json, r)
+		if err == nil && cmd.json {
+			err = printJSON(g.env.Stdout, raw)
+		}
+		if err != nil {
 			return err
 		}
 	}

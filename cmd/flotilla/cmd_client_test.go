@@ -44,11 +44,11 @@ func TestClientCommands(t *testing.T) {
 	// pin add
 	{
 		out := cl.ok("pin", "add", alpha.String(), "--name", "alpha", "--meta", "team=ops", "--meta", "env=prod",
-			"--expire-at", "2030-01-02T03:04:05Z")
+			"--expire-at", "2030-01-02T03:04:05Z", "--no-status")
 		// Flags before the argument work as well, and --wait returns once
 		// a peer has pinned.
 		out += cl.ok("pin", "add", "--name", "beta", "--mode", "direct", "--replication", "2",
-			"--user-allocations", peers[1].ID+","+peers[2].ID, beta.String())
+			"--user-allocations", peers[1].ID+","+peers[2].ID, "--no-status", beta.String())
 		cl.golden("pin_add", out)
 		waited := cl.ok("pin", "add", "/ipfs/"+gamma.String(), "--wait", "--wait-timeout", "30s")
 		if !strings.Contains(waited, gamma.String()+": ") || !strings.Contains(waited, "pinned") {

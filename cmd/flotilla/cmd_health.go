@@ -13,15 +13,14 @@ import (
 	"github.com/flotilla-ipfs/flotilla/health"
 )
 
-func runHealth(ctx context.Context, g *globals, args []string) error {
-	return dispatch(ctx, g, "health", map[string]subcommand{
-		"alerts":  {"", "list the alerts of expired peer metrics", runHealthAlerts},
-		"metrics": {"[name]", "list metric names, or every peer's latest value of one", runHealthMetrics},
-	}, args)
+type healthAlertsCommand struct{ *clientCommand }
+
+func newHealthAlertsCommand(g *globals, name, args string) command {
+	return &healthAlertsCommand{newClientCommand(g, name, args)}
 }
 
-func runHealthAlerts(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags]")
+func (cmd *healthAlertsCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	_, c, ctx, err := cmd.start(ctx, args, 0, 0)
 	if err != nil {
 		return err
@@ -42,8 +41,14 @@ func runHealthAlerts(ctx context.Context, g *globals, name string, args []string
 	return t.flush()
 }
 
-func runHealthMetrics(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags] [name]")
+type healthMetricsCommand struct{ *clientCommand }
+
+func newHealthMetricsCommand(g *globals, name, args string) command {
+	return &healthMetricsCommand{newClientCommand(g, name, args)}
+}
+
+func (cmd *healthMetricsCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	pos, c, ctx, err := cmd.start(ctx, args, 0, 1)
 	if err != nil {
 		return err

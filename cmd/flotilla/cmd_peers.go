@@ -13,8 +13,14 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-func runID(ctx context.Context, g *globals, args []string) error {
-	cmd := newClientCommand(g, "id", "[flags]")
+type idCommand struct{ *clientCommand }
+
+func newIDCommand(g *globals, name, args string) command {
+	return &idCommand{newClientCommand(g, name, args)}
+}
+
+func (cmd *idCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	_, c, ctx, err := cmd.start(ctx, args, 0, 0)
 	if err != nil {
 		return err
@@ -67,15 +73,14 @@ func formatRaft(r types.RaftInfo) string {
 	return s
 }
 
-func runPeers(ctx context.Context, g *globals, args []string) error {
-	return dispatch(ctx, g, "peers", map[string]subcommand{
-		"ls": {"", "list the cluster's peers", runPeersLs},
-		"rm": {"<peer ID>", "remove a peer from the cluster", runPeersRm},
-	}, args)
+type peersLsCommand struct{ *clientCommand }
+
+func newPeersLsCommand(g *globals, name, args string) command {
+	return &peersLsCommand{newClientCommand(g, name, args)}
 }
 
-func runPeersLs(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags]")
+func (cmd *peersLsCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	_, c, ctx, err := cmd.start(ctx, args, 0, 0)
 	if err != nil {
 		return err
@@ -102,8 +107,14 @@ func runPeersLs(ctx context.Context, g *globals, name string, args []string) err
 	return t.flush()
 }
 
-func runPeersRm(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags] <peer ID>")
+type peersRmCommand struct{ *clientCommand }
+
+func newPeersRmCommand(g *globals, name, args string) command {
+	return &peersRmCommand{newClientCommand(g, name, args)}
+}
+
+func (cmd *peersRmCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	pos, c, ctx, err := cmd.start(ctx, args, 1, 1)
 	if err != nil {
 		return err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -11,16 +12,8 @@ import (
 	"time"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
-
-func runPin(ctx context.Context, g *globals, args []string) error {
-	return dispatch(ctx, g, "pin", map[string]subcommand{
-		"add":    {"<cid|/ipfs/path>", "pin in the cluster", runPinAdd},
-		"rm":     {"<cid|/ipfs/path>", "unpin from the cluster", runPinRm},
-		"ls":     {"[cid]", "list the pinset with each pin's options", runPinLs},
-		"update": {"<from> <to>", "pin <to> with <from>'s options, as its replacement", runPinUpdate},
-	}, args)
-}
 
 // pinRoute is the API path for a CID or an IPFS path (/ipfs/<cid>/a,
 // /ipns/name), each segment escaped.
@@ -40,28 +33,64 @@ func pinRoute(arg string) (string, error) {
 	return "/pins/" + strings.Join(segs, "/"), nil
 }
 
-func runPinAdd(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags] <cid|/ipfs/path>")
-	pf := addPinFlags(cmd.fs)
-	wf := addWaitFlags(cmd.fs)
+// pinningCommand is what pin add and pin update share: the pin options,
+// and what to do after the commit.
+type pinningCommand struct {
+	*clientCommand
+	pin *pinFlags
+	out *pinOutputFlags
+}
+
+func newPinningCommand(g *globals, name, args string) pinningCommand {
+	c := pinningCommand{clientCommand: newClientCommand(g, name, args)}
+	c.pin = addPinFlags(c.fs)
+	c.out = addPinOutputFlags(c.fs)
+	return c
+}
+
+type pinAddCommand struct{ pinningCommand }
+
+func newPinAddCommand(g *globals, name, args string) command {
+	return &pinAddCommand{newPinningCommand(g, name, args)}
+}
+
+func (cmd *pinAddCommand) Run(ctx context.Context, args []string) error {
 	pos, err := cmd.parse(args, 1, 1)
 	if err != nil {
 		return err
 	}
 	route, err := pinRoute(pos[0])
 	if err != nil {
-		return usageError(g, "%v", err)
+		return usageError(cmd.g, "%v", err)
+	}
+	if err := cmd.out.check(cmd.g); err != nil {
+		return err
 	}
 	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
 		return err
 	}
 	defer cmd.close()
-	return commitPin(ctx, g, c, cmd, wf, route, pf.query())
+	return commitPin(ctx, c, cmd.clientCommand, cmd.out, route, cmd.pin.query())
 }
 
-// commitPin posts a pin, prints it, and waits for it when asked.
-func commitPin(ctx context.Context, g *globals, c *apiClient, cmd *clientCommand, wf *waitFlags, route string, q url.Values) error {
+// pinOutputFlags say what pin add and pin update do after the commit, as
+// ipfs-cluster-ctl's: wait for peers to pin, then print the status.
+type pinOutputFlags struct {
+	*waitFlags
+	noStatus bool
+}
+
+func addPinOutputFlags(fs *flag.FlagSet) *pinOutputFlags {
+	o := &pinOutputFlags{waitFlags: addWaitFlags(fs)}
+	fs.BoolVar(&o.noStatus, "no-status", false, "print the pin only, not its status after")
+	return o
+}
+
+// commitPin posts a pin and prints it; then waits for it when asked, and
+// prints its status unless told not to.
+func commitPin(ctx context.Context, c *apiClient, cmd *clientCommand, o *pinOutputFlags, route string, q url.Values) error {
+	g := cmd.g
 	var pin storage.Pin
 	raw, err := c.call(ctx, request{method: http.MethodPost, path: route, query: q}, &pin)
 	if err != nil {
@@ -72,14 +101,39 @@ func commitPin(ctx context.Context, g *globals, c *apiClient, cmd *clientCommand
 	} else {
 		err = printPins(g, []storage.Pin{pin})
 	}
-	if err != nil || !wf.wait {
+	if err != nil {
 		return err
 	}
-	return wf.waitPinned(ctx, c, g, cmd.json, pin.Cid.String())
+	target := pin.Cid.String()
+	var info types.GlobalPinInfo
+	if o.waiting() {
+		if info, raw, err = o.waitPinned(ctx, c, g, cmd.json, target); err != nil {
+			return err
+		}
+	}
+	if o.noStatus {
+		return nil
+	}
+	if !o.waiting() {
+		if raw, err = c.call(ctx, request{method: http.MethodGet, path: "/pins/" + url.PathEscape(target)}, &info); err != nil {
+			return err
+		}
+	}
+	out := newStatusOutput(g.env.Stdout, cmd.json)
+	if err := out.emit(info, raw); err != nil {
+		return err
+	}
+	return out.flush()
 }
 
-func runPinRm(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags] <cid|/ipfs/path>")
+type pinRmCommand struct{ *clientCommand }
+
+func newPinRmCommand(g *globals, name, args string) command {
+	return &pinRmCommand{newClientCommand(g, name, args)}
+}
+
+func (cmd *pinRmCommand) Run(ctx context.Context, args []string) error {
+	g := cmd.g
 	pos, err := cmd.parse(args, 1, 1)
 	if err != nil {
 		return err
@@ -105,13 +159,18 @@ func runPinRm(ctx context.Context, g *globals, name string, args []string) error
 	return err
 }
 
-func runPinLs(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags] [cid]")
+type pinLsCommand struct{ *clientCommand }
+
+func newPinLsCommand(g *globals, name, args string) command {
+	return &pinLsCommand{newClientCommand(g, name, args)}
+}
+
+func (cmd *pinLsCommand) Run(ctx context.Context, args []string) error {
 	pos, err := cmd.parse(args, 0, 1)
 	if err != nil {
 		return err
 	}
-	return listAllocations(ctx, g, cmd, pos, pinColumns, pinRow)
+	return listAllocations(ctx, cmd.g, cmd.clientCommand, pos, pinColumns, pinRow)
 }
 
 var pinColumns = []string{"CID", "NAME", "MODE", "REPLICATION", "EXPIRES", "METADATA"}
@@ -161,17 +220,23 @@ func listAllocations(ctx context.Context, g *globals, cmd *clientCommand, cids [
 	return t.flush()
 }
 
-func runPinUpdate(ctx context.Context, g *globals, name string, args []string) error {
-	cmd := newClientCommand(g, name, "[flags] <from cid> <to cid|/ipfs/path>")
-	pf := addPinFlags(cmd.fs)
-	wf := addWaitFlags(cmd.fs)
+type pinUpdateCommand struct{ pinningCommand }
+
+func newPinUpdateCommand(g *globals, name, args string) command {
+	return &pinUpdateCommand{newPinningCommand(g, name, args)}
+}
+
+func (cmd *pinUpdateCommand) Run(ctx context.Context, args []string) error {
 	pos, err := cmd.parse(args, 2, 2)
 	if err != nil {
 		return err
 	}
 	route, err := pinRoute(pos[1])
 	if err != nil {
-		return usageError(g, "%v", err)
+		return usageError(cmd.g, "%v", err)
+	}
+	if err := cmd.out.check(cmd.g); err != nil {
+		return err
 	}
 	c, ctx, err := cmd.connect(ctx)
 	if err != nil {
@@ -189,7 +254,7 @@ func runPinUpdate(ctx context.Context, g *globals, name string, args []string) e
 	if err != nil {
 		return err
 	}
-	q := override(optionsQuery(from, time.Now()), pf.query())
+	q := override(optionsQuery(from, time.Now()), cmd.pin.query())
 	q.Set("pin-update", from.Cid.String())
-	return commitPin(ctx, g, c, cmd, wf, route, q)
+	return commitPin(ctx, c, cmd.clientCommand, cmd.out, route, q)
 }

@@ -13,17 +13,20 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 )
 
-func runState(ctx context.Context, g *globals, args []string) error {
-	return dispatch(ctx, g, "state", map[string]subcommand{
-		"export": {"[--file F]", "write the pinset of a stopped peer as ndjson (ipfs-cluster's format)", runStateExport},
-		"import": {"[--file F] [--force]", "replace the pinset of a stopped peer with an export", runStateImport},
-	}, args)
+type stateExportCommand struct {
+	base
+	file string
 }
 
-func runStateExport(_ context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[--file F]")
-	file := fs.String("file", "", "write to this file instead of stdout")
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+func newStateExportCommand(g *globals, name, args string) command {
+	c := &stateExportCommand{base: newBase(g, name, args)}
+	c.fs.StringVar(&c.file, "file", "", "write to this file instead of stdout")
+	return c
+}
+
+func (c *stateExportCommand) Run(_ context.Context, args []string) error {
+	g := c.g
+	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
 	home, err := g.home()
@@ -31,7 +34,7 @@ func runStateExport(_ context.Context, g *globals, name string, args []string) e
 		return err
 	}
 	dataDir := filepath.Join(home, "data")
-	if *file == "" {
+	if c.file == "" {
 		n, err := offline.Export(dataDir, g.env.Stdout)
 		if err == nil {
 			fmt.Fprintf(g.env.Stderr, "exported %d pins\n", n)
@@ -40,7 +43,7 @@ func runStateExport(_ context.Context, g *globals, name string, args []string) e
 	}
 	// A temp file renamed at the end: a failed export leaves no file that
 	// looks like a whole one.
-	f, err := os.CreateTemp(filepath.Dir(*file), filepath.Base(*file)+".tmp-*")
+	f, err := os.CreateTemp(filepath.Dir(c.file), filepath.Base(c.file)+".tmp-*")
 	if err != nil {
 		return err
 	}
@@ -53,20 +56,31 @@ func runStateExport(_ context.Context, g *globals, name string, args []string) e
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), *file)
+		err = os.Rename(f.Name(), c.file)
 	}
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(g.env.Stderr, "exported %d pins to %s\n", n, *file)
+	fmt.Fprintf(g.env.Stderr, "exported %d pins to %s\n", n, c.file)
 	return nil
 }
 
-func runStateImport(_ context.Context, g *globals, name string, args []string) error {
-	fs := newFlagSet(g, name, "[--file F] [--force]")
-	file := fs.String("file", "", "read from this file instead of stdin")
-	force := fs.Bool("force", false, "replace a pinset that is not empty")
-	if _, err := parseArgs(fs, args, 0, 0); err != nil {
+type stateImportCommand struct {
+	base
+	file  string
+	force bool
+}
+
+func newStateImportCommand(g *globals, name, args string) command {
+	c := &stateImportCommand{base: newBase(g, name, args)}
+	c.fs.StringVar(&c.file, "file", "", "read from this file instead of stdin")
+	c.fs.BoolVar(&c.force, "force", false, "replace a pinset that is not empty")
+	return c
+}
+
+func (c *stateImportCommand) Run(_ context.Context, args []string) error {
+	g := c.g
+	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
 	home, err := g.home()
@@ -90,12 +104,12 @@ func runStateImport(_ context.Context, g *globals, name string, args []string) e
 	if err != nil {
 		return err
 	}
-	if count > 0 && !*force {
+	if count > 0 && !c.force {
 		return fmt.Errorf("the peer holds %d pins: use --force to replace them", count)
 	}
 	var in io.Reader = g.env.Stdin
-	if *file != "" {
-		f, err := os.Open(*file)
+	if c.file != "" {
+		f, err := os.Open(c.file)
 		if err != nil {
 			return err
 		}

@@ -26,11 +26,22 @@ import (
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
-func runDaemon(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "daemon", "[--bootstrap HOST:PORT[,HOST:PORT...]] [--init]")
-	bootstrap := fs.String("bootstrap", "", "cluster addresses of existing peers to join through, comma-separated (first start, or to join again after leaving)")
-	initHome := fs.Bool("init", false, "initialize the home folder first when it has no configuration (for containers)")
-	if err := parseFlags(fs, args); err != nil {
+type daemonCommand struct {
+	base
+	bootstrap string
+	initHome  bool
+}
+
+func newDaemonCommand(g *globals, name, args string) command {
+	c := &daemonCommand{base: newBase(g, name, args)}
+	c.fs.StringVar(&c.bootstrap, "bootstrap", "", "cluster addresses of existing peers to join through, comma-separated (first start, or to join again after leaving)")
+	c.fs.BoolVar(&c.initHome, "init", false, "initialize the home folder first when it has no configuration (for containers)")
+	return c
+}
+
+func (c *daemonCommand) Run(ctx context.Context, args []string) error {
+	g := c.g
+	if err := parseFlags(c.fs, args); err != nil {
 		return err
 	}
 	home, err := g.home()
@@ -39,10 +50,10 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 	}
 	cfgPath := filepath.Join(home, configFile)
 	if _, err := os.Stat(cfgPath); errors.Is(err, os.ErrNotExist) {
-		if !*initHome {
+		if !c.initHome {
 			return fmt.Errorf("%s does not exist: run `flotilla init` first", cfgPath)
 		}
-		if err := runInit(ctx, g, nil); err != nil {
+		if err := newInitCommand(g, "init", "").Run(ctx, nil); err != nil {
 			return err
 		}
 	}
@@ -61,7 +72,7 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
 	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
-	if err := d.start(ctx, splitList(*bootstrap)); err != nil {
+	if err := d.start(ctx, splitList(c.bootstrap)); err != nil {
 		d.stop()
 		return err
 	}

@@ -16,10 +16,20 @@ const (
 	identityFile = "identity.json"
 )
 
-func runInit(_ context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "init", "[--force]")
-	force := fs.Bool("force", false, "overwrite an existing configuration and identity")
-	if err := parseFlags(fs, args); err != nil {
+type initCommand struct {
+	base
+	force bool
+}
+
+func newInitCommand(g *globals, name, args string) command {
+	c := &initCommand{base: newBase(g, name, args)}
+	c.fs.BoolVar(&c.force, "force", false, "overwrite an existing configuration and identity")
+	return c
+}
+
+func (c *initCommand) Run(_ context.Context, args []string) error {
+	g := c.g
+	if err := parseFlags(c.fs, args); err != nil {
 		return err
 	}
 	home, err := g.home()
@@ -27,7 +37,7 @@ func runInit(_ context.Context, g *globals, args []string) error {
 		return err
 	}
 	cfgPath, idPath := filepath.Join(home, configFile), filepath.Join(home, identityFile)
-	if !*force {
+	if !c.force {
 		for _, p := range []string{cfgPath, idPath} {
 			if _, err := os.Stat(p); err == nil {
 				return fmt.Errorf("%s already exists; use --force to overwrite it", p)
@@ -60,10 +70,16 @@ func runInit(_ context.Context, g *globals, args []string) error {
 	return nil
 }
 
-func runVersion(_ context.Context, g *globals, args []string) error {
-	if err := parseFlags(newFlagSet(g, "version", ""), args); err != nil {
+type versionCommand struct{ base }
+
+func newVersionCommand(g *globals, name, args string) command {
+	return &versionCommand{newBase(g, name, args)}
+}
+
+func (c *versionCommand) Run(_ context.Context, args []string) error {
+	if err := parseFlags(c.fs, args); err != nil {
 		return err
 	}
-	fmt.Fprintln(g.env.Stdout, version.Version)
+	fmt.Fprintln(c.g.env.Stdout, version.Version)
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 )
 
@@ -19,6 +18,16 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  *os.File
 	Environ []string
+	// IsTerminal says whether a writer is a terminal; nil looks at the
+	// file's mode. Tests set it to see the terminal's output.
+	IsTerminal func(io.Writer) bool
+}
+
+func (e Env) terminal(w io.Writer) bool {
+	if e.IsTerminal != nil {
+		return e.IsTerminal(w)
+	}
+	return isTerminal(w)
 }
 
 func (e Env) getenv(key string) string {
@@ -30,31 +39,21 @@ func (e Env) getenv(key string) string {
 	return ""
 }
 
-type command struct {
-	summary string
-	run     func(ctx context.Context, g *globals, args []string) error
-}
-
-var commands = map[string]command{
-	"init":    {"write service.json and identity.json into the home folder", runInit},
-	"daemon":  {"run the peer", runDaemon},
-	"version": {"print the version", runVersion},
-	"id":      {"show the peer behind the API", runID},
-	"peers":   {"list or remove cluster peers (ls, rm)", runPeers},
-	"pin":     {"pin, unpin, list and update pins (add, rm, ls, update)", runPin},
-	"status":  {"show every peer's status of pins", runStatus},
-	"recover": {"retry failed pins and unpins", runRecover},
-	"alloc":   {"show where pins are allocated (ls)", runAlloc},
-	"health":  {"show alerts and metrics (alerts, metrics)", runHealth},
-	"add":     {"add files to IPFS and pin them in the cluster", runAdd},
-	"state":   {"export or import a stopped peer's pinset (export, import)", runState},
-}
-
 // globals are the flags that come before the command name.
 type globals struct {
 	env      Env
 	path     string
 	logLevel string
+}
+
+// newGlobalFlagSet binds the flags that come before the command name to g.
+func newGlobalFlagSet(g *globals) *flag.FlagSet {
+	fs := flag.NewFlagSet("flotilla", flag.ContinueOnError)
+	fs.SetOutput(g.env.Stderr)
+	fs.StringVar(&g.path, "path", "", "home folder (default $FLOTILLA_PATH, else ~/.flotilla)")
+	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
+	fs.Usage = func() { usage(g.env.Stderr, fs) }
+	return fs
 }
 
 // errUsage marks a mistake in the command line; it exits with status 2.
@@ -63,11 +62,7 @@ var errUsage = errors.New("usage")
 // Run executes one command line and returns the exit status.
 func Run(ctx context.Context, args []string, env Env) int {
 	g := &globals{env: env}
-	fs := flag.NewFlagSet("flotilla", flag.ContinueOnError)
-	fs.SetOutput(env.Stderr)
-	fs.StringVar(&g.path, "path", "", "home folder (default $FLOTILLA_PATH, else ~/.flotilla)")
-	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.Usage = func() { usage(env.Stderr, fs) }
+	fs := newGlobalFlagSet(g)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -79,13 +74,13 @@ func Run(ctx context.Context, args []string, env Env) int {
 		return 2
 	}
 	name := fs.Arg(0)
-	cmd, ok := commands[name]
+	cmd, ok := commandTable()[name]
 	if !ok {
 		fmt.Fprintf(env.Stderr, "flotilla: unknown command %q\n", name)
 		usage(env.Stderr, fs)
 		return 2
 	}
-	if err := cmd.run(ctx, g, fs.Args()[1:]); err != nil {
+	if err := cmd.run(ctx, g, name, fs.Args()[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
@@ -103,14 +98,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 func usage(w io.Writer, fs *flag.FlagSet) {
 	fmt.Fprintln(w, "usage: flotilla [--path DIR] [--log-level LEVEL] <command> [args]")
 	fmt.Fprintln(w, "\ncommands:")
-	names := make([]string, 0, len(commands))
-	for n := range commands {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
-		fmt.Fprintf(w, "  %-10s %s\n", n, commands[n].summary)
-	}
+	listCommands(w, commandTable())
 	fmt.Fprintln(w, "\nglobal flags:")
 	fs.PrintDefaults()
 }
@@ -134,7 +122,7 @@ func newFlagSet(g *globals, name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(g.env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintf(g.env.Stderr, "usage: flotilla %s %s\n", name, args)
+		fmt.Fprintln(g.env.Stderr, strings.TrimSpace("usage: flotilla "+name+" [flags] "+args))
 		fs.PrintDefaults()
 	}
 	return fs

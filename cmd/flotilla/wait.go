@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -14,19 +15,39 @@ import (
 	"strings"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 type waitFlags struct {
+	fs      *flag.FlagSet
 	wait    bool
+	limit   int
 	timeout time.Duration
 }
 
+// addWaitFlags binds ipfs-cluster-ctl's --wait, --wait-limit and
+// --wait-timeout.
 func addWaitFlags(fs *flag.FlagSet) *waitFlags {
-	wf := &waitFlags{}
-	fs.BoolVar(&wf.wait, "wait", false, "wait until a peer has pinned the content")
+	wf := &waitFlags{fs: fs}
+	fs.BoolVar(&wf.wait, "wait", false, "wait until peers have pinned the content (one, or --wait-limit)")
+	fs.IntVar(&wf.limit, "wait-limit", 1, "how many allocated peers --wait waits for (0: all of them); implies --wait")
 	fs.DurationVar(&wf.timeout, "wait-timeout", 0, "give up waiting after this long (0: no limit)")
 	return wf
+}
+
+// waiting says whether to wait: --wait, or a --wait-limit given.
+func (wf *waitFlags) waiting() bool {
+	limitSet := false
+	wf.fs.Visit(func(f *flag.Flag) { limitSet = limitSet || f.Name == "wait-limit" })
+	return wf.wait || limitSet
+}
+
+func (wf *waitFlags) check(g *globals) error {
+	if wf.limit < 0 {
+		return usageError(g, "--wait-limit %d: want a number of peers, or 0 for all of them", wf.limit)
+	}
+	return nil
 }
 
 const (
@@ -34,18 +55,19 @@ const (
 	waitMaxPoll   = time.Second
 )
 
-// waitPinned polls the status of target until an allocated peer reports it
-// pinned, and fails as soon as one reports pin_error: the tracker would
-// retry, but a user waiting on the command wants to know now. Progress goes
-// to stdout as one line rewritten in place on a terminal, and as a line per
-// change otherwise; with --json only the final status is printed.
-func (wf *waitFlags) waitPinned(ctx context.Context, c *apiClient, g *globals, jsonOut bool, target string) error {
+// waitPinned polls the status of target until the peers that --wait-limit
+// asks for report it pinned, and fails as soon as one reports pin_error
+// before then: the tracker would retry, but a user waiting on the command
+// wants to know now. Progress goes to stdout as one line rewritten in place
+// on a terminal, and as a line per change otherwise; quiet (--json) prints
+// none. It returns the last status, for the caller to print.
+func (wf *waitFlags) waitPinned(ctx context.Context, c *apiClient, g *globals, quiet bool, target string) (types.GlobalPinInfo, json.RawMessage, error) {
 	if wf.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, wf.timeout)
 		defer cancel()
 	}
-	p := newProgress(g.env.Stdout, jsonOut)
+	p := newProgress(g.env.Stdout, g.env.terminal(g.env.Stdout), quiet)
 	defer p.done()
 	poll := waitFirstPoll
 	last := "no status yet"
@@ -53,25 +75,24 @@ func (wf *waitFlags) waitPinned(ctx context.Context, c *apiClient, g *globals, j
 		var info types.GlobalPinInfo
 		raw, err := c.call(ctx, request{method: http.MethodGet, path: "/pins/" + url.PathEscape(target)}, &info)
 		if ctx.Err() != nil {
-			return waitError(ctx, target, last)
+			return info, nil, waitError(ctx, target, last)
 		}
 		if err != nil {
-			return err
+			return info, nil, err
 		}
-		last = statusCounts(info)
+		pp := progressOf(info)
+		want := pp.want(wf.limit)
+		last = pp.String()
 		p.show(target + ": " + last)
-		if failed := peersWith(info, "pin_error"); len(failed) > 0 && len(peersWith(info, "pinned")) == 0 {
-			return fmt.Errorf("%s could not be pinned: %s", target, strings.Join(failed, "; "))
+		if pp.pinned >= want {
+			return info, raw, nil
 		}
-		if len(peersWith(info, "pinned")) > 0 {
-			if jsonOut {
-				return printJSON(g.env.Stdout, raw)
-			}
-			return nil
+		if len(pp.failed) > 0 {
+			return info, nil, fmt.Errorf("%s could not be pinned: %s", target, strings.Join(pp.failed, "; "))
 		}
 		select {
 		case <-ctx.Done():
-			return waitError(ctx, target, last)
+			return info, nil, waitError(ctx, target, last)
 		case <-time.After(poll):
 		}
 		poll = min(2*poll, waitMaxPoll)
@@ -85,37 +106,49 @@ func waitError(ctx context.Context, c, last string) error {
 	return ctx.Err()
 }
 
-// statusCounts sums up a peer map: "1 pinned, 2 pinning".
-func statusCounts(info types.GlobalPinInfo) string {
-	counts := map[string]int{}
-	for _, st := range info.PeerMap {
-		counts[st.Status]++
-	}
-	var parts []string
-	for _, s := range slices.Sorted(maps.Keys(counts)) {
-		parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
-	}
-	if len(parts) == 0 {
-		return "no peer reports it"
-	}
-	return strings.Join(parts, ", ")
+// pinProgress is where a pin stands on the peers allocated to it.
+type pinProgress struct {
+	pinned, allocated int
+	others            map[string]int // the other statuses of allocated peers
+	failed            []string       // the peers in pin_error, with their errors
 }
 
-// peersWith describes the peers in a status, with their errors.
-func peersWith(info types.GlobalPinInfo, status string) []string {
-	var out []string
+func progressOf(info types.GlobalPinInfo) pinProgress {
+	pp := pinProgress{others: map[string]int{}}
 	for _, id := range slices.Sorted(maps.Keys(info.PeerMap)) {
 		st := info.PeerMap[id]
-		if st.Status != status {
+		switch st.Status {
+		case types.StatusRemote:
 			continue
+		case string(storage.StatusPinned):
+			pp.pinned++
+		case string(storage.StatusPinError):
+			pp.failed = append(pp.failed, peerLabel(id, st)+": "+st.Error)
+			pp.others[st.Status]++
+		default:
+			pp.others[st.Status]++
 		}
-		s := peerLabel(id, st)
-		if st.Error != "" {
-			s += ": " + st.Error
-		}
-		out = append(out, s)
+		pp.allocated++
 	}
-	return out
+	return pp
+}
+
+// want is how many pinned peers a limit asks for: 0 is all the allocated
+// ones, and a limit above them waits for all of them rather than forever.
+func (pp pinProgress) want(limit int) int {
+	if limit == 0 || limit > pp.allocated {
+		limit = pp.allocated
+	}
+	return max(limit, 1)
+}
+
+// String reads "pinned on 2/3 peers, 1 pinning".
+func (pp pinProgress) String() string {
+	s := fmt.Sprintf("pinned on %d/%d peers", pp.pinned, pp.allocated)
+	for _, st := range slices.Sorted(maps.Keys(pp.others)) {
+		s += fmt.Sprintf(", %d %s", pp.others[st], st)
+	}
+	return s
 }
 
 func peerLabel(id string, st types.PinStatus) string {
@@ -133,8 +166,8 @@ type progress struct {
 	last  string
 }
 
-func newProgress(w io.Writer, quiet bool) *progress {
-	return &progress{w: w, tty: isTerminal(w), quiet: quiet}
+func newProgress(w io.Writer, tty, quiet bool) *progress {
+	return &progress{w: w, tty: tty, quiet: quiet}
 }
 
 func (p *progress) show(line string) {
