@@ -1,8 +1,10 @@
 package cluster
 
 import (
+	"slices"
 	"testing"
 
+	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -47,4 +49,11 @@ func TestPeersTellRolesPinCountsAndHeartbeats(t *testing.T) {
 		gone := byID()[victim.id]
 		return gone.Error != "" && gone.Role == types.RoleVoter && !gone.LastHeartbeat.IsZero()
 	})
+	// Every peer raises the alert, not the leader alone: whichever peer
+	// serves the status page shows it.
+	for _, p := range peers[:2] {
+		eventually(t, "an alert for the stopped peer on "+p.id, func() bool {
+			return slices.ContainsFunc(p.node.Alerts(), func(a health.Alert) bool { return a.Peer == victim.id })
+		})
+	}
 }
