@@ -18,7 +18,7 @@ const view = {
   updated: null,
 };
 
-const pins = { cursors: [''], page: 0, query: '', generation: 0 };
+const pins = { cursors: [''], page: 0, query: '', generation: 0, last: null };
 
 // --- DOM helpers ---------------------------------------------------------
 
@@ -159,6 +159,10 @@ async function refreshCluster() {
   view.updated = new Date();
   renderPeers();
   renderRaft();
+  // The other sections name peers and tell who is silent: show them with
+  // what was just learnt rather than at their next refresh.
+  renderAlerts();
+  if (pins.last) renderPins(pins.last);
 }
 
 function peerState(p) {
@@ -271,6 +275,7 @@ async function refreshPins() {
   if (generation !== pins.generation) return; // the search or the page changed meanwhile
   pins.cursors.length = pins.page + 1;
   if (page.next) pins.cursors.push(page.next);
+  pins.last = page;
   renderPins(page);
 }
 
@@ -314,6 +319,7 @@ function renderPins(page) {
 function goToPage(page) {
   pins.page = page;
   pins.generation++;
+  pins.last = null;
   refreshPins().catch((err) => { view.failures.set('pins', err.message); renderLive(); });
 }
 
