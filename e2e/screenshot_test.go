@@ -42,7 +42,7 @@ func screenshot(t *testing.T, ctx context.Context, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1440, height)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, height)); err != nil {
 		t.Fatal(err)
 	}
 	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))

@@ -21,7 +21,7 @@ func browser(t *testing.T) context.Context {
 	if err != nil {
 		t.Fatal("chromium is not installed: the status page test drives it (.ci/run installs the Debian package chromium)")
 	}
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1440, 900))
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(path), chromedp.WindowSize(1280, 800))
 	if os.Geteuid() == 0 {
 		// Chromium refuses to run as root inside its sandbox.
 		opts = append(opts, chromedp.NoSandbox)
