@@ -100,10 +100,34 @@ func TestStatusPageShowsTheClusterLive(t *testing.T) {
 	}
 }
 
-// selfID is p's own peer ID.
-func selfID(t *testing.T, p *peer) string {
+// TestStatusPageBehindBasicAuth opens the page of a peer with credentials
+// the way an operator's browser holds them once given (here in the URL):
+// its own requests carry them and the page fills.
+func TestStatusPageBehindBasicAuth(t *testing.T) {
+	flotillaBin, ipfsBin := binaries(t)
+	ctx := browser(t)
+	p := newPeer(t, flotillaBin, startKubo(t, ipfsBin), "FLOTILLA_API_BASIC_AUTH_CREDENTIALS=admin=s3cret")
+	p.start()
+	id := selfID(t, p, "admin", "s3cret")
+	if err := chromedp.Do(ctx, chromedp.Navigate("http://admin:s3cret@"+p.api+"/")); err != nil {
+		t.Fatal(err)
+	}
+	waitForPage(t, ctx, "the peer up", peerState(id)+` === 'up'`)
+	waitForPage(t, ctx, "every section refreshed", `document.getElementById('live').dataset.state === 'live'`)
+}
+
+// selfID is p's own peer ID, asked with basic auth when given user and
+// password.
+func selfID(t *testing.T, p *peer, userPass ...string) string {
 	t.Helper()
-	resp, err := http.Get("http://" + p.api + "/id")
+	req, err := http.NewRequest(http.MethodGet, "http://"+p.api+"/id", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(userPass) == 2 {
+		req.SetBasicAuth(userPass[0], userPass[1])
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,7 +136,7 @@ func selfID(t *testing.T, p *peer) string {
 		ID string `json:"id"`
 	}
 	if err := json.NewDecoder(resp.Body).Decode(&id); err != nil || id.ID == "" {
-		t.Fatalf("GET /id: %v %+v", err, id)
+		t.Fatalf("GET /id: %d %v %+v", resp.StatusCode, err, id)
 	}
 	return id.ID
 }

@@ -101,7 +101,9 @@ const countOrder = ['pinned', 'pinning', 'pin_queued', 'pin_error', 'unpinning',
 // --- fetching ------------------------------------------------------------
 
 async function request(path) {
-  const res = await fetch(path, { headers: { Accept: 'application/json' }, cache: 'no-store' });
+  // From the origin, not the page's URL, which may carry user:password@ that
+  // fetch refuses; the browser still sends the credentials it was given.
+  const res = await fetch(new URL(path, location.origin), { headers: { Accept: 'application/json' }, cache: 'no-store' });
   const date = Date.parse(res.headers.get('Date') || '');
   if (date) {
     // The Date header has whole seconds: only a larger gap is a real skew.
