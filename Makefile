@@ -9,7 +9,7 @@ LDFLAGS      := -s -w -X github.com/flotilla-ipfs/flotilla/internal/version.Comm
 export FLOTILLA_BIN := $(CURDIR)/bin/flotilla
 export IPFS_BIN     := $(CURDIR)/bin/ipfs
 
-.PHONY: build kubo run test test-unit e2e-js lint bench fuzz robustness clean
+.PHONY: build kubo run test test-unit e2e-js lint bench fuzz robustness status-screenshot clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/flotilla ./cmd/flotilla
@@ -40,6 +40,12 @@ test-unit:
 robustness: build kubo
 	FLOTILLA_ROBUSTNESS=long $(GO) test -race -count=1 -v -timeout 60m -run TestRobustness ./internal/robustness/
 	FLOTILLA_E2E=1 FLOTILLA_ROBUSTNESS=long $(GO) test -count=1 -v -timeout 30m -run TestNemesisRealProcesses ./e2e/
+
+# docs/status-page.png, the README's picture of the status page: the status
+# page's end-to-end test saves it from its real three-peer cluster.
+status-screenshot: build kubo
+	FLOTILLA_E2E=1 FLOTILLA_STATUS_SCREENSHOT=$(CURDIR)/docs/status-page.png \
+		$(GO) test -count=1 -run TestStatusPageShowsTheClusterLive ./e2e/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -33,7 +33,9 @@ func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storag
 }
 
 // Peers returns the ID object of every member, ordered as the peer set. A
-// peer that does not answer still gets an entry, carrying its error.
+// peer that does not answer still gets an entry, carrying its error and the
+// role this peer's Raft gives it. Each entry carries when this peer last
+// heard the member's heartbeat.
 func (n *Node) Peers(ctx context.Context) []types.ID {
 	peers := n.members()
 	out := make([]types.ID, len(peers))
@@ -42,24 +44,34 @@ func (n *Node) Peers(ctx context.Context) []types.ID {
 		wg.Add(1)
 		go func(i int, p storage.Peer) {
 			defer wg.Done()
-			if p.ID == n.cfg.ID {
-				out[i] = n.ID(ctx)
-				return
+			info := n.memberID(ctx, p)
+			if info.Role == "" {
+				info.Role = n.roleOf(p.ID)
 			}
-			cctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
-			defer cancel()
-			info, err := n.client.ID(cctx, p.ClusterAddr)
-			if err != nil {
-				info = types.ID{
-					ID: p.ID, Peername: p.Name, Addresses: []string{p.ClusterAddr}, Error: err.Error(),
-					ClusterPeers: []string{}, ClusterPeersAddresses: []string{}, IPFS: types.IPFSID{ID: p.IPFSID, Addresses: []string{}},
-				}
-			}
+			info.LastHeartbeat, _ = n.monitor.LastHeard(p.ID)
 			out[i] = info
 		}(i, p)
 	}
 	wg.Wait()
 	return out
+}
+
+// memberID is p's own description of itself, or, when p does not answer,
+// what the peer set knows of it with the error.
+func (n *Node) memberID(ctx context.Context, p storage.Peer) types.ID {
+	if p.ID == n.cfg.ID {
+		return n.ID(ctx)
+	}
+	ctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
+	defer cancel()
+	info, err := n.client.ID(ctx, p.ClusterAddr)
+	if err != nil {
+		return types.ID{
+			ID: p.ID, Peername: p.Name, Addresses: []string{p.ClusterAddr}, Error: err.Error(),
+			ClusterPeers: []string{}, ClusterPeersAddresses: []string{}, IPFS: types.IPFSID{ID: p.IPFSID, Addresses: []string{}},
+		}
+	}
+	return info
 }
 
 // PeerMap asks every peer of the cluster for its status of c, in parallel.

@@ -33,6 +33,17 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 	}
 }
 
+// raiseAlerts turns expired heartbeats into alerts. Every peer raises its
+// own, not the leader alone, so that GET /health/alerts and the status page
+// of any peer show them.
+func (n *Node) raiseAlerts(ctx context.Context) {
+	every(ctx, dutyTick, func(now time.Time) {
+		for _, id := range n.monitor.Check(n.otherPeers(), now) {
+			n.log.Warn().Str("peer", id).Msg("alert: peer heartbeat expired")
+		}
+	})
+}
+
 // checkMembership notices that this peer was removed from the cluster
 // while running: it says so once, and reports itself unready.
 func (n *Node) checkMembership() {

@@ -54,7 +54,7 @@ func (n *Node) establishLeadership(ctx context.Context) (revoke func()) {
 	}
 	lctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	duties := []func(context.Context){n.raiseAlerts, n.repinDeadPeers, n.repairAllocations, n.promoteVotersDuty, n.expirePins}
+	duties := []func(context.Context){n.repinDeadPeers, n.repairAllocations, n.promoteVotersDuty, n.expirePins}
 	for _, duty := range duties {
 		wg.Add(1)
 		go func() {
@@ -106,15 +106,6 @@ func (h healthWatch) cameUp(n *Node, peers []string, now time.Time) []string {
 		h[id] = healthy
 	}
 	return up
-}
-
-// raiseAlerts turns expired heartbeats into alerts.
-func (n *Node) raiseAlerts(ctx context.Context) {
-	every(ctx, dutyTick, func(now time.Time) {
-		for _, id := range n.monitor.Check(n.otherPeers(), now) {
-			n.log.Warn().Str("peer", id).Msg("alert: peer heartbeat expired")
-		}
-	})
 }
 
 // repinDeadPeers moves the pins of a peer down for longer than the repin

@@ -109,7 +109,14 @@ func (n *Node) ID(ctx context.Context) types.ID {
 		RPCProtocolVersion:    version.RPCProtocol,
 		Peername:              n.cfg.Name,
 		Raft:                  n.RaftInfo(),
+		Role:                  n.roleOf(n.cfg.ID),
 		IPFS:                  types.IPFSID{Addresses: []string{}},
+	}
+	if counts, err := n.status.CountByStatus(); err == nil {
+		info.PinsByStatus = make(map[string]int, len(counts))
+		for st, k := range counts {
+			info.PinsByStatus[string(st)] = k
+		}
 	}
 	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
 		for _, s := range cf.Configuration().Servers {

@@ -214,6 +214,22 @@ func (n *Node) Leave(ctx context.Context) error {
 
 // members is the shared peer set, or this peer alone before the leader has
 // recorded anyone (a new cluster's first moments).
+// roleOf is id's role as this peer's Raft configuration and leader see
+// it: the view that stays available when id itself does not answer.
+func (n *Node) roleOf(id string) string {
+	if _, leader := n.rp.raft.LeaderWithID(); string(leader) == id {
+		return types.RoleLeader
+	}
+	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
+		for _, s := range cf.Configuration().Servers {
+			if string(s.ID) == id && s.Suffrage == raft.Voter {
+				return types.RoleVoter
+			}
+		}
+	}
+	return types.RoleNonVoter
+}
+
 func (n *Node) members() []storage.Peer {
 	peers, err := n.state.Peers()
 	if err != nil || len(peers) == 0 {

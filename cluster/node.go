@@ -93,6 +93,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.heartbeat(ctx)
 	n.goRun(func() { n.heartbeatLoop(ctx) })
+	n.goRun(func() { n.raiseAlerts(ctx) })
 	n.goRun(func() { n.leaderLoop(ctx) })
 	return n, nil
 }

@@ -82,7 +82,15 @@ func (n *Node) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
 // outside any transaction, so that fn may take its time and call back into
 // the node.
 func (n *Node) List(ctx context.Context, fn func(storage.Pin) error) error {
-	after := cid.Undef
+	_, err := n.ListFrom(ctx, cid.Undef, fn)
+	return err
+}
+
+// ListFrom is List from the first pin after the CID after (from the start
+// when after is cid.Undef). It returns the last CID fn accepted, where a
+// listing stopped by fn's error resumes; a nil error means the end was
+// reached.
+func (n *Node) ListFrom(ctx context.Context, after cid.Cid, fn func(storage.Pin) error) (cid.Cid, error) {
 	for {
 		last, err := n.state.ForEachFrom(after, 1024, func(p storage.Pin) error {
 			if err := ctx.Err(); err != nil {
@@ -90,12 +98,17 @@ func (n *Node) List(ctx context.Context, fn func(storage.Pin) error) error {
 			}
 			return fn(p)
 		})
-		if err != nil || !last.Defined() {
-			return err
+		if last.Defined() {
+			after = last
 		}
-		after = last
+		if err != nil || !last.Defined() {
+			return after, err
+		}
 	}
 }
+
+// PinCount is the size of the pinset, read from a counter: O(1).
+func (n *Node) PinCount() (int, error) { return n.state.Count() }
 
 // allocate places p on healthy peers, never on the excluded ones.
 func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, error) {

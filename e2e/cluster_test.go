@@ -29,7 +29,7 @@ func threePeers(t *testing.T) ([]*kubo, []*peer) {
 	env := append([]string{"FLOTILLA_CLUSTER_SECRET=" + hex.EncodeToString(secret)}, fastHealth...)
 	for i := 0; i < 3; i++ {
 		k := startKubo(t, ipfsBin)
-		p := newPeer(t, flotillaBin, k, env...)
+		p := newPeer(t, flotillaBin, k, append(env, fmt.Sprintf("FLOTILLA_CLUSTER_PEERNAME=peer-%d", i))...)
 		if i == 0 {
 			p.start()
 		} else {

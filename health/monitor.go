@@ -57,6 +57,17 @@ func (m *Monitor) Healthy(peer string, now time.Time) bool {
 	return ok && !p.Expired(now)
 }
 
+// LastHeard is when peer's latest heartbeat arrived, current or not.
+func (m *Monitor) LastHeard(peer string) (time.Time, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	p, ok := m.latest[peer][PingMetric]
+	if !ok {
+		return time.Time{}, false
+	}
+	return time.Unix(0, p.ReceivedAt).UTC(), true
+}
+
 // Latest returns the current, valid metrics called name, one per peer,
 // ordered by peer.
 func (m *Monitor) Latest(name string, now time.Time) []Metric {

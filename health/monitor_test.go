@@ -32,6 +32,13 @@ func TestHeartbeatExpiryRaisesOneAlertAndRecovers(t *testing.T) {
 	if d, ok := m.DownFor("b", t0.Add(16*time.Second)); !ok || d != 10*time.Second {
 		t.Fatalf("DownFor = %v %v, want 10s since its heartbeat expired", d, ok)
 	}
+	// A silent peer's last heartbeat stays known, for the status page.
+	if heard, ok := m.LastHeard("b"); !ok || !heard.Equal(t0) {
+		t.Fatalf("LastHeard(b) = %v %v, want %v", heard, ok, t0)
+	}
+	if _, ok := m.LastHeard("never"); ok {
+		t.Fatal("a peer never heard has a last heartbeat")
+	}
 	if alerts := m.Alerts(); len(alerts) != 1 || alerts[0].Peer != "b" || alerts[0].Name != PingMetric {
 		t.Fatalf("alerts = %+v", alerts)
 	}

@@ -1,5 +1,14 @@
 package types
 
+import "time"
+
+// Roles of a peer in the cluster, as ID.Role names them.
+const (
+	RoleLeader   = "leader"
+	RoleVoter    = "voter"
+	RoleNonVoter = "non-voter"
+)
+
 // ID is ipfs-cluster's ID object, plus the `raft` view. The peer fills it
 // with host:port addresses; the admin API rewrites them as multiaddrs.
 type ID struct {
@@ -14,6 +23,14 @@ type ID struct {
 	IPFS                  IPFSID   `json:"ipfs"`
 	Peername              string   `json:"peername"`
 	Raft                  RaftInfo `json:"raft"`
+	// Role is the peer's part in the cluster: one of the Role constants.
+	Role string `json:"role"`
+	// PinsByStatus counts the peer's own tracker records by status.
+	PinsByStatus map[string]int `json:"pins_by_status,omitempty"`
+	// LastHeartbeat is when the peer that answers GET /peers last heard
+	// this one's heartbeat: its view, not the described peer's. Zero when
+	// never heard.
+	LastHeartbeat time.Time `json:"last_heartbeat,omitzero"`
 }
 
 // IPFSID is the `ipfs` object of ID. An unknown IPFS ID is left out rather

@@ -37,4 +37,8 @@
 //   - POST /peers answers 501: peers join from their own side with the
 //     secret.
 //   - /health/bandwidth is an empty object: peers speak HTTP, not libp2p.
+//   - GET / is a status page (assets embedded, under /ui/), and GET
+//     /ui/pins pages through the pinset by cursor for it. The ID object
+//     also carries `role`, `pins_by_status` and, from GET /peers,
+//     `last_heartbeat`.
 package rest

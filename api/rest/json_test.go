@@ -61,5 +61,5 @@ var (
 	gpiKeys       = []string{"cid", "name", "allocations", "origins", "created", "metadata", "peer_map"}
 	pinStatusKeys = []string{"peername", "ipfs_peer_id", "status", "timestamp", "error", "attempt_count", "priority_pin"}
 	idKeys        = []string{"id", "addresses", "cluster_peers", "cluster_peers_addresses", "version", "commit",
-		"rpc_protocol_version", "error", "ipfs", "peername", "raft"}
+		"rpc_protocol_version", "error", "ipfs", "peername", "raft", "role"}
 )

@@ -31,6 +31,12 @@ type Cluster interface {
 	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	// List streams the whole pinset, which may not fit in memory.
 	List(ctx context.Context, fn func(storage.Pin) error) error
+	// ListFrom is List from the first pin after the CID after (the start
+	// when undefined). It returns the last CID fn accepted, where a listing
+	// that fn stopped with an error resumes; nil means the end was reached.
+	ListFrom(ctx context.Context, after cid.Cid, fn func(storage.Pin) error) (cid.Cid, error)
+	// PinCount is the size of the pinset, without reading it.
+	PinCount() (int, error)
 	// PeerMap returns every peer's status of c, keyed by peer ID.
 	PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
 	// PeerMaps is PeerMap for many CIDs with one round trip per peer; the
@@ -157,12 +163,17 @@ func NewWithConfig(c Cluster, cfg Config) *API {
 	})
 	a.routes(r)
 	auth := newAuthenticator(cfg.Auth, cfg.Now)
-	guard := httpguard.New(httpguard.Config{Origins: cfg.CORS.AllowedOrigins, Hosts: cfg.AllowedHosts, ListenAddr: cfg.ListenAddr})
+	// SameOrigin: the status page at GET / calls the API from its own origin.
+	guard := httpguard.New(httpguard.Config{Origins: cfg.CORS.AllowedOrigins, Hosts: cfg.AllowedHosts,
+		ListenAddr: cfg.ListenAddr, SameOrigin: true})
 	a.handler = guard.Handler(auth.middleware(newCORS(cfg.CORS, r)), a.refuse)
 	return a
 }
 
 func (a *API) routes(r chi.Router) {
+	r.Get("/", a.index)
+	r.Get("/ui/pins", a.pinPage)
+	r.Get("/ui/{name}", a.asset)
 	r.Get("/health", a.health)
 	r.Get("/id", a.id)
 	r.Get("/version", a.version)

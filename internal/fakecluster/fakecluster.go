@@ -315,6 +315,26 @@ func (f *Cluster) List(ctx context.Context, fn func(storage.Pin) error) error {
 	return err
 }
 
+// ListFrom is List from the first pin whose CID bytes follow after's, and
+// returns the last CID fn accepted, as the real peer does.
+func (f *Cluster) ListFrom(ctx context.Context, after cid.Cid, fn func(storage.Pin) error) (cid.Cid, error) {
+	last := after
+	err := f.List(ctx, func(p storage.Pin) error {
+		if after.Defined() && bytes.Compare(p.Cid.Bytes(), after.Bytes()) <= 0 {
+			return nil
+		}
+		if err := fn(p); err != nil {
+			return err
+		}
+		last = p.Cid
+		return nil
+	})
+	return last, err
+}
+
+// PinCount is the size of the pinset.
+func (f *Cluster) PinCount() (int, error) { return read(f, func() int { return len(f.pins) }), nil }
+
 func (f *Cluster) ordered() []storage.Pin {
 	pins := make([]storage.Pin, 0, len(f.pins))
 	if f.insertionOrder {

@@ -12,7 +12,9 @@
 //     the page's name as Host).
 //
 // The admin API and the Pinning Service API use the whole Guard; the proxy,
-// which follows Kubo to the letter, uses Origins.
+// which follows Kubo to the letter, uses Origins. The admin API, which
+// serves a status page, also lets that page's own requests through
+// (Config.SameOrigin).
 package httpguard
 
 import (
@@ -54,9 +56,14 @@ func (o Origins) Allowed(origin string) bool { return o.any || slices.Contains(o
 // with neither must not come from a browser (a User-Agent starting with
 // Mozilla, Electron aside), which would be one too old to send Origin.
 // Clients that are not browsers send neither header and pass.
-func (o Origins) Check(r *http.Request) error {
+func (o Origins) Check(r *http.Request) error { return o.check(r, nil) }
+
+// check is Check with more origins (scheme://host[:port]) allowed: those
+// that also accepts, when not nil.
+func (o Origins) check(r *http.Request, also func(origin string) bool) error {
+	allowed := func(origin string) bool { return o.Allowed(origin) || also != nil && also(origin) }
 	origin, referer := r.Header.Get("Origin"), r.Referer()
-	if origin != "" && !o.Allowed(origin) {
+	if origin != "" && !allowed(origin) {
 		return refusal("cross-site request refused: origin %q is not allowed", origin)
 	}
 	if referer != "" {
@@ -64,7 +71,7 @@ func (o Origins) Check(r *http.Request) error {
 		if err != nil {
 			return refusal("cross-site request refused: the Referer is not a URL")
 		}
-		if from := u.Scheme + "://" + u.Host; !o.Allowed(from) {
+		if from := u.Scheme + "://" + u.Host; !allowed(from) {
 			return refusal("cross-site request refused: referer origin %q is not allowed", from)
 		}
 	}
@@ -99,23 +106,29 @@ type Config struct {
 	// is on when it is a loopback address. When empty, the local address
 	// of each request's connection decides.
 	ListenAddr string
+	// SameOrigin also allows the listener's own pages: an Origin or
+	// Referer whose host[:port] is the request's Host, when that Host
+	// cannot be a name an attacker re-pointed (see sameOrigin).
+	SameOrigin bool
 }
 
 // Guard refuses cross-site and DNS-rebinding requests.
 type Guard struct {
-	origins Origins
-	hosts   []string
-	anyHost bool
-	listen  string
+	origins    Origins
+	hosts      []string
+	anyHost    bool
+	listen     string
+	sameOrigin bool
 }
 
 // New makes the guard of cfg.
 func New(cfg Config) *Guard {
 	return &Guard{
-		origins: NewOrigins(cfg.Origins),
-		hosts:   slices.Clone(cfg.Hosts),
-		anyHost: slices.Contains(cfg.Hosts, "*"),
-		listen:  cfg.ListenAddr,
+		origins:    NewOrigins(cfg.Origins),
+		hosts:      slices.Clone(cfg.Hosts),
+		anyHost:    slices.Contains(cfg.Hosts, "*"),
+		listen:     cfg.ListenAddr,
+		sameOrigin: cfg.SameOrigin,
 	}
 }
 
@@ -124,7 +137,25 @@ func (g *Guard) Check(r *http.Request) error {
 	if err := g.checkHost(r); err != nil {
 		return err
 	}
+	if g.sameOrigin {
+		return g.origins.check(r, func(origin string) bool { return g.isSameOrigin(r, origin) })
+	}
 	return g.origins.Check(r)
+}
+
+// isSameOrigin reports whether origin is the page the request was sent to:
+// its host[:port] is the request's Host. The scheme is not compared, since
+// a reverse proxy that ends TLS forwards plain HTTP. A page on a name an
+// attacker re-pointed at this listener is also "same origin" with it, so
+// the Host must be one no attacker can choose: a loopback name, an IP
+// address (a page's origin is a name when rebinding), or an allowed host.
+// Hosts "*" does not count: it says nothing about which names are real.
+func (g *Guard) isSameOrigin(r *http.Request, origin string) bool {
+	u, err := url.Parse(origin)
+	if err != nil || u.Host == "" || !strings.EqualFold(u.Host, r.Host) {
+		return false
+	}
+	return loopbackName(r.Host) || net.ParseIP(hostOnly(r.Host)) != nil || g.listedHost(r.Host)
 }
 
 // Handler runs next for the requests Check accepts, and answers the others
@@ -145,16 +176,21 @@ func (g *Guard) Handler(next http.Handler, refuse func(http.ResponseWriter, *htt
 // which a browser keeps for the origin they were given to and so never
 // sends to a page on a rebound name.
 func (g *Guard) checkHost(r *http.Request) error {
-	if g.anyHost || !g.onLoopback(r) || loopbackName(r.Host) {
+	if g.anyHost || !g.onLoopback(r) || loopbackName(r.Host) || g.listedHost(r.Host) {
 		return nil
-	}
-	for _, h := range g.hosts {
-		if strings.EqualFold(h, r.Host) || strings.EqualFold(h, hostOnly(r.Host)) {
-			return nil
-		}
 	}
 	return refusal("host %q is not allowed: this listener is on loopback and answers only to 127.0.0.1, [::1], "+
 		"localhost and the configured allowed_hosts (a foreign name here is the mark of DNS rebinding)", r.Host)
+}
+
+// listedHost reports whether host is in Hosts, with its port or without.
+func (g *Guard) listedHost(host string) bool {
+	for _, h := range g.hosts {
+		if strings.EqualFold(h, host) || strings.EqualFold(h, hostOnly(host)) {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *Guard) onLoopback(r *http.Request) bool {

@@ -131,3 +131,34 @@ func TestHostFromTheConnection(t *testing.T) {
 		t.Fatalf("status %d for the server's own address", resp.StatusCode)
 	}
 }
+
+// A page the listener serves calls it back with its own origin as Referer
+// (GETs) or Origin (POSTs). That passes on hosts no attacker can name, and
+// on no other: a page on a re-pointed name is same-origin with itself.
+func TestSameOrigin(t *testing.T) {
+	for _, c := range []struct {
+		name, listen, host, header, value string
+		ok                                bool
+	}{
+		{"loopback page GET", "127.0.0.1:9094", "127.0.0.1:9094", "Referer", "http://127.0.0.1:9094/", true},
+		{"loopback page POST", "127.0.0.1:9094", "127.0.0.1:9094", "Origin", "http://127.0.0.1:9094", true},
+		{"localhost page", "127.0.0.1:9094", "localhost:9094", "Referer", "http://localhost:9094/", true},
+		{"allowed host behind TLS proxy", "127.0.0.1:9094", "admin.example", "Referer", "https://admin.example/", true},
+		{"IP address beyond loopback", "0.0.0.0:9094", "192.0.2.1:9094", "Origin", "http://192.0.2.1:9094", true},
+		{"other port on loopback", "127.0.0.1:9094", "127.0.0.1:9094", "Origin", "http://127.0.0.1:8080", false},
+		{"foreign page", "127.0.0.1:9094", "127.0.0.1:9094", "Referer", "http://evil.example/", false},
+		{"re-pointed name beyond loopback", "0.0.0.0:9094", "evil.example:9094", "Origin", "http://evil.example:9094", false},
+		{"origin null", "127.0.0.1:9094", "127.0.0.1:9094", "Origin", "null", false},
+	} {
+		r := request("POST", c.host, c.header, c.value)
+		g := New(Config{ListenAddr: c.listen, Hosts: []string{"admin.example"}, SameOrigin: true})
+		if err := g.Check(r); (err == nil) != c.ok {
+			t.Errorf("%s: error %v, want allowed=%v", c.name, err, c.ok)
+		}
+	}
+	// Off unless asked: the Pinning Service API serves no pages.
+	r := request("POST", "127.0.0.1:9097", "Origin", "http://127.0.0.1:9097")
+	if New(Config{ListenAddr: "127.0.0.1:9097"}).Check(r) == nil {
+		t.Error("a same-origin request passed a guard without SameOrigin")
+	}
+}

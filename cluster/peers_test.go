@@ -1,0 +1,59 @@
+package cluster
+
+import (
+	"slices"
+	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
+)
+
+// Peers tells what the status page shows of each member: its role, its own
+// pins by status, and when its heartbeat was last heard; a member that
+// stopped keeps its role and last heartbeat, with its error. Leadership may
+// move on a loaded machine, hence the waits.
+func TestPeersTellRolesPinCountsAndHeartbeats(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	asker, victim := peers[0], peers[2]
+	c := testCid(41)
+	if _, err := asker.node.Pin(ctx(t), storage.Pin{Cid: c, ReplicationFactorMin: -1, ReplicationFactorMax: -1}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pin pinned on every peer", func() bool { return len(holders(peers, storage.Pin{Cid: c})) == 3 })
+
+	byID := func() map[string]types.ID {
+		out := map[string]types.ID{}
+		for _, id := range asker.node.Peers(ctx(t)) {
+			out[id.ID] = id
+		}
+		return out
+	}
+	eventually(t, "one leader, two voters, each counting its pin pinned and heard", func() bool {
+		leader := leaderOf(peers)
+		ids := byID()
+		for _, p := range peers {
+			info, want := ids[p.id], types.RoleVoter
+			if leader != nil && p.id == leader.id {
+				want = types.RoleLeader
+			}
+			if info.Role != want || info.PinsByStatus[string(storage.StatusPinned)] != 1 || info.LastHeartbeat.IsZero() || info.Error != "" {
+				return false
+			}
+		}
+		return leader != nil
+	})
+
+	victim.stop()
+	eventually(t, "the stopped peer listed as a voter that does not answer, with its last heartbeat", func() bool {
+		gone := byID()[victim.id]
+		return gone.Error != "" && gone.Role == types.RoleVoter && !gone.LastHeartbeat.IsZero()
+	})
+	// Every peer raises the alert, not the leader alone: whichever peer
+	// serves the status page shows it.
+	for _, p := range peers[:2] {
+		eventually(t, "an alert for the stopped peer on "+p.id, func() bool {
+			return slices.ContainsFunc(p.node.Alerts(), func(a health.Alert) bool { return a.Peer == victim.id })
+		})
+	}
+}
