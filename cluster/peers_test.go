@@ -30,7 +30,7 @@ func TestPeersTellRolesPinCountsAndHeartbeats(t *testing.T) {
 		return out
 	}
 	eventually(t, "one leader, two voters, each counting its pin pinned and heard", func() bool {
-		leader := leaderOf(peers)
+		leader := leaderOf(t, peers)
 		ids := byID()
 		for _, p := range peers {
 			info, want := ids[p.id], types.RoleVoter
