@@ -43,6 +43,9 @@ func runInit(_ context.Context, g *globals, args []string) error {
 	if cfg.Cluster.Secret, err = config.NewSecret(); err != nil {
 		return err
 	}
+	if cfg.Cluster.FollowerSecret, err = config.NewSecret(); err != nil {
+		return err
+	}
 	if host, err := os.Hostname(); err == nil {
 		cfg.Cluster.Peername = host
 	}

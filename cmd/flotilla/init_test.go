@@ -26,11 +26,17 @@ func TestInitWritesConfigAndIdentityAndRefusesToOverwrite(t *testing.T) {
 		t.Fatalf("identity.json is %v, want 0600: it holds a private key", info.Mode().Perm())
 	}
 	var cfg struct {
-		Cluster struct{ Secret string } `json:"cluster"`
+		Cluster struct {
+			Secret         string
+			FollowerSecret string `json:"follower_secret"`
+		} `json:"cluster"`
 	}
 	b, _ = os.ReadFile(filepath.Join(home, "service.json"))
 	if json.Unmarshal(b, &cfg) != nil || len(cfg.Cluster.Secret) != 64 {
 		t.Fatalf("service.json has no 64-character secret: %s", b)
+	}
+	if len(cfg.Cluster.FollowerSecret) != 64 || cfg.Cluster.FollowerSecret == cfg.Cluster.Secret {
+		t.Fatalf("service.json has no 64-character follower secret of its own: %s", b)
 	}
 
 	r = runCLI(t, []string{"FLOTILLA_PATH=" + home}, nil, "init")
