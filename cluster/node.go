@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -152,7 +153,12 @@ func (n *Node) startRaft() error {
 // startServices serves the cluster port and peer RPC, and starts group
 // commit, the tracker and the release of protected uploads.
 func (n *Node) startServices(ctx context.Context) {
-	n.rpc = &http.Server{Handler: peerrpc.NewService(peerService{n}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.rpc = &http.Server{
+		Handler:           peerrpc.NewService(peerService{n}),
+		ConnContext:       peerrpc.ConnContext(func(c net.Conn) bool { return transport.RoleOf(c) == transport.RoleMember }),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	n.goRun(n.port.Serve)
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })

@@ -68,3 +68,8 @@ func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
 func (s peerService) RepoGC(ctx context.Context) types.RepoGC { return s.n.localRepoGC(ctx) }
 
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
+
+func (s peerService) FullMember(id string) bool {
+	p, err := s.n.state.Peer(id)
+	return err == nil && !p.Follower
+}
