@@ -18,7 +18,11 @@ const perPeerTimeout = 15 * time.Second
 // fanOut calls fn for every member in parallel, self included, and returns
 // once all have answered or timed out.
 func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storage.Peer)) {
-	peers := n.members()
+	n.fanOutTo(ctx, n.members(), fn)
+}
+
+// fanOutTo is fanOut over the given peers.
+func (n *Node) fanOutTo(ctx context.Context, peers []storage.Peer, fn func(ctx context.Context, p storage.Peer)) {
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		wg.Add(1)
@@ -55,6 +59,7 @@ func (n *Node) Peers(ctx context.Context) []types.ID {
 					ClusterPeers: []string{}, ClusterPeersAddresses: []string{}, IPFS: types.IPFSID{ID: p.IPFSID, Addresses: []string{}},
 				}
 			}
+			info.Role = n.roleOf(p, info.Role)
 			out[i] = info
 		}(i, p)
 	}
@@ -104,7 +109,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 // Recover retries a failed pin or unpin of c on every peer that holds it,
 // and returns the resulting peer map.
 func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
-	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+	n.fanOutTo(ctx, n.actedOn(), func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
 			n.tracker.Recover(c)
 			return
@@ -119,7 +124,7 @@ func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStat
 func (n *Node) RepoGC(ctx context.Context) map[string]types.RepoGC {
 	var mu sync.Mutex
 	out := map[string]types.RepoGC{}
-	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+	n.fanOutTo(ctx, n.actedOn(), func(ctx context.Context, p storage.Peer) {
 		var res types.RepoGC
 		if p.ID == n.cfg.ID {
 			res = n.localRepoGC(ctx)

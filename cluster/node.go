@@ -58,6 +58,8 @@ type Node struct {
 	// member is set once this peer has seen itself in the Raft
 	// configuration; removed once it has seen itself taken out.
 	member, removed atomic.Bool
+	// followAddrs are where a read-only follower joins its cluster.
+	followAddrs []string
 }
 
 // New opens the peer's state and starts Raft, the cluster port, group commit
@@ -118,12 +120,18 @@ func (n *Node) openStores() error {
 	n.applied.Set(applied)
 	tc := n.cfg.Tracker
 	tc.ObservePin = n.cfg.Observer.ObservePin
+	tc.Mirror = n.follower()
 	n.tracker = tracker.New(n.cfg.ID, n.state, n.status, n.cfg.IPFS, tc, n.cfg.Log.With().Str("component", "tracker").Logger())
 	return nil
 }
 
 // openPort wraps the cluster listener and makes the peer RPC client.
 func (n *Node) openPort() error {
+	if n.follower() {
+		if err := n.openFollow(); err != nil {
+			return err
+		}
+	}
 	pc := n.cfg.Port
 	pc.Log = n.cfg.Log.With().Str("component", "cluster-port").Logger()
 	port, err := transport.New(pc)
@@ -171,6 +179,10 @@ func (n *Node) startServices(ctx context.Context) {
 // bootstrap addresses; its old log is then brought in line by the leader.
 func (n *Node) joinIfAsked(ctx context.Context) error {
 	bootstrap := n.cfg.Membership.Bootstrap
+	if n.follower() && n.rp.fresh {
+		// A follower never starts a cluster of its own.
+		return n.join(ctx, n.followAddrs)
+	}
 	switch {
 	case n.rp.fresh && len(bootstrap) == 0:
 		n.log.Info().Str("id", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -30,6 +31,10 @@ func (s peerService) Apply(ctx context.Context, ops []storage.Op) (uint64, error
 // that a new peer may bootstrap through any of them.
 func (s peerService) Join(ctx context.Context, p storage.Peer) error {
 	n := s.n
+	if err := n.refuseWrite(); err != nil {
+		// A follower passes no join on: its calls are a follower's.
+		return fmt.Errorf("join through a full peer: %w", err)
+	}
 	if n.rp.raft.State() == raft.Leader {
 		return n.addPeer(p)
 	}

@@ -14,7 +14,19 @@ type ID struct {
 	IPFS                  IPFSID   `json:"ipfs"`
 	Peername              string   `json:"peername"`
 	Raft                  RaftInfo `json:"raft"`
+	// Role is the peer's part in the cluster: RoleLeader, RoleVoter,
+	// RoleNonVoter or RoleFollower. ipfs-cluster has no such field.
+	Role string `json:"role,omitempty"`
 }
+
+// The roles of a peer: a voter that leads, a voter, a non-voter that may be
+// promoted, and a read-only follower that mirrors the pinset.
+const (
+	RoleLeader   = "leader"
+	RoleVoter    = "voter"
+	RoleNonVoter = "non-voter"
+	RoleFollower = "follower"
+)
 
 // IPFSID is the `ipfs` object of ID. An unknown IPFS ID is left out rather
 // than sent empty: ipfs-cluster's clients reject an empty peer ID.

@@ -64,7 +64,7 @@ func (t *Tracker) Release(c cid.Cid) bool {
 	// process reads the pinset afresh: it pins when allocated here (the
 	// pin is held, and Flotilla's), else unpins Flotilla's own pin.
 	st.Status = storage.StatusUnpinQueued
-	if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
+	if pin, err := t.state.Get(c); err == nil && t.holds(pin) {
 		st.Status = storage.StatusPinQueued
 	}
 	t.put(st, c, false)

@@ -83,11 +83,11 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 			// Left in flight by a process that stopped: the worker that
 			// takes it up again reads the pinset afresh.
 			st.Status = queueOf(st.Status)
-		case p.AllocatedTo(t.self) && !held && (!known || st.Status == storage.StatusPinned):
+		case t.holds(p) && !held && (!known || st.Status == storage.StatusPinned):
 			st.Status, st.AttemptCount, st.Error = storage.StatusPinQueued, 0, ""
-		case p.AllocatedTo(t.self) && held && !known:
+		case t.holds(p) && held && !known:
 			st.Status, st.Preexisting = storage.StatusPinned, true
-		case !p.AllocatedTo(t.self) && known && unpinsOnIPFS(st, held) && st.Status != storage.StatusUnpinning:
+		case !t.holds(p) && known && unpinsOnIPFS(st, held) && st.Status != storage.StatusUnpinning:
 			st.Status, st.AttemptCount, st.Error = storage.StatusUnpinQueued, 0, ""
 		default:
 			return nil
