@@ -121,7 +121,7 @@ func (n *Node) follower() bool { return n.cfg.Membership.Follower }
 // refuseWrite is the error of a write asked of a follower.
 func (n *Node) refuseWrite() error {
 	if n.follower() {
-		return fmt.Errorf("this peer is a %w", types.ErrReadOnlyFollower)
+		return types.ErrReadOnlyFollower
 	}
 	return nil
 }

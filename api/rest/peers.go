@@ -29,6 +29,7 @@ func newID(in types.ID) types.ID {
 		IPFS:               types.IPFSID{ID: in.IPFS.ID, Addresses: []string{}, Error: in.IPFS.Error},
 		Peername:           in.Peername,
 		Raft:               in.Raft,
+		Role:               in.Role,
 	}
 	for _, a := range in.Addresses {
 		if m := toMultiaddr(a, in.ID); m != "" {

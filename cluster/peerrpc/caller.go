@@ -51,7 +51,7 @@ func ConnContext(member func(net.Conn) bool) func(context.Context, net.Conn) con
 
 // errFollowerWrite is the refusal of a write sent by a follower.
 func errFollowerWrite(r *http.Request) error {
-	return fmt.Errorf("%s refused: the caller proved the follower secret only, so it is a %w", r.URL.Path, types.ErrReadOnlyFollower)
+	return fmt.Errorf("%s refused: the caller proved the follower secret only: %w", r.URL.Path, types.ErrReadOnlyFollower)
 }
 
 // membersOnly refuses the routes that change the cluster or a peer to

@@ -31,6 +31,7 @@ func runID(ctx context.Context, g *globals, args []string) error {
 	t := newTable(g.env.Stdout)
 	t.row("ID", id.ID)
 	t.row("Name", id.Peername)
+	t.row("Role", peerRole(id))
 	t.row("Version", id.Version)
 	for i, a := range id.Addresses {
 		t.row(label(i, "Addresses"), a)
@@ -67,6 +68,22 @@ func formatRaft(r types.RaftInfo) string {
 	return s
 }
 
+// peerRole is the peer's role; a peer of an older build that does not say
+// is placed by its Raft view.
+func peerRole(id types.ID) string {
+	switch {
+	case id.Role != "":
+		return id.Role
+	case id.Raft.State == "":
+		return ""
+	case id.Raft.State == "leader":
+		return types.RoleLeader
+	case id.Raft.Voter:
+		return types.RoleVoter
+	}
+	return types.RoleNonVoter
+}
+
 func runPeers(ctx context.Context, g *globals, args []string) error {
 	return dispatch(ctx, g, "peers", map[string]subcommand{
 		"ls": {"", "list the cluster's peers", runPeersLs},
@@ -95,9 +112,9 @@ func runPeersLs(ctx context.Context, g *globals, name string, args []string) err
 	slices.SortFunc(peers, func(a, b types.ID) int {
 		return cmp.Or(cmp.Compare(a.Peername, b.Peername), cmp.Compare(a.ID, b.ID))
 	})
-	t := newTable(g.env.Stdout, "NAME", "ID", "RAFT", "ADDRESS", "IPFS", "ERROR")
+	t := newTable(g.env.Stdout, "NAME", "ID", "ROLE", "ADDRESS", "IPFS", "ERROR")
 	for _, p := range peers {
-		t.row(p.Peername, p.ID, formatRaft(p.Raft), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
+		t.row(p.Peername, p.ID, peerRole(p), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
 	}
 	return t.flush()
 }

@@ -27,11 +27,15 @@ import (
 )
 
 func runDaemon(ctx context.Context, g *globals, args []string) error {
-	fs := newFlagSet(g, "daemon", "[--bootstrap HOST:PORT[,HOST:PORT...]] [--init]")
+	fs := newFlagSet(g, "daemon", "[--bootstrap HOST:PORT[,HOST:PORT...] | --follow HOST:PORT[,HOST:PORT...]] [--init]")
 	bootstrap := fs.String("bootstrap", "", "cluster addresses of existing peers to join through, comma-separated (first start, or to join again after leaving)")
+	follow := fs.String("follow", "", "cluster addresses of peers of a cluster to follow read-only, with cluster.follower_secret (first start; the home remembers them)")
 	initHome := fs.Bool("init", false, "initialize the home folder first when it has no configuration (for containers)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *bootstrap != "" && *follow != "" {
+		return usageError(g, "--follow and --bootstrap exclude each other: a follower follows, a member joins")
 	}
 	home, err := g.home()
 	if err != nil {
@@ -61,7 +65,7 @@ func runDaemon(ctx context.Context, g *globals, args []string) error {
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
 	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
-	if err := d.start(ctx, splitList(*bootstrap)); err != nil {
+	if err := d.start(ctx, splitList(*bootstrap), splitList(*follow)); err != nil {
 		d.stop()
 		return err
 	}
@@ -115,6 +119,8 @@ type daemon struct {
 	metrics  *telemetry.Metrics
 	lns      map[string]net.Listener
 	node     *cluster.Node
+	// follower is set when the node is a read-only follower.
+	follower bool
 	servers  []*http.Server
 	proxy    *proxy.Proxy
 	cancel   context.CancelFunc
@@ -131,11 +137,11 @@ func (d *daemon) badKey(key string, err error) error {
 // start brings the peer up in named steps. A failed step returns its
 // error; the caller's stop then releases whatever the steps before it had
 // opened, which is the one cleanup path.
-func (d *daemon) start(_ context.Context, bootstrap []string) error {
+func (d *daemon) start(_ context.Context, bootstrap, follow []string) error {
 	steps := []func() error{
 		d.openIPFS,
 		d.bindListeners,
-		func() error { return d.startNode(bootstrap) },
+		func() error { return d.startNode(bootstrap, follow) },
 		d.serveAPIs,
 		d.startProxy,
 	}
@@ -149,6 +155,7 @@ func (d *daemon) start(_ context.Context, bootstrap []string) error {
 		Str("api", d.lns[keyAPI].Addr().String()).
 		Str("pinsvc", d.lns[keyPinSvc].Addr().String()).
 		Str("cluster", d.node.Advertise()).
+		Bool("follower", d.follower).
 		Str("ipfs", d.cfg.IPFS.API).
 		Msg("flotilla peer started")
 	return nil
@@ -186,12 +193,14 @@ func (d *daemon) bindListeners() error {
 }
 
 // startNode starts the cluster peer on the cluster listener.
-func (d *daemon) startNode(bootstrap []string) error {
+func (d *daemon) startNode(bootstrap, follow []string) error {
 	cfg := cluster.FromFile(d.cfg, d.home)
 	clusterLn := d.lns[keyCluster]
 	cfg.ID, cfg.Advertise = d.ident.ID, advertiseAddr(d.cfg.Cluster.Listen, clusterLn.Addr())
-	cfg.Port.Listener, cfg.Port.Secret = clusterLn, d.secret()
-	cfg.Membership.Bootstrap = bootstrap
+	cfg.Port.Listener = clusterLn
+	if err := d.membership(&cfg, bootstrap, follow); err != nil {
+		return err
+	}
 	cfg.Self.AdminAddr, cfg.Self.ProxyAddr = d.lns[keyAPI].Addr().String(), d.lns[keyProxy].Addr().String()
 	cfg.Self.IPFSID = d.ipfsID
 	cfg.IPFS, cfg.Observer, cfg.Log = d.ipfs, d.metrics, d.log
@@ -241,6 +250,7 @@ func (d *daemon) serveAPIs() error {
 		Transport:    d.ipfs.Transport(),
 		Metrics:      d.metrics.Handler(),
 		Observe:      d.metrics.HTTPObserver("api"),
+		ReadOnly:     d.follower,
 	})
 	d.serve(d.lns[keyAPI], withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
@@ -263,6 +273,7 @@ func (d *daemon) startProxy() error {
 		Upstream:   d.ipfs.BaseURL(),
 		Transport:  d.ipfs.Transport(),
 		WaitPinned: cfg.Proxy.PinWait == "pinned",
+		ReadOnly:   d.follower,
 		Log:        d.component("intercept"),
 	})
 	var err error

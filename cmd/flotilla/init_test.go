@@ -61,3 +61,10 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 		t.Fatalf("unknown command: %d %q", r.code, r.stderr)
 	}
 }
+
+func TestDaemonFollowAndBootstrapExcludeEachOther(t *testing.T) {
+	r := runCLI(t, nil, nil, "daemon", "--follow", "127.0.0.1:1", "--bootstrap", "127.0.0.1:2")
+	if r.code != 2 || !strings.Contains(r.stderr, "--follow and --bootstrap exclude each other") {
+		t.Fatalf("daemon --follow --bootstrap: %d %q", r.code, r.stderr)
+	}
+}
