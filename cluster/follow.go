@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"crypto/ed25519"
 	"encoding/hex"
 	"encoding/json"
@@ -94,6 +95,25 @@ func (n *Node) openFollow() error {
 		pc.ClusterKey = key
 	}
 	pc.LearnClusterKey = n.pinClusterKey
+	return nil
+}
+
+// followAgain joins the cluster on a follower's first start. On a later
+// start from another address, which the leader would never reach it at,
+// it joins again in the background: the cluster may be down, and the
+// follower still serves what it holds.
+func (n *Node) followAgain(ctx context.Context) error {
+	if n.rp.fresh {
+		// A follower never starts a cluster of its own.
+		return n.join(ctx, n.followAddrs)
+	}
+	if cur, err := n.state.Peer(n.cfg.ID); err == nil && cur.ClusterAddr != n.cfg.Advertise && len(n.followAddrs) > 0 {
+		n.goRun(func() {
+			if err := n.join(ctx, n.followAddrs); err != nil && ctx.Err() == nil {
+				n.log.Warn().Err(err).Msg("this follower moved to another address, and could not tell its cluster")
+			}
+		})
+	}
 	return nil
 }
 

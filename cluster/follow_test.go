@@ -186,6 +186,18 @@ func TestAFollowerRestartsWithoutFollowAndCatchesUp(t *testing.T) {
 	eventually(t, "the pin made while the follower was down on its node", func() bool {
 		return f.up.has(p.Cid)
 	})
+
+	// Again from another address: the follower tells its cluster.
+	f.stop()
+	f.addr = ""
+	p, err = peers[0].node.Pin(ctx(t), storage.Pin{Cid: testCid(8), ReplicationFactorMin: 1, ReplicationFactorMax: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.start()
+	eventually(t, "the pin made while the follower moved on its node", func() bool {
+		return f.up.has(p.Cid)
+	})
 }
 
 func TestAFollowerNeedsItsClusterOnItsFirstStart(t *testing.T) {

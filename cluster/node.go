@@ -179,9 +179,8 @@ func (n *Node) startServices(ctx context.Context) {
 // bootstrap addresses; its old log is then brought in line by the leader.
 func (n *Node) joinIfAsked(ctx context.Context) error {
 	bootstrap := n.cfg.Membership.Bootstrap
-	if n.follower() && n.rp.fresh {
-		// A follower never starts a cluster of its own.
-		return n.join(ctx, n.followAddrs)
+	if n.follower() {
+		return n.followAgain(ctx)
 	}
 	switch {
 	case n.rp.fresh && len(bootstrap) == 0:
