@@ -153,6 +153,7 @@ func (n *Node) startRaft() error {
 		return err
 	}
 	n.rp = rp
+	n.port.SetCurrentTerm(rp.raft.CurrentTerm)
 	n.batch = newBatcher(rp.raft, n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
 	n.batch.observe = n.cfg.Observer.ObserveCommit
 	return nil

@@ -65,6 +65,7 @@ type Port struct {
 	memberKey  ed25519.PrivateKey
 	memberPub  ed25519.PublicKey
 	clusterKey atomic.Pointer[ed25519.PublicKey] // pinned by a follower
+	term       atomic.Pointer[func() uint64]     // Raft's current term (raftterm.go)
 	learnKey   func(ed25519.PublicKey) error
 	learnMu    sync.Mutex
 	log        zerolog.Logger
@@ -239,7 +240,11 @@ var _ raft.StreamLayer = (*raftLayer)(nil)
 func (r *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return r.port.dial(ctx, string(addr), channelRaft)
+	conn, err := r.port.dial(ctx, string(addr), channelRaft)
+	if err != nil || RoleOf(conn) == RoleMember {
+		return conn, err
+	}
+	return r.port.watchTerms(conn), nil
 }
 
 // channelListener is a net.Listener fed with already authenticated
