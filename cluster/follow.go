@@ -175,10 +175,16 @@ func (n *Node) actedOn() []storage.Peer {
 // addFollower makes p a read-only follower: recorded as one before it
 // becomes a non-voter, so that no pass of the promotion duty ever sees it
 // unrecorded. A follower may not take the place of a full member; one that
-// comes back from another address is moved there.
+// comes back from another address is moved there, unless it still answers
+// at the old one: peer IDs are not proven, so that is how a holder of the
+// follower secret is kept from taking a live follower's place.
 func (n *Node) addFollower(p storage.Peer) error {
-	if cur, err := n.state.Peer(p.ID); err == nil && !cur.Follower {
+	cur, err := n.state.Peer(p.ID)
+	switch {
+	case err == nil && !cur.Follower:
 		return fmt.Errorf("a follower may not join as %s, a full member: %w", p.ID, types.ErrReadOnlyFollower)
+	case err == nil && cur.ClusterAddr != p.ClusterAddr && n.answersAs(cur):
+		return fmt.Errorf("the follower %s still answers at %s: %w", p.ID, cur.ClusterAddr, types.ErrReadOnlyFollower)
 	}
 	cf := n.rp.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
@@ -224,6 +230,14 @@ func (n *Node) roleOf(p storage.Peer, claimed string) string {
 		}
 	}
 	return types.RoleNonVoter
+}
+
+// answersAs reports whether p's cluster address answers with p's ID.
+func (n *Node) answersAs(p storage.Peer) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	id, err := n.client.ID(ctx, p.ClusterAddr)
+	return err == nil && id.ID == p.ID
 }
 
 // role is this peer's part in the cluster.

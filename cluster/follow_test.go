@@ -114,6 +114,7 @@ func TestAFollowerMirrorsEveryPinAndIsNeverAllocated(t *testing.T) {
 // follower secret: here a client that is not a Node at all.
 func TestTheLeaderRefusesAForgedWriteWithTheFollowerSecret(t *testing.T) {
 	peers := newTestCluster(t, 2)
+	f := startFollowerPeer(t, peers[0].addr)
 	leader := leaderOf(peers)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -132,7 +133,7 @@ func TestTheLeaderRefusesAForgedWriteWithTheFollowerSecret(t *testing.T) {
 	}
 	// A join that claims to be a voter's is a follower's join, and may not
 	// take a member's place.
-	err = client.Join(ctx(t), leader.addr, storage.Peer{ID: peers[1].id, ClusterAddr: ln.Addr().String()})
+	err = joinRefused(t, client, leader.addr, storage.Peer{ID: peers[1].id, ClusterAddr: ln.Addr().String()})
 	if !errors.Is(err, types.ErrReadOnlyFollower) {
 		t.Fatalf("a follower's join as a member = %v", err)
 	}
@@ -143,9 +144,29 @@ func TestTheLeaderRefusesAForgedWriteWithTheFollowerSecret(t *testing.T) {
 	if err != nil || rec.Follower || rec.ClusterAddr != peers[1].addr {
 		t.Fatalf("the member's record became %+v, %v", rec, err)
 	}
+	// Nor a live follower's place.
+	err = joinRefused(t, client, leader.addr, storage.Peer{ID: f.id, ClusterAddr: ln.Addr().String()})
+	if !errors.Is(err, types.ErrReadOnlyFollower) {
+		t.Fatalf("a join in a live follower's place = %v", err)
+	}
+	if rec, err := leader.node.state.Peer(f.id); err != nil || rec.ClusterAddr != f.addr {
+		t.Fatalf("the follower's record became %+v, %v", rec, err)
+	}
 	if after, _ := leader.node.state.Count(); after != before {
 		t.Fatalf("the pinset went from %d to %d pins", before, after)
 	}
+}
+
+// joinRefused sends a join, again while the cluster has no leader (a loaded
+// machine may cost it one), and returns the answer.
+func joinRefused(t *testing.T, client *peerrpc.Client, addr string, p storage.Peer) error {
+	t.Helper()
+	var err error
+	eventually(t, "an answer from a leader", func() bool {
+		err = client.Join(ctx(t), addr, p)
+		return !errors.Is(err, types.ErrNoLeader)
+	})
+	return err
 }
 
 func TestAFollowerIsNeverPromoted(t *testing.T) {
