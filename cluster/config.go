@@ -43,6 +43,10 @@ type MembershipConfig struct {
 	Bootstrap       []string
 	Voters          int
 	LeaveOnShutdown bool
+	// Follower makes this peer a read-only follower (follow.go): it
+	// proves Port.FollowerSecret alone, and Bootstrap is the cluster it
+	// follows (needed on its first start only).
+	Follower bool
 }
 
 // RaftConfig tunes consensus and group commit.

@@ -18,7 +18,11 @@ const perPeerTimeout = 15 * time.Second
 // fanOut calls fn for every member in parallel, self included, and returns
 // once all have answered or timed out.
 func (n *Node) fanOut(ctx context.Context, fn func(ctx context.Context, p storage.Peer)) {
-	peers := n.members()
+	n.fanOutTo(ctx, n.members(), fn)
+}
+
+// fanOutTo is fanOut over the given peers.
+func (n *Node) fanOutTo(ctx context.Context, peers []storage.Peer, fn func(ctx context.Context, p storage.Peer)) {
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		wg.Add(1)
@@ -45,9 +49,7 @@ func (n *Node) Peers(ctx context.Context) []types.ID {
 		go func(i int, p storage.Peer) {
 			defer wg.Done()
 			info := n.memberID(ctx, p)
-			if info.Role == "" {
-				info.Role = n.roleOf(p.ID)
-			}
+			info.Role = n.roleOf(p, info.Role)
 			info.LastHeartbeat, _ = n.monitor.LastHeard(p.ID)
 			out[i] = info
 		}(i, p)
@@ -116,7 +118,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 // Recover retries a failed pin or unpin of c on every peer that holds it,
 // and returns the resulting peer map.
 func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
-	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+	n.fanOutTo(ctx, n.actedOn(), func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
 			n.tracker.Recover(c)
 			return
@@ -131,7 +133,7 @@ func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStat
 func (n *Node) RepoGC(ctx context.Context) map[string]types.RepoGC {
 	var mu sync.Mutex
 	out := map[string]types.RepoGC{}
-	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
+	n.fanOutTo(ctx, n.actedOn(), func(ctx context.Context, p storage.Peer) {
 		var res types.RepoGC
 		if p.ID == n.cfg.ID {
 			res = n.localRepoGC(ctx)

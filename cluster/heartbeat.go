@@ -120,11 +120,11 @@ func (n *Node) sample(ctx context.Context) health.Sample {
 	return s
 }
 
-// candidates are the peers a pin may be allocated to: members whose
-// heartbeat is current and whose IPFS node answers.
+// candidates are the peers a pin may be allocated to: full members (never
+// a follower) whose heartbeat is current and whose IPFS node answers.
 func (n *Node) candidates(exclude []string) []alloc.Candidate {
 	now := time.Now()
-	peers := n.members()
+	peers := n.fullMembers()
 	skip := map[string]bool{}
 	for _, id := range exclude {
 		skip[id] = true

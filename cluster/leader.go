@@ -82,10 +82,11 @@ func every(ctx context.Context, interval time.Duration, fn func(now time.Time)) 
 	}
 }
 
-// otherPeers lists the members but this one.
+// otherPeers lists the full members but this one: the duties leave
+// followers alone, since nothing is allocated to them.
 func (n *Node) otherPeers() []string {
 	var out []string
-	for _, p := range n.members() {
+	for _, p := range n.fullMembers() {
 		if p.ID != n.cfg.ID {
 			out = append(out, p.ID)
 		}
@@ -343,7 +344,7 @@ func (n *Node) promoteVoters(now time.Time) {
 	for _, s := range cf.Configuration().Servers {
 		if s.Suffrage == raft.Voter {
 			voters++
-		} else if n.monitor.Healthy(string(s.ID), now) {
+		} else if n.monitor.Healthy(string(s.ID), now) && n.promotable(string(s.ID)) {
 			spare = append(spare, s)
 		}
 	}
@@ -357,6 +358,14 @@ func (n *Node) promoteVoters(now time.Time) {
 		n.log.Info().Str("peer", string(s.ID)).Msg("promoted a non-voter to voter")
 		voters++
 	}
+}
+
+// promotable reports whether a non-voter may become a voter: a recorded
+// full member. A follower never votes, and one is recorded as such before
+// it joins Raft.
+func (n *Node) promotable(id string) bool {
+	p, err := n.state.Peer(id)
+	return err == nil && !p.Follower
 }
 
 func samePeer(a, b storage.Peer) bool {

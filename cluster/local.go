@@ -32,7 +32,7 @@ func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
 		}
 	case err != nil:
 		out.Status, out.Error = types.StatusClusterError, err.Error()
-	case !pin.AllocatedTo(n.cfg.ID):
+	case !n.holds(pin):
 		if !known || (st.Status != storage.StatusUnpinning && st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinError) {
 			out.Status, out.Error = types.StatusRemote, ""
 		}
@@ -47,7 +47,7 @@ func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
 func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
 	pin, err := n.state.Get(c)
 	out := []string{}
-	if err != nil || !pin.AllocatedTo(n.cfg.ID) {
+	if err != nil || !n.holds(pin) {
 		return out
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -109,7 +109,6 @@ func (n *Node) ID(ctx context.Context) types.ID {
 		RPCProtocolVersion:    version.RPCProtocol,
 		Peername:              n.cfg.Name,
 		Raft:                  n.RaftInfo(),
-		Role:                  n.roleOf(n.cfg.ID),
 		IPFS:                  types.IPFSID{Addresses: []string{}},
 	}
 	if counts, err := n.status.CountByStatus(); err == nil {
@@ -118,6 +117,7 @@ func (n *Node) ID(ctx context.Context) types.ID {
 			info.PinsByStatus[string(st)] = k
 		}
 	}
+	info.Role = n.role(info.Raft)
 	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
 		for _, s := range cf.Configuration().Servers {
 			info.ClusterPeers = append(info.ClusterPeers, string(s.ID))

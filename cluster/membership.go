@@ -42,7 +42,7 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 
 func (n *Node) self() storage.Peer {
 	p := n.cfg.Self
-	p.ID, p.Name, p.ClusterAddr = n.cfg.ID, n.cfg.Name, n.cfg.Advertise
+	p.ID, p.Name, p.ClusterAddr, p.Follower = n.cfg.ID, n.cfg.Name, n.cfg.Advertise, n.follower()
 	if id, ok := n.ipfsID.Load().(string); ok && id != "" {
 		p.IPFSID = id
 	}
@@ -76,6 +76,9 @@ func (n *Node) refreshSelf(ctx context.Context) {
 // addPeer makes p a member: a voter while there are fewer than the
 // configured voters, else a non-voter that follows the log.
 func (n *Node) addPeer(p storage.Peer) error {
+	if p.Follower {
+		return n.addFollower(p)
+	}
 	cf := n.rp.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return err
@@ -142,6 +145,9 @@ func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
 // RemovePeer takes a peer, dead or alive, out of the cluster and moves its
 // pins to the others. Any peer may be asked; the leader does it.
 func (n *Node) RemovePeer(ctx context.Context, id string) error {
+	if err := n.refuseWrite(); err != nil {
+		return err
+	}
 	if _, err := n.state.Peer(id); err != nil && !n.inRaft(id) {
 		return fmt.Errorf("%w: %s", types.ErrUnknownPeer, id)
 	}
@@ -212,24 +218,6 @@ func (n *Node) Leave(ctx context.Context) error {
 	return n.RemovePeer(ctx, n.cfg.ID)
 }
 
-// members is the shared peer set, or this peer alone before the leader has
-// recorded anyone (a new cluster's first moments).
-// roleOf is id's role as this peer's Raft configuration and leader see
-// it: the view that stays available when id itself does not answer.
-func (n *Node) roleOf(id string) string {
-	if _, leader := n.rp.raft.LeaderWithID(); string(leader) == id {
-		return types.RoleLeader
-	}
-	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
-		for _, s := range cf.Configuration().Servers {
-			if string(s.ID) == id && s.Suffrage == raft.Voter {
-				return types.RoleVoter
-			}
-		}
-	}
-	return types.RoleNonVoter
-}
-
 func (n *Node) members() []storage.Peer {
 	peers, err := n.state.Peers()
 	if err != nil || len(peers) == 0 {
@@ -238,4 +226,5 @@ func (n *Node) members() []storage.Peer {
 	return peers
 }
 
-func (n *Node) peerCount() int { return len(n.members()) }
+// peerCount is how many peers pins may be allocated to.
+func (n *Node) peerCount() int { return max(1, len(n.fullMembers())) }

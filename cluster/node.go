@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,6 +58,8 @@ type Node struct {
 	// member is set once this peer has seen itself in the Raft
 	// configuration; removed once it has seen itself taken out.
 	member, removed atomic.Bool
+	// followAddrs are where a read-only follower joins its cluster.
+	followAddrs []string
 }
 
 // New opens the peer's state and starts Raft, the cluster port, group commit
@@ -118,12 +121,18 @@ func (n *Node) openStores() error {
 	n.applied.Set(applied)
 	tc := n.cfg.Tracker
 	tc.ObservePin = n.cfg.Observer.ObservePin
+	tc.Mirror = n.follower()
 	n.tracker = tracker.New(n.cfg.ID, n.state, n.status, n.cfg.IPFS, tc, n.cfg.Log.With().Str("component", "tracker").Logger())
 	return nil
 }
 
 // openPort wraps the cluster listener and makes the peer RPC client.
 func (n *Node) openPort() error {
+	if n.follower() {
+		if err := n.openFollow(); err != nil {
+			return err
+		}
+	}
 	pc := n.cfg.Port
 	pc.Log = n.cfg.Log.With().Str("component", "cluster-port").Logger()
 	port, err := transport.New(pc)
@@ -145,6 +154,7 @@ func (n *Node) startRaft() error {
 		return err
 	}
 	n.rp = rp
+	n.port.SetCurrentTerm(rp.raft.CurrentTerm)
 	n.batch = newBatcher(rp.raft, n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
 	n.batch.observe = n.cfg.Observer.ObserveCommit
 	return nil
@@ -153,7 +163,12 @@ func (n *Node) startRaft() error {
 // startServices serves the cluster port and peer RPC, and starts group
 // commit, the tracker and the release of protected uploads.
 func (n *Node) startServices(ctx context.Context) {
-	n.rpc = &http.Server{Handler: peerrpc.NewService(peerService{n}), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	n.rpc = &http.Server{
+		Handler:           peerrpc.NewService(peerService{n}),
+		ConnContext:       peerrpc.ConnContext(func(c net.Conn) bool { return transport.RoleOf(c) == transport.RoleMember }),
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+	}
 	n.goRun(n.port.Serve)
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })
@@ -166,6 +181,9 @@ func (n *Node) startServices(ctx context.Context) {
 // bootstrap addresses; its old log is then brought in line by the leader.
 func (n *Node) joinIfAsked(ctx context.Context) error {
 	bootstrap := n.cfg.Membership.Bootstrap
+	if n.follower() {
+		return n.followAgain(ctx)
+	}
 	switch {
 	case n.rp.fresh && len(bootstrap) == 0:
 		n.log.Info().Str("id", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")

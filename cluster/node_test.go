@@ -20,7 +20,10 @@ import (
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-var testSecret = sha256.New().Sum(nil)
+var (
+	testSecret         = sha256.New().Sum(nil)
+	testFollowerSecret = []byte("the follower secret of the tests")
+)
 
 type testPeer struct {
 	t    testing.TB
@@ -31,6 +34,10 @@ type testPeer struct {
 	node *Node
 
 	repinDelay time.Duration
+	// follower makes it a read-only follower; voters, when set, is its
+	// raft.voters.
+	follower bool
+	voters   int
 }
 
 func testCid(i int) cid.Cid {
@@ -103,6 +110,15 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	cfg := FromFile(f, p.dir)
 	cfg.ID, cfg.Name, cfg.DataDir = p.id, "peer-"+p.id[len(p.id)-4:], p.dir
 	cfg.Port.Listener, cfg.Port.Secret, cfg.Advertise = ln, testSecret, p.addr
+	cfg.Port.FollowerSecret = testFollowerSecret
+	if p.follower {
+		// A follower's own cluster secret is never used.
+		cfg.Port.Secret = []byte("a secret of the follower's own")
+		cfg.Membership.Follower = true
+	}
+	if p.voters > 0 {
+		cfg.Membership.Voters = p.voters
+	}
 	cfg.Membership.Bootstrap = bootstrap
 	cfg.Allocation.ExpiryInterval = 50 * time.Millisecond
 	cfg.Allocation.RepairInterval = time.Second

@@ -24,6 +24,9 @@ const commitRetryWindow = 6 * time.Second
 // before the commit, so that every peer applies the same pin. It returns
 // once this peer has applied the entry.
 func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
+	if err := n.refuseWrite(); err != nil {
+		return p, err
+	}
 	if !p.Cid.Defined() {
 		return p, errors.New("pin: undefined CID")
 	}
@@ -59,6 +62,9 @@ func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
 
 // Unpin removes c from the pinset and returns the pin as it was.
 func (n *Node) Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error) {
+	if err := n.refuseWrite(); err != nil {
+		return storage.Pin{}, err
+	}
 	p, err := n.state.Get(c)
 	if err != nil {
 		return p, err
@@ -166,7 +172,7 @@ func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error)
 // failed unpin. A pin not allocated to this peer is not waited for: this
 // peer's node never held it.
 func (n *Node) WaitUnpinned(ctx context.Context, was storage.Pin) error {
-	if !was.AllocatedTo(n.cfg.ID) {
+	if !n.holds(was) {
 		return nil
 	}
 	return n.tracker.WaitUnpinned(ctx, was.Cid)
@@ -180,7 +186,7 @@ func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, b
 		if err != nil {
 			return fmt.Errorf("%s was unpinned while waiting for it to be pinned", c)
 		}
-		if p.AllocatedTo(n.cfg.ID) {
+		if n.holds(p) {
 			return n.tracker.WaitPinned(ctx, c, progress)
 		}
 		done, err := n.remotePinned(ctx, p)

@@ -37,6 +37,10 @@ const (
 // that the tracker already tracks is left alone; a failure leaves the root
 // unprotected, as it was before, and is only logged.
 func (n *Node) Protect(ctx context.Context, cids []cid.Cid) {
+	if n.follower() {
+		// Nothing that reaches a follower is ever pinned by the cluster.
+		return
+	}
 	for _, c := range cids {
 		if err := n.tracker.Protect(ctx, c); err != nil && !errors.Is(err, tracker.ErrNotProtected) {
 			n.log.Debug().Err(err).Str("cid", c.String()).Msg("upload left unprotected")
@@ -71,7 +75,7 @@ func (n *Node) releaseProtected(ctx context.Context) error {
 			}
 		case err != nil:
 			n.log.Error().Err(err).Msg("read pinset")
-		case pin.AllocatedTo(n.cfg.ID):
+		case n.holds(pin):
 			n.tracker.Release(st.Cid)
 		default:
 			for _, a := range pin.Allocations {

@@ -19,7 +19,7 @@ import (
 // out, as a fan-out leaves it out; an error from fn stops it all.
 func (n *Node) RecoverAll(ctx context.Context, fn func(cid.Cid) error) error {
 	ctx, cancel := context.WithCancel(ctx)
-	peers := n.members()
+	peers := n.actedOn()
 	streams := make([]chan []cid.Cid, len(peers))
 	var wg sync.WaitGroup
 	for i, p := range peers {

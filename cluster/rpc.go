@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -30,6 +31,10 @@ func (s peerService) Apply(ctx context.Context, ops []storage.Op) (uint64, error
 // that a new peer may bootstrap through any of them.
 func (s peerService) Join(ctx context.Context, p storage.Peer) error {
 	n := s.n
+	if err := n.refuseWrite(); err != nil {
+		// A follower passes no join on: its calls are a follower's.
+		return fmt.Errorf("join through a full peer: %w", err)
+	}
 	if n.rp.raft.State() == raft.Leader {
 		return n.addPeer(p)
 	}
@@ -68,3 +73,8 @@ func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
 func (s peerService) RepoGC(ctx context.Context) types.RepoGC { return s.n.localRepoGC(ctx) }
 
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
+
+func (s peerService) FullMember(id string) bool {
+	p, err := s.n.state.Peer(id)
+	return err == nil && !p.Follower
+}

@@ -21,13 +21,23 @@ var fastHealth = []string{
 // threePeers starts three Kubos and three flotilla daemons that form one
 // cluster through the first.
 func threePeers(t *testing.T) ([]*kubo, []*peer) {
+	return startPeers(t, 3, append([]string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()}, fastHealth...))
+}
+
+// randomSecret is a cluster secret (or follower secret) in hex.
+func randomSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// startPeers starts n Kubos and n flotilla daemons with env that form one
+// cluster through the first.
+func startPeers(t *testing.T, n int, env []string) ([]*kubo, []*peer) {
 	flotillaBin, ipfsBin := binaries(t)
 	var kubos []*kubo
 	var peers []*peer
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	env := append([]string{"FLOTILLA_CLUSTER_SECRET=" + hex.EncodeToString(secret)}, fastHealth...)
-	for i := 0; i < 3; i++ {
+	for i := 0; i < n; i++ {
 		k := startKubo(t, ipfsBin)
 		p := newPeer(t, flotillaBin, k, append(env, fmt.Sprintf("FLOTILLA_CLUSTER_PEERNAME=peer-%d", i))...)
 		if i == 0 {
@@ -37,8 +47,8 @@ func threePeers(t *testing.T) ([]*kubo, []*peer) {
 		}
 		kubos, peers = append(kubos, k), append(peers, p)
 	}
-	waitFor(t, "three peers in the cluster", 60*time.Second, func() bool {
-		return len(peerIDs(t, peers[0])) == 3
+	waitFor(t, "every peer in the cluster", 60*time.Second, func() bool {
+		return len(peerIDs(t, peers[0])) == n
 	})
 	return kubos, peers
 }

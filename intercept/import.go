@@ -12,6 +12,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/car"
 	"github.com/flotilla-ipfs/flotilla/internal/forward"
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // importSpec describes a command that stores data on the upstream node and
@@ -131,6 +132,10 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 	}
 	fail := func(msg string) {
 		writeErrorBody(w, requestEncoding(r) == encodingText, h.serverHeader(), msg)
+	}
+	if h.opts.ReadOnly {
+		fail(types.ErrReadOnlyFollower.Error())
+		return
 	}
 	// The CIDs come from parsing the JSON answer.
 	if enc := opts.str("encoding"); enc != "" && enc != encodingJSON {

@@ -72,7 +72,11 @@ type Options struct {
 	Upstream   *url.URL          // base URL of the upstream IPFS RPC API (http://127.0.0.1:5001)
 	Transport  http.RoundTripper // used for upstream requests
 	WaitPinned bool              // proxy.pin_wait: true = "pinned" (default), false = "committed"
-	Log        zerolog.Logger
+	// ReadOnly refuses the imports that would pin before they reach the
+	// upstream: a read-only follower pins nothing of its own. Its Cluster
+	// refuses pin add, rm and update.
+	ReadOnly bool
+	Log      zerolog.Logger
 }
 
 // fallbackServer is the Server header of intercepted answers until an

@@ -58,6 +58,7 @@ func TestCodecRoundTripEveryField(t *testing.T) {
 		"peer-no-tags":  {Type: CmdPeerAdd, Peer: Peer{ID: "12D3KooWA"}},
 		"peer-empty-tg": {Type: CmdPeerAdd, Peer: Peer{ID: "12D3KooWA", Tags: map[string]string{}}},
 		"peer-remove":   {Type: CmdPeerRemove, PeerID: "12D3KooWA"},
+		"follower":      {Type: CmdPeerAdd, Peer: Peer{ID: "12D3KooWF", ClusterAddr: "10.0.0.9:9096", Follower: true}},
 		"empty-batch":   {Type: CmdPinBatch},
 	}
 	for name, c := range cases {

@@ -152,6 +152,7 @@ func randPeer(r *rand.Rand) Peer {
 		ProxyAddr:   randString(r),
 		IPFSID:      randString(r),
 		Tags:        randMap(r),
+		Follower:    r.IntN(2) == 0,
 	}
 }
 

@@ -14,17 +14,26 @@ type Peer struct {
 	ProxyAddr   string            `json:"proxy_addr"`
 	IPFSID      string            `json:"ipfs_id"`
 	Tags        map[string]string `json:"tags"`
+	// Follower marks a read-only follower: a non-voter that mirrors the
+	// pinset, never allocated, never promoted.
+	Follower bool `json:"follower,omitempty"`
 }
 
 // ErrPeerNotFound is returned by State.Peer for an ID the state does not hold.
 var ErrPeerNotFound = errors.New("peer is not part of the peerset")
 
-const peerHasTags = 1
+const (
+	peerHasTags  = 1
+	peerFollower = 2
+)
 
 func appendPeer(b []byte, p *Peer) []byte {
 	var flags uint64
 	if p.Tags != nil {
 		flags |= peerHasTags
+	}
+	if p.Follower {
+		flags |= peerFollower
 	}
 	b = append(b, byte(flags))
 	b = appendString(b, p.ID)
@@ -41,7 +50,7 @@ func appendPeer(b []byte, p *Peer) []byte {
 
 func (d *decoder) peer() Peer {
 	flags := d.byte()
-	if flags&^peerHasTags != 0 {
+	if flags&^(peerHasTags|peerFollower) != 0 {
 		d.fail("unknown peer flags %#x", flags)
 		return Peer{}
 	}
@@ -52,6 +61,7 @@ func (d *decoder) peer() Peer {
 		AdminAddr:   d.string(),
 		ProxyAddr:   d.string(),
 		IPFSID:      d.string(),
+		Follower:    flags&peerFollower != 0,
 	}
 	if flags&peerHasTags != 0 {
 		p.Tags = d.stringMap()

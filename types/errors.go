@@ -13,4 +13,9 @@ var (
 	ErrRemoved = errors.New("this peer was removed from the cluster")
 	// ErrUnknownPeer means the peer is not a member of this cluster.
 	ErrUnknownPeer = errors.New("not a member of this cluster")
+	// ErrReadOnlyFollower means a read-only follower asked for a change.
+	// Its own fronts say so, and every member refuses a write that comes
+	// from a connection that proved the follower secret; either way the
+	// follower's user reads it.
+	ErrReadOnlyFollower = errors.New("this peer is a read-only follower of its cluster: it mirrors the pinset and cannot change it; send writes to a full peer of the cluster")
 )

@@ -2,11 +2,14 @@ package types
 
 import "time"
 
-// Roles of a peer in the cluster, as ID.Role names them.
+// Roles of a peer in the cluster, as ID.Role names them: a voter that
+// leads, a voter, a non-voter that may be promoted, and a read-only
+// follower that mirrors the pinset.
 const (
 	RoleLeader   = "leader"
 	RoleVoter    = "voter"
 	RoleNonVoter = "non-voter"
+	RoleFollower = "follower"
 )
 
 // ID is ipfs-cluster's ID object, plus the `raft` view. The peer fills it

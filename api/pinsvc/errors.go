@@ -69,6 +69,8 @@ func failureFor(err error) (int, string) {
 		return http.StatusServiceUnavailable, "NOT_ENOUGH_PEERS"
 	case errors.Is(err, types.ErrNoLeader):
 		return http.StatusServiceUnavailable, "NO_LEADER"
+	case errors.Is(err, types.ErrReadOnlyFollower):
+		return http.StatusForbidden, "READ_ONLY"
 	case errors.Is(err, context.DeadlineExceeded):
 		return http.StatusGatewayTimeout, "TIMEOUT"
 	case errors.Is(err, context.Canceled):

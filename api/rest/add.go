@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // addedOutput is ipfs-cluster's AddedOutput. cid is null on progress lines.
@@ -40,6 +42,10 @@ type kuboAddEvent struct {
 // the cluster with the pin options. Entries stream back as Kubo reports
 // them; the pinned ones carry their allocations.
 func (a *API) add(w http.ResponseWriter, r *http.Request) {
+	if a.cfg.ReadOnly {
+		fail(w, types.ErrReadOnlyFollower)
+		return
+	}
 	if a.cfg.UpstreamURL == nil {
 		writeError(w, http.StatusNotImplemented, errors.New("no IPFS node is configured to add content to"))
 		return

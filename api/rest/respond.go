@@ -36,6 +36,8 @@ func statusFor(err error) int {
 		return http.StatusRequestEntityTooLarge
 	case errors.Is(err, storage.ErrNotFound), errors.Is(err, types.ErrUnknownPeer):
 		return http.StatusNotFound
+	case errors.Is(err, types.ErrReadOnlyFollower):
+		return http.StatusForbidden
 	case errors.Is(err, types.ErrNoLeader):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &notEnough):

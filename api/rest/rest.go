@@ -115,6 +115,9 @@ type Config struct {
 	// Observe, when set, is told of every request: its method and route
 	// pattern, status code and duration.
 	Observe func(route string, code int, d time.Duration)
+	// ReadOnly refuses /add before it reaches the IPFS node: the peer is a
+	// read-only follower, whose Cluster refuses every other write.
+	ReadOnly bool
 }
 
 // API is the admin REST API handler.

@@ -37,6 +37,7 @@ var sentinels = []struct {
 	{"no_leader", types.ErrNoLeader, http.StatusServiceUnavailable},
 	{"unknown_peer", types.ErrUnknownPeer, http.StatusNotFound},
 	{"not_found", storage.ErrNotFound, http.StatusNotFound},
+	{"read_only", types.ErrReadOnlyFollower, http.StatusForbidden},
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,6 +30,9 @@ type fakeLocal struct {
 	recovered []cid.Cid
 
 	recoverPages [][]cid.Cid
+	metrics      []health.Metric
+	// members are the full members FullMember knows.
+	members []string
 }
 
 func (f *fakeLocal) Apply(_ context.Context, ops []storage.Op) (uint64, error) {
@@ -45,9 +49,15 @@ func (f *fakeLocal) Join(_ context.Context, p storage.Peer) error {
 	return f.err
 }
 
-func (f *fakeLocal) Remove(context.Context, string) error   { return f.err }
-func (f *fakeLocal) AcceptMetrics(ms []health.Metric) error { return f.err }
-func (f *fakeLocal) ID(context.Context) types.ID            { return types.ID{ID: "peer-a", Peername: "a"} }
+func (f *fakeLocal) Remove(context.Context, string) error { return f.err }
+func (f *fakeLocal) AcceptMetrics(ms []health.Metric) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.metrics = append(f.metrics, ms...)
+	return f.err
+}
+func (f *fakeLocal) FullMember(id string) bool   { return slices.Contains(f.members, id) }
+func (f *fakeLocal) ID(context.Context) types.ID { return types.ID{ID: "peer-a", Peername: "a"} }
 func (f *fakeLocal) Recover(c cid.Cid) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -85,9 +95,18 @@ func testCid(i int) cid.Cid {
 	return cid.NewCidV1(cid.Raw, h)
 }
 
+// serve serves local to members: callers that proved the cluster secret.
 func serve(t *testing.T, local Local) (*Client, string) {
 	t.Helper()
-	srv := httptest.NewServer(NewService(local))
+	return serveTo(t, local, CallerMember)
+}
+
+// serveTo serves local to callers of the given kind.
+func serveTo(t *testing.T, local Local, caller Caller) (*Client, string) {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(NewService(local))
+	srv.Config.ConnContext = ConnContext(func(net.Conn) bool { return caller == CallerMember })
+	srv.Start()
 	t.Cleanup(srv.Close)
 	var d net.Dialer
 	client := NewClient(func(ctx context.Context, addr string) (net.Conn, error) {
@@ -110,7 +129,7 @@ func TestApplyCarriesTheOpsAndReturnsTheIndex(t *testing.T) {
 }
 
 func TestSentinelErrorsKeepTheirIdentityAcrossTheWire(t *testing.T) {
-	for _, want := range []error{raft.ErrNotLeader, types.ErrRemoved, types.ErrNoLeader, types.ErrUnknownPeer, storage.ErrNotFound} {
+	for _, want := range []error{raft.ErrNotLeader, types.ErrRemoved, types.ErrNoLeader, types.ErrUnknownPeer, storage.ErrNotFound, types.ErrReadOnlyFollower} {
 		local := &fakeLocal{err: fmt.Errorf("wrapped: %w", want)}
 		client, addr := serve(t, local)
 		err := client.Join(context.Background(), addr, storage.Peer{ID: "p", ClusterAddr: "127.0.0.1:1"})

@@ -2,7 +2,8 @@
 // serves on its cluster port, and one client that calls it on other peers.
 // It is plain HTTP/1.1 over connections the cluster port has already
 // authenticated: the standard library brings keep-alive pooling, streaming
-// and timeouts, and the handshake has proven every caller knows the secret.
+// and timeouts, and the handshake has proven every caller knows the cluster
+// secret, or the follower secret, which buys reads only (caller.go).
 package peerrpc
 
 import (
@@ -56,6 +57,8 @@ type Local interface {
 	RepoGC(ctx context.Context) types.RepoGC
 	// Statuses reports this peer's status of each CID, in order.
 	Statuses(cids []cid.Cid) []types.PinStatus
+	// FullMember reports whether id is a member that is not a follower.
+	FullMember(id string) bool
 }
 
 // joinRequest is the body of a join: the new member's description.
@@ -76,16 +79,19 @@ type applyReply struct {
 func NewService(local Local) http.Handler {
 	s := &service{local: local}
 	r := chi.NewRouter()
-	r.Post("/v1/apply", s.apply)
+	// Followers read, join as followers and heartbeat for themselves;
+	// everything else changes the cluster or a peer's IPFS node.
 	r.Post("/v1/join", s.join)
 	r.Post("/v1/metrics", s.metrics)
-	r.Post("/v1/remove", s.remove)
 	r.Get("/v1/id", s.id)
-	r.Post("/v1/recover", s.recoverAll)
-	r.Post("/v1/recover/{cid}", s.recover)
 	r.Get("/v1/repostat", s.repoStat)
-	r.Post("/v1/repogc", s.repoGC)
 	r.Post("/v1/statuses", s.statuses)
+	members := r.With(membersOnly)
+	members.Post("/v1/apply", s.apply)
+	members.Post("/v1/remove", s.remove)
+	members.Post("/v1/recover", s.recoverAll)
+	members.Post("/v1/recover/{cid}", s.recover)
+	members.Post("/v1/repogc", s.repoGC)
 	return r
 }
 
@@ -118,6 +124,10 @@ func (s *service) join(w http.ResponseWriter, r *http.Request) {
 		writeBadRequest(w, fmt.Sprintf("join: bad request: %v", err))
 		return
 	}
+	if callerOf(r.Context()) != CallerMember {
+		// Whatever it says of itself, a follower joins as a follower.
+		req.Peer.Follower = true
+	}
 	reply(w, s.local.Join(r.Context(), req.Peer))
 }
 
@@ -125,6 +135,10 @@ func (s *service) metrics(w http.ResponseWriter, r *http.Request) {
 	var ms []health.Metric
 	if err := decodeSmall(r, &ms); err != nil {
 		writeBadRequest(w, err.Error())
+		return
+	}
+	if err := s.followerMetrics(r, ms); err != nil {
+		writeError(w, err)
 		return
 	}
 	reply(w, s.local.AcceptMetrics(ms))

@@ -68,7 +68,7 @@ func (t *Tracker) Release(c cid.Cid) bool {
 	// Read before the edit: the pinset is never read inside a status
 	// write (see Edit's callers in reconcile.go).
 	allocated := false
-	if pin, err := t.state.Get(c); err == nil && pin.AllocatedTo(t.self) {
+	if pin, err := t.state.Get(c); err == nil && t.holds(pin) {
 		allocated = true
 	}
 	released := false

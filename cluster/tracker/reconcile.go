@@ -65,7 +65,7 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 		}
 		var batch []reconcileCandidate
 		last, err := t.state.ForEachFrom(after, scanPage, func(p storage.Pin) error {
-			batch = append(batch, reconcileCandidate{cid: p.Cid, allocated: p.AllocatedTo(t.self), held: up.holds(p.Cid, p.Mode)})
+			batch = append(batch, reconcileCandidate{cid: p.Cid, allocated: t.holds(p), held: up.holds(p.Cid, p.Mode)})
 			return nil
 		})
 		if err != nil {

@@ -62,6 +62,9 @@ type Config struct {
 	// ObservePin, when set, is told of every pin on the IPFS node: how long
 	// it took and whether it worked, for metrics.
 	ObservePin func(d time.Duration, ok bool)
+	// Mirror makes the IPFS node hold every pin of the cluster, whatever
+	// its allocations: a read-only follower's tracker.
+	Mirror bool
 }
 
 // Tracker makes the upstream IPFS node hold exactly what the cluster
@@ -178,7 +181,7 @@ func (t *Tracker) Changed(changes []storage.Change) {
 	err := t.status.Edit(cids, func(i int, st *storage.LocalStatus, known bool) storage.StatusAction {
 		ch := changes[i]
 		queued[i] = false
-		wanted := ch.Kind == storage.OpPin && ch.Pin.AllocatedTo(t.self)
+		wanted := ch.Kind == storage.OpPin && t.holds(ch.Pin)
 		switch {
 		case wanted && known && st.Status == storage.StatusPinned && !deepened(ch):
 			return storage.KeepStatus
@@ -268,3 +271,6 @@ func (t *Tracker) reconcileLogged(ctx context.Context) {
 
 // Close waits for the workers that Run started.
 func (t *Tracker) Close() { t.workers.Wait() }
+
+// holds reports whether this peer's IPFS node must hold p.
+func (t *Tracker) holds(p storage.Pin) bool { return t.cfg.Mirror || p.AllocatedTo(t.self) }

@@ -68,7 +68,7 @@ func (t *Tracker) WaitUnpinned(ctx context.Context, c cid.Cid) error {
 		if st.Status == storage.StatusUnpinError {
 			return errors.New(st.Error)
 		}
-		if p, err := t.state.Get(c); err == nil && p.AllocatedTo(t.self) {
+		if p, err := t.state.Get(c); err == nil && t.holds(p) {
 			return nil
 		}
 		wctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)

@@ -23,7 +23,7 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 	st.Cid = c
 	pin, err := t.state.Get(c)
 	switch {
-	case err == nil && pin.AllocatedTo(t.self):
+	case err == nil && t.holds(pin):
 		t.pin(ctx, pin, st, pc)
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		t.log.Error().Err(err).Msg("read pinset")

@@ -15,10 +15,13 @@ import (
 // Every connection to the cluster port, cluster protocol v2, goes:
 //
 //	client -> server: hello: magic "FLOTIL2\0", TLS mode
-//	server -> client: hello: magic, TLS mode, 31 zero bytes
+//	server -> client: hello: magic, TLS mode, 'F' on a follower's port (else 0), 30 zero bytes
 //	TLS 1.3, the dialer being the client (tls.go: ephemeral keys, or the operator's)
 //	in TLS, client -> server: channel byte, HMAC(secret, "client", channel, ekm)
 //	in TLS, server -> client: accepted, HMAC(secret, "server", channel, ekm); or refused, then close
+//
+// and, when either end is a read-only follower, the same with the follower
+// secret, each proof followed by the sender's identity (roles.go).
 //
 // where ekm is TLS's exported keying material of this session, over both
 // hellos. The proofs are thus worth something only in the TLS session they
@@ -74,10 +77,13 @@ func mac(secret []byte, role string, channel byte, ekm []byte) []byte {
 
 func clientHello(mode byte) []byte { return append(bytes.Clone(magicV2), mode) }
 
-func serverHello(mode byte) []byte {
+func serverHello(mode byte, follower bool) []byte {
 	h := make([]byte, serverHelloSize)
 	copy(h, magicV2)
 	h[len(magicV2)] = mode
+	if follower {
+		h[len(magicV2)+1] = flagFollowerPort
+	}
 	return h
 }
 
@@ -112,54 +118,98 @@ func exporter(tc *tls.Conn, client, server []byte) ([]byte, error) {
 }
 
 // serverHandshake authenticates an accepted connection, whose deadline the
-// caller has set, and returns its TLS channel and the protocol it asked for.
-func (p *Port) serverHandshake(conn net.Conn, sl *slot) (*tls.Conn, byte, error) {
-	hello := serverHello(p.mode)
+// caller has set, and returns its TLS channel, the protocol it asked for and
+// the role its caller proved.
+func (p *Port) serverHandshake(conn net.Conn, sl *slot) (*tls.Conn, byte, Role, error) {
+	hello := serverHello(p.mode, p.follower)
 	if _, err := conn.Write(hello); err != nil {
-		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
+		return nil, 0, 0, fmt.Errorf("cluster handshake: %w", err)
 	}
 	theirs := make([]byte, clientHelloSize)
 	if n, err := io.ReadFull(conn, theirs); err != nil {
 		if n == 0 && errors.Is(err, io.EOF) {
-			return nil, 0, fmt.Errorf("%w (it hung up on the v2 hello without a word, as v1 peers do)", errOldPeer)
+			return nil, 0, 0, fmt.Errorf("%w (it hung up on the v2 hello without a word, as v1 peers do)", errOldPeer)
 		}
-		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
+		return nil, 0, 0, fmt.Errorf("cluster handshake: %w", err)
 	}
 	if err := checkHello(theirs, p.mode); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	p.slots.heard(sl)
 	tc := tls.Server(conn, p.tlsServer)
 	if err := tc.Handshake(); err != nil {
-		return nil, 0, fmt.Errorf("cluster handshake: TLS: %w", err)
+		return nil, 0, 0, fmt.Errorf("cluster handshake: TLS: %w", err)
 	}
 	ekm, err := exporter(tc, theirs, hello)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	msg := make([]byte, 1+sha256.Size)
 	if _, err := io.ReadFull(tc, msg); err != nil {
-		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
+		return nil, 0, 0, fmt.Errorf("cluster handshake: %w", err)
 	}
 	channel := msg[0]
-	if !hmac.Equal(msg[1:], mac(p.secret, "client", channel, ekm)) {
+	var role Role
+	var session session
+	switch {
+	case !p.follower && hmac.Equal(msg[1:], mac(p.secret, "client", channel, ekm)):
+		role, session = RoleMember, p.session(false)
+	case len(p.followerSecret) > 0 && hmac.Equal(msg[1:], mac(p.followerSecret, followerLabel+"client", channel, ekm)):
+		session = p.session(true)
+		frame := make([]byte, identitySize)
+		if _, err := io.ReadFull(tc, frame); err != nil {
+			return nil, 0, 0, fmt.Errorf("cluster handshake: %w", err)
+		}
+		if role, err = p.followerSessionRole(frame, channel, ekm); err != nil {
+			_, _ = tc.Write([]byte{verdictRefused})
+			return nil, 0, 0, err
+		}
+	default:
 		_, _ = tc.Write([]byte{verdictRefused})
-		return nil, 0, errBadSecret
+		return nil, 0, 0, errBadSecret
 	}
 	if channel != channelRaft && channel != channelRPC {
-		return nil, 0, fmt.Errorf("cluster handshake: unknown channel %q", channel)
+		return nil, 0, 0, fmt.Errorf("cluster handshake: unknown channel %q", channel)
 	}
-	if _, err := tc.Write(append([]byte{verdictAccepted}, mac(p.secret, "server", channel, ekm)...)); err != nil {
-		return nil, 0, fmt.Errorf("cluster handshake: %w", err)
+	if channel == channelRaft && role != RoleMember {
+		_, _ = tc.Write([]byte{verdictRole})
+		return nil, 0, 0, errRaftFromFollower
 	}
-	return tc, channel, nil
+	reply := append([]byte{verdictAccepted}, mac(session.secret, session.label+"server", channel, ekm)...)
+	if session.follower {
+		reply = append(reply, p.identity("server", channel, ekm)...)
+	}
+	if _, err := tc.Write(reply); err != nil {
+		return nil, 0, 0, fmt.Errorf("cluster handshake: %w", err)
+	}
+	return tc, channel, role, nil
+}
+
+// followerLabel prefixes the proofs of the follower secret, so that they
+// never pass for proofs of the cluster secret.
+const followerLabel = "follower "
+
+// session is the secret one connection proves, and how.
+type session struct {
+	secret   []byte
+	label    string
+	follower bool // the follower secret: identities follow the proofs
+}
+
+// session is the secret a connection proves: the follower secret when
+// either end is a follower, else the cluster secret.
+func (p *Port) session(toFollower bool) session {
+	if p.follower || toFollower {
+		return session{secret: p.followerSecret, label: followerLabel, follower: true}
+	}
+	return session{secret: p.secret}
 }
 
 // clientHandshake proves the secret to the server over a dialed connection,
 // whose deadline the caller has set, and checks that the server knows it
-// too, so that a peer never talks Raft to an impostor. It returns the TLS
-// channel.
-func (p *Port) clientHandshake(conn net.Conn, channel byte, addr string) (*tls.Conn, error) {
+// too, so that a peer never talks Raft to an impostor. It returns the
+// channel and the role its server proved.
+func (p *Port) clientHandshake(conn net.Conn, channel byte, addr string) (*authConn, error) {
 	hello := clientHello(p.mode)
 	if _, err := conn.Write(hello); err != nil {
 		return nil, fmt.Errorf("cluster handshake: %w", err)
@@ -176,6 +226,53 @@ func (p *Port) clientHandshake(conn net.Conn, channel byte, addr string) (*tls.C
 	if err := checkHello(theirs, p.mode); err != nil {
 		return nil, err
 	}
+	session := p.session(theirs[len(magicV2)+1] == flagFollowerPort)
+	switch {
+	case session.follower && len(session.secret) == 0:
+		return nil, fmt.Errorf("cluster handshake: %s is a read-only follower, and this peer has no cluster.follower_secret to reach it with", addr)
+	case p.follower && channel == channelRaft:
+		return nil, errRaftFromFollower
+	}
+	tc, ekm, err := p.clientTLS(conn, addr, hello, theirs)
+	if err != nil {
+		return nil, err
+	}
+	proof := append([]byte{channel}, mac(session.secret, session.label+"client", channel, ekm)...)
+	verdictSize := 1 + sha256.Size
+	if session.follower {
+		proof = append(proof, p.identity("client", channel, ekm)...)
+		verdictSize += identitySize
+	}
+	if _, err := tc.Write(proof); err != nil {
+		return nil, fmt.Errorf("cluster handshake: %w", err)
+	}
+	verdict := make([]byte, verdictSize)
+	n, err := io.ReadFull(tc, verdict)
+	switch {
+	case n > 0 && verdict[0] == verdictRefused:
+		return nil, errBadSecret
+	case n > 0 && verdict[0] == verdictRole:
+		return nil, errRaftFromFollower
+	case err != nil:
+		// A server that refuses the proof may be gone before its verdict
+		// arrives.
+		return nil, fmt.Errorf("%w (or the connection failed: %v)", errBadSecret, err)
+	case verdict[0] != verdictAccepted || !hmac.Equal(verdict[1:1+sha256.Size], mac(session.secret, session.label+"server", channel, ekm)):
+		return nil, errBadSecret
+	}
+	if !session.follower {
+		return &authConn{Conn: tc, role: RoleMember}, nil
+	}
+	role, err := p.serverRole(verdict[1+sha256.Size:], channel, ekm)
+	if err != nil {
+		return nil, err
+	}
+	return &authConn{Conn: tc, role: role}, nil
+}
+
+// clientTLS runs TLS over a dialed connection whose hellos are exchanged,
+// and returns the keying material the proofs are bound to.
+func (p *Port) clientTLS(conn net.Conn, addr string, hello, theirs []byte) (*tls.Conn, []byte, error) {
 	cfg := p.tlsClient
 	if p.mode == modeOperator {
 		cfg = cfg.Clone()
@@ -185,26 +282,31 @@ func (p *Port) clientHandshake(conn net.Conn, channel byte, addr string) (*tls.C
 	}
 	tc := tls.Client(conn, cfg)
 	if err := tc.Handshake(); err != nil {
-		return nil, fmt.Errorf("cluster handshake: TLS with %s: %w", addr, err)
+		return nil, nil, fmt.Errorf("cluster handshake: TLS with %s: %w", addr, err)
 	}
 	ekm, err := exporter(tc, hello, theirs)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := tc.Write(append([]byte{channel}, mac(p.secret, "client", channel, ekm)...)); err != nil {
-		return nil, fmt.Errorf("cluster handshake: %w", err)
-	}
-	verdict := make([]byte, 1+sha256.Size)
-	n, err := io.ReadFull(tc, verdict)
+	return tc, ekm, err
+}
+
+// serverRole is the role a server proved in a follower-secret session. A
+// follower's dial pins the member key at its first join, and refuses any
+// other after.
+func (p *Port) serverRole(frame []byte, channel byte, ekm []byte) (Role, error) {
+	pub, err := memberIdentity(frame, "server", channel, ekm)
 	switch {
-	case n > 0 && verdict[0] == verdictRefused:
-		return nil, errBadSecret
 	case err != nil:
-		// A server that refuses the proof may be gone before its verdict
-		// arrives.
-		return nil, fmt.Errorf("%w (or the connection failed: %v)", errBadSecret, err)
-	case verdict[0] != verdictAccepted || !hmac.Equal(verdict[1:], mac(p.secret, "server", channel, ekm)):
-		return nil, errBadSecret
+		return RoleFollower, err
+	case pub == nil:
+		return RoleFollower, nil
+	case !p.follower:
+		// A member reaching a follower's port: it knows its own key.
+		if !pub.Equal(p.memberPub) {
+			return RoleFollower, errWrongCluster
+		}
+		return RoleMember, nil
 	}
-	return tc, nil
+	if err := p.meetMember(pub); err != nil {
+		return RoleFollower, err
+	}
+	return RoleMember, nil
 }

@@ -126,7 +126,7 @@ func TestAManInTheMiddleWithItsOwnTLSIsRefused(t *testing.T) {
 			return
 		}
 		defer victim.Close()
-		victim.Write(serverHello(modeEphemeral))
+		victim.Write(serverHello(modeEphemeral, false))
 		io.ReadFull(victim, make([]byte, clientHelloSize))
 		toClient := tls.Server(victim, mitmServer)
 		upstream, err := net.Dial("tcp", server.Addr().String())

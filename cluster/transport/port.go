@@ -6,11 +6,13 @@ package transport
 
 import (
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -27,7 +29,22 @@ type Dialer interface {
 type Config struct {
 	// Listener is the cluster port, already bound.
 	Listener net.Listener
-	Secret   []byte
+	// Secret is the cluster secret; a follower's port ignores it.
+	Secret []byte
+	// FollowerSecret admits read-only followers (roles.go); a member
+	// without it neither admits nor reaches followers.
+	FollowerSecret []byte
+	// Follower makes this the port of a read-only follower: it proves
+	// FollowerSecret alone and takes Raft only from members that sign with
+	// ClusterKey.
+	Follower bool
+	// ClusterKey is the member key a follower pinned at its first join;
+	// nil before it.
+	ClusterKey ed25519.PublicKey
+	// LearnClusterKey is told of the member key when a follower without
+	// one first meets it, to keep it for later starts; an error refuses
+	// the connection.
+	LearnClusterKey func(ed25519.PublicKey) error
 	// TLS, when enabled, makes the operator's certificates the channel,
 	// instead of per-peer ephemeral keys.
 	TLS TLSFiles
@@ -39,9 +56,19 @@ type Config struct {
 // Port is the cluster port of one peer, both its listening and its dialing
 // side.
 type Port struct {
-	ln     net.Listener
-	secret []byte
-	log    zerolog.Logger
+	ln             net.Listener
+	secret         []byte // nil on a follower's port
+	followerSecret []byte
+	follower       bool
+	// memberKey and memberPub sign a member's side of follower-secret
+	// sessions; nil on a follower's port.
+	memberKey  ed25519.PrivateKey
+	memberPub  ed25519.PublicKey
+	clusterKey atomic.Pointer[ed25519.PublicKey] // pinned by a follower
+	term       atomic.Pointer[func() uint64]     // Raft's current term (raftterm.go)
+	learnKey   func(ed25519.PublicKey) error
+	learnMu    sync.Mutex
+	log        zerolog.Logger
 	// refusals logs refused and evicted handshakes, sampled: a flood of
 	// them must not flood the log.
 	refusals zerolog.Logger
@@ -63,19 +90,24 @@ func New(cfg Config) (*Port, error) {
 		return nil, err
 	}
 	p := &Port{
-		ln:        cfg.Listener,
-		secret:    cfg.Secret,
-		log:       cfg.Log,
-		refusals:  cfg.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
-		slots:     newHandshakeSlots(maxPendingPerSource, maxPendingHandshakes),
-		timeout:   handshakeTimeout,
-		dialer:    cfg.Dialer,
-		mode:      mode,
-		tlsServer: tlsServer,
-		tlsClient: tlsClient,
+		ln:             cfg.Listener,
+		followerSecret: cfg.FollowerSecret,
+		follower:       cfg.Follower,
+		learnKey:       cfg.LearnClusterKey,
+		log:            cfg.Log,
+		refusals:       cfg.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
+		slots:          newHandshakeSlots(maxPendingPerSource, maxPendingHandshakes),
+		timeout:        handshakeTimeout,
+		dialer:         cfg.Dialer,
+		mode:           mode,
+		tlsServer:      tlsServer,
+		tlsClient:      tlsClient,
 	}
 	if p.dialer == nil {
 		p.dialer = &net.Dialer{Timeout: 10 * time.Second}
+	}
+	if err := p.setSecrets(cfg); err != nil {
+		return nil, err
 	}
 	p.raft = newChannelListener(p.ln.Addr())
 	p.rpc = newChannelListener(p.ln.Addr())
@@ -108,7 +140,7 @@ func (p *Port) Serve() {
 // hands the channel to Raft or RPC.
 func (p *Port) admit(conn net.Conn, sl *slot) {
 	_ = conn.SetDeadline(time.Now().Add(p.timeout))
-	tc, channel, err := p.serverHandshake(conn, sl)
+	tc, channel, role, err := p.serverHandshake(conn, sl)
 	remote := conn.RemoteAddr().String()
 	if p.slots.release(sl) {
 		p.refusals.Warn().Str("remote", remote).Msg("cluster handshake evicted: too many pending from its address, or in all")
@@ -125,9 +157,31 @@ func (p *Port) admit(conn net.Conn, sl *slot) {
 	if channel == channelRaft {
 		target = p.raft
 	}
-	if !target.deliver(tc) {
+	if !target.deliver(&authConn{Conn: tc, role: role}) {
 		tc.Close()
 	}
+}
+
+// setSecrets takes the secrets of cfg: a member's cluster secret and the
+// member key derived from it, or a follower's pinned cluster key.
+func (p *Port) setSecrets(cfg Config) error {
+	if p.follower {
+		if len(p.followerSecret) == 0 {
+			return errors.New("a follower's cluster port needs the follower secret")
+		}
+		if cfg.ClusterKey != nil {
+			key := cfg.ClusterKey
+			p.clusterKey.Store(&key)
+		}
+		return nil
+	}
+	p.secret = cfg.Secret
+	key, err := memberKey(cfg.Secret)
+	if err != nil {
+		return err
+	}
+	p.memberKey, p.memberPub = key, key.Public().(ed25519.PublicKey)
+	return nil
 }
 
 // Close stops listening; the Raft and RPC listeners then report closed.
@@ -161,7 +215,7 @@ func (p *Port) dial(ctx context.Context, addr string, channel byte) (net.Conn, e
 	}
 	_ = conn.SetDeadline(deadline)
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
-	tc, err := p.clientHandshake(conn, channel, addr)
+	ac, err := p.clientHandshake(conn, channel, addr)
 	if !stop() {
 		// ctx ended while we were at it: that, not the deadline it set, is
 		// the cause.
@@ -172,7 +226,7 @@ func (p *Port) dial(ctx context.Context, addr string, channel byte) (net.Conn, e
 		return nil, err
 	}
 	_ = conn.SetDeadline(time.Time{})
-	return tc, nil
+	return ac, nil
 }
 
 // raftLayer is the raft.StreamLayer over the cluster port.
@@ -186,7 +240,11 @@ var _ raft.StreamLayer = (*raftLayer)(nil)
 func (r *raftLayer) Dial(addr raft.ServerAddress, timeout time.Duration) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	return r.port.dial(ctx, string(addr), channelRaft)
+	conn, err := r.port.dial(ctx, string(addr), channelRaft)
+	if err != nil || RoleOf(conn) == RoleMember {
+		return conn, err
+	}
+	return r.port.watchTerms(conn), nil
 }
 
 // channelListener is a net.Listener fed with already authenticated

@@ -37,6 +37,7 @@ func (cmd *idCommand) Run(ctx context.Context, args []string) error {
 	t := newTable(g.env.Stdout)
 	t.row("ID", id.ID)
 	t.row("Name", id.Peername)
+	t.row("Role", peerRole(id))
 	t.row("Version", id.Version)
 	for i, a := range id.Addresses {
 		t.row(label(i, "Addresses"), a)
@@ -73,6 +74,22 @@ func formatRaft(r types.RaftInfo) string {
 	return s
 }
 
+// peerRole is the peer's role; a peer of an older build that does not say
+// is placed by its Raft view.
+func peerRole(id types.ID) string {
+	switch {
+	case id.Role != "":
+		return id.Role
+	case id.Raft.State == "":
+		return ""
+	case id.Raft.State == "leader":
+		return types.RoleLeader
+	case id.Raft.Voter:
+		return types.RoleVoter
+	}
+	return types.RoleNonVoter
+}
+
 type peersLsCommand struct{ *clientCommand }
 
 func newPeersLsCommand(g *globals, name, args string) command {
@@ -100,9 +117,9 @@ func (cmd *peersLsCommand) Run(ctx context.Context, args []string) error {
 	slices.SortFunc(peers, func(a, b types.ID) int {
 		return cmp.Or(cmp.Compare(a.Peername, b.Peername), cmp.Compare(a.ID, b.ID))
 	})
-	t := newTable(g.env.Stdout, "NAME", "ID", "RAFT", "ADDRESS", "IPFS", "ERROR")
+	t := newTable(g.env.Stdout, "NAME", "ID", "ROLE", "ADDRESS", "IPFS", "ERROR")
 	for _, p := range peers {
-		t.row(p.Peername, p.ID, formatRaft(p.Raft), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
+		t.row(p.Peername, p.ID, peerRole(p), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
 	}
 	return t.flush()
 }

@@ -29,12 +29,14 @@ import (
 type daemonCommand struct {
 	base
 	bootstrap string
+	follow    string
 	initHome  bool
 }
 
 func newDaemonCommand(g *globals, name, args string) command {
 	c := &daemonCommand{base: newBase(g, name, args)}
 	c.fs.StringVar(&c.bootstrap, "bootstrap", "", "cluster addresses of existing peers to join through, comma-separated (first start, or to join again after leaving)")
+	c.fs.StringVar(&c.follow, "follow", "", "cluster addresses of peers of a cluster to follow read-only, with cluster.follower_secret (first start; the home remembers them)")
 	c.fs.BoolVar(&c.initHome, "init", false, "initialize the home folder first when it has no configuration (for containers)")
 	return c
 }
@@ -43,6 +45,9 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	g := c.g
 	if err := parseFlags(c.fs, args); err != nil {
 		return err
+	}
+	if c.bootstrap != "" && c.follow != "" {
+		return usageError(g, "--follow and --bootstrap exclude each other: a follower follows, a member joins")
 	}
 	home, err := g.home()
 	if err != nil {
@@ -72,7 +77,7 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
 	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
-	if err := d.start(ctx, splitList(c.bootstrap)); err != nil {
+	if err := d.start(ctx, splitList(c.bootstrap), splitList(c.follow)); err != nil {
 		d.stop()
 		return err
 	}
@@ -126,6 +131,8 @@ type daemon struct {
 	metrics  *telemetry.Metrics
 	lns      map[string]net.Listener
 	node     *cluster.Node
+	// follower is set when the node is a read-only follower.
+	follower bool
 	servers  []*http.Server
 	proxy    *proxy.Proxy
 	cancel   context.CancelFunc
@@ -142,11 +149,11 @@ func (d *daemon) badKey(key string, err error) error {
 // start brings the peer up in named steps. A failed step returns its
 // error; the caller's stop then releases whatever the steps before it had
 // opened, which is the one cleanup path.
-func (d *daemon) start(_ context.Context, bootstrap []string) error {
+func (d *daemon) start(_ context.Context, bootstrap, follow []string) error {
 	steps := []func() error{
 		d.openIPFS,
 		d.bindListeners,
-		func() error { return d.startNode(bootstrap) },
+		func() error { return d.startNode(bootstrap, follow) },
 		d.serveAPIs,
 		d.startProxy,
 	}
@@ -160,6 +167,7 @@ func (d *daemon) start(_ context.Context, bootstrap []string) error {
 		Str("api", d.lns[keyAPI].Addr().String()).
 		Str("pinsvc", d.lns[keyPinSvc].Addr().String()).
 		Str("cluster", d.node.Advertise()).
+		Bool("follower", d.follower).
 		Str("ipfs", d.cfg.IPFS.API).
 		Msg("flotilla peer started")
 	return nil
@@ -197,12 +205,14 @@ func (d *daemon) bindListeners() error {
 }
 
 // startNode starts the cluster peer on the cluster listener.
-func (d *daemon) startNode(bootstrap []string) error {
+func (d *daemon) startNode(bootstrap, follow []string) error {
 	cfg := cluster.FromFile(d.cfg, d.home)
 	clusterLn := d.lns[keyCluster]
 	cfg.ID, cfg.Advertise = d.ident.ID, advertiseAddr(d.cfg.Cluster.Listen, clusterLn.Addr())
-	cfg.Port.Listener, cfg.Port.Secret = clusterLn, d.secret()
-	cfg.Membership.Bootstrap = bootstrap
+	cfg.Port.Listener = clusterLn
+	if err := d.membership(&cfg, bootstrap, follow); err != nil {
+		return err
+	}
 	cfg.Self.AdminAddr, cfg.Self.ProxyAddr = d.lns[keyAPI].Addr().String(), d.lns[keyProxy].Addr().String()
 	cfg.Self.IPFSID = d.ipfsID
 	cfg.IPFS, cfg.Observer, cfg.Log = d.ipfs, d.metrics, d.log
@@ -252,6 +262,7 @@ func (d *daemon) serveAPIs() error {
 		Transport:    d.ipfs.Transport(),
 		Metrics:      d.metrics.Handler(),
 		Observe:      d.metrics.HTTPObserver("api"),
+		ReadOnly:     d.follower,
 	})
 	d.serve(d.lns[keyAPI], withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
@@ -274,6 +285,7 @@ func (d *daemon) startProxy() error {
 		Upstream:   d.ipfs.BaseURL(),
 		Transport:  d.ipfs.Transport(),
 		WaitPinned: cfg.Proxy.PinWait == "pinned",
+		ReadOnly:   d.follower,
 		Log:        d.component("intercept"),
 	})
 	var err error

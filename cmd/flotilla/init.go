@@ -53,6 +53,9 @@ func (c *initCommand) Run(_ context.Context, args []string) error {
 	if cfg.Cluster.Secret, err = config.NewSecret(); err != nil {
 		return err
 	}
+	if cfg.Cluster.FollowerSecret, err = config.NewSecret(); err != nil {
+		return err
+	}
 	if host, err := os.Hostname(); err == nil {
 		cfg.Cluster.Peername = host
 	}

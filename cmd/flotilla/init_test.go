@@ -26,11 +26,17 @@ func TestInitWritesConfigAndIdentityAndRefusesToOverwrite(t *testing.T) {
 		t.Fatalf("identity.json is %v, want 0600: it holds a private key", info.Mode().Perm())
 	}
 	var cfg struct {
-		Cluster struct{ Secret string } `json:"cluster"`
+		Cluster struct {
+			Secret         string
+			FollowerSecret string `json:"follower_secret"`
+		} `json:"cluster"`
 	}
 	b, _ = os.ReadFile(filepath.Join(home, "service.json"))
 	if json.Unmarshal(b, &cfg) != nil || len(cfg.Cluster.Secret) != 64 {
 		t.Fatalf("service.json has no 64-character secret: %s", b)
+	}
+	if len(cfg.Cluster.FollowerSecret) != 64 || cfg.Cluster.FollowerSecret == cfg.Cluster.Secret {
+		t.Fatalf("service.json has no 64-character follower secret of its own: %s", b)
 	}
 
 	r = runCLI(t, []string{"FLOTILLA_PATH=" + home}, nil, "init")
@@ -53,5 +59,26 @@ func TestVersionAndUnknownCommand(t *testing.T) {
 	}
 	if r := runCLI(t, nil, nil, "frobnicate"); r.code != 2 || !strings.Contains(r.stderr, "unknown command") {
 		t.Fatalf("unknown command: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestDaemonFollowAndBootstrapExcludeEachOther(t *testing.T) {
+	r := runCLI(t, nil, nil, "daemon", "--follow", "127.0.0.1:1", "--bootstrap", "127.0.0.1:2")
+	if r.code != 2 || !strings.Contains(r.stderr, "--follow and --bootstrap exclude each other") {
+		t.Fatalf("daemon --follow --bootstrap: %d %q", r.code, r.stderr)
+	}
+}
+
+func TestAFollowerWithoutTheFollowerSecretSaysWhichKey(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	env := []string{
+		"FLOTILLA_PATH=" + home, "FLOTILLA_CLUSTER_FOLLOWER_SECRET=",
+		"FLOTILLA_CLUSTER_LISTEN=127.0.0.1:0", "FLOTILLA_API_LISTEN=127.0.0.1:0",
+		"FLOTILLA_PROXY_LISTEN=127.0.0.1:0", "FLOTILLA_PINSVC_LISTEN=127.0.0.1:0",
+		"FLOTILLA_IPFS_API=http://127.0.0.1:1",
+	}
+	r := runCLI(t, env, nil, "daemon", "--init", "--follow", "127.0.0.1:1")
+	if r.code != 1 || !strings.Contains(r.stderr, "cluster.follower_secret") {
+		t.Fatalf("a follower without the follower secret: %d %q", r.code, r.stderr)
 	}
 }

@@ -22,8 +22,11 @@ type Config struct {
 }
 
 type Cluster struct {
-	Peername             string            `json:"peername"`
-	Secret               string            `json:"secret"`
+	Peername string `json:"peername"`
+	Secret   string `json:"secret"`
+	// FollowerSecret admits read-only followers: a peer that proves it
+	// instead of Secret may mirror the pinset and never change it.
+	FollowerSecret       string            `json:"follower_secret"`
 	Listen               string            `json:"listen"`
 	ReplicationFactorMin int               `json:"replication_factor_min"`
 	ReplicationFactorMax int               `json:"replication_factor_max"`
@@ -116,8 +119,8 @@ type Health struct {
 	HeartbeatTTL      Duration `json:"heartbeat_ttl"`
 }
 
-// Default is the configuration `flotilla init` writes, less the secret and
-// peer name, which are generated per peer.
+// Default is the configuration `flotilla init` writes, less the secrets and
+// the peer name, which are generated per peer.
 func Default() Config {
 	return Config{
 		Cluster: Cluster{

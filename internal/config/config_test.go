@@ -67,6 +67,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		"FLOTILLA_PINSVC_ALLOWED_HOSTS=pins.example",
 		"FLOTILLA_API_ALLOWED_HOSTS=admin.example,admin.example:8443",
 		"FLOTILLA_API_TOKEN_SECRET=" + strings.Repeat("x", 32),
+		"FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + strings.Repeat("cd", 32),
 		"UNRELATED=1",
 	})
 	if err != nil {
@@ -79,7 +80,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		got.Proxy.Authorizations["ci"].AuthSecret != "bearer:t" ||
 		strings.Join(got.PinSvc.AllowedOrigins, " ") != "https://ui.example http://localhost:3000" ||
 		strings.Join(got.PinSvc.AllowedHosts, " ") != "pins.example" || len(got.API.AllowedHosts) != 2 ||
-		got.API.TokenSecret != strings.Repeat("x", 32) {
+		got.API.TokenSecret != strings.Repeat("x", 32) || got.Cluster.FollowerSecret != strings.Repeat("cd", 32) {
 		t.Fatalf("overrides not applied: %+v", got)
 	}
 }
@@ -103,6 +104,8 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"origin wildcard", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_PINSVC_ALLOWED_ORIGINS=https://*.example"}, []string{"pinsvc.allowed_origins", "only wildcard"}},
 		{"origin without scheme", `{"pinsvc":{"allowed_origins":["ui.example:3000"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"pinsvc.allowed_origins", "scheme://host"}},
 		{"host with a scheme", `{"api":{"allowed_hosts":["https://admin.example"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.allowed_hosts", "not a host name"}},
+		{"short follower secret", `{"cluster":{"secret":"` + secret + `","follower_secret":"abcd"}}`, nil, []string{"cluster.follower_secret", "64 hex"}},
+		{"follower secret from env equal to the secret", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + strings.ToUpper(secret)}, []string{"cluster.follower_secret", "must differ"}},
 		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},
 	}
 	for _, tc := range cases {

@@ -31,6 +31,14 @@ func (c Config) Validate() error {
 	if err := checkSecret(c.Cluster.Secret); err != nil {
 		return bad("cluster.secret", "%v", err)
 	}
+	if s := c.Cluster.FollowerSecret; s != "" {
+		if err := checkSecret(s); err != nil {
+			return bad("cluster.follower_secret", "%v", err)
+		}
+		if strings.EqualFold(s, c.Cluster.Secret) {
+			return bad("cluster.follower_secret", "must differ from cluster.secret: it grants reads only, and whoever holds it would otherwise hold the cluster secret")
+		}
+	}
 	if err := c.checkBrowserKeys(); err != nil {
 		return err
 	}
