@@ -172,6 +172,19 @@ func (cl *cli) golden(name, got string) {
 	}
 }
 
+// goldenEventually is golden for output that settles: it compares the
+// last of read's outputs once one matched, or once 30 s went by.
+func (cl *cli) goldenEventually(name string, read func() string) {
+	cl.t.Helper()
+	want, _ := os.ReadFile(filepath.Join("testdata", name+".golden"))
+	got := read()
+	for deadline := time.Now().Add(30 * time.Second); !*update && cl.normalize(got) != string(want) && time.Now().Before(deadline); {
+		time.Sleep(100 * time.Millisecond)
+		got = read()
+	}
+	cl.golden(name, got)
+}
+
 // waitStatus waits until every peer's tracker reports c in one of the
 // statuses, as the harness sees it.
 func (cl *cli) waitStatus(c cid.Cid, want map[int]string) {
