@@ -2,7 +2,6 @@ package intercept
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
@@ -18,25 +17,11 @@ type pinLsObject struct {
 	Type string `json:",omitempty"`
 }
 
-// pinLsType is the value of Kubo's Keys map; Name is always present.
-type pinLsType struct {
-	Type string
-	Name string
-}
-
-// textPinLs is Kubo's text line: "<cid> <type>[ <name>]", or the CID alone
-// with quiet.
+// textPinLs is Kubo's text encoder for pin ls. The sinks write their lines
+// themselves; the command declares it so that encoding=text answers as
+// text/plain.
 func textPinLs(o options, w io.Writer, v any) error {
-	obj := v.(pinLsObject)
-	var err error
-	switch {
-	case o.flag("quiet", false):
-		_, err = fmt.Fprintf(w, "%s\n", obj.Cid)
-	case obj.Name == "":
-		_, err = fmt.Fprintf(w, "%s %s\n", obj.Cid, obj.Type)
-	default:
-		_, err = fmt.Fprintf(w, "%s %s %s\n", obj.Cid, obj.Type, obj.Name)
-	}
+	_, err := w.Write(appendPinLsText(nil, o.flag("quiet", false), v.(pinLsObject)))
 	return err
 }
 
@@ -60,19 +45,28 @@ func runPinLs(c *call) error {
 	display := c.opts.flag("names", false) || filter != ""
 	stream := c.opts.flag("stream", false)
 
-	var sink lsSink = &streamSink{out: c.out}
+	var sink lsSink = newStreamSink(c.out, c.opts)
 	if !stream {
-		sink = &keysSink{out: c.out, text: c.out.text != nil, opts: c.opts}
+		sink = newKeysSink(c.out, c.opts)
 	}
 	if len(c.args) > 0 {
-		return c.lsArgs(sink, typ, display)
+		err := c.lsArgs(sink, typ, display)
+		if err != nil && stream {
+			// As Kubo: the lines before the failing argument, then the
+			// error in the trailer.
+			_ = sink.finish()
+		}
+		return err
 	}
 	var err error
 	if typ != "indirect" {
 		err = c.listRoots(sink, typ, filter, display)
 	}
 	if err == nil && (typ == "all" || typ == "indirect") && filter == "" {
-		err = c.listIndirect(sink)
+		// The roots go out before the node walks its DAGs.
+		if err = sink.idle(); err == nil {
+			err = c.listIndirect(sink)
+		}
 	}
 	if err != nil {
 		// A cluster failure is not one Kubo can have. On a stream it goes in
@@ -80,6 +74,7 @@ func runPinLs(c *call) error {
 		// panics on any error status, while a trailer reaches it (and the
 		// CLI) as an ordinary error.
 		if stream {
+			_ = sink.finish()
 			c.out.start(true)
 		}
 		return kuboErr(opList, "", err)
