@@ -68,3 +68,7 @@ func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
 func (s peerService) RepoGC(ctx context.Context) types.RepoGC { return s.n.localRepoGC(ctx) }
 
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
+
+func (s peerService) LocalStatuses(ctx context.Context, fn func(cid.Cid, types.PinStatus) error) error {
+	return s.n.streamLocalStatuses(ctx, fn)
+}

@@ -1,76 +1,58 @@
 package intercept
 
 import (
-	"time"
-
 	"github.com/flotilla-ipfs/flotilla/internal/jsonappend"
+	"github.com/flotilla-ipfs/flotilla/internal/linewriter"
 )
 
 // lsSink receives pin ls results in order.
 type lsSink interface {
 	add(obj pinLsObject) error
 	finish() error
-	// idle tells the sink that the next line may be long in coming.
-	idle() error
 	repeats() bool // whether a CID given twice is listed twice
 }
 
-const (
-	// lsChunk is how many bytes of lines a sink gathers before it writes
-	// them: a million pins go out in a few thousand writes, not a million.
-	lsChunk = 64 << 10
-	// lsFlushEvery bounds how long a gathered line waits when lines come
-	// slowly (the node's indirect pins): past it, the next line goes out
-	// at once.
-	lsFlushEvery = 100 * time.Millisecond
-)
-
 // streamSink is stream=true: one NDJSON (or text) line per pin, written in
-// chunks as they fill, so that a million pins never sit in memory.
+// large chunks, so that a million pins cost a few thousand writes and
+// never sit in memory.
 type streamSink struct {
-	out       *emitter
-	text      bool
-	quiet     bool
-	buf       []byte
-	lastFlush time.Time
+	out   *emitter
+	text  bool
+	quiet bool
+	lines *linewriter.Writer
+	line  []byte
 }
 
 func newStreamSink(out *emitter, opts options) *streamSink {
-	return &streamSink{out: out, text: out.text != nil, quiet: opts.flag("quiet", false), lastFlush: time.Now()}
+	return &streamSink{
+		out: out, text: out.text != nil, quiet: opts.flag("quiet", false),
+		lines: linewriter.New(chunkedBody{out}, out.flush),
+	}
 }
 
 func (s *streamSink) repeats() bool { return true }
 
 func (s *streamSink) add(obj pinLsObject) error {
 	if s.text {
-		s.buf = appendPinLsText(s.buf, s.quiet, obj)
+		s.line = appendPinLsText(s.line[:0], s.quiet, obj)
 	} else {
-		s.buf = appendPinLsLine(s.buf, obj)
+		s.line = appendPinLsLine(s.line[:0], obj)
 	}
-	if len(s.buf) < lsChunk && time.Since(s.lastFlush) < lsFlushEvery {
-		return nil
-	}
-	return s.flush()
+	_, err := s.lines.Write(s.line)
+	return err
 }
 
-// flush sends the gathered lines. With none it sends nothing, so that a
-// failure before the first line can still be Kubo's error object.
-func (s *streamSink) flush() error {
-	if len(s.buf) == 0 {
-		return nil
-	}
-	s.out.start(true)
-	_, err := s.out.w.Write(s.buf)
-	s.buf = s.buf[:0]
-	s.lastFlush = time.Now()
-	if err != nil {
-		return err
-	}
-	return s.out.flush()
-}
+// finish sends the lines still gathered. With none it sends nothing, so
+// that a failure before the first line can still be Kubo's error object.
+func (s *streamSink) finish() error { return s.lines.Flush() }
 
-func (s *streamSink) finish() error { return s.flush() }
-func (s *streamSink) idle() error   { return s.flush() }
+// chunkedBody is the body of an NDJSON answer, started by its first write.
+type chunkedBody struct{ e *emitter }
+
+func (b chunkedBody) Write(p []byte) (int, error) {
+	b.e.start(true)
+	return b.e.w.Write(p)
+}
 
 // keysBuffer is how much of a Keys answer is held back before the status
 // line goes out: a listing that fails within it still gets Kubo's 500 error
@@ -94,10 +76,6 @@ func newKeysSink(out *emitter, opts options) *keysSink {
 }
 
 func (k *keysSink) repeats() bool { return false }
-
-// idle sends nothing: the status line waits until the answer is known to
-// succeed or has outgrown keysBuffer.
-func (k *keysSink) idle() error { return nil }
 
 func (k *keysSink) add(obj pinLsObject) error {
 	if k.text {

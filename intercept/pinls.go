@@ -63,10 +63,7 @@ func runPinLs(c *call) error {
 		err = c.listRoots(sink, typ, filter, display)
 	}
 	if err == nil && (typ == "all" || typ == "indirect") && filter == "" {
-		// The roots go out before the node walks its DAGs.
-		if err = sink.idle(); err == nil {
-			err = c.listIndirect(sink)
-		}
+		err = c.listIndirect(sink)
 	}
 	if err != nil {
 		// A cluster failure is not one Kubo can have. On a stream it goes in

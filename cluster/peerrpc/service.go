@@ -56,6 +56,9 @@ type Local interface {
 	RepoGC(ctx context.Context) types.RepoGC
 	// Statuses reports this peer's status of each CID, in order.
 	Statuses(cids []cid.Cid) []types.PinStatus
+	// LocalStatuses streams this peer's status of every CID it knows of,
+	// in CID order.
+	LocalStatuses(ctx context.Context, fn func(c cid.Cid, st types.PinStatus) error) error
 }
 
 // joinRequest is the body of a join: the new member's description.
@@ -86,6 +89,7 @@ func NewService(local Local) http.Handler {
 	r.Get("/v1/repostat", s.repoStat)
 	r.Post("/v1/repogc", s.repoGC)
 	r.Post("/v1/statuses", s.statuses)
+	r.Get("/v1/statuses/all", s.statusStream)
 	return r
 }
 
