@@ -7,6 +7,7 @@ import (
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/internal/cidtext"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -85,7 +86,7 @@ func (c *call) listRoots(sink lsSink, typ, filter string, display bool) error {
 		if !typeMatches(typ, p.Mode) || !strings.Contains(p.Name, filter) {
 			return nil
 		}
-		obj := pinLsObject{Cid: c.enc.Encode(p.Cid), Type: p.Mode.String()}
+		obj := pinLsObject{Cid: c.cidText(p.Cid), Type: p.Mode.String()}
 		if display {
 			obj.Name = p.Name
 		}
@@ -106,7 +107,7 @@ func (c *call) listIndirect(sink lsSink) error {
 		} else if !isNotFound(err) {
 			return err
 		}
-		return sink.add(pinLsObject{Cid: c.enc.Encode(ci), Type: "indirect"})
+		return sink.add(pinLsObject{Cid: c.cidText(ci), Type: "indirect"})
 	})
 }
 
@@ -174,6 +175,12 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 		}
 	}
 	return sink.finish()
+}
+
+// cidText is c.enc.Encode(ci), without go-cid's slow base58.
+func (c *call) cidText(ci cid.Cid) string {
+	var buf [128]byte
+	return string(cidtext.AppendEncoded(buf[:0], c.enc, ci))
 }
 
 func typeMatches(typ string, m storage.Mode) bool {

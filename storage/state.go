@@ -214,7 +214,8 @@ func (s *State) ForEachFrom(after cid.Cid, limit int, fn func(Pin) error) (cid.C
 	if limit <= 0 {
 		return cid.Undef, fmt.Errorf("storage: ForEachFrom limit %d must be positive", limit)
 	}
-	page := make([]Pin, 0, min(limit, 1024))
+	page := pinPages.get(limit)
+	defer func() { pinPages.put(page) }()
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPins).Cursor()
 		k, v := seekAfter(c, after)

@@ -122,7 +122,8 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 			return cid.Undef, fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
 		}
 	}
-	var page []LocalStatus
+	page := statusPages.get(limit)
+	defer func() { statusPages.put(page) }()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketStatus)
 		if len(want) == 0 {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/flotilla-ipfs/flotilla/internal/cidtext"
 	"github.com/flotilla-ipfs/flotilla/internal/jsonappend"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
@@ -20,9 +21,10 @@ type gpiEncoder struct {
 
 // encode returns the line for p and pm, valid until the next call.
 func (e *gpiEncoder) encode(p storage.Pin, pm types.PeerMap) ([]byte, error) {
-	b := append(e.line[:0], `{"cid":`...)
-	b = jsonappend.String(b, p.Cid.String())
-	b = append(b, `,"name":`...)
+	// A CID's text (base58, base32) never needs escaping.
+	b := append(e.line[:0], `{"cid":"`...)
+	b = cidtext.Append(b, p.Cid)
+	b = append(b, `","name":`...)
 	b = jsonappend.String(b, p.Name)
 	b = append(b, `,"allocations":`...)
 	b = appendList(b, p.Allocations)

@@ -2,6 +2,7 @@ package jsonappend
 
 import (
 	"encoding/json"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -52,6 +53,20 @@ func TestTimeIsWhatEncodingJSONWrites(t *testing.T) {
 		}
 		if want := marshal(t, tm); string(got) != want {
 			t.Errorf("Time(%v) = %s, encoding/json writes %s", tm, got, want)
+		}
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	for range 10000 {
+		tm := time.Unix(rng.Int64N(253402300799), 0).UTC()
+		switch rng.IntN(3) {
+		case 0:
+			tm = tm.Add(time.Duration(rng.IntN(1e9)))
+		case 1:
+			tm = tm.Add(time.Duration(rng.IntN(1000)) * time.Millisecond)
+		}
+		got, _ := Time(nil, tm)
+		if want := marshal(t, tm); string(got) != want {
+			t.Fatalf("Time(%v) = %s, encoding/json writes %s", tm, got, want)
 		}
 	}
 	if _, err := Time(nil, time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
