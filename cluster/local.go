@@ -27,13 +27,13 @@ func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
 	pin, err := n.state.Get(c)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		return n.pinStatus(nil, rec, now)
+		return n.pinStatus(false, false, rec, now)
 	case err != nil:
-		out := n.pinStatus(nil, rec, now)
+		out := n.pinStatus(false, false, rec, now)
 		out.Status, out.Error = types.StatusClusterError, err.Error()
 		return out
 	}
-	return n.pinStatus(&pin, rec, now)
+	return n.pinStatus(true, pin.AllocatedTo(n.cfg.ID), rec, now)
 }
 
 // Delegates lists the IPFS addresses of the peers allocated to hold c, for

@@ -14,20 +14,20 @@ import (
 // listing covers.
 const listPage = 1024
 
-// pinStatus is what this peer reports for a CID, given its pin (nil: not in
-// the pinset) and its tracker's record (nil: none). Every status this peer
-// gives, one CID or a listing, comes from here.
-func (n *Node) pinStatus(pin *storage.Pin, st *storage.LocalStatus, now time.Time) types.PinStatus {
+// pinStatus is what this peer reports for a CID, given whether it is in the
+// pinset and allocated here, and its tracker's record (nil: none). Every
+// status this peer gives, one CID or a listing, comes from here.
+func (n *Node) pinStatus(pinned, allocated bool, st *storage.LocalStatus, now time.Time) types.PinStatus {
 	out := types.PinStatus{PeerName: n.cfg.Name, IPFSPeerID: n.cfg.Self.IPFSID, Timestamp: now}
 	if st != nil {
 		out.Status, out.Error, out.AttemptCount, out.Timestamp = string(st.Status), st.Error, st.AttemptCount, st.Timestamp
 	}
 	switch {
-	case pin == nil:
+	case !pinned:
 		if st == nil {
 			out.Status = types.StatusUnpinned
 		}
-	case !pin.AllocatedTo(n.cfg.ID):
+	case !allocated:
 		// Still unpinning here what was moved elsewhere is worth telling.
 		if st == nil || (st.Status != storage.StatusUnpinning && st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinError) {
 			out.Status, out.Error = types.StatusRemote, ""
@@ -74,7 +74,12 @@ func (p *pager[T]) peek() (*T, error) {
 
 func (p *pager[T]) next() { p.i++ }
 
-func (n *Node) pinPager() *pager[storage.Pin] { return &pager[storage.Pin]{read: n.state.ForEachFrom} }
+// allocationPager reads of each pin whether it is allocated here.
+func (n *Node) allocationPager() *pager[storage.PinAllocation] {
+	return &pager[storage.PinAllocation]{read: func(after cid.Cid, limit int, fn func(storage.PinAllocation) error) (cid.Cid, error) {
+		return n.state.AllocationsFrom(after, limit, n.cfg.ID, fn)
+	}}
+}
 
 func (n *Node) recordPager() *pager[storage.LocalStatus] {
 	return &pager[storage.LocalStatus]{read: func(after cid.Cid, limit int, fn func(storage.LocalStatus) error) (cid.Cid, error) {
@@ -87,10 +92,15 @@ func (n *Node) recordPager() *pager[storage.LocalStatus] {
 // record of (an unpin in progress). It merges the two files as it reads
 // them, a page of each at a time, for another peer's status listing.
 func (n *Node) streamLocalStatuses(ctx context.Context, fn func(c cid.Cid, st types.PinStatus) error) error {
-	pins, records := n.pinPager(), n.recordPager()
-	for {
+	pins, records := n.allocationPager(), n.recordPager()
+	var now time.Time
+	for i := 0; ; i++ {
 		if err := ctx.Err(); err != nil {
 			return err
+		}
+		if i%listPage == 0 {
+			// One "now" per page: the listing then writes it once.
+			now = time.Now().UTC()
 		}
 		pin, err := pins.peek()
 		if err != nil {
@@ -100,18 +110,17 @@ func (n *Node) streamLocalStatuses(ctx context.Context, fn func(c cid.Cid, st ty
 		if err != nil {
 			return err
 		}
-		now := time.Now().UTC()
 		switch {
 		case pin == nil && rec == nil:
 			return nil
 		case rec == nil || pin != nil && pin.Cid.KeyString() < rec.Cid.KeyString():
-			err = fn(pin.Cid, n.pinStatus(pin, nil, now))
+			err = fn(pin.Cid, n.pinStatus(true, pin.Allocated, nil, now))
 			pins.next()
 		case pin == nil || rec.Cid.KeyString() < pin.Cid.KeyString():
-			err = fn(rec.Cid, n.pinStatus(nil, rec, now))
+			err = fn(rec.Cid, n.pinStatus(false, false, rec, now))
 			records.next()
 		default:
-			err = fn(pin.Cid, n.pinStatus(pin, rec, now))
+			err = fn(pin.Cid, n.pinStatus(true, pin.Allocated, rec, now))
 			pins.next()
 			records.next()
 		}
@@ -147,11 +156,11 @@ func (s *localSource) status(pin *storage.Pin, now time.Time) types.PinStatus {
 			return clusterError(s.n.self(), err, now)
 		}
 		if rec == nil || rec.Cid.KeyString() > key {
-			return s.n.pinStatus(pin, nil, now)
+			return s.n.pinStatus(true, pin.AllocatedTo(s.n.cfg.ID), nil, now)
 		}
 		s.records.next()
 		if rec.Cid.KeyString() == key {
-			return s.n.pinStatus(pin, rec, now)
+			return s.n.pinStatus(true, pin.AllocatedTo(s.n.cfg.ID), rec, now)
 		}
 	}
 }

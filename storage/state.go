@@ -231,14 +231,7 @@ func (s *State) ForEachFrom(after cid.Cid, limit int, fn func(Pin) error) (cid.C
 	if err != nil {
 		return cid.Undef, err
 	}
-	last := cid.Undef
-	for _, p := range page {
-		if err := fn(p); err != nil {
-			return last, err
-		}
-		last = p.Cid
-	}
-	return last, nil
+	return deliver(page, func(p *Pin) cid.Cid { return p.Cid }, fn)
 }
 
 // seekAfter positions c on the first key strictly after the CID's bytes.

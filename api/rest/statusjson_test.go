@@ -32,6 +32,11 @@ func TestStatusLinesAreWhatEncodingJSONWrites(t *testing.T) {
 			"12D3KooWA": {PeerName: "a", IPFSPeerID: "12D3KooWipfs", Status: "pinned", PriorityPin: true, Timestamp: time.Unix(1700000000, 0).UTC()},
 			"12D3KooWC": {PeerName: "", Status: "cluster_error", Error: "the peer did not answer"},
 		},
+		// What the encoder keeps of a peer's last entry must not leak
+		// into the next: a new name, the same instant in another zone.
+		{
+			"12D3KooWA": {PeerName: "a, renamed", Status: "pinned", Timestamp: time.Unix(1700000000, 0).In(east)},
+		},
 	}
 	var enc gpiEncoder
 	for _, p := range pins {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -158,6 +159,7 @@ type statusDecoder struct {
 	r              *bufio.Reader
 	name, ipfsPeer string
 	ended          bool
+	scratch        []byte
 }
 
 // next reads the next entry. At the end of the stream it fails with io.EOF
@@ -201,7 +203,7 @@ func (d *statusDecoder) entry() (StatusEntry, error) {
 		}
 	}
 	st := types.PinStatus{PeerName: d.name, IPFSPeerID: d.ipfsPeer, PriorityPin: flags&flagPriority != 0}
-	status, err := d.string()
+	status, err := d.peek()
 	if err != nil {
 		return StatusEntry{}, err
 	}
@@ -229,32 +231,33 @@ func (d *statusDecoder) entry() (StatusEntry, error) {
 }
 
 func (d *statusDecoder) string() (string, error) {
+	b, err := d.peek()
+	return string(b), err
+}
+
+// peek reads a string's bytes into a buffer that the next read reuses.
+func (d *statusDecoder) peek() ([]byte, error) {
 	n, err := binary.ReadUvarint(d.r)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
 	if n > maxStreamString {
-		return "", fmt.Errorf("a string of %d bytes", n)
+		return nil, fmt.Errorf("a string of %d bytes", n)
 	}
-	if n == 0 {
-		return "", nil
-	}
-	b := make([]byte, n)
-	if _, err := io.ReadFull(d.r, b); err != nil {
-		return "", err
-	}
-	return string(b), nil
+	d.scratch = slices.Grow(d.scratch[:0], int(n))[:n]
+	_, err = io.ReadFull(d.r, d.scratch)
+	return d.scratch, err
 }
 
 // internStatus returns the shared copy of a known status name, so that a
 // million entries do not each carry their own.
-func internStatus(s string) string {
+func internStatus(b []byte) string {
 	for _, known := range streamStatuses {
-		if s == known {
+		if string(b) == known {
 			return known
 		}
 	}
-	return s
+	return string(b)
 }
 
 var streamStatuses = []string{

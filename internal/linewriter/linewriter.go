@@ -14,7 +14,7 @@ import (
 
 const (
 	// Chunk is how many bytes are gathered before they are written.
-	Chunk = 64 << 10
+	Chunk = 256 << 10
 	// MaxDelay is how long a gathered line may wait for more.
 	MaxDelay = 100 * time.Millisecond
 )
