@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -29,6 +30,8 @@ type statusSource interface {
 // few pages per peer, whatever the size of the pinset. A peer that does
 // not answer, or stops answering, reports cluster_error from then on. fn
 // must not keep pm, which is reused for the next pin.
+//
+// The next page is read and merged while fn writes out the last one.
 func (n *Node) ListStatus(ctx context.Context, local bool, fn func(p storage.Pin, pm types.PeerMap) error) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -45,36 +48,80 @@ func (n *Node) ListStatus(ctx context.Context, local bool, fn func(p storage.Pin
 		}
 		defer sources[i].close()
 	}
-	columns := make([][]types.PinStatus, len(peers))
+	free, full := make(chan *statusPage, pagesAhead), make(chan *statusPage, pagesAhead)
+	for range pagesAhead {
+		free <- &statusPage{columns: make([][]types.PinStatus, len(peers))}
+	}
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		defer close(full)
+		n.readStatusPages(ctx, sources, free, full)
+	}()
+	defer wg.Wait()
+	defer cancel() // before the wait: the reader may be blocked on a page
+
 	pm := make(types.PeerMap, len(peers))
-	pins := make([]storage.Pin, 0, listPage)
-	after := cid.Undef
-	for {
-		pins = pins[:0]
-		last, err := n.state.ForEachFrom(after, listPage, func(p storage.Pin) error {
-			pins = append(pins, p)
-			return nil
-		})
-		if err != nil {
-			return err
+	for page := range full {
+		if page.err != nil {
+			return page.err
 		}
-		for i, s := range sources {
-			columns[i] = s.fill(ctx, pins, columns[i][:0])
-		}
-		for j := range pins {
+		for j := range page.pins {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			clear(pm)
 			for i, p := range peers {
-				pm[p.ID] = columns[i][j]
+				pm[p.ID] = page.columns[i][j]
 			}
-			if err := fn(pins[j], pm); err != nil {
+			if err := fn(page.pins[j], pm); err != nil {
 				return err
 			}
 		}
-		if len(pins) < listPage {
+		free <- page
+	}
+	return ctx.Err()
+}
+
+// pagesAhead is how many pages of a listing are in hand at once: one being
+// written out, one being read.
+const pagesAhead = 2
+
+// statusPage is a page of a status listing: pins, and each peer's status
+// of each.
+type statusPage struct {
+	pins    []storage.Pin
+	columns [][]types.PinStatus
+	err     error
+}
+
+// readStatusPages reads the pinset a page at a time, fills each page's
+// columns from the sources, and hands it over, until the pinset ends, it
+// fails (the page carries the error), or ctx ends.
+func (n *Node) readStatusPages(ctx context.Context, sources []statusSource, free <-chan *statusPage, full chan<- *statusPage) {
+	after := cid.Undef
+	for {
+		var page *statusPage
+		select {
+		case page = <-free:
+		case <-ctx.Done():
+			return
+		}
+		page.pins = page.pins[:0]
+		last, err := n.state.ForEachFrom(after, listPage, func(p storage.Pin) error {
+			page.pins = append(page.pins, p)
 			return nil
+		})
+		if err == nil {
+			for i, s := range sources {
+				page.columns[i] = s.fill(ctx, page.pins, page.columns[i][:0])
+			}
+		}
+		page.err = err
+		full <- page // never blocks: there are only pagesAhead pages
+		if err != nil || len(page.pins) < listPage {
+			return
 		}
 		after = last
 	}

@@ -21,28 +21,32 @@ import (
 // for another peer's status listing: one pass over the peer's files
 // however large the pinset, where /v1/statuses costs a round trip per
 // batch. Its body is binary, because decoding a million JSON objects per
-// peer was most of a listing's cost. A sequence of records, each led by
-// its kind:
+// peer was most of a listing's cost, and its records come in blocks, so
+// that the reader parses them from memory rather than byte by byte from
+// the connection. A sequence of frames, each led by its kind:
 //
-//	's' uvarint cid length, cid bytes, flags (1: names follow, 2: priority),
-//	    [peername, ipfs peer id,] status, error, uvarint attempts,
-//	    varint unix seconds, uvarint nanoseconds
-//	'x' error message: the peer failed midway; nothing follows
+//	'b' uvarint length, then that many bytes of status records
+//	'x' the peer's error: it failed midway; nothing follows
 //	'e' the end: nothing follows
 //
-// Strings are uvarint length and bytes. Names are sent when they differ
-// from the previous record's. A body that ends without 'e' or 'x' was cut.
+// A status record is the CID's bytes, flags (1: names follow, 2:
+// priority), [peername, ipfs peer id,] status, error, uvarint attempts,
+// varint unix seconds, uvarint nanoseconds. Strings are a uvarint length
+// and bytes. Names are sent when they differ from the previous record's.
+// A body that ends without 'e' or 'x' was cut.
 const (
-	recordStatus = 's'
-	recordError  = 'x'
-	recordEnd    = 'e'
+	frameBlock = 'b'
+	frameError = 'x'
+	frameEnd   = 'e'
 
 	flagNames    = 1
 	flagPriority = 2
 
-	// maxStreamString bounds one string of the stream, so that garbage
-	// cannot make the reader allocate without limit.
-	maxStreamString = 1 << 20
+	// blockSize is how many bytes of records the sender gathers per block.
+	blockSize = 32 << 10
+	// maxBlock bounds a block, so that garbage cannot make the reader
+	// allocate without limit.
+	maxBlock = 16 << 20
 	// StatusChunk is how many entries StatusStream hands over at a time.
 	StatusChunk = 1024
 )
@@ -58,29 +62,20 @@ type StatusEntry struct {
 func (s *service) statusStream(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
-	bw := bufio.NewWriterSize(w, 64<<10)
-	var enc statusEncoder
-	err := s.local.LocalStatuses(r.Context(), func(c cid.Cid, st types.PinStatus) error {
-		_, err := bw.Write(enc.append(c, st))
-		return err
-	})
-	if err != nil {
-		bw.WriteByte(recordError)
-		bw.Write(appendString(nil, err.Error()))
-	} else {
-		bw.WriteByte(recordEnd)
-	}
-	bw.Flush()
+	enc := statusEncoder{w: bufio.NewWriterSize(w, 64<<10)}
+	err := s.local.LocalStatuses(r.Context(), enc.add)
+	enc.end(err)
 }
 
 type statusEncoder struct {
-	buf            []byte
+	w              *bufio.Writer
+	block          []byte
 	name, ipfsPeer string
+	err            error
 }
 
-func (e *statusEncoder) append(c cid.Cid, st types.PinStatus) []byte {
-	b := append(e.buf[:0], recordStatus)
-	b = appendString(b, c.KeyString())
+func (e *statusEncoder) add(c cid.Cid, st types.PinStatus) error {
+	b := appendString(e.block, c.KeyString())
 	var flags byte
 	names := st.PeerName != e.name || st.IPFSPeerID != e.ipfsPeer
 	if names {
@@ -100,8 +95,33 @@ func (e *statusEncoder) append(c cid.Cid, st types.PinStatus) []byte {
 	b = binary.AppendUvarint(b, uint64(max(st.AttemptCount, 0)))
 	b = binary.AppendVarint(b, st.Timestamp.Unix())
 	b = binary.AppendUvarint(b, uint64(st.Timestamp.Nanosecond()))
-	e.buf = b
-	return b
+	e.block = b
+	if len(b) >= blockSize {
+		e.flushBlock()
+	}
+	return e.err
+}
+
+func (e *statusEncoder) flushBlock() {
+	if len(e.block) == 0 || e.err != nil {
+		return
+	}
+	e.w.WriteByte(frameBlock)
+	e.w.Write(binary.AppendUvarint(nil, uint64(len(e.block))))
+	_, e.err = e.w.Write(e.block)
+	e.block = e.block[:0]
+}
+
+// end sends what is gathered, then the end, or err.
+func (e *statusEncoder) end(err error) {
+	e.flushBlock()
+	if err != nil {
+		e.w.WriteByte(frameError)
+		e.w.Write(appendString(nil, err.Error()))
+	} else {
+		e.w.WriteByte(frameEnd)
+	}
+	e.w.Flush()
 }
 
 func appendString(b []byte, s string) []byte {
@@ -157,96 +177,132 @@ func (f remoteFailure) Error() string { return string(f) }
 
 type statusDecoder struct {
 	r              *bufio.Reader
+	block, b       []byte // the last block read, and what is left of it
 	name, ipfsPeer string
 	ended          bool
-	scratch        []byte
 }
 
 // next reads the next entry. At the end of the stream it fails with io.EOF
 // and sets ended; with the peer's own failure, with a remoteFailure.
 func (d *statusDecoder) next() (StatusEntry, error) {
-	kind, err := d.r.ReadByte()
-	if err != nil {
-		return StatusEntry{}, err
-	}
-	switch kind {
-	case recordStatus:
-		return d.entry()
-	case recordEnd:
-		d.ended = true
-		return StatusEntry{}, io.EOF
-	case recordError:
-		msg, err := d.string()
+	for len(d.b) == 0 {
+		kind, err := d.r.ReadByte()
 		if err != nil {
 			return StatusEntry{}, err
 		}
-		return StatusEntry{}, remoteFailure(msg)
+		switch kind {
+		case frameBlock:
+			n, err := binary.ReadUvarint(d.r)
+			if err != nil {
+				return StatusEntry{}, err
+			}
+			if n > maxBlock {
+				return StatusEntry{}, fmt.Errorf("a block of %d bytes", n)
+			}
+			d.block = slices.Grow(d.block[:0], int(n))[:n]
+			if _, err := io.ReadFull(d.r, d.block); err != nil {
+				return StatusEntry{}, err
+			}
+			d.b = d.block
+		case frameEnd:
+			d.ended = true
+			return StatusEntry{}, io.EOF
+		case frameError:
+			n, err := binary.ReadUvarint(d.r)
+			if err != nil || n > maxBlock {
+				return StatusEntry{}, fmt.Errorf("a bad error frame: %v", err)
+			}
+			msg := make([]byte, n)
+			if _, err := io.ReadFull(d.r, msg); err != nil {
+				return StatusEntry{}, err
+			}
+			return StatusEntry{}, remoteFailure(msg)
+		default:
+			return StatusEntry{}, fmt.Errorf("unknown frame %q", kind)
+		}
 	}
-	return StatusEntry{}, fmt.Errorf("unknown record %q", kind)
+	return d.record()
 }
 
-func (d *statusDecoder) entry() (StatusEntry, error) {
-	key, err := d.string()
-	if err != nil {
-		return StatusEntry{}, err
-	}
-	flags, err := d.r.ReadByte()
-	if err != nil {
-		return StatusEntry{}, err
-	}
+// record parses one status record from the block.
+func (d *statusDecoder) record() (StatusEntry, error) {
+	p := blockParser{b: d.b}
+	key := string(p.bytes())
+	flags := p.byte()
 	if flags&flagNames != 0 {
-		if d.name, err = d.string(); err != nil {
-			return StatusEntry{}, err
-		}
-		if d.ipfsPeer, err = d.string(); err != nil {
-			return StatusEntry{}, err
-		}
+		d.name, d.ipfsPeer = string(p.bytes()), string(p.bytes())
 	}
 	st := types.PinStatus{PeerName: d.name, IPFSPeerID: d.ipfsPeer, PriorityPin: flags&flagPriority != 0}
-	status, err := d.peek()
-	if err != nil {
-		return StatusEntry{}, err
-	}
-	st.Status = internStatus(status)
-	if st.Error, err = d.string(); err != nil {
-		return StatusEntry{}, err
-	}
-	attempts, err := binary.ReadUvarint(d.r)
-	if err != nil {
-		return StatusEntry{}, err
-	}
-	sec, err := binary.ReadVarint(d.r)
-	if err != nil {
-		return StatusEntry{}, err
-	}
-	nsec, err := binary.ReadUvarint(d.r)
-	if err != nil {
-		return StatusEntry{}, err
+	st.Status = internStatus(p.bytes())
+	st.Error = string(p.bytes())
+	attempts := p.uvarint()
+	sec, nsec := p.varint(), p.uvarint()
+	if p.err != nil {
+		return StatusEntry{}, p.err
 	}
 	if nsec >= uint64(time.Second) || attempts > 1<<31 {
 		return StatusEntry{}, errors.New("status record out of range")
 	}
 	st.AttemptCount, st.Timestamp = int(attempts), time.Unix(sec, int64(nsec)).UTC()
+	d.b = p.b
 	return StatusEntry{Key: key, Status: st}, nil
 }
 
-func (d *statusDecoder) string() (string, error) {
-	b, err := d.peek()
-	return string(b), err
+// blockParser reads the fields of a record; its error is sticky.
+type blockParser struct {
+	b   []byte
+	err error
 }
 
-// peek reads a string's bytes into a buffer that the next read reuses.
-func (d *statusDecoder) peek() ([]byte, error) {
-	n, err := binary.ReadUvarint(d.r)
-	if err != nil {
-		return nil, err
+var errShortRecord = errors.New("a status record cut short")
+
+func (p *blockParser) uvarint() uint64 {
+	v, n := binary.Uvarint(p.b)
+	if n <= 0 {
+		p.fail()
+		return 0
 	}
-	if n > maxStreamString {
-		return nil, fmt.Errorf("a string of %d bytes", n)
+	p.b = p.b[n:]
+	return v
+}
+
+func (p *blockParser) varint() int64 {
+	v, n := binary.Varint(p.b)
+	if n <= 0 {
+		p.fail()
+		return 0
 	}
-	d.scratch = slices.Grow(d.scratch[:0], int(n))[:n]
-	_, err = io.ReadFull(d.r, d.scratch)
-	return d.scratch, err
+	p.b = p.b[n:]
+	return v
+}
+
+func (p *blockParser) byte() byte {
+	if len(p.b) == 0 {
+		p.fail()
+		return 0
+	}
+	c := p.b[0]
+	p.b = p.b[1:]
+	return c
+}
+
+// bytes reads a string's bytes, which alias the block.
+func (p *blockParser) bytes() []byte {
+	n := p.uvarint()
+	if n > uint64(len(p.b)) {
+		p.fail()
+		return nil
+	}
+	v := p.b[:n]
+	p.b = p.b[n:]
+	return v
+}
+
+func (p *blockParser) fail() {
+	if p.err == nil {
+		p.err = errShortRecord
+	}
+	p.b = nil
 }
 
 // internStatus returns the shared copy of a known status name, so that a

@@ -1,6 +1,7 @@
 package peerrpc
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"net/http"
@@ -71,8 +72,10 @@ func TestStatusStreamFailures(t *testing.T) {
 	}
 
 	cut := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		var enc statusEncoder
-		w.Write(enc.append(testCid(1), types.PinStatus{Status: "pinned"}))
+		enc := statusEncoder{w: bufio.NewWriter(w)}
+		enc.add(testCid(1), types.PinStatus{Status: "pinned"})
+		enc.flushBlock()
+		enc.w.Flush()
 	}))
 	t.Cleanup(cut.Close)
 	got, _, err = readStream(client, strings.TrimPrefix(cut.URL, "http://"))
