@@ -256,18 +256,11 @@ type blockParser struct {
 
 var errShortRecord = errors.New("a status record cut short")
 
-func (p *blockParser) uvarint() uint64 {
-	v, n := binary.Uvarint(p.b)
-	if n <= 0 {
-		p.fail()
-		return 0
-	}
-	p.b = p.b[n:]
-	return v
-}
+func (p *blockParser) uvarint() uint64 { return parseVarint(p, binary.Uvarint) }
+func (p *blockParser) varint() int64   { return parseVarint(p, binary.Varint) }
 
-func (p *blockParser) varint() int64 {
-	v, n := binary.Varint(p.b)
+func parseVarint[T uint64 | int64](p *blockParser, parse func([]byte) (T, int)) T {
+	v, n := parse(p.b)
 	if n <= 0 {
 		p.fail()
 		return 0
