@@ -154,6 +154,27 @@ func (s *State) view(fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+// Unsynced turns the fsync of every commit off, for a file that is only
+// used once complete (an import into a temporary file), or back on; Sync
+// then writes all of it out at once.
+func (s *State) Unsynced(on bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db != nil {
+		s.db.NoSync = on
+	}
+}
+
+// Sync flushes the file to disk.
+func (s *State) Sync() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.Sync()
+}
+
 // AppliedIndex is the Raft index of the last command applied to this file.
 func (s *State) AppliedIndex() (uint64, error) {
 	var idx uint64
