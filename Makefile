@@ -65,7 +65,8 @@ FUZZTIME ?= 30s
 FUZZ_TARGETS := \
 	storage:FuzzDecodeCommand storage:FuzzDecodePinValue storage:FuzzDecodeStatusValue \
 	storage:FuzzPinJSON intercept:FuzzPositionalArgs intercept:FuzzStdinArgs \
-	intercept:FuzzReadCARRoots intercept:FuzzCARHeaderRoots internal/config:FuzzLoad
+	intercept:FuzzReadCARRoots intercept:FuzzCARHeaderRoots internal/config:FuzzLoad \
+	internal/jsonappend:FuzzString internal/cidtext:FuzzBase58
 
 fuzz:
 	@log=$$(mktemp); trap 'rm -f $$log $$log.rc' EXIT; \

@@ -15,31 +15,25 @@ import (
 
 // LocalStatus reports what this peer's tracker knows of c.
 func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
-	out := types.PinStatus{PeerName: n.cfg.Name, IPFSPeerID: n.cfg.Self.IPFSID, Timestamp: time.Now().UTC()}
+	now := time.Now().UTC()
 	st, known, err := n.status.Get(c)
 	if err != nil {
-		out.Status, out.Error = types.StatusClusterError, err.Error()
-		return out
+		return clusterError(n.self(), err, now)
 	}
+	var rec *storage.LocalStatus
 	if known {
-		out.Status, out.Error, out.AttemptCount, out.Timestamp = string(st.Status), st.Error, st.AttemptCount, st.Timestamp
+		rec = &st
 	}
 	pin, err := n.state.Get(c)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
-		if !known {
-			out.Status = types.StatusUnpinned
-		}
+		return n.pinStatus(false, false, rec, now)
 	case err != nil:
+		out := n.pinStatus(false, false, rec, now)
 		out.Status, out.Error = types.StatusClusterError, err.Error()
-	case !n.holds(pin):
-		if !known || (st.Status != storage.StatusUnpinning && st.Status != storage.StatusUnpinQueued && st.Status != storage.StatusUnpinError) {
-			out.Status, out.Error = types.StatusRemote, ""
-		}
-	case !known:
-		out.Status = string(storage.StatusPinQueued)
+		return out
 	}
-	return out
+	return n.pinStatus(true, pin.AllocatedTo(n.cfg.ID), rec, now)
 }
 
 // Delegates lists the IPFS addresses of the peers allocated to hold c, for

@@ -78,3 +78,7 @@ func (s peerService) FullMember(id string) bool {
 	p, err := s.n.state.Peer(id)
 	return err == nil && !p.Follower
 }
+
+func (s peerService) LocalStatuses(ctx context.Context, fn func(cid.Cid, types.PinStatus) error) error {
+	return s.n.streamLocalStatuses(ctx, fn)
+}

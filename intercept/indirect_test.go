@@ -1,7 +1,10 @@
 package intercept
 
 import (
+	"bufio"
 	"context"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -55,5 +58,43 @@ func TestPinLsAddsTheNodesIndirectPinsOnce(t *testing.T) {
 	}
 	if res := post(t, h, "/api/v0/pin/ls?arg="+testCid(9).String(), nil); res.StatusCode != 500 || !strings.Contains(readBody(t, res), "is not pinned") {
 		t.Fatal("a CID pinned nowhere must still be 'not pinned'")
+	}
+}
+
+// blockingResolver holds its indirect listing until released.
+type blockingResolver struct {
+	fakeResolver
+	release chan struct{}
+}
+
+func (r *blockingResolver) PinLs(ctx context.Context, _ string, _ func(cid.Cid, string) error) error {
+	select {
+	case <-r.release:
+	case <-ctx.Done():
+	}
+	return nil
+}
+
+// The stream gathers lines into large writes, but the cluster's roots
+// still reach the client while the node walks its DAGs for the indirect
+// pins, as they do from Kubo.
+func TestPinLsStreamSendsRootsBeforeTheNodesIndirectPins(t *testing.T) {
+	root := testCid(1)
+	r := &blockingResolver{release: make(chan struct{})}
+	srv := httptest.NewServer(newTestHandlers(t, newFakeCluster(recursivePin(root, "")), r, "", true))
+	defer srv.Close()
+	defer close(r.release)
+
+	res, err := http.Post(srv.URL+"/api/v0/pin/ls?stream=true", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	line, err := bufio.NewReader(res.Body).ReadString('\n')
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"Cid":"` + root.String() + `","Type":"recursive"}` + "\n"; line != want {
+		t.Fatalf("first line %q, want %q", line, want)
 	}
 }

@@ -2,12 +2,12 @@ package intercept
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/internal/cidtext"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -18,25 +18,11 @@ type pinLsObject struct {
 	Type string `json:",omitempty"`
 }
 
-// pinLsType is the value of Kubo's Keys map; Name is always present.
-type pinLsType struct {
-	Type string
-	Name string
-}
-
-// textPinLs is Kubo's text line: "<cid> <type>[ <name>]", or the CID alone
-// with quiet.
+// textPinLs is Kubo's text encoder for pin ls. The sinks write their lines
+// themselves; the command declares it so that encoding=text answers as
+// text/plain.
 func textPinLs(o options, w io.Writer, v any) error {
-	obj := v.(pinLsObject)
-	var err error
-	switch {
-	case o.flag("quiet", false):
-		_, err = fmt.Fprintf(w, "%s\n", obj.Cid)
-	case obj.Name == "":
-		_, err = fmt.Fprintf(w, "%s %s\n", obj.Cid, obj.Type)
-	default:
-		_, err = fmt.Fprintf(w, "%s %s %s\n", obj.Cid, obj.Type, obj.Name)
-	}
+	_, err := w.Write(appendPinLsText(nil, o.flag("quiet", false), v.(pinLsObject)))
 	return err
 }
 
@@ -60,12 +46,18 @@ func runPinLs(c *call) error {
 	display := c.opts.flag("names", false) || filter != ""
 	stream := c.opts.flag("stream", false)
 
-	var sink lsSink = &streamSink{out: c.out}
+	var sink lsSink = newStreamSink(c.out, c.opts)
 	if !stream {
-		sink = &keysSink{out: c.out, text: c.out.text != nil, opts: c.opts}
+		sink = newKeysSink(c.out, c.opts)
 	}
 	if len(c.args) > 0 {
-		return c.lsArgs(sink, typ, display)
+		err := c.lsArgs(sink, typ, display)
+		if err != nil && stream {
+			// As Kubo: the lines before the failing argument, then the
+			// error in the trailer.
+			_ = sink.finish()
+		}
+		return err
 	}
 	var err error
 	if typ != "indirect" {
@@ -80,6 +72,7 @@ func runPinLs(c *call) error {
 		// panics on any error status, while a trailer reaches it (and the
 		// CLI) as an ordinary error.
 		if stream {
+			_ = sink.finish()
 			c.out.start(true)
 		}
 		return kuboErr(opList, "", err)
@@ -93,7 +86,7 @@ func (c *call) listRoots(sink lsSink, typ, filter string, display bool) error {
 		if !typeMatches(typ, p.Mode) || !strings.Contains(p.Name, filter) {
 			return nil
 		}
-		obj := pinLsObject{Cid: c.enc.Encode(p.Cid), Type: p.Mode.String()}
+		obj := pinLsObject{Cid: c.cidText(p.Cid), Type: p.Mode.String()}
 		if display {
 			obj.Name = p.Name
 		}
@@ -114,7 +107,7 @@ func (c *call) listIndirect(sink lsSink) error {
 		} else if !isNotFound(err) {
 			return err
 		}
-		return sink.add(pinLsObject{Cid: c.enc.Encode(ci), Type: "indirect"})
+		return sink.add(pinLsObject{Cid: c.cidText(ci), Type: "indirect"})
 	})
 }
 
@@ -182,6 +175,12 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 		}
 	}
 	return sink.finish()
+}
+
+// cidText is c.enc.Encode(ci), without go-cid's slow base58.
+func (c *call) cidText(ci cid.Cid) string {
+	var buf [128]byte
+	return string(cidtext.AppendEncoded(buf[:0], c.enc, ci))
 }
 
 func typeMatches(typ string, m storage.Mode) bool {

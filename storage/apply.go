@@ -156,7 +156,7 @@ func (a *applier) apply(c *Command) ([]Change, error) {
 	case CmdPeerRemove:
 		return nil, a.peers.Delete([]byte(c.PeerID))
 	}
-	var changes []Change
+	changes := make([]Change, 0, len(c.Ops))
 	for i := range c.Ops {
 		op := &c.Ops[i]
 		// The stored pin is encoded once, for the memory of applied ops and

@@ -3,8 +3,10 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -131,7 +133,23 @@ func FuzzDecodePinValue(f *testing.F) {
 	}
 	f.Add([]byte(testCid(1).KeyString()), []byte{})
 	f.Add([]byte{}, []byte{valueVersion, 0, 0, 0, 0, 0})
-	fuzzStoredValue(f, decodePinValue, encodePinValue, func(p *Pin) cid.Cid { return p.Cid })
+	fuzzStoredValue(f, decodeAndCheckAllocations, encodePinValue, func(p *Pin) cid.Cid { return p.Cid })
+}
+
+// decodeAndCheckAllocations decodes, and checks that what pinAllocatedTo
+// reads in place agrees with the decoded pin, for each of its peers and
+// one that is not.
+func decodeAndCheckAllocations(key, v []byte) (Pin, error) {
+	p, err := decodePinValue(key, v)
+	if err != nil {
+		return p, err
+	}
+	for _, id := range append(slices.Clone(p.Allocations), "12D3KooWNobody") {
+		if got, err := pinAllocatedTo(v, id); err != nil || got != p.AllocatedTo(id) {
+			panic(fmt.Sprintf("pinAllocatedTo(%q) = %v, %v; the decoded pin says %v", id, got, err, p.AllocatedTo(id)))
+		}
+	}
+	return p, nil
 }
 
 // FuzzDecodeStatusValue does the same for the local status file's records.

@@ -6,7 +6,9 @@ package storage
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -137,6 +139,34 @@ func (p *Pin) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	return j.decode(p)
+}
+
+// DecodeExport reads ipfs-cluster's state export (Pin objects, one after
+// the other) and hands fn each pin with its type: "pin", or one of the
+// sharding types, which Flotilla does not take. Each object is parsed
+// once, for imports of millions of pins.
+func DecodeExport(r io.Reader, fn func(p Pin, typ string) error) error {
+	dec := json.NewDecoder(r)
+	for n := 1; ; n++ {
+		var j pinJSON
+		if err := dec.Decode(&j); errors.Is(err, io.EOF) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("pin %d: %w", n, err)
+		}
+		var p Pin
+		if err := j.decode(&p); err != nil {
+			return fmt.Errorf("pin %d: %w", n, err)
+		}
+		if err := fn(p, j.Type); err != nil {
+			return fmt.Errorf("pin %d: %w", n, err)
+		}
+	}
+}
+
+// decode checks j and makes it a Pin.
+func (j *pinJSON) decode(p *Pin) error {
 	c, err := cid.Decode(j.Cid)
 	if err != nil {
 		return fmt.Errorf("pin cid %q: %w", j.Cid, err)

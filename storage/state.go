@@ -154,6 +154,27 @@ func (s *State) view(fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+// Unsynced turns the fsync of every commit off, for a file that is only
+// used once complete (an import into a temporary file), or back on; Sync
+// then writes all of it out at once.
+func (s *State) Unsynced(on bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db != nil {
+		s.db.NoSync = on
+	}
+}
+
+// Sync flushes the file to disk.
+func (s *State) Sync() error {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.db == nil {
+		return ErrClosed
+	}
+	return s.db.Sync()
+}
+
 // AppliedIndex is the Raft index of the last command applied to this file.
 func (s *State) AppliedIndex() (uint64, error) {
 	var idx uint64
@@ -214,7 +235,8 @@ func (s *State) ForEachFrom(after cid.Cid, limit int, fn func(Pin) error) (cid.C
 	if limit <= 0 {
 		return cid.Undef, fmt.Errorf("storage: ForEachFrom limit %d must be positive", limit)
 	}
-	page := make([]Pin, 0, min(limit, 1024))
+	page := pinPages.get(limit)
+	defer func() { pinPages.put(page) }()
 	err := s.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketPins).Cursor()
 		k, v := seekAfter(c, after)
@@ -230,14 +252,7 @@ func (s *State) ForEachFrom(after cid.Cid, limit int, fn func(Pin) error) (cid.C
 	if err != nil {
 		return cid.Undef, err
 	}
-	last := cid.Undef
-	for _, p := range page {
-		if err := fn(p); err != nil {
-			return last, err
-		}
-		last = p.Cid
-	}
-	return last, nil
+	return deliver(page, func(p *Pin) cid.Cid { return p.Cid }, fn)
 }
 
 // seekAfter positions c on the first key strictly after the CID's bytes.

@@ -24,6 +24,24 @@ const (
 	StatusUnpinError  TrackerStatus = "unpin_error"
 )
 
+// trackerStatuses are the statuses above, which a decoded record shares
+// rather than carrying its own copy of the name.
+var trackerStatuses = []TrackerStatus{
+	StatusPinQueued, StatusPinning, StatusPinned, StatusPinError,
+	StatusUnpinQueued, StatusUnpinning, StatusUnpinned, StatusUnpinError,
+}
+
+// trackerStatus reads a status name.
+func (d *decoder) trackerStatus() TrackerStatus {
+	r := d.raw()
+	for _, known := range trackerStatuses {
+		if string(r) == string(known) {
+			return known
+		}
+	}
+	return TrackerStatus(r)
+}
+
 // Valid reports whether t is one of the statuses above.
 func (t TrackerStatus) Valid() bool {
 	switch t {
@@ -258,7 +276,7 @@ func decodeStatusValue(key, v []byte) (LocalStatus, error) {
 	}
 	st := LocalStatus{
 		Cid:               c,
-		Status:            TrackerStatus(d.string()),
+		Status:            d.trackerStatus(),
 		Error:             d.string(),
 		AttemptCount:      d.int(),
 		Managed:           flags&statusManaged != 0,

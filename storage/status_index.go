@@ -122,7 +122,8 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 			return cid.Undef, fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
 		}
 	}
-	var page []LocalStatus
+	page := statusPages.get(limit)
+	defer func() { statusPages.put(page) }()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketStatus)
 		if len(want) == 0 {
@@ -149,21 +150,23 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 	if err != nil {
 		return cid.Undef, err
 	}
-	return deliver(page, fn)
+	return deliver(page, statusCid, fn)
 }
 
-// deliver calls fn on each record of a page read in CID order, and returns
+// deliver calls fn on each item of a page read in CID order, and returns
 // the CID of the last one fn accepted: where the next page starts.
-func deliver(page []LocalStatus, fn func(LocalStatus) error) (cid.Cid, error) {
+func deliver[T any](page []T, key func(*T) cid.Cid, fn func(T) error) (cid.Cid, error) {
 	last := cid.Undef
-	for _, st := range page {
-		if err := fn(st); err != nil {
+	for i := range page {
+		if err := fn(page[i]); err != nil {
 			return last, err
 		}
-		last = st.Cid
+		last = key(&page[i])
 	}
 	return last, nil
 }
+
+func statusCid(st *LocalStatus) cid.Cid { return st.Cid }
 
 // indexedRecord is the record an index entry names by its CID key: a
 // missing one means the index and the records disagree.

@@ -37,5 +37,5 @@ func (s *StatusStore) ForEachProtected(after cid.Cid, limit int, fn func(LocalSt
 	if err != nil {
 		return cid.Undef, err
 	}
-	return deliver(page, fn)
+	return deliver(page, statusCid, fn)
 }

@@ -20,8 +20,11 @@
 //     an origin not in api.cors_allowed_origins, and, when it listens on
 //     loopback, a Host that is not loopback or in api.allowed_hosts (DNS
 //     rebinding). See docs/security.md.
-//   - GET /pins streams as it goes, the peers asked about a batch of CIDs at
-//     a time, instead of gathering the whole pinset first. With a filter, each peer map keeps
+//   - GET /pins streams as it goes, merging each peer's statuses, which
+//     the peers stream in CID order, with the pinset, instead of gathering
+//     the whole pinset first (cids= asks the peers about its CIDs in one
+//     batch). Its lines are the bytes encoding/json writes, written by
+//     hand, in large writes. With a filter, each peer map keeps
 //     the peers whose status passes, as ipfs-cluster's does; the filter also
 //     applies to cids=.
 //   - /add imports into this peer's IPFS node (unpinned) and then pins each

@@ -14,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 func TestMapOrderedKeepsOrderAndBoundsWork(t *testing.T) {
@@ -108,9 +109,10 @@ type gatedList struct {
 	gate chan struct{}
 }
 
-func (g gatedList) List(ctx context.Context, fn func(storage.Pin) error) error {
+// holder counts the items let out and holds the one after the first free.
+func (g gatedList) holder() func(ctx context.Context) error {
 	out := 0
-	return g.fakeCluster.List(ctx, func(p storage.Pin) error {
+	return func(ctx context.Context) error {
 		if out == g.free {
 			select {
 			case <-g.gate:
@@ -119,19 +121,37 @@ func (g gatedList) List(ctx context.Context, fn func(storage.Pin) error) error {
 			}
 		}
 		out++
+		return nil
+	}
+}
+
+func (g gatedList) List(ctx context.Context, fn func(storage.Pin) error) error {
+	hold := g.holder()
+	return g.fakeCluster.List(ctx, func(p storage.Pin) error {
+		if err := hold(ctx); err != nil {
+			return err
+		}
 		return fn(p)
 	})
 }
 
+func (g gatedList) ListStatus(ctx context.Context, local bool, fn func(storage.Pin, types.PeerMap) error) error {
+	hold := g.holder()
+	return g.fakeCluster.ListStatus(ctx, local, func(p storage.Pin, pm types.PeerMap) error {
+		if err := hold(ctx); err != nil {
+			return err
+		}
+		return fn(p, pm)
+	})
+}
+
 // streamCases are the streamed listings: pins are the pins to list and
-// first how many make the first line. GET /pins asks the peers a batch of
-// statusBatch pins at a time, so its first line waits for a whole batch;
-// with local=true no peer is asked and it streams pin by pin.
+// first how many make the first line.
 var streamCases = []struct {
 	path        string
 	pins, first int
 }{
-	{"/pins", statusBatch + 1, statusBatch},
+	{"/pins", 3, 1},
 	{"/pins?local=true", 3, 1},
 	{"/allocations", 3, 1},
 }

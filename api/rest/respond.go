@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/internal/linewriter"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -73,6 +74,8 @@ type stream struct {
 	w       http.ResponseWriter
 	enc     *json.Encoder
 	started bool
+	// lines gathers what sendLine is given into large writes.
+	lines *linewriter.Writer
 }
 
 func newStream(w http.ResponseWriter) *stream {
@@ -96,6 +99,11 @@ func (s *stream) send(v any) error {
 }
 
 func (s *stream) finish(err error) {
+	if s.lines != nil {
+		if werr := s.lines.Flush(); err == nil {
+			err = werr
+		}
+	}
 	switch {
 	case !s.started && err != nil:
 		fail(s.w, err)

@@ -42,6 +42,10 @@ type Cluster interface {
 	// PeerMaps is PeerMap for many CIDs with one round trip per peer; the
 	// maps are in the order of cids.
 	PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
+	// ListStatus streams the whole pinset in CID order, each pin with
+	// every peer's status of it (this peer's alone when local); fn must
+	// not keep pm.
+	ListStatus(ctx context.Context, local bool, fn func(p storage.Pin, pm types.PeerMap) error) error
 	// LocalStatus is this peer's own status of c, asking no other peer.
 	LocalStatus(c cid.Cid) types.PinStatus
 	// ID describes this peer as ipfs-cluster's /id does.

@@ -70,6 +70,10 @@ func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
 		cids = append(cids, c)
 	}
 	local := isLocal(r)
+	if cids == nil {
+		a.statusListing(r.Context(), w, filter, local)
+		return
+	}
 
 	produce := func(yield func(storage.Pin) error) error {
 		return a.cluster.List(r.Context(), yield)

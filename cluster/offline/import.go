@@ -2,12 +2,13 @@ package offline
 
 import (
 	"bufio"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/hashicorp/raft"
 
@@ -56,7 +57,13 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The file is renamed into place only once whole: one fsync at the end
+	// instead of one per batch.
+	fresh.Unsynced(true)
 	n, err := fillState(fresh, r, peers, index)
+	if err == nil {
+		err = fresh.Sync()
+	}
 	if err == nil {
 		err = writeSnapshot(dataDir, fresh, index, term, conf, confIndex)
 	}
@@ -77,34 +84,27 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 // fillState writes the pins of r into st in batches, then the peers, and
 // records index as applied, all outside Raft (index 0) but the last.
 func fillState(st *storage.State, r io.Reader, peers []storage.Peer, index uint64) (int, error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 64<<10))
 	ops := make([]storage.Op, 0, importBatchPins)
 	flush := func() error {
 		if len(ops) == 0 {
 			return nil
 		}
-		_, err := st.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+		_, err := st.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: inKeyOrder(ops)})
 		// A fresh slice: Apply's caller must not reuse what it handed over.
 		ops = make([]storage.Op, 0, importBatchPins)
 		return err
 	}
-	for line := 1; ; line++ {
-		var raw json.RawMessage
-		if err := dec.Decode(&raw); errors.Is(err, io.EOF) {
-			break
-		} else if err != nil {
-			return 0, fmt.Errorf("pin %d: %w", line, err)
+	err := storage.DecodeExport(bufio.NewReaderSize(r, 256<<10), func(p storage.Pin, typ string) error {
+		if err := importable(p, typ); err != nil {
+			return err
 		}
-		p, err := importedPin(raw)
-		if err != nil {
-			return 0, fmt.Errorf("pin %d: %w", line, err)
+		if ops = append(ops, storage.Op{Kind: storage.OpPin, Pin: p}); len(ops) == importBatchPins {
+			return flush()
 		}
-		ops = append(ops, storage.Op{Kind: storage.OpPin, Pin: p})
-		if len(ops) == importBatchPins {
-			if err := flush(); err != nil {
-				return 0, err
-			}
-		}
+		return nil
+	})
+	if err != nil {
+		return 0, err
 	}
 	if err := flush(); err != nil {
 		return 0, err
@@ -122,27 +122,38 @@ func fillState(st *storage.State, r io.Reader, peers []storage.Peer, index uint6
 	return st.Count()
 }
 
-// importedPin decodes and checks one line. Storage's decoder checks the CID
-// and the mode; what Flotilla cannot honour is refused here, so that an
-// import is whole or nothing rather than quietly partial.
-func importedPin(raw []byte) (storage.Pin, error) {
-	var p storage.Pin
-	if err := json.Unmarshal(raw, &p); err != nil {
-		return p, err
-	}
-	var kind struct {
-		Type string `json:"type"`
-	}
-	if err := json.Unmarshal(raw, &kind); err != nil {
-		return p, err
-	}
-	if kind.Type != "" && kind.Type != "pin" {
-		return p, fmt.Errorf("%s: pins of type %q (sharding) are not supported", p.Cid, kind.Type)
+// importable checks one pin. Storage's decoder checks the CID and the
+// mode; what Flotilla cannot honour is refused here, so that an import is
+// whole or nothing rather than quietly partial.
+func importable(p storage.Pin, typ string) error {
+	if typ != "" && typ != "pin" {
+		return fmt.Errorf("%s: pins of type %q (sharding) are not supported", p.Cid, typ)
 	}
 	if err := alloc.CheckFactors(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
-		return p, fmt.Errorf("%s: %w", p.Cid, err)
+		return fmt.Errorf("%s: %w", p.Cid, err)
 	}
-	return p, nil
+	return nil
+}
+
+// inKeyOrder sorts a batch by CID bytes, so that bbolt's inserts walk its
+// tree forward instead of jumping about it. The same CID twice keeps its
+// order: the later line still wins.
+func inKeyOrder(ops []storage.Op) []storage.Op {
+	order := make([]int, len(ops))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int {
+		if c := strings.Compare(ops[a].Pin.Cid.KeyString(), ops[b].Pin.Cid.KeyString()); c != 0 {
+			return c
+		}
+		return a - b
+	})
+	sorted := make([]storage.Op, len(ops))
+	for i, j := range order {
+		sorted[i] = ops[j]
+	}
+	return sorted
 }
 
 // writeSnapshot persists st as the only Raft snapshot. Older ones go:

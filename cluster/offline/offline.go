@@ -39,7 +39,7 @@ const (
 	lockTimeout = time.Second
 	// importBatchPins bounds the pins held in memory (and written in one
 	// transaction) while importing.
-	importBatchPins = 4096
+	importBatchPins = 65536
 	// tempPrefix names the temp folders inside the data folder. They live
 	// there, not in /tmp, because they hold a copy of the pinset, which needs
 	// the data folder's disk rather than a tmpfs.

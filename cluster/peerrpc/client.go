@@ -166,19 +166,34 @@ func (c *Client) call(ctx context.Context, method, addr, path string, body []byt
 
 // stream makes a call and hands a successful answer's body to read.
 func (c *Client) stream(ctx context.Context, method, addr, path string, body []byte, read func(*json.Decoder) error) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	resp, err := c.open(ctx, method, addr, path, body)
 	if err != nil {
 		return err
 	}
+	defer resp.Body.Close()
+	return read(json.NewDecoder(resp.Body))
+}
+
+// open makes a call and returns a successful answer, whose body the caller
+// closes. A peer of an older build that has no such call answers
+// ErrNoSuchCall.
+func (c *Client) open(ctx context.Context, method, addr, path string, body []byte) (*http.Response, error) {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrUnreachable, err)
+		return nil, fmt.Errorf("%w: %v", ErrUnreachable, err)
+	}
+	if resp.StatusCode == http.StatusOK {
+		return resp, nil
 	}
 	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var e wireError
-		_ = json.NewDecoder(io.LimitReader(resp.Body, maxSmallBody)).Decode(&e)
-		return e.asError(resp.Status)
+	var e wireError
+	_ = json.NewDecoder(io.LimitReader(resp.Body, maxSmallBody)).Decode(&e)
+	if resp.StatusCode == http.StatusNotFound && e.Code == "" && e.Error == "" {
+		return nil, fmt.Errorf("%w: %s %s", ErrNoSuchCall, method, path)
 	}
-	return read(json.NewDecoder(resp.Body))
+	return nil, e.asError(resp.Status)
 }

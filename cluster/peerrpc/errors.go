@@ -15,6 +15,10 @@ import (
 // is retried.
 var ErrUnreachable = errors.New("the peer did not answer")
 
+// ErrNoSuchCall is the answer of a peer of an older build to a call it
+// does not have.
+var ErrNoSuchCall = errors.New("the peer has no such call")
+
 // wireError is the body of every failed call. Code carries the identity of
 // the sentinel errors across the wire, so that a caller can still tell
 // "not found" or "not the leader" with errors.Is.

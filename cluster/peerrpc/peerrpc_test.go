@@ -33,6 +33,13 @@ type fakeLocal struct {
 	metrics      []health.Metric
 	// members are the full members FullMember knows.
 	members []string
+	// streamed is what LocalStatuses hands out, before it fails with err.
+	streamed []streamedStatus
+}
+
+type streamedStatus struct {
+	c  cid.Cid
+	st types.PinStatus
 }
 
 func (f *fakeLocal) Apply(_ context.Context, ops []storage.Op) (uint64, error) {
@@ -86,6 +93,15 @@ func (f *fakeLocal) Statuses(cids []cid.Cid) []types.PinStatus {
 		out[i] = types.PinStatus{Status: "pinned", Error: c.String()}
 	}
 	return out
+}
+
+func (f *fakeLocal) LocalStatuses(ctx context.Context, fn func(cid.Cid, types.PinStatus) error) error {
+	for _, s := range f.streamed {
+		if err := fn(s.c, s.st); err != nil {
+			return err
+		}
+	}
+	return f.err
 }
 
 var _ Local = (*fakeLocal)(nil)

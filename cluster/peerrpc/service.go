@@ -59,6 +59,9 @@ type Local interface {
 	Statuses(cids []cid.Cid) []types.PinStatus
 	// FullMember reports whether id is a member that is not a follower.
 	FullMember(id string) bool
+	// LocalStatuses streams this peer's status of every CID it knows of,
+	// in CID order.
+	LocalStatuses(ctx context.Context, fn func(c cid.Cid, st types.PinStatus) error) error
 }
 
 // joinRequest is the body of a join: the new member's description.
@@ -92,6 +95,7 @@ func NewService(local Local) http.Handler {
 	members.Post("/v1/recover", s.recoverAll)
 	members.Post("/v1/recover/{cid}", s.recover)
 	members.Post("/v1/repogc", s.repoGC)
+	r.Get("/v1/statuses/all", s.statusStream)
 	return r
 }
 

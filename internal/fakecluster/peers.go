@@ -10,6 +10,7 @@ import (
 	"github.com/multiformats/go-multihash"
 
 	"github.com/flotilla-ipfs/flotilla/health"
+	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
@@ -118,6 +119,17 @@ func (f *Cluster) LocalStatus(c cid.Cid) types.PinStatus {
 	defer f.mu.Unlock()
 	f.localStatusCalls++
 	return f.statusOf(c, f.peers[0])
+}
+
+// ListStatus visits the pinset as List does, each pin with every member's
+// status of it, or this peer's alone when local.
+func (f *Cluster) ListStatus(ctx context.Context, local bool, fn func(storage.Pin, types.PeerMap) error) error {
+	return f.List(ctx, func(p storage.Pin) error {
+		if local {
+			return fn(p, types.PeerMap{f.PeerID(): f.LocalStatus(p.Cid)})
+		}
+		return fn(p, read(f, func() map[string]types.PinStatus { return f.peerMap(p.Cid) }))
+	})
 }
 
 // LocalStatusCalls counts the LocalStatus calls.

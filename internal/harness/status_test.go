@@ -14,11 +14,12 @@ import (
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// The admin API's status listing asks each peer once per batch of pins;
-// every pin still gets every peer's own answer.
-func TestStatusListingAcrossPeersInBatches(t *testing.T) {
+// The admin API's status listing merges each peer's own statuses, which
+// it streams in CID order over the cluster port: every pin gets every
+// peer's own answer.
+func TestStatusListingAcrossPeers(t *testing.T) {
 	c := New(t, 3, Options{})
-	const n = 300 // more than one batch of 256
+	const n = 300
 	for i := 0; i < n; i++ {
 		c.Provide(testCid(1000 + i))
 	}
