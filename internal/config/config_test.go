@@ -67,6 +67,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		"FLOTILLA_PINSVC_ALLOWED_HOSTS=pins.example",
 		"FLOTILLA_API_ALLOWED_HOSTS=admin.example,admin.example:8443",
 		"FLOTILLA_API_TOKEN_SECRET=" + strings.Repeat("x", 32),
+		"FLOTILLA_API_PPROF=true",
 		"UNRELATED=1",
 	})
 	if err != nil {
@@ -79,7 +80,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		got.Proxy.Authorizations["ci"].AuthSecret != "bearer:t" ||
 		strings.Join(got.PinSvc.AllowedOrigins, " ") != "https://ui.example http://localhost:3000" ||
 		strings.Join(got.PinSvc.AllowedHosts, " ") != "pins.example" || len(got.API.AllowedHosts) != 2 ||
-		got.API.TokenSecret != strings.Repeat("x", 32) {
+		got.API.TokenSecret != strings.Repeat("x", 32) || !got.API.Pprof {
 		t.Fatalf("overrides not applied: %+v", got)
 	}
 }
@@ -104,6 +105,7 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"origin without scheme", `{"pinsvc":{"allowed_origins":["ui.example:3000"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"pinsvc.allowed_origins", "scheme://host"}},
 		{"host with a scheme", `{"api":{"allowed_hosts":["https://admin.example"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.allowed_hosts", "not a host name"}},
 		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},
+		{"pprof beyond loopback", `{"api":{"listen":"0.0.0.0:9094","pprof":true},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.pprof", "loopback"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
