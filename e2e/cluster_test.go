@@ -20,16 +20,21 @@ var fastHealth = []string{
 
 // threePeers starts three Kubos and three flotilla daemons that form one
 // cluster through the first.
-func threePeers(t *testing.T) ([]*kubo, []*peer) {
+func threePeers(t *testing.T) ([]*kubo, []*peer) { return threePeersWith(t, "", fastHealth...) }
+
+// threePeersWith is threePeers with the daemons' log level ("" is the
+// harness's debug) and environment.
+func threePeersWith(t *testing.T, logLevel string, extraEnv ...string) ([]*kubo, []*peer) {
 	flotillaBin, ipfsBin := binaries(t)
 	var kubos []*kubo
 	var peers []*peer
 	secret := make([]byte, 32)
 	rand.Read(secret)
-	env := append([]string{"FLOTILLA_CLUSTER_SECRET=" + hex.EncodeToString(secret)}, fastHealth...)
+	env := append([]string{"FLOTILLA_CLUSTER_SECRET=" + hex.EncodeToString(secret)}, extraEnv...)
 	for i := 0; i < 3; i++ {
 		k := startKubo(t, ipfsBin)
 		p := newPeer(t, flotillaBin, k, env...)
+		p.logLevel = logLevel
 		if i == 0 {
 			p.start()
 		} else {
