@@ -24,16 +24,21 @@ const (
 )
 
 // benchLevels are the concurrencies measured, each run lasting until its
-// CIDs run out or its time is up.
+// CIDs run out or its time is up. A side gets as many CIDs as its rate at
+// the level before, scaled by the clients, would pin in that time (rates
+// grow more slowly than that), within [minRunCIDs, cids]: putting blocks
+// that no run pins only costs time.
 var benchLevels = []struct {
 	clients int
 	cids    int
 	limit   time.Duration
 }{
 	{1, 400, 3 * time.Second},
-	{16, 6000, 4 * time.Second},
+	{16, 8000, 4 * time.Second},
 	{64, 8000, 4 * time.Second},
 }
+
+const minRunCIDs = 400
 
 // incumbentBasePort is where the ipfs-cluster peers listen, three ports
 // each: the namespace is private, so fixed ports are free.
@@ -51,8 +56,10 @@ type benchSide struct {
 	kubos       []*kubo
 	replication int
 	pids        []int
-	// profiled are admin API addresses by name, whose CPU profiles a run
-	// with 16 clients or more writes to FLOTILLA_BENCH_PROFILE's folder.
+	idleCPU     float64 // CPU time its daemons use per second when idle
+	last        benchRun
+	// profiled are admin API addresses by name, whose profiles a run
+	// writes to FLOTILLA_BENCH_PROFILE's folder.
 	profiled map[string]string
 }
 
@@ -64,25 +71,48 @@ func TestPinAddComparisonInNamespace(t *testing.T) {
 		t.Skip("run by BenchmarkPinAddVsIPFSCluster (make bench) inside a private network namespace")
 	}
 	_, ipfsBin := binaries(t)
-	solo := startKubo(t, ipfsBin)
-	kuboSide := &benchSide{name: sideKubo, url: solo.url, kubos: []*kubo{solo}, replication: 1}
-	flotillaSide, leaderSide := startFlotillaSides(t)
-	incumbentSide := startIncumbentSide(t, ipfsBin)
-
-	sides := []*benchSide{kuboSide, flotillaSide, incumbentSide}
-	for _, s := range append(sides, leaderSide) {
+	// FLOTILLA_BENCH_SIDES, a comma-separated list of side names, runs
+	// only those: for profiling one side without waiting for the others.
+	only := os.Getenv("FLOTILLA_BENCH_SIDES")
+	wanted := func(name string) bool { return only == "" || slices.Contains(strings.Split(only, ","), name) }
+	var sides []*benchSide
+	if wanted(sideKubo) {
+		solo := startKubo(t, ipfsBin)
+		sides = append(sides, &benchSide{name: sideKubo, url: solo.url, kubos: []*kubo{solo}, replication: 1})
+	}
+	var leaderSide *benchSide
+	if wanted(sideFlotilla) || wanted(sideFlotillaLeader) {
+		var flotillaSide *benchSide
+		flotillaSide, leaderSide = startFlotillaSides(t)
+		if wanted(sideFlotilla) {
+			sides = append(sides, flotillaSide)
+		}
+		if !wanted(sideFlotillaLeader) {
+			leaderSide = nil
+		}
+	}
+	if wanted(sideIncumbent) {
+		sides = append(sides, startIncumbentSide(t, ipfsBin))
+	}
+	for _, s := range sides {
 		s.warmUp(t)
+	}
+	if leaderSide != nil {
+		leaderSide.warmUp(t)
 	}
 	var runs []benchRun
 	for i, lv := range benchLevels {
 		// The sides take turns going first, so that a busy moment of the
 		// machine does not always fall on the same one.
-		order := append(slices.Clone(sides[i%len(sides):]), sides[:i%len(sides)]...)
-		if lv.clients == 1 {
+		order := sides
+		if len(sides) > 0 {
+			order = append(slices.Clone(sides[i%len(sides):]), sides[:i%len(sides)]...)
+		}
+		if lv.clients == 1 && leaderSide != nil {
 			order = append(order, leaderSide)
 		}
 		for _, s := range order {
-			runs = append(runs, s.run(t, lv.clients, lv.cids, lv.limit))
+			runs = append(runs, s.run(t, lv.clients, s.runCIDs(lv.clients, lv.cids, lv.limit), lv.limit))
 			r := runs[len(runs)-1]
 			t.Logf("%s c%d: %d pins (%d failed), %.0f/s, p50 %.2f ms, p99 %.2f ms, pinned after %.1fs, %.0f ms CPU", s.name, lv.clients, r.Pins, r.Errors, r.PerSec, r.P50ms, r.P99ms, r.PinnedSeconds, r.CPUms)
 		}
@@ -162,6 +192,24 @@ func (s *benchSide) warmUp(t *testing.T) {
 	if !s.waitHeld(t, held, r.Pins+1) {
 		t.Fatalf("%s did not pin its first %d CIDs on its Kubos", s.name, r.Pins+1)
 	}
+	if s.pids != nil {
+		// What the daemons burn doing nothing (heartbeats, Raft, metrics)
+		// is not what a pin costs: runs subtract it.
+		const idle = 3 * time.Second
+		cpu := s.cpu(t)
+		time.Sleep(idle)
+		s.idleCPU = float64(s.cpu(t)-cpu) / float64(idle)
+		t.Logf("%s: its daemons use %.0f ms of CPU per second idle", s.name, s.idleCPU*1000)
+	}
+}
+
+// runCIDs is how many CIDs a run of the side with clients clients gets.
+func (s *benchSide) runCIDs(clients, most int, limit time.Duration) int {
+	if s.last.Clients == 0 {
+		return most
+	}
+	need := s.last.PerSec * float64(clients) / float64(s.last.Clients) * limit.Seconds()
+	return min(most, max(minRunCIDs, int(need)))
 }
 
 // run puts cids blocks on the side's Kubos, then pins them with clients
@@ -183,8 +231,10 @@ func (s *benchSide) run(t *testing.T, clients, cids int, limit time.Duration) be
 	}
 	if s.pids != nil {
 		r.CPUms = float64(s.cpu(t)-cpu) / float64(time.Millisecond)
+		r.IdleCPUms = s.idleCPU * float64(time.Since(start).Milliseconds())
 	}
 	client.CloseIdleConnections()
+	s.last = r
 	return r
 }
 
@@ -254,37 +304,49 @@ func processCPU(t *testing.T, pid int) time.Duration {
 }
 
 // benchProfileEnv names a folder: with it set, the Flotilla peers serve
-// their profiles (api.pprof), and each run of 16 clients or more writes
-// their CPU profiles there, as <side>-c<clients>-<leader|follower|other>.pprof.
+// their profiles (api.pprof), and each run writes there, for each peer, a
+// CPU profile of the run and an execution trace of its first two seconds
+// (`go tool trace -pprof=syscall` and `=sync` show where requests wait):
+// <side>-c<clients>-<leader|follower|other>.{cpu.pprof,trace}.
 const benchProfileEnv = "FLOTILLA_BENCH_PROFILE"
 
-// profile starts taking the CPU profiles of the side's peers for the
-// length of a run, when asked to, and returns the wait for them.
+// profile starts taking the profiles of the side's peers for the length
+// of a run, when asked to, and returns the wait for them.
 func (s *benchSide) profile(t *testing.T, clients int, limit time.Duration) (wait func()) {
 	dir := os.Getenv(benchProfileEnv)
-	if dir == "" || clients < 16 || len(s.profiled) == 0 {
+	if dir == "" || len(s.profiled) == 0 {
 		return func() {}
 	}
 	var wg sync.WaitGroup
 	for role, api := range s.profiled {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			url := fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", api, int(limit.Seconds()))
-			resp, err := http.Get(url)
-			if err != nil {
-				t.Errorf("profile of the %s: %v", role, err)
-				return
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			name := filepath.Join(dir, fmt.Sprintf("%s-c%d-%s.pprof", s.name, clients, role))
-			if err := os.WriteFile(name, b, 0o644); err != nil {
-				t.Error(err)
-			}
-		}()
+		for suffix, path := range map[string]string{
+			"cpu.pprof": fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(limit.Seconds())),
+			"trace":     "/debug/pprof/trace?seconds=2",
+		} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				name := filepath.Join(dir, fmt.Sprintf("%s-c%d-%s.%s", s.name, clients, role, suffix))
+				if err := download("http://"+api+path, name); err != nil {
+					t.Errorf("profile of the %s: %v", role, err)
+				}
+			}()
+		}
 	}
 	return wg.Wait
+}
+
+func download(url, file string) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(file, b, 0o644)
 }
 
 // flotillaRoles returns the Raft leader of the peers and one follower.
