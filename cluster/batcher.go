@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -44,13 +45,16 @@ type batcher struct {
 	maxOps   int
 	maxDelay time.Duration
 	inflight chan struct{}
-	onBatch  func(ops int)
-	observe  func(d time.Duration, ops int)
+	// forwarded counts the entries in flight that carry a follower's ops:
+	// a follower waits to apply those itself.
+	forwarded atomic.Int32
+	onBatch   func(ops int)
+	observe   func(d time.Duration, ops int)
 }
 
-func newBatcher(r *raft.Raft, maxOps int, maxDelay time.Duration) *batcher {
+// newBatcher returns a batcher whose raft must be set before it runs.
+func newBatcher(maxOps int, maxDelay time.Duration) *batcher {
 	return &batcher{
-		raft:     r,
 		in:       make(chan opRequest, 4*maxOps),
 		maxOps:   maxOps,
 		maxDelay: maxDelay,
@@ -131,6 +135,10 @@ func (b *batcher) gather(first opRequest) []opRequest {
 
 func (b *batcher) commit(batch []opRequest) {
 	defer func() { <-b.inflight }()
+	if slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
+		b.forwarded.Add(1)
+		defer b.forwarded.Add(-1)
+	}
 	var ops []storage.Op
 	for _, r := range batch {
 		ops = append(ops, r.ops...)
@@ -155,27 +163,28 @@ func (b *batcher) commit(batch []opRequest) {
 	if b.observe != nil && res.err == nil {
 		b.observe(time.Since(start), len(ops))
 	}
-	if res.err == nil {
-		b.nudge(batch)
-	}
 	for _, r := range batch {
 		r.done <- res
 	}
 }
 
-// nudge tells the followers at once that an entry committed, when one of
-// them is waiting for it. A follower learns a commit index only from the
-// leader's next AppendEntries, which hashicorp/raft sends with the next
-// entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
+// committed is told by the FSM, as it starts to apply committed entries,
+// that they committed. When a follower waits for one of them, the leader
+// tells the followers at once. A follower learns a commit index only from
+// the leader's next AppendEntries, which hashicorp/raft sends with the
+// next entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
 // forwarded write would wait that long for its own apply. An empty Barrier
-// entry carries the new commit index at once. It is only sent when no
-// other request is queued, since a queued one carries it anyway, so idle
-// clusters and busy ones send nothing more than before.
-func (b *batcher) nudge(batch []opRequest) {
-	if len(b.in) > 0 || !slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
+// entry carries the new commit index at once, and is appended now rather
+// than after the leader's own apply (a state write and a status write,
+// each an fsync), which the follower does not need. It is not sent when a
+// request queued for the next entry can leave at once, since that entry
+// carries the commit index anyway: idle clusters send nothing more.
+func (b *batcher) committed() {
+	if b.forwarded.Load() == 0 || len(b.in) > 0 && len(b.inflight) < cap(b.inflight) {
 		return
 	}
-	b.raft.Barrier(0)
+	// Barrier waits for Raft's leader loop; the FSM must not.
+	go b.raft.Barrier(0)
 }
 
 func approxSize(ops []storage.Op) int {

@@ -139,13 +139,17 @@ func (n *Node) openPort() error {
 func (n *Node) startRaft() error {
 	fsm := storage.NewFSM(n.state, n.cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
+	// The batcher exists before Raft, whose FSM tells it of commits; it
+	// only touches Raft for an entry it committed, after Raft started.
+	n.batch = newBatcher(n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
+	n.batch.observe = n.cfg.Observer.ObserveCommit
+	fsm.OnCommitted(func(uint64) { n.batch.committed() })
 	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {
 		return err
 	}
 	n.rp = rp
-	n.batch = newBatcher(rp.raft, n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
-	n.batch.observe = n.cfg.Observer.ObserveCommit
+	n.batch.raft = rp.raft
 	return nil
 }
 
@@ -186,7 +190,8 @@ func (n *Node) goRun(fn func()) {
 	}()
 }
 
-// onApply runs on the FSM goroutine after each committed entry.
+// onApply runs on the FSM goroutine after each batch of committed entries,
+// with the batch's last index: one tracker write for the whole batch.
 func (n *Node) onApply(index uint64, changes []storage.Change) {
 	if len(changes) > 0 {
 		n.tracker.Changed(changes)

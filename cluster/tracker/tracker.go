@@ -170,37 +170,37 @@ func (t *Tracker) Changed(changes []storage.Change) {
 		}
 	}
 	t.mu.Unlock()
-	var puts []storage.LocalStatus
+	// A batch may change a CID more than once (pinned, then unpinned):
+	// each change starts from what the ones before it decided, and only
+	// the outcome is written, in one write for the whole batch.
+	outcomes := make(map[cid.Cid]*statusOutcome, len(changes))
+	var order []cid.Cid
 	for _, ch := range changes {
-		st, known, err := t.status.Get(ch.Pin.Cid)
-		if err != nil {
-			t.log.Error().Err(err).Msg("read local pin status")
-			continue
+		o := outcomes[ch.Pin.Cid]
+		if o == nil {
+			st, known, err := t.status.Get(ch.Pin.Cid)
+			if err != nil {
+				t.log.Error().Err(err).Msg("read local pin status")
+				continue
+			}
+			st.Cid = ch.Pin.Cid
+			o = &statusOutcome{st: st, known: known}
+			outcomes[ch.Pin.Cid] = o
+			order = append(order, ch.Pin.Cid)
 		}
-		st.Cid = ch.Pin.Cid
-		wanted := ch.Kind == storage.OpPin && ch.Pin.AllocatedTo(t.self)
-		switch {
-		case wanted && known && st.Status == storage.StatusPinned && !deepened(ch):
-			continue
-		case wanted:
-			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
-		case known && st.Protected && ch.Kind == storage.OpPin:
-			// An upload received here, allocated elsewhere: kept until
-			// an allocated peer holds it (Release).
-			continue
-		case known && st.Managed && !st.Preexisting:
-			// Unpinned: a protection goes with the pin.
-			st.Protected = false
-			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusUnpinQueued, "", 0, now
-		case known:
-			if err := t.status.Delete(st.Cid); err != nil {
+		o.fold(ch, t.self, now)
+	}
+	var puts []storage.LocalStatus
+	for _, c := range order {
+		switch o := outcomes[c]; {
+		case !o.changed:
+		case o.known:
+			puts = append(puts, o.st)
+		default:
+			if err := t.status.Delete(c); err != nil {
 				t.log.Error().Err(err).Msg("drop local pin status")
 			}
-			continue
-		default:
-			continue
 		}
-		puts = append(puts, st)
 	}
 	if len(puts) > 0 {
 		if err := t.status.PutMany(puts); err != nil {
@@ -214,6 +214,37 @@ func (t *Tracker) Changed(changes []storage.Change) {
 	}
 	t.bump()
 	t.poke()
+}
+
+// statusOutcome is what the changes of one batch make of a CID's local
+// status: st to put when known, a record to drop when not, if changed.
+type statusOutcome struct {
+	st      storage.LocalStatus
+	known   bool
+	changed bool
+}
+
+// fold applies one committed change.
+func (o *statusOutcome) fold(ch storage.Change, self string, now time.Time) {
+	st := &o.st
+	wanted := ch.Kind == storage.OpPin && ch.Pin.AllocatedTo(self)
+	switch {
+	case wanted && o.known && st.Status == storage.StatusPinned && !deepened(ch):
+	case wanted:
+		st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
+		o.known, o.changed = true, true
+	case o.known && st.Protected && ch.Kind == storage.OpPin:
+		// An upload received here, allocated elsewhere: kept until an
+		// allocated peer holds it (Release).
+	case o.known && st.Managed && !st.Preexisting:
+		// Unpinned: a protection goes with the pin.
+		st.Protected = false
+		st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusUnpinQueued, "", 0, now
+		o.changed = true
+	case o.known:
+		*st = storage.LocalStatus{Cid: st.Cid}
+		o.known, o.changed = false, true
+	}
 }
 
 // deepened reports whether a pin went from direct to recursive, which the
