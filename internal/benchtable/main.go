@@ -77,6 +77,8 @@ var rows = []row{
 	{"tracker alone, 4 workers, in-memory IPFS: pins/s", "TrackerOwnCost/workers=4", "pins/s-tracked", "pins/s-committed", "", "/s", ">= 10,000/s"},
 	{"tracker alone, 10 workers, in-memory IPFS: pins/s", "TrackerOwnCost/workers=10", "pins/s-tracked", "pins/s-committed", "", "/s", ">= 10,000/s"},
 	{"in-process, 1 client: p50 via a follower vs via the leader", "PinThroughAFollower", "ms-p50-follower", "ms-p50-leader", "follower/leader", " ms", ""},
+	{"in-process, 16 clients: pins/s via a follower vs via the leader", "ConcurrentPinsThroughAFollower", "pins/s-follower-c16", "pins/s-leader-c16", "follower/leader-c16", "/s", ""},
+	{"in-process, 64 clients: pins/s via a follower vs via the leader", "ConcurrentPinsThroughAFollower", "pins/s-follower-c64", "pins/s-leader-c64", "follower/leader-c64", "/s", ""},
 	{"in-process, one peer: commits/s, 64 clients vs 1", "PinCommit", "pins/s-64-clients", "pins/s-sequential", "group-commit-ratio", "/s", ""},
 }
 
