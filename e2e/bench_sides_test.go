@@ -305,10 +305,16 @@ func processCPU(t *testing.T, pid int) time.Duration {
 
 // benchProfileEnv names a folder: with it set, the Flotilla peers serve
 // their profiles (api.pprof), and each run writes there, for each peer, a
-// CPU profile of the run and an execution trace of its first two seconds
+// CPU profile of the run and the profileAfter after it, and an execution
+// trace of its first two seconds
 // (`go tool trace -pprof=syscall` and `=sync` show where requests wait):
 // <side>-c<clients>-<leader|follower|other>.{cpu.pprof,trace}.
 const benchProfileEnv = "FLOTILLA_BENCH_PROFILE"
+
+// profileAfter is how long a CPU profile goes on after the run, while the
+// trackers pin what it committed: the run waits for it (its pinned time
+// says nothing then).
+const profileAfter = 10 * time.Second
 
 // profile starts taking the profiles of the side's peers for the length
 // of a run, when asked to, and returns the wait for them.
@@ -320,7 +326,7 @@ func (s *benchSide) profile(t *testing.T, clients int, limit time.Duration) (wai
 	var wg sync.WaitGroup
 	for role, api := range s.profiled {
 		for suffix, path := range map[string]string{
-			"cpu.pprof": fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(limit.Seconds())),
+			"cpu.pprof": fmt.Sprintf("/debug/pprof/profile?seconds=%d", int((limit + profileAfter).Seconds())),
 			"trace":     "/debug/pprof/trace?seconds=2",
 		} {
 			wg.Add(1)
