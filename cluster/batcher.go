@@ -36,11 +36,16 @@ type opResult struct {
 	err   error
 }
 
-// batcher is the leader's group commit: concurrent pin operations are
-// gathered into one CmdPinBatch entry, bounded by count, bytes and a short
-// delay.
+// batcher is group commit: concurrent pin operations are gathered into
+// one batch, bounded by count, bytes and a short delay. The leader's sends
+// each batch as one CmdPinBatch entry to Raft; a follower's (the
+// forwarder) sends each batch to the leader in one peer RPC Apply, rather
+// than one RPC per write.
 type batcher struct {
-	raft     *raft.Raft
+	// send commits a batch and returns the index of the entry that
+	// carried it: applyRaft unless set otherwise.
+	send     func(ctx context.Context, ops []storage.Op) (uint64, error)
+	raft     *raft.Raft // the leader's batcher: Raft, set before it runs
 	in       chan opRequest
 	maxOps   int
 	maxDelay time.Duration
@@ -52,18 +57,21 @@ type batcher struct {
 	observe   func(d time.Duration, ops int)
 }
 
-// newBatcher returns a batcher whose raft must be set before it runs.
+// newBatcher returns a batcher that sends to Raft, whose raft must be set
+// before it runs.
 func newBatcher(maxOps int, maxDelay time.Duration) *batcher {
-	return &batcher{
+	b := &batcher{
 		in:       make(chan opRequest, 4*maxOps),
 		maxOps:   maxOps,
 		maxDelay: maxDelay,
 		inflight: make(chan struct{}, maxInflightBatches),
 	}
+	b.send = b.applyRaft
+	return b
 }
 
 // submit queues ops and returns the index of the entry that carried them,
-// once that entry is applied on this peer.
+// once the leader applied that entry.
 func (b *batcher) submit(ctx context.Context, ops []storage.Op, forwarded bool) (uint64, error) {
 	req := opRequest{ops: ops, forwarded: forwarded, done: make(chan opResult, 1)}
 	select {
@@ -96,7 +104,7 @@ func (b *batcher) run(ctx context.Context) {
 			return
 		}
 		batch := b.gather(first)
-		go b.commit(batch)
+		go b.commit(ctx, batch)
 	}
 }
 
@@ -133,7 +141,7 @@ func (b *batcher) gather(first opRequest) []opRequest {
 	return batch
 }
 
-func (b *batcher) commit(batch []opRequest) {
+func (b *batcher) commit(ctx context.Context, batch []opRequest) {
 	defer func() { <-b.inflight }()
 	if slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
 		b.forwarded.Add(1)
@@ -147,25 +155,31 @@ func (b *batcher) commit(batch []opRequest) {
 		b.onBatch(len(ops))
 	}
 	start := time.Now()
-	res := opResult{}
-	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
-	if err != nil {
-		res.err = err
-	} else {
-		f := b.raft.Apply(data, 0)
-		if res.err = f.Error(); res.err == nil {
-			res.index = f.Index()
-			if e, ok := f.Response().(error); ok && e != nil {
-				res.err = e
-			}
-		}
-	}
+	var res opResult
+	res.index, res.err = b.send(ctx, ops)
 	if b.observe != nil && res.err == nil {
 		b.observe(time.Since(start), len(ops))
 	}
 	for _, r := range batch {
 		r.done <- res
 	}
+}
+
+// applyRaft commits ops as one entry and returns its index once this
+// peer, the leader, applied it.
+func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error) {
+	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+	if err != nil {
+		return 0, err
+	}
+	f := b.raft.Apply(data, 0)
+	if err := f.Error(); err != nil {
+		return 0, err
+	}
+	if e, ok := f.Response().(error); ok && e != nil {
+		return f.Index(), e
+	}
+	return f.Index(), nil
 }
 
 // committed is told by the FSM, as it starts to apply committed entries,

@@ -36,7 +36,8 @@ type Node struct {
 	status  *storage.StatusStore
 	port    *transport.Port
 	rp      *raftParts
-	batch   *batcher
+	batch   *batcher // group commit, when this peer leads
+	forward *batcher // group forwarding to the leader, when it does not
 	tracker *tracker.Tracker
 	applied *watermark.Watermark
 	monitor *health.Monitor
@@ -144,6 +145,8 @@ func (n *Node) startRaft() error {
 	n.batch = newBatcher(n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
 	n.batch.observe = n.cfg.Observer.ObserveCommit
 	fsm.OnCommitted(func(uint64) { n.batch.committed() })
+	n.forward = newBatcher(n.cfg.Raft.BatchMaxPins, 0)
+	n.forward.send = n.forwardToLeader
 	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {
 		return err
@@ -160,6 +163,7 @@ func (n *Node) startServices(ctx context.Context) {
 	n.goRun(n.port.Serve)
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })
+	n.goRun(func() { n.forward.run(ctx) })
 	n.goRun(func() { n.tracker.Run(ctx) })
 	n.goRun(func() { n.releaseLoop(ctx) })
 }
