@@ -3,13 +3,16 @@
 
 GO           ?= go
 KUBO_VERSION ?= v0.42.0
+# The incumbent that `make bench` compares Flotilla with.
+IPFS_CLUSTER_VERSION ?= v1.1.6
 VERSION      ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS      := -s -w -X github.com/flotilla-ipfs/flotilla/internal/version.Commit=$(VERSION)
 
 export FLOTILLA_BIN := $(CURDIR)/bin/flotilla
 export IPFS_BIN     := $(CURDIR)/bin/ipfs
+export IPFS_CLUSTER_SERVICE_BIN := $(CURDIR)/bin/ipfs-cluster-service
 
-.PHONY: build kubo run test test-unit e2e-js lint bench fuzz robustness status-screenshot clean
+.PHONY: build kubo ipfs-cluster run test test-unit e2e-js lint bench fuzz robustness status-screenshot clean
 
 build:
 	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/flotilla ./cmd/flotilla
@@ -18,6 +21,11 @@ build:
 kubo: bin/ipfs
 bin/ipfs:
 	scripts/build-kubo.sh $(KUBO_VERSION) bin/ipfs
+
+# ipfs-cluster's daemon and CLI, likewise, for `make bench` only.
+ipfs-cluster: bin/ipfs-cluster-service
+bin/ipfs-cluster-service:
+	scripts/build-ipfs-cluster.sh $(IPFS_CLUSTER_VERSION) bin
 
 run: build kubo
 	scripts/run.sh
@@ -51,8 +59,16 @@ lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-bench: build kubo
-	$(GO) test -run '^$$' -bench . -benchtime 2s ./...
+# Every benchmark, end-to-end ones included, then one table of the ratios
+# each measured against its baseline in the same run (docs/performance.md).
+# The comparison with ipfs-cluster runs in a private network namespace
+# (unshare -n), which needs root.
+BENCH_PKGS ?= ./storage/... ./cluster/... ./proxy ./e2e
+bench: build kubo ipfs-cluster
+	@out=$$(mktemp); trap 'rm -f $$out $$out.rc' EXIT; \
+	( FLOTILLA_E2E=1 $(GO) test -run '^$$' -bench . -benchtime 2s -timeout 30m $(BENCH_PKGS); echo $$? >$$out.rc ) 2>&1 | tee $$out; \
+	$(GO) run ./internal/benchtable <$$out; \
+	exit $$(cat $$out.rc)
 
 # Fuzz each target for FUZZTIME (a duration, or a count such as 100000x), one
 # after another. `go test` already runs their seeds and testdata/fuzz corpora;

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -35,31 +36,42 @@ type opResult struct {
 	err   error
 }
 
-// batcher is the leader's group commit: concurrent pin operations are
-// gathered into one CmdPinBatch entry, bounded by count, bytes and a short
-// delay.
+// batcher is group commit: concurrent pin operations are gathered into
+// one batch, bounded by count, bytes and a short delay. The leader's sends
+// each batch as one CmdPinBatch entry to Raft; a follower's (the
+// forwarder) sends each batch to the leader in one peer RPC Apply, rather
+// than one RPC per write.
 type batcher struct {
-	raft     *raft.Raft
+	// send commits a batch and returns the index of the entry that
+	// carried it: applyRaft unless set otherwise.
+	send     func(ctx context.Context, ops []storage.Op) (uint64, error)
+	raft     *raft.Raft // the leader's batcher: Raft, set before it runs
 	in       chan opRequest
 	maxOps   int
 	maxDelay time.Duration
 	inflight chan struct{}
-	onBatch  func(ops int)
-	observe  func(d time.Duration, ops int)
+	// forwarded counts the entries in flight that carry a follower's ops:
+	// a follower waits to apply those itself.
+	forwarded atomic.Int32
+	onBatch   func(ops int)
+	observe   func(d time.Duration, ops int)
 }
 
-func newBatcher(r *raft.Raft, maxOps int, maxDelay time.Duration) *batcher {
-	return &batcher{
-		raft:     r,
+// newBatcher returns a batcher that sends to Raft, whose raft must be set
+// before it runs.
+func newBatcher(maxOps int, maxDelay time.Duration) *batcher {
+	b := &batcher{
 		in:       make(chan opRequest, 4*maxOps),
 		maxOps:   maxOps,
 		maxDelay: maxDelay,
 		inflight: make(chan struct{}, maxInflightBatches),
 	}
+	b.send = b.applyRaft
+	return b
 }
 
 // submit queues ops and returns the index of the entry that carried them,
-// once that entry is applied on this peer.
+// once the leader applied that entry.
 func (b *batcher) submit(ctx context.Context, ops []storage.Op, forwarded bool) (uint64, error) {
 	req := opRequest{ops: ops, forwarded: forwarded, done: make(chan opResult, 1)}
 	select {
@@ -92,7 +104,7 @@ func (b *batcher) run(ctx context.Context) {
 			return
 		}
 		batch := b.gather(first)
-		go b.commit(batch)
+		go b.commit(ctx, batch)
 	}
 }
 
@@ -129,8 +141,12 @@ func (b *batcher) gather(first opRequest) []opRequest {
 	return batch
 }
 
-func (b *batcher) commit(batch []opRequest) {
+func (b *batcher) commit(ctx context.Context, batch []opRequest) {
 	defer func() { <-b.inflight }()
+	if slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
+		b.forwarded.Add(1)
+		defer b.forwarded.Add(-1)
+	}
 	var ops []storage.Op
 	for _, r := range batch {
 		ops = append(ops, r.ops...)
@@ -139,43 +155,50 @@ func (b *batcher) commit(batch []opRequest) {
 		b.onBatch(len(ops))
 	}
 	start := time.Now()
-	res := opResult{}
-	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
-	if err != nil {
-		res.err = err
-	} else {
-		f := b.raft.Apply(data, 0)
-		if res.err = f.Error(); res.err == nil {
-			res.index = f.Index()
-			if e, ok := f.Response().(error); ok && e != nil {
-				res.err = e
-			}
-		}
-	}
+	var res opResult
+	res.index, res.err = b.send(ctx, ops)
 	if b.observe != nil && res.err == nil {
 		b.observe(time.Since(start), len(ops))
-	}
-	if res.err == nil {
-		b.nudge(batch)
 	}
 	for _, r := range batch {
 		r.done <- res
 	}
 }
 
-// nudge tells the followers at once that an entry committed, when one of
-// them is waiting for it. A follower learns a commit index only from the
-// leader's next AppendEntries, which hashicorp/raft sends with the next
-// entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
+// applyRaft commits ops as one entry and returns its index once this
+// peer, the leader, applied it.
+func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error) {
+	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+	if err != nil {
+		return 0, err
+	}
+	f := b.raft.Apply(data, 0)
+	if err := f.Error(); err != nil {
+		return 0, err
+	}
+	if e, ok := f.Response().(error); ok && e != nil {
+		return f.Index(), e
+	}
+	return f.Index(), nil
+}
+
+// committed is told by the FSM, as it starts to apply committed entries,
+// that they committed. When a follower waits for one of them, the leader
+// tells the followers at once. A follower learns a commit index only from
+// the leader's next AppendEntries, which hashicorp/raft sends with the
+// next entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
 // forwarded write would wait that long for its own apply. An empty Barrier
-// entry carries the new commit index at once. It is only sent when no
-// other request is queued, since a queued one carries it anyway, so idle
-// clusters and busy ones send nothing more than before.
-func (b *batcher) nudge(batch []opRequest) {
-	if len(b.in) > 0 || !slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
+// entry carries the new commit index at once, and is appended now rather
+// than after the leader's own apply (a state write and a status write,
+// each an fsync), which the follower does not need. It is not sent when a
+// request queued for the next entry can leave at once, since that entry
+// carries the commit index anyway: idle clusters send nothing more.
+func (b *batcher) committed() {
+	if b.forwarded.Load() == 0 || len(b.in) > 0 && len(b.inflight) < cap(b.inflight) {
 		return
 	}
-	b.raft.Barrier(0)
+	// Barrier waits for Raft's leader loop; the FSM must not.
+	go b.raft.Barrier(0)
 }
 
 func approxSize(ops []storage.Op) int {

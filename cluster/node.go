@@ -37,7 +37,8 @@ type Node struct {
 	status  *storage.StatusStore
 	port    *transport.Port
 	rp      *raftParts
-	batch   *batcher
+	batch   *batcher // group commit, when this peer leads
+	forward *batcher // group forwarding to the leader, when it does not
 	tracker *tracker.Tracker
 	applied *watermark.Watermark
 	monitor *health.Monitor
@@ -149,14 +150,20 @@ func (n *Node) openPort() error {
 func (n *Node) startRaft() error {
 	fsm := storage.NewFSM(n.state, n.cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
+	// The batcher exists before Raft, whose FSM tells it of commits; it
+	// only touches Raft for an entry it committed, after Raft started.
+	n.batch = newBatcher(n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
+	n.batch.observe = n.cfg.Observer.ObserveCommit
+	fsm.OnCommitted(func(uint64) { n.batch.committed() })
+	n.forward = newBatcher(n.cfg.Raft.BatchMaxPins, 0)
+	n.forward.send = n.forwardToLeader
 	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {
 		return err
 	}
 	n.rp = rp
 	n.port.SetCurrentTerm(rp.raft.CurrentTerm)
-	n.batch = newBatcher(rp.raft, n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
-	n.batch.observe = n.cfg.Observer.ObserveCommit
+	n.batch.raft = rp.raft
 	return nil
 }
 
@@ -172,6 +179,7 @@ func (n *Node) startServices(ctx context.Context) {
 	n.goRun(n.port.Serve)
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })
+	n.goRun(func() { n.forward.run(ctx) })
 	n.goRun(func() { n.tracker.Run(ctx) })
 	n.goRun(func() { n.releaseLoop(ctx) })
 }
@@ -205,7 +213,8 @@ func (n *Node) goRun(fn func()) {
 	}()
 }
 
-// onApply runs on the FSM goroutine after each committed entry.
+// onApply runs on the FSM goroutine after each batch of committed entries,
+// with the batch's last index: one tracker write for the whole batch.
 func (n *Node) onApply(index uint64, changes []storage.Change) {
 	if len(changes) > 0 {
 		n.tracker.Changed(changes)

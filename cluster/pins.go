@@ -160,10 +160,26 @@ func (n *Node) submitOnce(ctx context.Context, ops []storage.Op) (uint64, error)
 	if n.rp.raft.State() == raft.Leader {
 		return n.batch.submit(ctx, ops, false)
 	}
+	if _, id := n.rp.raft.LeaderWithID(); id == "" {
+		return 0, types.ErrNoLeader
+	}
+	return n.forward.submit(ctx, ops, false)
+}
+
+// forwardTimeout bounds one forwarded batch: it serves many callers, so no
+// caller's context may end it.
+const forwardTimeout = time.Minute
+
+// forwardToLeader sends a batch of this follower's writes to the leader in
+// one peer RPC: concurrent writes share the round trip, and the leader's
+// group commit takes them as one request.
+func (n *Node) forwardToLeader(ctx context.Context, ops []storage.Op) (uint64, error) {
 	addr, id := n.rp.raft.LeaderWithID()
 	if id == "" {
 		return 0, types.ErrNoLeader
 	}
+	ctx, cancel := context.WithTimeout(ctx, forwardTimeout)
+	defer cancel()
 	return n.client.Apply(ctx, string(addr), ops)
 }
 

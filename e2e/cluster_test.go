@@ -20,8 +20,12 @@ var fastHealth = []string{
 
 // threePeers starts three Kubos and three flotilla daemons that form one
 // cluster through the first.
-func threePeers(t *testing.T) ([]*kubo, []*peer) {
-	return startPeers(t, 3, append([]string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()}, fastHealth...))
+func threePeers(t *testing.T) ([]*kubo, []*peer) { return threePeersWith(t, "", fastHealth...) }
+
+// threePeersWith is threePeers with the daemons' log level ("" is the
+// harness's debug) and environment.
+func threePeersWith(t *testing.T, logLevel string, extraEnv ...string) ([]*kubo, []*peer) {
+	return startPeersLogging(t, 3, logLevel, append([]string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()}, extraEnv...))
 }
 
 // randomSecret is a cluster secret (or follower secret) in hex.
@@ -34,12 +38,17 @@ func randomSecret() string {
 // startPeers starts n Kubos and n flotilla daemons with env that form one
 // cluster through the first.
 func startPeers(t *testing.T, n int, env []string) ([]*kubo, []*peer) {
+	return startPeersLogging(t, n, "", env)
+}
+
+func startPeersLogging(t *testing.T, n int, logLevel string, env []string) ([]*kubo, []*peer) {
 	flotillaBin, ipfsBin := binaries(t)
 	var kubos []*kubo
 	var peers []*peer
 	for i := 0; i < n; i++ {
 		k := startKubo(t, ipfsBin)
 		p := newPeer(t, flotillaBin, k, append(env, fmt.Sprintf("FLOTILLA_CLUSTER_PEERNAME=peer-%d", i))...)
+		p.logLevel = logLevel
 		if i == 0 {
 			p.start()
 		} else {

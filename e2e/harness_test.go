@@ -288,15 +288,24 @@ func (p *peer) stop() {
 	if p.cmd == nil {
 		return
 	}
-	p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.exited:
-	case <-time.After(30 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.exited
+	if !terminate(p.cmd.Process, p.exited) {
 		p.t.Errorf("flotilla did not stop on SIGTERM:\n%s", p.logs)
 	}
 	p.cmd = nil
+}
+
+// terminate sends SIGTERM, waits up to 30s for exited to close, then
+// kills; it tells whether the process stopped on SIGTERM.
+func terminate(proc *os.Process, exited <-chan struct{}) bool {
+	proc.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		return true
+	case <-time.After(30 * time.Second):
+		proc.Kill()
+		<-exited
+		return false
+	}
 }
 
 // kill ends the daemon with SIGKILL: a crash.

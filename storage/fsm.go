@@ -23,8 +23,9 @@ type FSM struct {
 	log     zerolog.Logger
 	onApply func(index uint64, changes []Change)
 
-	mu        sync.Mutex
-	onRestore func()
+	mu          sync.Mutex
+	onRestore   func()
+	onCommitted func(index uint64)
 }
 
 var (
@@ -33,8 +34,10 @@ var (
 )
 
 // NewFSM returns an FSM over s. onApply, which may be nil, runs after each
-// command entry is committed to the file, outside every lock and in log
-// order, with that entry's changes (nil when it changed no pin).
+// batch of command entries is committed to the file, outside every lock,
+// with the batch's last index and the changes of all its entries in log
+// order (nil when they changed no pin): a watcher that records them on
+// disk then does it once per batch, not once per entry.
 func NewFSM(s *State, log zerolog.Logger, onApply func(index uint64, changes []Change)) *FSM {
 	return &FSM{state: s, log: log, onApply: onApply}
 }
@@ -44,6 +47,17 @@ func NewFSM(s *State, log zerolog.Logger, onApply func(index uint64, changes []C
 func (f *FSM) OnRestore(fn func()) {
 	f.mu.Lock()
 	f.onRestore = fn
+	f.mu.Unlock()
+}
+
+// OnCommitted sets fn to run at the start of each batch of command
+// entries, before the state write, with the batch's last index. Raft hands
+// the FSM committed entries only, so fn learns of a commit one state write
+// (an fsync) before onApply does: the leader can pass the commit index on
+// to followers that wait for it without waiting for its own apply.
+func (f *FSM) OnCommitted(fn func(index uint64)) {
+	f.mu.Lock()
+	f.onCommitted = fn
 	f.mu.Unlock()
 }
 
@@ -73,10 +87,17 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	if len(entries) == 0 {
 		return resp
 	}
+	f.mu.Lock()
+	committed := f.onCommitted
+	f.mu.Unlock()
+	if committed != nil {
+		committed(entries[len(entries)-1].index)
+	}
 	res, err := f.state.applyEntries(entries)
 	if err != nil {
 		f.fail(entries[0].index, "state write failed", err)
 	}
+	var changes []Change
 	for j, r := range res {
 		switch {
 		case errors.Is(r.err, ErrAlreadyApplied):
@@ -88,9 +109,10 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 			f.log.Warn().Uint64("index", entries[j].index).Err(r.err).Msg("refused command")
 			resp[slots[j]] = r.err
 		}
-		if f.onApply != nil {
-			f.onApply(entries[j].index, r.changes)
-		}
+		changes = append(changes, r.changes...)
+	}
+	if f.onApply != nil {
+		f.onApply(entries[len(entries)-1].index, changes)
 	}
 	return resp
 }

@@ -96,15 +96,14 @@ func TestFSMApplyBatch(t *testing.T) {
 			t.Errorf("log %d answered %v", logs[i].Index, r)
 		}
 	}
-	var idx []uint64
-	for _, c := range *calls {
-		idx = append(idx, c.index)
+	// One call for the batch, with its last command index and every
+	// entry's changes in log order.
+	if len(*calls) != 1 || (*calls)[0].index != 7 {
+		t.Fatalf("onApply calls %+v, want one, at index 7", *calls)
 	}
-	if !reflect.DeepEqual(idx, []uint64{2, 4, 5, 7}) {
-		t.Errorf("onApply indexes %v, want command entries in order", idx)
-	}
-	if ch := (*calls)[2].changes; len(ch) != 1 || ch[0].Kind != OpUnpin || !reflect.DeepEqual(ch[0].Pin, smallPin(1)) {
-		t.Errorf("unpin changes %+v", ch)
+	ch := (*calls)[0].changes
+	if len(ch) != 3 || ch[0].Kind != OpPin || ch[1].Kind != OpPin || ch[2].Kind != OpUnpin || !reflect.DeepEqual(ch[2].Pin, smallPin(1)) {
+		t.Errorf("changes %+v, want the two pins, then the unpin", ch)
 	}
 	assertCount(t, s, 1)
 	assertApplied(t, s, 7)
@@ -114,6 +113,25 @@ func TestFSMApplyBatch(t *testing.T) {
 	// Only non-command entries: nothing to do, nothing to call.
 	if resp := f.ApplyBatch([]*raft.Log{{Index: 8, Type: raft.LogNoop}}); len(resp) != 1 || resp[0] != nil {
 		t.Errorf("noop batch answered %v", resp)
+	}
+}
+
+func TestFSMTellsOfTheCommitBeforeItWritesTheState(t *testing.T) {
+	s := openTestState(t)
+	f, _ := newTestFSM(t, s, io.Discard)
+	type told struct{ index, appliedThen uint64 }
+	var calls []told
+	f.OnCommitted(func(index uint64) {
+		ai, _ := s.AppliedIndex()
+		calls = append(calls, told{index, ai})
+	})
+	f.ApplyBatch([]*raft.Log{cmdLog(t, 1, pinCmd(smallPin(1))), {Index: 2, Type: raft.LogBarrier}, cmdLog(t, 3, pinCmd(smallPin(2)))})
+	// A batch of no command entries (the barrier a leader appends to pass
+	// a commit on) tells nothing: telling would ask for another barrier.
+	f.ApplyBatch([]*raft.Log{{Index: 4, Type: raft.LogBarrier}})
+	f.ApplyBatch([]*raft.Log{cmdLog(t, 5, unpinCmd(testCid(1)))})
+	if want := []told{{3, 0}, {5, 3}}; !reflect.DeepEqual(calls, want) {
+		t.Fatalf("told %+v, want each batch's last index, before its state write: %+v", calls, want)
 	}
 }
 

@@ -116,6 +116,9 @@ type Config struct {
 	Now func() time.Time
 	// Metrics, when set, is served at GET /metrics, behind the same auth.
 	Metrics http.Handler
+	// Profiles, when set, is served at /debug/pprof/ (and below), behind
+	// the same guard and auth: Go's net/http/pprof, for api.pprof.
+	Profiles http.Handler
 	// Observe, when set, is told of every request: its method and route
 	// pattern, status code and duration.
 	Observe func(route string, code int, d time.Duration)
@@ -209,6 +212,16 @@ func (a *API) routes(r chi.Router) {
 	r.Post("/token", a.token)
 	if a.cfg.Metrics != nil {
 		r.Method(http.MethodGet, "/metrics", a.cfg.Metrics)
+	}
+	if a.cfg.Profiles != nil {
+		r.Handle("/debug/pprof/*", a.cfg.Profiles)
+		// StripSlashes took the index's trailing slash, which pprof's
+		// index needs to list the profiles.
+		r.Get("/debug/pprof", func(w http.ResponseWriter, req *http.Request) {
+			req = req.Clone(req.Context())
+			req.URL.Path = "/debug/pprof/"
+			a.cfg.Profiles.ServeHTTP(w, req)
+		})
 	}
 }
 

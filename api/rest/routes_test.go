@@ -232,3 +232,24 @@ func TestPinListIsStoredPinJSON(t *testing.T) {
 		t.Errorf("pin %v", got)
 	}
 }
+
+func TestProfilesAreServedOnlyWhenGivenAndBehindAuth(t *testing.T) {
+	profiles := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("profile at " + r.URL.Path))
+	})
+	e := newEnv(t, Config{Profiles: profiles, Auth: AuthConfig{Users: map[string]string{"alice": "s3cret"}}})
+	e.do(http.MethodGet, "/debug/pprof/heap", nil).wantError(t, http.StatusUnauthorized, "")
+	for path, want := range map[string]string{
+		"/debug/pprof/heap": "/debug/pprof/heap",
+		// pprof's index lists the profiles only at its own path, with
+		// the slash that the API's routing otherwise strips.
+		"/debug/pprof/": "/debug/pprof/",
+		"/debug/pprof":  "/debug/pprof/",
+	} {
+		r := e.do(http.MethodGet, path, nil, "Authorization", basic("alice", "s3cret")).wantStatus(t, http.StatusOK)
+		if string(r.body) != "profile at "+want {
+			t.Errorf("GET %s reached %q, want %q", path, r.body, want)
+		}
+	}
+	newEnv(t, Config{}).get("/debug/pprof/heap").wantError(t, http.StatusNotFound, "not found")
+}

@@ -141,3 +141,34 @@ func TestRecoverAndReconcileResumeWhatIsLeftInFlight(t *testing.T) {
 		t.Fatal("the pin a worker is on was taken up a second time")
 	}
 }
+
+// One batch of committed changes may change a CID twice (the leader's
+// group commit puts two clients' requests in one entry, the FSM applies
+// several entries at once): the last change must win, as if each had
+// been told alone.
+func TestTheLastChangeOfABatchWins(t *testing.T) {
+	f := newFixture(t, testConfig())
+	kept, dropped := testCid(1), testCid(2)
+	f.kubo.AddBlock(kept)
+	f.kubo.AddBlock(dropped)
+	f.mustPin(here(kept))
+	f.stopTracker() // nothing acts between the commit and the checks
+	f.commit(
+		storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: kept}},
+		storage.Op{Kind: storage.OpPin, Pin: here(kept)},
+		storage.Op{Kind: storage.OpPin, Pin: here(dropped)},
+		storage.Op{Kind: storage.OpUnpin, Pin: storage.Pin{Cid: dropped}},
+	)
+	if st, known := f.localStatus(dropped); known {
+		t.Errorf("a CID pinned and unpinned in one batch has the status %s", st.Status)
+	}
+	f.startTracker()
+	if err := f.waitPinned(kept, nil); err != nil {
+		t.Fatal(err)
+	}
+	if !f.kubo.IsPinned(kept) || f.kubo.IsPinned(dropped) {
+		t.Errorf("IPFS holds the CID unpinned then pinned again: %v, the one pinned then unpinned: %v; want true, false",
+			f.kubo.IsPinned(kept), f.kubo.IsPinned(dropped))
+	}
+	f.wantCalls("pin/rm", 0, "the pin unpinned and pinned again in one batch was taken off IPFS")
+}

@@ -250,6 +250,11 @@ func (d *daemon) serveAPIs() error {
 		// configured the API is open (and on loopback by default).
 		auth.TokenKey = rest.DeriveTokenKey(d.tokenSecret())
 	}
+	var profiles http.Handler
+	if cfg.API.Pprof {
+		profiles = telemetry.Profiles()
+		d.log.Info().Str("api", d.lns[keyAPI].Addr().String()).Msg("serving Go profiles at /debug/pprof/ on the admin API (api.pprof)")
+	}
 	admin := rest.NewWithConfig(d.node, rest.Config{
 		Ready:        d.ready,
 		Log:          d.component("api"),
@@ -261,6 +266,7 @@ func (d *daemon) serveAPIs() error {
 		UpstreamURL:  d.ipfs.BaseURL(),
 		Transport:    d.ipfs.Transport(),
 		Metrics:      d.metrics.Handler(),
+		Profiles:     profiles,
 		Observe:      d.metrics.HTTPObserver("api"),
 		ReadOnly:     d.follower,
 	})

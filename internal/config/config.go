@@ -90,6 +90,10 @@ type API struct {
 	// AllowedHosts are the Host names, besides loopback ones, that a
 	// loopback listener answers to (against DNS rebinding).
 	AllowedHosts []string `json:"allowed_hosts"`
+	// Pprof serves Go's profiles at /debug/pprof/, behind the API's guard
+	// and credentials. Only with api.listen on loopback: a profile shows
+	// the pins in flight and costs CPU while it runs.
+	Pprof bool `json:"pprof"`
 }
 
 type IPFS struct {

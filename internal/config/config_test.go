@@ -68,6 +68,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		"FLOTILLA_API_ALLOWED_HOSTS=admin.example,admin.example:8443",
 		"FLOTILLA_API_TOKEN_SECRET=" + strings.Repeat("x", 32),
 		"FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + strings.Repeat("cd", 32),
+		"FLOTILLA_API_PPROF=true",
 		"UNRELATED=1",
 	})
 	if err != nil {
@@ -80,7 +81,7 @@ func TestEnvironmentOverridesEveryKind(t *testing.T) {
 		got.Proxy.Authorizations["ci"].AuthSecret != "bearer:t" ||
 		strings.Join(got.PinSvc.AllowedOrigins, " ") != "https://ui.example http://localhost:3000" ||
 		strings.Join(got.PinSvc.AllowedHosts, " ") != "pins.example" || len(got.API.AllowedHosts) != 2 ||
-		got.API.TokenSecret != strings.Repeat("x", 32) || got.Cluster.FollowerSecret != strings.Repeat("cd", 32) {
+		got.API.TokenSecret != strings.Repeat("x", 32) || got.Cluster.FollowerSecret != strings.Repeat("cd", 32) || !got.API.Pprof {
 		t.Fatalf("overrides not applied: %+v", got)
 	}
 }
@@ -107,6 +108,7 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"short follower secret", `{"cluster":{"secret":"` + secret + `","follower_secret":"abcd"}}`, nil, []string{"cluster.follower_secret", "64 hex"}},
 		{"follower secret from env equal to the secret", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + strings.ToUpper(secret)}, []string{"cluster.follower_secret", "must differ"}},
 		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},
+		{"pprof beyond loopback", `{"api":{"listen":"0.0.0.0:9094","pprof":true},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.pprof", "loopback"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

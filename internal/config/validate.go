@@ -28,6 +28,9 @@ func (c Config) Validate() error {
 			return bad(key, "%v", err)
 		}
 	}
+	if c.API.Pprof && !isLoopbackListen(c.API.Listen) {
+		return bad("api.pprof", "needs api.listen on loopback (127.0.0.1 or ::1), not %q: profiles are for the operator on the machine", c.API.Listen)
+	}
 	if err := checkSecret(c.Cluster.Secret); err != nil {
 		return bad("cluster.secret", "%v", err)
 	}
@@ -135,6 +138,14 @@ func checkListen(addr string) error {
 		return fmt.Errorf("%q has a bad port", addr)
 	}
 	return nil
+}
+
+// isLoopbackListen tells whether a valid listen address binds loopback
+// only; an empty host binds every interface.
+func isLoopbackListen(addr string) bool {
+	host, _, _ := net.SplitHostPort(addr)
+	ip := net.ParseIP(host)
+	return host == "localhost" || ip != nil && ip.IsLoopback()
 }
 
 func checkSecret(s string) error {

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+const sample = `goos: linux
+pkg: github.com/flotilla-ipfs/flotilla/cluster/tracker
+BenchmarkTrackerOwnCost/workers=4-2         	       1	1234 ns/op	  12000 pins/s-tracked	  30000 pins/s-committed
+pkg: github.com/flotilla-ipfs/flotilla/e2e
+BenchmarkProxyAgainstKubo-2   	       2	 9 ns/op	  1.50 forwarded-call-ratio	  300 µs/call-direct	  450 µs/call-proxied	  0.97 upload-throughput-ratio
+BenchmarkPinAddVsIPFSCluster-2   	       1	 9 ns/op	  3000 flotilla-c16-pins/s	  150 ipfscluster-c16-pins/s	  20.0 c16-flotilla/ipfscluster
+PASS
+`
+
+func TestTheTableShowsEachWorkloadsRatioAndWhatIsMissing(t *testing.T) {
+	res, err := parse(strings.NewReader(sample))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out strings.Builder
+	write(&out, res)
+	table := out.String()
+	for _, want := range []struct{ workload, cells string }{
+		{"pin add, 16 clients, via a follower: pins/s vs ipfs-cluster", "3000/s 150/s 20.00x"},
+		{"a forwarded call (version): µs vs Kubo directly", "450 µs 300 µs 1.50x"},
+		{"upload (add 4 MiB, no pin) through the proxy: throughput vs Kubo", "- - 0.97x"},
+		// A ratio the benchmark did not report is measured over baseline.
+		{"tracker alone, 4 workers, in-memory IPFS: pins/s", "12000/s 30000/s 0.40x"},
+		// A benchmark that did not run shows dashes, not zeros.
+		{"pin add, 64 clients, via a follower: pins/s vs ipfs-cluster", "- - -"},
+	} {
+		line := lineOf(table, want.workload)
+		if got := strings.Join(strings.Fields(strings.TrimPrefix(line, want.workload)), " "); !strings.HasPrefix(got, want.cells) {
+			t.Errorf("%q: got %q, want it to start with %q\n%s", want.workload, got, want.cells, table)
+		}
+	}
+}
+
+func lineOf(table, prefix string) string {
+	for _, l := range strings.Split(table, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			return l
+		}
+	}
+	return ""
+}
