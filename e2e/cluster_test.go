@@ -44,7 +44,7 @@ func threePeers(t *testing.T) ([]*kubo, []*peer) {
 }
 
 func peerIDs(t *testing.T, p *peer) []string {
-	resp, err := http.Get("http://" + p.api + "/id")
+	resp, err := p.client().Get("http://" + p.api + "/id")
 	if err != nil {
 		return nil
 	}

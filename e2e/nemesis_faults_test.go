@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -20,15 +21,23 @@ var nemesisFaults = []nemesisFault{killLeader, killFollower, freezePeer, stopKub
 func (w *nemesisWorld) runNemesis(until time.Time) {
 	// A test that fails while a peer is frozen must wake it for its
 	// SIGTERM; this cleanup runs before the peers' own.
+	// A partition is healed too, so that the peers can leave in peace.
 	w.t.Cleanup(func() {
 		for _, p := range w.peers {
 			p.signal(syscall.SIGCONT)
 		}
+		if w.lab != nil {
+			w.lab.heal()
+		}
 	})
+	faults := nemesisFaults
+	if w.lab != nil {
+		faults = append(slices.Clone(faults), partitionFaults...)
+	}
 	rng := mrand.New(mrand.NewPCG(w.cfg.seed, 0))
 	for time.Now().Before(until) {
 		pause(rng, 200*time.Millisecond, time.Second)
-		f := nemesisFaults[rng.IntN(len(nemesisFaults))]
+		f := faults[rng.IntN(len(faults))]
 		what, heal, ok := f(w, rng)
 		if !ok {
 			continue
