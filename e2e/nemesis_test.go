@@ -22,8 +22,9 @@ import (
 // The real-process half of the robustness suite (docs/reliability.md, "Real
 // processes"): clients pin and unpin through the proxies of three real
 // flotilla daemons, each in front of its own real Kubo, while a seeded
-// nemesis kills, freezes and restarts them and their Kubos. Once everything
-// is healed, the invariants must hold within a bound.
+// nemesis kills, freezes and restarts them and their Kubos, and, with
+// partitions on, cuts the network between them (nemesis_partitions_test.go).
+// Once everything is healed, the invariants must hold within a bound.
 //
 // Every key is owned by one client, which runs one call at a time on it, so
 // the key's expected state is what that client's last acknowledged call
