@@ -20,8 +20,8 @@ var nemesisFaults = []nemesisFault{killLeader, killFollower, freezePeer, stopKub
 // on which role, for how long, with which gaps; not who happens to lead.
 func (w *nemesisWorld) runNemesis(until time.Time) {
 	// A test that fails while a peer is frozen must wake it for its
-	// SIGTERM; this cleanup runs before the peers' own.
-	// A partition is healed too, so that the peers can leave in peace.
+	// SIGTERM, and one that fails in a partition must heal it, so that the
+	// peers stop as they would; this cleanup runs before the peers' own.
 	w.t.Cleanup(func() {
 		for _, p := range w.peers {
 			p.signal(syscall.SIGCONT)
@@ -85,9 +85,13 @@ func killFollower(w *nemesisWorld, rng *mrand.Rand) (string, func(), bool) {
 	if l < 0 {
 		return "", nil, false
 	}
-	// Followers in peer order; the draw happens whoever leads.
-	f := (l + 1 + rng.IntN(len(w.peers)-1)) % len(w.peers)
-	return w.kill(f, "follower")
+	return w.kill(w.follower(l, rng), "follower")
+}
+
+// follower draws one of the peers that leader l leads: followers in peer
+// order, so that the draw happens whoever leads.
+func (w *nemesisWorld) follower(l int, rng *mrand.Rand) int {
+	return (l + 1 + rng.IntN(len(w.peers)-1)) % len(w.peers)
 }
 
 // freezePeer stops a peer with SIGSTOP: it holds its connections open and

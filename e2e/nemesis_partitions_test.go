@@ -18,10 +18,11 @@ const envNemesisPartitions = "FLOTILLA_NEMESIS_PARTITIONS"
 
 var partitionFaults = []nemesisFault{partitionLeader, partitionFollower, unplugPeer}
 
-// startInLab prepares peer i's Kubo and daemon in its namespace of the
-// lab, as on a machine of its own: everything on the namespace's loopback
-// at the default ports, but the cluster port on the lab's network.
-func (w *nemesisWorld) startInLab(i int, flotillaBin, ipfsBin string, env []string) (*kubo, *peer) {
+// peerInLab starts peer i's Kubo and makes its daemon, not yet started, in
+// its namespace of the lab, as on a machine of its own: everything on the
+// namespace's loopback at the default ports, but the cluster port on the
+// lab's network.
+func (w *nemesisWorld) peerInLab(i int, flotillaBin, ipfsBin string, env []string) (*kubo, *peer) {
 	ns := w.lab.peers[i]
 	k := startKuboIn(w.t, ipfsBin, "/ip4/127.0.0.1/tcp/5001", ns)
 	p := newPeer(w.t, flotillaBin, k, append(slices.Clone(env),
@@ -51,7 +52,7 @@ func partitionFollower(w *nemesisWorld, rng *mrand.Rand) (string, func(), bool) 
 	if l < 0 {
 		return "", nil, false
 	}
-	f := (l + 1 + rng.IntN(len(w.peers)-1)) % len(w.peers)
+	f := w.follower(l, rng)
 	w.lab.split(f)
 	return fmt.Sprintf("partition follower peer%d from the others", f), w.lab.heal, true
 }

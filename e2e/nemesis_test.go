@@ -169,7 +169,7 @@ func (w *nemesisWorld) setup() {
 		var k *kubo
 		var p *peer
 		if w.lab != nil {
-			k, p = w.startInLab(i, flotillaBin, ipfsBin, env)
+			k, p = w.peerInLab(i, flotillaBin, ipfsBin, env)
 		} else {
 			k = startKuboAt(t, ipfsBin, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))
 			p = newPeer(t, flotillaBin, k, append(slices.Clone(env),
