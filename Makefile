@@ -43,8 +43,10 @@ test-unit:
 	$(GO) test -race -short ./...
 
 # The long robustness run: minutes of faults against five in-process peers,
-# then against three real flotilla daemons in front of real Kubos, each
-# run's seed printed so that a failure replays (docs/reliability.md).
+# then against three real flotilla daemons in front of real Kubos, network
+# partitions between them included (Linux network namespaces: run it as
+# root, with iproute2's ip; FLOTILLA_NEMESIS_PARTITIONS=0 leaves them out),
+# each run's seed printed so that a failure replays (docs/reliability.md).
 robustness: build kubo
 	FLOTILLA_ROBUSTNESS=long $(GO) test -race -count=1 -v -timeout 60m -run TestRobustness ./internal/robustness/
 	FLOTILLA_E2E=1 FLOTILLA_ROBUSTNESS=long $(GO) test -count=1 -v -timeout 30m -run TestNemesisRealProcesses ./e2e/

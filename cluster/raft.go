@@ -37,11 +37,18 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 		store.Close()
 		return nil, fmt.Errorf("open raft snapshots: %w", err)
 	}
+	// MaxRPCsInFlight 1 turns pipelined replication off. Its pipeline can
+	// deadlock when a follower refuses an append (a log that diverged in a
+	// partition): the replication goroutine parks for good, the follower
+	// gets heartbeats but no more entries, and Shutdown waits on it forever
+	// (hashicorp/raft#612; found by the real-process nemesis' partitions).
+	// Group commit already puts many pins in one entry.
 	transport := raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
-		Stream:  layer,
-		MaxPool: 3,
-		Timeout: 10 * time.Second,
-		Logger:  hlog,
+		Stream:          layer,
+		MaxPool:         3,
+		MaxRPCsInFlight: 1,
+		Timeout:         10 * time.Second,
+		Logger:          hlog,
 	})
 
 	rc := raft.DefaultConfig()

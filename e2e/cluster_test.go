@@ -63,7 +63,7 @@ func startPeersLogging(t *testing.T, n int, logLevel string, env []string) ([]*k
 }
 
 func peerIDs(t *testing.T, p *peer) []string {
-	resp, err := http.Get("http://" + p.api + "/id")
+	resp, err := p.client().Get("http://" + p.api + "/id")
 	if err != nil {
 		return nil
 	}

@@ -51,6 +51,9 @@ type kubo struct {
 	api  string // multiaddr, e.g. /ip4/127.0.0.1/tcp/40123
 	url  string // http://127.0.0.1:40123
 	cmd  *exec.Cmd
+	// netns is the network namespace it runs in, "" for the test's own
+	// (netlab_test.go).
+	netns string
 }
 
 func startKubo(t testing.TB, bin string) *kubo {
@@ -62,7 +65,14 @@ func startKubo(t testing.TB, bin string) *kubo {
 // come back where its peer expects it after a stop.
 func startKuboAt(t testing.TB, bin, api string) *kubo {
 	t.Helper()
-	k := &kubo{t: t, bin: bin, repo: filepath.Join(t.TempDir(), "ipfs")}
+	return startKuboIn(t, bin, api, "")
+}
+
+// startKuboIn starts a Kubo in network namespace netns: api is then on that
+// namespace's loopback.
+func startKuboIn(t testing.TB, bin, api, netns string) *kubo {
+	t.Helper()
+	k := &kubo{t: t, bin: bin, repo: filepath.Join(t.TempDir(), "ipfs"), netns: netns}
 	k.run("init", "--profile", "test")
 	k.run("config", "--json", "Addresses.Swarm", `["/ip4/127.0.0.1/tcp/0"]`)
 	k.run("config", "Addresses.API", api)
@@ -75,7 +85,7 @@ func startKuboAt(t testing.TB, bin, api string) *kubo {
 func (k *kubo) start() {
 	k.t.Helper()
 	os.Remove(filepath.Join(k.repo, "api"))
-	k.cmd = exec.Command(k.bin, "daemon", "--offline", "--enable-gc=false")
+	k.cmd = command(k.netns, k.bin, "daemon", "--offline", "--enable-gc=false")
 	k.cmd.Env = append(os.Environ(), "IPFS_PATH="+k.repo)
 	var out bytes.Buffer
 	k.cmd.Stdout, k.cmd.Stderr = &out, &out
@@ -93,7 +103,7 @@ func (k *kubo) start() {
 	parts := strings.Split(k.api, "/")
 	k.url = "http://" + parts[2] + ":" + parts[4]
 	waitFor(k.t, "Kubo API to answer", 60*time.Second, func() bool {
-		resp, err := http.Post(k.url+"/api/v0/version", "", nil)
+		resp, err := httpIn(k.netns).Post(k.url+"/api/v0/version", "", nil)
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -128,7 +138,7 @@ func (k *kubo) run(args ...string) string {
 }
 
 func (k *kubo) try(stdin io.Reader, args ...string) (string, error) {
-	cmd := exec.Command(k.bin, args...)
+	cmd := command(k.netns, k.bin, args...)
 	cmd.Env = append(os.Environ(), "IPFS_PATH="+k.repo)
 	cmd.Stdin = stdin
 	var stdout, stderr bytes.Buffer
@@ -172,6 +182,9 @@ type peer struct {
 	// logLevel is the daemon's --log-level: debug unless a test (a
 	// benchmark) wants the default's cost.
 	logLevel string
+	// netns is the network namespace the daemon runs in, "" for the test's
+	// own; set it before start.
+	netns string
 }
 
 type logBuffer struct {
@@ -224,7 +237,7 @@ func (p *peer) start(args ...string) {
 	p.t.Helper()
 	p.startUnready(args...)
 	waitFor(p.t, "flotilla /health", 60*time.Second, func() bool {
-		resp, err := http.Get("http://" + p.api + "/health")
+		resp, err := p.client().Get("http://" + p.api + "/health")
 		if err == nil {
 			resp.Body.Close()
 		}
@@ -240,7 +253,7 @@ func (p *peer) startUnready(args ...string) {
 	if level == "" {
 		level = "debug"
 	}
-	p.cmd = exec.Command(p.bin, append([]string{"--log-level", level, "daemon"}, args...)...)
+	p.cmd = command(p.netns, p.bin, append([]string{"--log-level", level, "daemon"}, args...)...)
 	p.cmd.Env = p.env
 	pr, pw := io.Pipe()
 	if p.logs == nil {
@@ -289,7 +302,7 @@ func (p *peer) stop() {
 		return
 	}
 	if !terminate(p.cmd.Process, p.exited) {
-		p.t.Errorf("flotilla did not stop on SIGTERM:\n%s", p.logs)
+		p.t.Errorf("flotilla did not stop on SIGTERM (the end of its log has its goroutines' stacks):\n%s", p.logs)
 	}
 	p.cmd = nil
 }
@@ -302,8 +315,15 @@ func terminate(proc *os.Process, exited <-chan struct{}) bool {
 	case <-exited:
 		return true
 	case <-time.After(30 * time.Second):
-		proc.Kill()
-		<-exited
+		// SIGQUIT makes the Go runtime print every goroutine's stack into
+		// the log, which then says where the process hung.
+		proc.Signal(syscall.SIGQUIT)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+			proc.Kill()
+			<-exited
+		}
 		return false
 	}
 }
@@ -321,6 +341,10 @@ func (p *peer) proxyAPI() string {
 }
 
 func (p *peer) proxyURL() string { return "http://" + p.proxy }
+
+// client reaches the peer's listeners, in its network namespace if it has
+// one.
+func (p *peer) client() *http.Client { return httpIn(p.netns) }
 
 // waitFor polls every 20ms: each check asks real processes.
 func waitFor(t testing.TB, what string, limit time.Duration, cond func() bool) {

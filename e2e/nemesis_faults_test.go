@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	mrand "math/rand/v2"
+	"slices"
 	"syscall"
 	"time"
 )
@@ -19,16 +20,24 @@ var nemesisFaults = []nemesisFault{killLeader, killFollower, freezePeer, stopKub
 // on which role, for how long, with which gaps; not who happens to lead.
 func (w *nemesisWorld) runNemesis(until time.Time) {
 	// A test that fails while a peer is frozen must wake it for its
-	// SIGTERM; this cleanup runs before the peers' own.
+	// SIGTERM, and one that fails in a partition must heal it, so that the
+	// peers stop as they would; this cleanup runs before the peers' own.
 	w.t.Cleanup(func() {
 		for _, p := range w.peers {
 			p.signal(syscall.SIGCONT)
 		}
+		if w.lab != nil {
+			w.lab.heal()
+		}
 	})
+	faults := nemesisFaults
+	if w.lab != nil {
+		faults = append(slices.Clone(faults), partitionFaults...)
+	}
 	rng := mrand.New(mrand.NewPCG(w.cfg.seed, 0))
 	for time.Now().Before(until) {
 		pause(rng, 200*time.Millisecond, time.Second)
-		f := nemesisFaults[rng.IntN(len(nemesisFaults))]
+		f := faults[rng.IntN(len(faults))]
 		what, heal, ok := f(w, rng)
 		if !ok {
 			continue
@@ -76,9 +85,13 @@ func killFollower(w *nemesisWorld, rng *mrand.Rand) (string, func(), bool) {
 	if l < 0 {
 		return "", nil, false
 	}
-	// Followers in peer order; the draw happens whoever leads.
-	f := (l + 1 + rng.IntN(len(w.peers)-1)) % len(w.peers)
-	return w.kill(f, "follower")
+	return w.kill(w.follower(l, rng), "follower")
+}
+
+// follower draws one of the peers that leader l leads: followers in peer
+// order, so that the draw happens whoever leads.
+func (w *nemesisWorld) follower(l int, rng *mrand.Rand) int {
+	return (l + 1 + rng.IntN(len(w.peers)-1)) % len(w.peers)
 }
 
 // freezePeer stops a peer with SIGSTOP: it holds its connections open and

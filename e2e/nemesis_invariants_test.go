@@ -50,7 +50,7 @@ var errNotPinned = errors.New("not in the pinset")
 // pinOn reads key c from peer p's own copy of the pinset.
 func (w *nemesisWorld) pinOn(p *peer, c string) (clusterPin, error) {
 	var out clusterPin
-	hc := http.Client{Timeout: 5 * time.Second}
+	hc := http.Client{Timeout: 5 * time.Second, Transport: p.client().Transport}
 	resp, err := hc.Get("http://" + p.api + "/allocations/" + c)
 	if err != nil {
 		return out, err

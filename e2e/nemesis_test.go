@@ -22,8 +22,9 @@ import (
 // The real-process half of the robustness suite (docs/reliability.md, "Real
 // processes"): clients pin and unpin through the proxies of three real
 // flotilla daemons, each in front of its own real Kubo, while a seeded
-// nemesis kills, freezes and restarts them and their Kubos. Once everything
-// is healed, the invariants must hold within a bound.
+// nemesis kills, freezes and restarts them and their Kubos, and, with
+// partitions on, cuts the network between them (nemesis_partitions_test.go).
+// Once everything is healed, the invariants must hold within a bound.
 //
 // Every key is owned by one client, which runs one call at a time on it, so
 // the key's expected state is what that client's last acknowledged call
@@ -50,6 +51,7 @@ type nemesisConfig struct {
 	faultMin, faultMax time.Duration // how long one fault lasts
 	settle             time.Duration // the bound on each invariant
 	callTimeout        time.Duration
+	partitions         bool // faults include network partitions (a netLab)
 }
 
 func newNemesisConfig(t *testing.T) nemesisConfig {
@@ -63,6 +65,7 @@ func newNemesisConfig(t *testing.T) nemesisConfig {
 		cfg.strict = true
 		cfg.keys, cfg.faults, cfg.faultMax, cfg.settle = 16, 5*time.Minute, 10*time.Second, 2*time.Minute
 	}
+	cfg.partitions = partitionsOn(t, cfg.long)
 	if d := os.Getenv(envNemesisDuration); d != "" {
 		v, err := time.ParseDuration(d)
 		if err != nil {
@@ -93,7 +96,7 @@ type nemesisWorld struct {
 	// baseline is each Kubo's pins before the run: its user's, and what
 	// Kubo pins itself (the empty directory, on a fresh repo).
 	baseline []map[string]string
-	client   *http.Client
+	lab      *netLab // the peers' network, when partitions are on
 }
 
 // keyState is what its owning client saw of one key.
@@ -107,9 +110,16 @@ type keyState struct {
 
 func TestNemesisRealProcesses(t *testing.T) {
 	cfg := newNemesisConfig(t)
-	w := &nemesisWorld{t: t, cfg: cfg, client: &http.Client{Timeout: cfg.callTimeout}}
+	w := &nemesisWorld{t: t, cfg: cfg}
 	w.setup()
-	t.Logf("seed %d: replay with %s=%d (faults for %s)", cfg.seed, envNemesisSeed, cfg.seed, cfg.faults)
+	t.Logf("seed %d: replay with %s=%d (faults for %s; partitions: %v)", cfg.seed, envNemesisSeed, cfg.seed, cfg.faults, cfg.partitions)
+	if w.lab != nil {
+		w.provePartitionsCut()
+		if t.Failed() {
+			w.saveLogs()
+			return
+		}
+	}
 	w.start = time.Now()
 	until := w.start.Add(cfg.faults)
 	var wg sync.WaitGroup
@@ -139,8 +149,9 @@ func TestNemesisRealProcesses(t *testing.T) {
 }
 
 // setup starts three Kubos and three peers on fixed ports, so that each
-// comes back at the same address after a restart; adds the keys' content to
-// every Kubo unpinned; and makes the users' own pins.
+// comes back at the same address after a restart (each pair in a namespace
+// of its own when partitions are on); adds the keys' content to every Kubo
+// unpinned; and makes the users' own pins.
 func (w *nemesisWorld) setup() {
 	t := w.t
 	flotillaBin, ipfsBin := binaries(t)
@@ -151,14 +162,23 @@ func (w *nemesisWorld) setup() {
 		"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN=2",
 		"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX=2",
 	}, fastHealth...)
+	if w.cfg.partitions {
+		w.lab = newNetLab(t, 3)
+	}
 	for i := range 3 {
-		k := startKuboAt(t, ipfsBin, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))
-		p := newPeer(t, flotillaBin, k, append(slices.Clone(env),
-			fmt.Sprintf("FLOTILLA_PROXY_LISTEN=127.0.0.1:%d", freePort(t)),
-			fmt.Sprintf("FLOTILLA_API_LISTEN=127.0.0.1:%d", freePort(t)),
-			fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)),
-			fmt.Sprintf("FLOTILLA_PINSVC_LISTEN=127.0.0.1:%d", freePort(t)),
-		)...)
+		var k *kubo
+		var p *peer
+		if w.lab != nil {
+			k, p = w.peerInLab(i, flotillaBin, ipfsBin, env)
+		} else {
+			k = startKuboAt(t, ipfsBin, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))
+			p = newPeer(t, flotillaBin, k, append(slices.Clone(env),
+				fmt.Sprintf("FLOTILLA_PROXY_LISTEN=127.0.0.1:%d", freePort(t)),
+				fmt.Sprintf("FLOTILLA_API_LISTEN=127.0.0.1:%d", freePort(t)),
+				fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)),
+				fmt.Sprintf("FLOTILLA_PINSVC_LISTEN=127.0.0.1:%d", freePort(t)),
+			)...)
+		}
 		if i == 0 {
 			p.start()
 		} else {
@@ -202,7 +222,7 @@ func (w *nemesisWorld) since() string {
 }
 
 func (w *nemesisWorld) getJSON(p *peer, path string, v any) error {
-	c := http.Client{Timeout: 2 * time.Second}
+	c := http.Client{Timeout: 2 * time.Second, Transport: p.client().Transport}
 	resp, err := c.Get("http://" + p.api + path)
 	if err != nil {
 		return err
@@ -274,7 +294,13 @@ func (w *nemesisWorld) call(rng *mrand.Rand, client, i int, pin bool, giveUp tim
 // rpc calls the Kubo RPC through a peer's proxy with raw HTTP (the ipfs CLI
 // makes requests of its own first) and returns an error unless it is a 200.
 func (w *nemesisWorld) rpc(p *peer, verb, c string) error {
-	resp, err := w.client.Post(p.proxyURL()+"/api/v0/"+verb+"?arg="+c, "", nil)
+	return w.rpcWithin(p, verb, c, w.cfg.callTimeout)
+}
+
+// rpcWithin is rpc that gives up after timeout.
+func (w *nemesisWorld) rpcWithin(p *peer, verb, c string, timeout time.Duration) error {
+	hc := http.Client{Timeout: timeout, Transport: p.client().Transport}
+	resp, err := hc.Post(p.proxyURL()+"/api/v0/"+verb+"?arg="+c, "", nil)
 	if err != nil {
 		return err
 	}

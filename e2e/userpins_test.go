@@ -13,7 +13,7 @@ import (
 // localStatus is this peer's own status of c, as GET /pins/<cid>?local=true
 // reports it ("" when it cannot be read).
 func (p *peer) localStatus(c string) string {
-	resp, err := http.Get("http://" + p.api + "/pins/" + c + "?local=true")
+	resp, err := p.client().Get("http://" + p.api + "/pins/" + c + "?local=true")
 	if err != nil {
 		return ""
 	}
