@@ -67,8 +67,12 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 	}
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		meta := tx.Bucket(bucketMeta)
+		pins := tx.Bucket(bucketPins)
+		if s.bulk.Load() {
+			pins.FillPercent = 1
+		}
 		a := applier{
-			pins:   tx.Bucket(bucketPins),
+			pins:   pins,
 			peers:  tx.Bucket(bucketPeers),
 			expiry: tx.Bucket(bucketExpiry),
 			count:  readU64(meta.Get(keyPinCount)),

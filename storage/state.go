@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -72,6 +73,9 @@ type State struct {
 	// exclusively.
 	mu sync.RWMutex
 	db *bolt.DB
+
+	// bulk fills pages of pins up (BulkLoad).
+	bulk atomic.Bool
 
 	restoreMu sync.Mutex     // one Restore at a time
 	retiring  sync.WaitGroup // files replaced by Restore, still closing
@@ -154,15 +158,17 @@ func (s *State) view(fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
-// Unsynced turns the fsync of every commit off, for a file that is only
-// used once complete (an import into a temporary file), or back on; Sync
-// then writes all of it out at once.
-func (s *State) Unsynced(on bool) {
+// BulkLoad sets up the file for a one-time load in CID order (an import
+// into a temporary file, only used once complete), or back for normal
+// use: no fsync at each commit (Sync then writes all of it out at once),
+// and pages of pins filled up, since no insert will come between them.
+func (s *State) BulkLoad(on bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db != nil {
 		s.db.NoSync = on
 	}
+	s.bulk.Store(on)
 }
 
 // Sync flushes the file to disk.

@@ -7,8 +7,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 
 	"github.com/hashicorp/raft"
 
@@ -59,8 +57,8 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	}
 	// The file is renamed into place only once whole: one fsync at the end
 	// instead of one per batch.
-	fresh.Unsynced(true)
-	n, err := fillState(fresh, r, peers, index)
+	fresh.BulkLoad(true)
+	n, err := fillState(fresh, r, peers, index, tmp)
 	if err == nil {
 		err = fresh.Sync()
 	}
@@ -81,32 +79,25 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	return n, syncDir(dataDir)
 }
 
-// fillState writes the pins of r into st in batches, then the peers, and
-// records index as applied, all outside Raft (index 0) but the last.
-func fillState(st *storage.State, r io.Reader, peers []storage.Peer, index uint64) (int, error) {
-	ops := make([]storage.Op, 0, importBatchPins)
-	flush := func() error {
-		if len(ops) == 0 {
-			return nil
-		}
-		_, err := st.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: inKeyOrder(ops)})
-		// A fresh slice: Apply's caller must not reuse what it handed over.
-		ops = make([]storage.Op, 0, importBatchPins)
-		return err
-	}
+// fillState writes the pins of r into st in batches, in CID order (see
+// sortedRuns), then the peers, and records index as applied, all outside
+// Raft (index 0) but the last. Runs go to tmp.
+func fillState(st *storage.State, r io.Reader, peers []storage.Peer, index uint64, tmp string) (int, error) {
+	runs := &sortedRuns{dir: tmp}
 	err := storage.DecodeExport(bufio.NewReaderSize(r, 256<<10), func(p storage.Pin, typ string) error {
 		if err := importable(p, typ); err != nil {
 			return err
 		}
-		if ops = append(ops, storage.Op{Kind: storage.OpPin, Pin: p}); len(ops) == importBatchPins {
-			return flush()
-		}
-		return nil
+		return runs.add(p)
 	})
 	if err != nil {
 		return 0, err
 	}
-	if err := flush(); err != nil {
+	err = runs.merge(importBatchPins, func(ops []storage.Op) error {
+		_, err := st.Apply(0, storage.Command{Type: storage.CmdPinBatch, Ops: ops})
+		return err
+	})
+	if err != nil {
 		return 0, err
 	}
 	for _, p := range peers {
@@ -133,27 +124,6 @@ func importable(p storage.Pin, typ string) error {
 		return fmt.Errorf("%s: %w", p.Cid, err)
 	}
 	return nil
-}
-
-// inKeyOrder sorts a batch by CID bytes, so that bbolt's inserts walk its
-// tree forward instead of jumping about it. The same CID twice keeps its
-// order: the later line still wins.
-func inKeyOrder(ops []storage.Op) []storage.Op {
-	order := make([]int, len(ops))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int {
-		if c := strings.Compare(ops[a].Pin.Cid.KeyString(), ops[b].Pin.Cid.KeyString()); c != 0 {
-			return c
-		}
-		return a - b
-	})
-	sorted := make([]storage.Op, len(ops))
-	for i, j := range order {
-		sorted[i] = ops[j]
-	}
-	return sorted
 }
 
 // writeSnapshot persists st as the only Raft snapshot. Older ones go:

@@ -37,14 +37,15 @@ const (
 	// lockTimeout is how long to wait for a lock the daemon would hold for
 	// its whole life: waiting longer would not help.
 	lockTimeout = time.Second
-	// importBatchPins bounds the pins held in memory (and written in one
-	// transaction) while importing.
-	importBatchPins = 65536
 	// tempPrefix names the temp folders inside the data folder. They live
 	// there, not in /tmp, because they hold a copy of the pinset, which needs
 	// the data folder's disk rather than a tmpfs.
 	tempPrefix = ".offline-"
 )
+
+// importBatchPins is how many pins one transaction of an import writes.
+// A variable, so that tests cover several with few pins.
+var importBatchPins = 65536
 
 // ErrPeerRunning is returned when the files are locked by a running daemon.
 var ErrPeerRunning = errors.New("the data folder is in use: is the daemon running? stop it first")

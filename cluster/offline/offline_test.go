@@ -86,15 +86,31 @@ func TestImportRefusesBadPinsAndChangesNothing(t *testing.T) {
 	}
 }
 
-func TestImportManyPinsInBatches(t *testing.T) {
-	const n = 3*offline.ImportBatchPins + 7
+// An import sorts the pins in runs on disk and writes them in batches: a
+// CID given twice is still one pin, the later line winning, whether both
+// lines fall in the same run or not.
+func TestImportManyPinsInBatchesAndRuns(t *testing.T) {
+	offline.SetImportSizes(t, 100, 250)
+	const n = 1000
+	pin := func(i int, name string) storage.Pin {
+		return storage.Pin{Cid: offlinetest.CID(i), Name: name, ReplicationFactorMin: -1, ReplicationFactorMax: -1}
+	}
+	var lines []storage.Pin
+	for i := range n {
+		lines = append(lines, pin(i, "first"))
+		switch i {
+		case 100:
+			lines = append(lines, pin(7, "same run"))
+		case 600:
+			lines = append(lines, pin(5, "later run"))
+		}
+	}
+	lines = append(lines, pin(0, "last line"))
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
-	for i := range n {
-		_ = enc.Encode(storage.Pin{Cid: offlinetest.CID(i), ReplicationFactorMin: -1, ReplicationFactorMax: -1})
+	for _, p := range lines {
+		_ = enc.Encode(p)
 	}
-	// A CID given twice is one pin, the later line winning.
-	_ = enc.Encode(storage.Pin{Cid: offlinetest.CID(0), Name: "again", ReplicationFactorMin: -1, ReplicationFactorMax: -1})
 	dir := t.TempDir()
 	got, err := offline.Import(dir, offlinetest.PeerID(t), "127.0.0.1:1", &b)
 	if err != nil || got != n {
@@ -108,8 +124,10 @@ func TestImportManyPinsInBatches(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if p, err := st.Get(offlinetest.CID(0)); err != nil || p.Name != "again" {
-		t.Fatalf("duplicate CID: %+v %v", p, err)
+	for i, want := range map[int]string{0: "last line", 5: "later run", 7: "same run", 8: "first", n - 1: "first"} {
+		if p, err := st.Get(offlinetest.CID(i)); err != nil || p.Name != want {
+			t.Errorf("pin %d: %q %v, want %q", i, p.Name, err, want)
+		}
 	}
 }
 
