@@ -4,6 +4,7 @@
 package harness
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -30,6 +31,9 @@ type Options struct {
 	// Tap, when set, wraps every connection a peer dials, as it is on the
 	// wire: it sees and may alter the bytes an on-path attacker would.
 	Tap Tap
+	// RaftTimeout is Raft's heartbeat and election timeout, default 500 ms:
+	// longer for a test whose load would otherwise set off elections.
+	RaftTimeout time.Duration
 }
 
 // Peer is one member.
@@ -126,8 +130,8 @@ func (c *Cluster) start(p *Peer, bootstrap []string) {
 	}
 	f := config.Default()
 	f.Raft.Voters = c.opts.Voters
-	f.Raft.HeartbeatTimeout = config.Duration(500 * time.Millisecond)
-	f.Raft.ElectionTimeout = config.Duration(500 * time.Millisecond)
+	f.Raft.HeartbeatTimeout = config.Duration(cmp.Or(c.opts.RaftTimeout, 500*time.Millisecond))
+	f.Raft.ElectionTimeout = config.Duration(cmp.Or(c.opts.RaftTimeout, 500*time.Millisecond))
 	f.Raft.SnapshotThreshold = 1024
 	f.Raft.SnapshotInterval = config.Duration(time.Minute)
 	f.Raft.BatchMaxPins = 256
