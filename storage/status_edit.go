@@ -47,25 +47,25 @@ type statusEdit struct {
 func (e *statusEdit) apply(sw *statusWriter) error {
 	for i, c := range e.cids {
 		key := []byte(c.KeyString())
-		st := LocalStatus{Cid: c}
-		v := sw.records.Get(key)
-		if v != nil {
-			var err error
-			if st, err = decodeStatusValue(key, v); err != nil {
-				return err
-			}
+		old, err := sw.current(key)
+		if err != nil {
+			return err
 		}
-		switch e.fn(i, &st, v != nil) {
+		st := LocalStatus{Cid: c}
+		if old != nil {
+			st = *old
+		}
+		switch e.fn(i, &st, old != nil) {
 		case PutStatus:
 			st.Cid = c
 			if !st.Status.Valid() {
 				return fmt.Errorf("%w: %s has status %q", ErrInvalidStatus, c, st.Status)
 			}
-			if err := sw.put(&st); err != nil {
+			if err := sw.replace(key, &st, old); err != nil {
 				return err
 			}
 		case DeleteStatus:
-			if err := sw.delete(key); err != nil {
+			if err := sw.remove(key, old); err != nil {
 				return err
 			}
 		}

@@ -36,7 +36,31 @@ func newStatusWriter(tx *bolt.Tx) *statusWriter {
 
 func (w *statusWriter) put(st *LocalStatus) error {
 	key := []byte(st.Cid.KeyString())
-	if err := w.unindex(key); err != nil {
+	old, err := w.current(key)
+	if err != nil {
+		return err
+	}
+	return w.replace(key, st, old)
+}
+
+// current is the record at key as it stands in this transaction, nil when
+// there is none.
+func (w *statusWriter) current(key []byte) (*LocalStatus, error) {
+	v := w.records.Get(key)
+	if v == nil {
+		return nil, nil
+	}
+	old, err := decodeStatusValue(key, v)
+	if err != nil {
+		return nil, err
+	}
+	return &old, nil
+}
+
+// replace stores st at key over old, the record there now (nil: none), for
+// a caller that has decoded it already.
+func (w *statusWriter) replace(key []byte, st, old *LocalStatus) error {
+	if err := w.unindex(key, old); err != nil {
 		return err
 	}
 	if err := w.records.Put(key, encodeStatusValue(st)); err != nil {
@@ -57,22 +81,29 @@ func (w *statusWriter) put(st *LocalStatus) error {
 }
 
 func (w *statusWriter) delete(key []byte) error {
-	if err := w.unindex(key); err != nil {
+	old, err := w.current(key)
+	if err != nil {
+		return err
+	}
+	return w.remove(key, old)
+}
+
+// remove deletes old, the record at key (nil: none).
+func (w *statusWriter) remove(key []byte, old *LocalStatus) error {
+	if old == nil {
+		return nil
+	}
+	if err := w.unindex(key, old); err != nil {
 		return err
 	}
 	return w.records.Delete(key)
 }
 
-// unindex removes the index entries and the count of the record at key, if
-// there is one.
-func (w *statusWriter) unindex(key []byte) error {
-	v := w.records.Get(key)
-	if v == nil {
+// unindex removes the index entries and the count of old, the record at
+// key, if there is one.
+func (w *statusWriter) unindex(key []byte, old *LocalStatus) error {
+	if old == nil {
 		return nil
-	}
-	old, err := decodeStatusValue(key, v)
-	if err != nil {
-		return err
 	}
 	w.delta[old.Status]--
 	if old.Protected {
@@ -81,7 +112,7 @@ func (w *statusWriter) unindex(key []byte) error {
 		}
 	}
 	if retrying(old.Status) {
-		if err := w.retry.Delete(retryKey(&old, key)); err != nil {
+		if err := w.retry.Delete(retryKey(old, key)); err != nil {
 			return err
 		}
 	}
