@@ -21,12 +21,7 @@ import (
 // queued, must not be dropped as "not held": its unpin would be lost and
 // the pin left on the node for ever (found by the robustness suite).
 func TestAStaleListingNeverDropsAQueuedUnpin(t *testing.T) {
-	kubo := fakekubo.New(t)
-	client, err := ipfs.New(kubo.URL(), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	kubo, client := fakeKuboClient(t)
 	state, status := openStores(t)
 	tr := New("12D3KooWSelf", state, status, client, Config{}, zerolog.Nop())
 
@@ -65,6 +60,19 @@ func TestProgressIsOneInfoLineForTheQueue(t *testing.T) {
 	if !strings.Contains(line, `"done":3`) || !strings.Contains(line, `"queued":1`) || !strings.Contains(line, `"level":"info"`) {
 		t.Fatalf("progress line %q", line)
 	}
+}
+
+// fakeKuboClient is a fake Kubo and the real client in front of it, closed
+// at the test's end.
+func fakeKuboClient(t *testing.T) (*fakekubo.Fake, *ipfs.Client) {
+	t.Helper()
+	kubo := fakekubo.New(t)
+	client, err := ipfs.New(kubo.URL(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	return kubo, client
 }
 
 // openStores opens a pinset and a status file that the test closes.

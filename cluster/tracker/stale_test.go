@@ -41,12 +41,7 @@ func (s *staleListing) PinLs(ctx context.Context, typ string, fn func(cid.Cid, s
 // never be unpinned (found by the robustness suite, as a Kubo holding a
 // cluster pin that its tracker reported unpinned).
 func TestAStaleListingNeverMakesAPinTheUsers(t *testing.T) {
-	kubo := fakekubo.New(t)
-	client, err := ipfs.New(kubo.URL(), zerolog.Nop())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
+	kubo, client := fakeKuboClient(t)
 	state, status := openStores(t)
 	mh, _ := multihash.Sum([]byte("unpinned behind the listing"), multihash.SHA2_256, -1)
 	c := cid.NewCidV1(cid.DagProtobuf, mh)
