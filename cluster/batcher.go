@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
+	"github.com/flotilla-ipfs/flotilla/internal/watermark"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -53,8 +54,14 @@ type batcher struct {
 	// forwarded counts the entries in flight that carry a follower's ops:
 	// a follower waits to apply those itself.
 	forwarded atomic.Int32
-	onBatch   func(ops int)
-	observe   func(d time.Duration, ops int)
+	// waits answers the leader's proposers at the commit (applyRaft).
+	waits commitWaits
+	// applied, when set, is this peer's applied index: an entry answered
+	// at its commit keeps its place in flight until it is applied here,
+	// so that answering early never lets unapplied entries pile up.
+	applied *watermark.Watermark
+	onBatch func(ops int)
+	observe func(d time.Duration, ops int)
 }
 
 // newBatcher returns a batcher that sends to Raft, whose raft must be set
@@ -71,8 +78,14 @@ func newBatcher(maxOps int, maxDelay time.Duration) *batcher {
 }
 
 // submit queues ops and returns the index of the entry that carried them,
-// once the leader applied that entry.
+// once that entry committed. Ops are checked here, as the FSM would:
+// invalid ones never share an entry with others, and an entry of valid
+// ops cannot be refused, which is what lets the leader answer at the
+// commit.
 func (b *batcher) submit(ctx context.Context, ops []storage.Op, forwarded bool) (uint64, error) {
+	if err := storage.ValidateOps(ops); err != nil {
+		return 0, err
+	}
 	req := opRequest{ops: ops, forwarded: forwarded, done: make(chan opResult, 1)}
 	select {
 	case b.in <- req:
@@ -163,16 +176,33 @@ func (b *batcher) commit(ctx context.Context, batch []opRequest) {
 	for _, r := range batch {
 		r.done <- res
 	}
+	if b.applied != nil && res.err == nil {
+		_ = b.applied.Wait(ctx, res.index)
+	}
 }
 
-// applyRaft commits ops as one entry and returns its index once this
-// peer, the leader, applied it.
+// applyRaft commits ops as one entry and returns its index once it
+// committed: the FSM tells of the commit before this peer, the leader,
+// applies the entry (committed). The future answers instead when the
+// entry fails, or when the FSM skips it as already applied.
 func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error) {
 	data, err := storage.EncodeCommand(storage.Command{Type: storage.CmdPinBatch, Ops: ops})
 	if err != nil {
 		return 0, err
 	}
+	atCommit := b.waits.add(data)
+	defer b.waits.remove(data)
 	f := b.raft.Apply(data, 0)
+	answered := make(chan struct{})
+	go func() {
+		_ = f.Error()
+		close(answered)
+	}()
+	select {
+	case index := <-atCommit:
+		return index, nil
+	case <-answered:
+	}
 	if err := f.Error(); err != nil {
 		return 0, err
 	}
@@ -183,7 +213,8 @@ func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error)
 }
 
 // committed is told by the FSM, as it starts to apply committed entries,
-// that they committed. When a follower waits for one of them, the leader
+// that they committed: it answers the proposers of the leader's own
+// entries among them. When a follower waits for one of them, the leader
 // tells the followers at once. A follower learns a commit index only from
 // the leader's next AppendEntries, which hashicorp/raft sends with the
 // next entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
@@ -193,7 +224,8 @@ func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error)
 // each an fsync), which the follower does not need. It is not sent when a
 // request queued for the next entry can leave at once, since that entry
 // carries the commit index anyway: idle clusters send nothing more.
-func (b *batcher) committed() {
+func (b *batcher) committed(logs []*raft.Log) {
+	b.waits.committed(logs)
 	if b.forwarded.Load() == 0 || len(b.in) > 0 && len(b.inflight) < cap(b.inflight) {
 		return
 	}

@@ -112,7 +112,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 	if p.ID == n.cfg.ID {
 		return n.localStatuses(cids), nil
 	}
-	return n.client.Statuses(ctx, p.ClusterAddr, cids)
+	return n.client.Statuses(ctx, p.ClusterAddr, n.acked.Get(), cids)
 }
 
 // Recover retries a failed pin or unpin of c on every peer that holds it,

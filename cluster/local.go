@@ -16,6 +16,9 @@ import (
 // LocalStatus reports what this peer's tracker knows of c.
 func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
 	now := time.Now().UTC()
+	if err := n.caughtUp(context.Background()); err != nil {
+		return clusterError(n.self(), err, now)
+	}
 	st, known, err := n.status.Get(c)
 	if err != nil {
 		return clusterError(n.self(), err, now)
@@ -39,7 +42,7 @@ func (n *Node) LocalStatus(c cid.Cid) types.PinStatus {
 // Delegates lists the IPFS addresses of the peers allocated to hold c, for
 // the Pinning Service API: a client connects to them to speed up transfer.
 func (n *Node) Delegates(ctx context.Context, c cid.Cid) []string {
-	pin, err := n.state.Get(c)
+	pin, err := n.Get(ctx, c)
 	out := []string{}
 	if err != nil || !n.holds(pin) {
 		return out

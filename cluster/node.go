@@ -41,6 +41,9 @@ type Node struct {
 	forward *batcher // group forwarding to the leader, when it does not
 	tracker *tracker.Tracker
 	applied *watermark.Watermark
+	// acked is the highest index of a write this peer acknowledged to a
+	// client (readyourwrites.go).
+	acked   *watermark.Watermark
 	monitor *health.Monitor
 	rpc     *http.Server
 	client  *peerrpc.Client
@@ -61,6 +64,9 @@ type Node struct {
 	member, removed atomic.Bool
 	// followAddrs are where a read-only follower joins its cluster.
 	followAddrs []string
+	// beforeApplied, set by tests only, runs after each state write and
+	// before the applied index moves: it holds reads back.
+	beforeApplied atomic.Pointer[func()]
 }
 
 // New opens the peer's state and starts Raft, the cluster port, group commit
@@ -81,6 +87,7 @@ func New(cfg Config) (*Node, error) {
 		cfg:     cfg,
 		log:     cfg.Log.With().Str("component", "cluster").Logger(),
 		applied: watermark.New(),
+		acked:   watermark.New(),
 		monitor: health.NewMonitor(time.Now()),
 		cancel:  cancel,
 	}
@@ -154,7 +161,8 @@ func (n *Node) startRaft() error {
 	// only touches Raft for an entry it committed, after Raft started.
 	n.batch = newBatcher(n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
 	n.batch.observe = n.cfg.Observer.ObserveCommit
-	fsm.OnCommitted(func(uint64) { n.batch.committed() })
+	n.batch.applied = n.applied
+	fsm.OnCommitted(n.batch.committed)
 	n.forward = newBatcher(n.cfg.Raft.BatchMaxPins, 0)
 	n.forward.send = n.forwardToLeader
 	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
@@ -218,6 +226,9 @@ func (n *Node) goRun(fn func()) {
 func (n *Node) onApply(index uint64, changes []storage.Change) {
 	if len(changes) > 0 {
 		n.tracker.Changed(changes)
+	}
+	if hook := n.beforeApplied.Load(); hook != nil {
+		(*hook)()
 	}
 	n.applied.Set(index)
 }

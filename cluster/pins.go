@@ -22,7 +22,7 @@ const commitRetryWindow = 6 * time.Second
 // Pin commits p to the cluster pinset. Zero replication factors take the
 // configured defaults; allocations and the timestamp are decided here,
 // before the commit, so that every peer applies the same pin. It returns
-// once this peer has applied the entry.
+// once the entry committed; reads through this peer see it (caughtUp).
 func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
 	if err := n.refuseWrite(); err != nil {
 		return p, err
@@ -44,6 +44,10 @@ func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
 	if err := alloc.CheckFactors(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
 		return p, err
 	}
+	// The current allocations keep a re-pinned CID where it is. They are
+	// read without waiting for this peer's own writes to apply: a CID
+	// pinned again at once may be placed anew, which the leader's repair
+	// pass accepts like any other allocation.
 	var current []string
 	if existing, err := n.state.Get(p.Cid); err == nil {
 		current = existing.Allocations
@@ -65,7 +69,7 @@ func (n *Node) Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error) {
 	if err := n.refuseWrite(); err != nil {
 		return storage.Pin{}, err
 	}
-	p, err := n.state.Get(c)
+	p, err := n.Get(ctx, c)
 	if err != nil {
 		return p, err
 	}
@@ -80,7 +84,10 @@ func (n *Node) Unpin(ctx context.Context, c cid.Cid) (storage.Pin, error) {
 
 // Get reads this peer's copy of the pinset, which includes every write that
 // returned through this peer.
-func (n *Node) Get(_ context.Context, c cid.Cid) (storage.Pin, error) {
+func (n *Node) Get(ctx context.Context, c cid.Cid) (storage.Pin, error) {
+	if err := n.caughtUp(ctx); err != nil {
+		return storage.Pin{}, err
+	}
 	return n.state.Get(c)
 }
 
@@ -97,6 +104,9 @@ func (n *Node) List(ctx context.Context, fn func(storage.Pin) error) error {
 // listing stopped by fn's error resumes; a nil error means the end was
 // reached.
 func (n *Node) ListFrom(ctx context.Context, after cid.Cid, fn func(storage.Pin) error) (cid.Cid, error) {
+	if err := n.caughtUp(ctx); err != nil {
+		return after, err
+	}
 	for {
 		last, err := n.state.ForEachFrom(after, 1024, func(p storage.Pin) error {
 			if err := ctx.Err(); err != nil {
@@ -114,7 +124,12 @@ func (n *Node) ListFrom(ctx context.Context, after cid.Cid, fn func(storage.Pin)
 }
 
 // PinCount is the size of the pinset, read from a counter: O(1).
-func (n *Node) PinCount() (int, error) { return n.state.Count() }
+func (n *Node) PinCount() (int, error) {
+	if err := n.caughtUp(context.Background()); err != nil {
+		return 0, err
+	}
+	return n.state.Count()
+}
 
 // allocate places p on healthy peers, never on the excluded ones.
 func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, error) {
@@ -132,14 +147,15 @@ func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, err
 
 // submit commits ops through the leader, retrying across leader changes
 // (ops are idempotent, so a retry after an ambiguous failure is safe), and
-// returns once this peer has applied them.
+// returns once they committed.
 func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
 	deadline := time.Now().Add(commitRetryWindow)
 	backoff := 20 * time.Millisecond
 	for {
 		idx, err := n.submitOnce(ctx, ops)
 		if err == nil {
-			return idx, n.applied.Wait(ctx, idx)
+			n.acknowledge(idx)
+			return idx, nil
 		}
 		if !retryable(err) || time.Now().After(deadline) {
 			if retryable(err) {
@@ -188,6 +204,9 @@ func (n *Node) forwardToLeader(ctx context.Context, ops []storage.Op) (uint64, e
 // failed unpin. A pin not allocated to this peer is not waited for: this
 // peer's node never held it.
 func (n *Node) WaitUnpinned(ctx context.Context, was storage.Pin) error {
+	if err := n.caughtUp(ctx); err != nil {
+		return err
+	}
 	if !n.holds(was) {
 		return nil
 	}
@@ -197,6 +216,9 @@ func (n *Node) WaitUnpinned(ctx context.Context, was storage.Pin) error {
 // WaitPinned returns once c is pinned on at least one of its allocated
 // peers, or with the error of a failed pin.
 func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
+	if err := n.caughtUp(ctx); err != nil {
+		return err
+	}
 	for {
 		p, err := n.state.Get(c)
 		if err != nil {

@@ -72,6 +72,12 @@ func (s peerService) RepoStat(ctx context.Context) (types.RepoStat, error) {
 
 func (s peerService) RepoGC(ctx context.Context) types.RepoGC { return s.n.localRepoGC(ctx) }
 
+// WaitApplied waits, bounded like a read through this peer, for the entry
+// at index to be applied here.
+func (s peerService) WaitApplied(ctx context.Context, index uint64) error {
+	return s.n.waitApplied(ctx, index)
+}
+
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
 
 func (s peerService) FullMember(id string) bool {

@@ -33,6 +33,9 @@ type statusSource interface {
 //
 // The next page is read and merged while fn writes out the last one.
 func (n *Node) ListStatus(ctx context.Context, local bool, fn func(p storage.Pin, pm types.PeerMap) error) error {
+	if err := n.caughtUp(ctx); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	peers := []storage.Peer{n.self()}
@@ -155,7 +158,7 @@ func (n *Node) streamFrom(ctx context.Context, p storage.Peer) *remoteSource {
 	s := &remoteSource{n: n, peer: p, chunks: make(chan []peerrpc.StatusEntry, chunkQueue), cancel: cancel, timer: time.NewTimer(time.Hour)}
 	s.timer.Stop()
 	go func() {
-		err := n.client.StatusStream(ctx, p.ClusterAddr, func(chunk []peerrpc.StatusEntry) error {
+		err := n.client.StatusStream(ctx, p.ClusterAddr, n.acked.Get(), func(chunk []peerrpc.StatusEntry) error {
 			select {
 			case s.chunks <- chunk:
 				return nil
@@ -246,7 +249,7 @@ func (s *batchSource) fill(ctx context.Context, pins []storage.Pin, out []types.
 	}
 	ctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
 	defer cancel()
-	sts, err := s.n.client.Statuses(ctx, s.peer.ClusterAddr, cids)
+	sts, err := s.n.client.Statuses(ctx, s.peer.ClusterAddr, s.n.acked.Get(), cids)
 	if err != nil {
 		now := time.Now().UTC()
 		for range pins {

@@ -109,26 +109,34 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 	return res, nil
 }
 
+// ValidateOps is what Apply checks of a CmdPinBatch's ops. A batch whose
+// ops all pass is never refused, so a proposer that checks its ops first
+// knows the outcome of its entry once it commits, before the apply.
+func ValidateOps(ops []Op) error {
+	for i := range ops {
+		op := &ops[i]
+		if !op.Pin.Cid.Defined() {
+			return fmt.Errorf("%w: op %d has no cid", ErrInvalidCommand, i)
+		}
+		switch op.Kind {
+		case OpPin:
+			if op.Pin.Mode != Recursive && op.Pin.Mode != Direct {
+				return fmt.Errorf("%w: pin %s has mode %d", ErrInvalidCommand, op.Pin.Cid, op.Pin.Mode)
+			}
+		case OpUnpin:
+		default:
+			return fmt.Errorf("%w: op %d has kind %d", ErrInvalidCommand, i, op.Kind)
+		}
+	}
+	return nil
+}
+
 // validate checks what the codec cannot: a well-formed command that makes no
 // sense. It runs before any write so that a refused command changes nothing.
 func validate(c *Command) error {
 	switch c.Type {
 	case CmdPinBatch:
-		for i := range c.Ops {
-			op := &c.Ops[i]
-			if !op.Pin.Cid.Defined() {
-				return fmt.Errorf("%w: op %d has no cid", ErrInvalidCommand, i)
-			}
-			switch op.Kind {
-			case OpPin:
-				if op.Pin.Mode != Recursive && op.Pin.Mode != Direct {
-					return fmt.Errorf("%w: pin %s has mode %d", ErrInvalidCommand, op.Pin.Cid, op.Pin.Mode)
-				}
-			case OpUnpin:
-			default:
-				return fmt.Errorf("%w: op %d has kind %d", ErrInvalidCommand, i, op.Kind)
-			}
-		}
+		return ValidateOps(c.Ops)
 	case CmdPeerAdd:
 		if c.Peer.ID == "" {
 			return fmt.Errorf("%w: peer without id", ErrInvalidCommand)

@@ -25,7 +25,7 @@ type FSM struct {
 
 	mu          sync.Mutex
 	onRestore   func()
-	onCommitted func(index uint64)
+	onCommitted func(logs []*raft.Log)
 }
 
 var (
@@ -51,11 +51,14 @@ func (f *FSM) OnRestore(fn func()) {
 }
 
 // OnCommitted sets fn to run at the start of each batch of command
-// entries, before the state write, with the batch's last index. Raft hands
-// the FSM committed entries only, so fn learns of a commit one state write
-// (an fsync) before onApply does: the leader can pass the commit index on
-// to followers that wait for it without waiting for its own apply.
-func (f *FSM) OnCommitted(fn func(index uint64)) {
+// entries, before the state write, with the batch's command entries in log
+// order, less those the state will skip as already applied. Raft hands the FSM committed entries only, so fn learns of a
+// commit one state write (an fsync) before onApply does: the leader can
+// answer a proposer at the commit, and pass the commit index on to
+// followers that wait for it, without waiting for its own apply. On the
+// leader each *raft.Log is the one its proposer gave raft.Apply, so its
+// Data is the proposer's own slice.
+func (f *FSM) OnCommitted(fn func(logs []*raft.Log)) {
 	f.mu.Lock()
 	f.onCommitted = fn
 	f.mu.Unlock()
@@ -73,6 +76,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	resp := make([]any, len(logs))
 	entries := make([]entry, 0, len(logs))
 	slots := make([]int, 0, len(logs)) // position in logs of each entry
+	cmds := make([]*raft.Log, 0, len(logs))
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
 			continue
@@ -83,6 +87,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		}
 		entries = append(entries, entry{index: l.Index, cmd: &c})
 		slots = append(slots, i)
+		cmds = append(cmds, l)
 	}
 	if len(entries) == 0 {
 		return resp
@@ -91,7 +96,7 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	committed := f.onCommitted
 	f.mu.Unlock()
 	if committed != nil {
-		committed(entries[len(entries)-1].index)
+		committed(f.toApply(cmds))
 	}
 	res, err := f.state.applyEntries(entries)
 	if err != nil {
@@ -115,6 +120,20 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		f.onApply(entries[len(entries)-1].index, changes)
 	}
 	return resp
+}
+
+// toApply drops the entries at or below the state's applied index, which
+// the state will skip as replays: whoever waits for one of them must hear
+// ErrAlreadyApplied from its apply, never that it committed.
+func (f *FSM) toApply(logs []*raft.Log) []*raft.Log {
+	applied, err := f.state.AppliedIndex()
+	if err != nil {
+		return nil
+	}
+	for len(logs) > 0 && logs[0].Index <= applied {
+		logs = logs[1:]
+	}
+	return logs
 }
 
 // fail stops the node. Fatal() would os.Exit and skip deferred cleanup in

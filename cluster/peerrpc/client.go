@@ -6,8 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -126,8 +128,9 @@ func (c *Client) RepoGC(ctx context.Context, addr string) (types.RepoGC, error) 
 }
 
 // Statuses asks the peer at addr for its status of each CID, in order, in
-// calls of at most MaxStatusBatch CIDs.
-func (c *Client) Statuses(ctx context.Context, addr string, cids []cid.Cid) ([]types.PinStatus, error) {
+// calls of at most MaxStatusBatch CIDs, once it applied the entry at index
+// after (0: at once).
+func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids []cid.Cid) ([]types.PinStatus, error) {
 	out := make([]types.PinStatus, 0, len(cids))
 	for start := 0; start < len(cids); start += MaxStatusBatch {
 		chunk := cids[start:min(start+MaxStatusBatch, len(cids))]
@@ -135,8 +138,15 @@ func (c *Client) Statuses(ctx context.Context, addr string, cids []cid.Cid) ([]t
 		for i, ci := range chunk {
 			strs[i] = ci.String()
 		}
+		body, err := json.Marshal(strs)
+		if err != nil {
+			return nil, err
+		}
 		var sts []types.PinStatus
-		if err := c.callJSON(ctx, http.MethodPost, addr, "/v1/statuses", strs, &sts); err != nil {
+		err = c.stream(ctx, http.MethodPost, addr, "/v1/statuses", body, func(dec *json.Decoder) error {
+			return dec.Decode(&sts)
+		}, readAfter(after))
+		if err != nil {
 			return nil, err
 		}
 		if len(sts) != len(chunk) {
@@ -165,8 +175,8 @@ func (c *Client) call(ctx context.Context, method, addr, path string, body []byt
 }
 
 // stream makes a call and hands a successful answer's body to read.
-func (c *Client) stream(ctx context.Context, method, addr, path string, body []byte, read func(*json.Decoder) error) error {
-	resp, err := c.open(ctx, method, addr, path, body)
+func (c *Client) stream(ctx context.Context, method, addr, path string, body []byte, read func(*json.Decoder) error, header ...http.Header) error {
+	resp, err := c.open(ctx, method, addr, path, body, header...)
 	if err != nil {
 		return err
 	}
@@ -177,10 +187,13 @@ func (c *Client) stream(ctx context.Context, method, addr, path string, body []b
 // open makes a call and returns a successful answer, whose body the caller
 // closes. A peer of an older build that has no such call answers
 // ErrNoSuchCall.
-func (c *Client) open(ctx context.Context, method, addr, path string, body []byte) (*http.Response, error) {
+func (c *Client) open(ctx context.Context, method, addr, path string, body []byte, header ...http.Header) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, "http://"+addr+path, bytes.NewReader(body))
 	if err != nil {
 		return nil, err
+	}
+	for _, h := range header {
+		maps.Copy(req.Header, h)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -196,4 +209,12 @@ func (c *Client) open(ctx context.Context, method, addr, path string, body []byt
 		return nil, fmt.Errorf("%w: %s %s", ErrNoSuchCall, method, path)
 	}
 	return nil, e.asError(resp.Status)
+}
+
+// readAfter asks a status call to wait for the entry at index (none for 0).
+func readAfter(index uint64) http.Header {
+	if index == 0 {
+		return nil
+	}
+	return http.Header{readAfterHeader: {strconv.FormatUint(index, 10)}}
 }

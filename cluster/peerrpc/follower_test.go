@@ -44,7 +44,7 @@ func TestAFollowerReadsButEveryWriteIsRefused(t *testing.T) {
 	if id, err := client.ID(ctx, addr); err != nil || id.ID != "peer-a" {
 		t.Errorf("a follower's ID = %+v, %v", id, err)
 	}
-	if sts, err := client.Statuses(ctx, addr, []cid.Cid{testCid(2)}); err != nil || len(sts) != 1 {
+	if sts, err := client.Statuses(ctx, addr, 0, []cid.Cid{testCid(2)}); err != nil || len(sts) != 1 {
 		t.Errorf("a follower's Statuses = %v, %v", sts, err)
 	}
 	if _, err := client.RepoStat(ctx, addr); err != nil {

@@ -35,6 +35,10 @@ type fakeLocal struct {
 	members []string
 	// streamed is what LocalStatuses hands out, before it fails with err.
 	streamed []streamedStatus
+	// waitedFor are the indexes WaitApplied was asked for; it fails with
+	// notApplied.
+	waitedFor  []uint64
+	notApplied error
 }
 
 type streamedStatus struct {
@@ -57,6 +61,12 @@ func (f *fakeLocal) Join(_ context.Context, p storage.Peer) error {
 }
 
 func (f *fakeLocal) Remove(context.Context, string) error { return f.err }
+func (f *fakeLocal) WaitApplied(_ context.Context, index uint64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.waitedFor = append(f.waitedFor, index)
+	return f.notApplied
+}
 func (f *fakeLocal) AcceptMetrics(ms []health.Metric) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -183,7 +193,7 @@ func TestStatusesAreAskedInBoundedBatchesAndComeBackInOrder(t *testing.T) {
 	for i := range cids {
 		cids[i] = testCid(i)
 	}
-	sts, err := client.Statuses(context.Background(), addr, cids)
+	sts, err := client.Statuses(context.Background(), addr, 0, cids)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,5 +239,30 @@ func TestBadRequestsAreRefused(t *testing.T) {
 	}
 	if len(local.ops) != 0 {
 		t.Fatal("a garbage command reached the leader")
+	}
+}
+
+func TestAStatusAskedAfterAWaitsForThatIndex(t *testing.T) {
+	local := &fakeLocal{streamed: []streamedStatus{{testCid(1), types.PinStatus{Status: types.StatusRemote}}}}
+	client, addr := serve(t, local)
+	ctx := context.Background()
+	if _, err := client.Statuses(ctx, addr, 0, []cid.Cid{testCid(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Statuses(ctx, addr, 17, []cid.Cid{testCid(1)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := client.StatusStream(ctx, addr, 18, func([]StatusEntry) error { return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(local.waitedFor, []uint64{17, 18}) {
+		t.Fatalf("the peer waited for %v, want [17 18] (nothing for a status asked after no write)", local.waitedFor)
+	}
+	local.notApplied = errors.New("behind its leader")
+	if _, err := client.Statuses(ctx, addr, 19, []cid.Cid{testCid(1)}); err == nil || !strings.Contains(err.Error(), "behind its leader") {
+		t.Fatalf("a peer that cannot reach the index answered %v, want its error", err)
+	}
+	if err := client.StatusStream(ctx, addr, 19, func([]StatusEntry) error { return nil }); err == nil {
+		t.Fatal("a status stream from a peer that cannot reach the index succeeded")
 	}
 }

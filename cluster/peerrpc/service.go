@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ipfs/go-cid"
@@ -62,6 +63,34 @@ type Local interface {
 	// LocalStatuses streams this peer's status of every CID it knows of,
 	// in CID order.
 	LocalStatuses(ctx context.Context, fn func(c cid.Cid, st types.PinStatus) error) error
+	// WaitApplied returns once this peer applied the Raft entry at index:
+	// a status asked for after a write that another peer acknowledged at
+	// its commit must include that write.
+	WaitApplied(ctx context.Context, index uint64) error
+}
+
+// readAfterHeader carries the Raft index a status request must reflect
+// (Client.Statuses, Client.StatusStream). A peer of an older build ignores
+// it and answers at once, as it always did.
+const readAfterHeader = "Flotilla-Read-After"
+
+// waitReadAfter waits for the index r asks for. It answers the error, and
+// returns false, when this peer cannot reach it.
+func (s *service) waitReadAfter(w http.ResponseWriter, r *http.Request) bool {
+	h := r.Header.Get(readAfterHeader)
+	if h == "" {
+		return true
+	}
+	index, err := strconv.ParseUint(h, 10, 64)
+	if err != nil {
+		writeBadRequest(w, readAfterHeader+": "+err.Error())
+		return false
+	}
+	if err := s.local.WaitApplied(r.Context(), index); err != nil {
+		writeError(w, err)
+		return false
+	}
+	return true
 }
 
 // joinRequest is the body of a join: the new member's description.
@@ -220,6 +249,9 @@ func (s *service) repoGC(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *service) statuses(w http.ResponseWriter, r *http.Request) {
+	if !s.waitReadAfter(w, r) {
+		return
+	}
 	var strs []string
 	if err := json.NewDecoder(io.LimitReader(r.Body, maxBody)).Decode(&strs); err != nil || len(strs) > MaxStatusBatch {
 		writeBadRequest(w, fmt.Sprintf("statuses: want a JSON list of at most %d CIDs", MaxStatusBatch))

@@ -60,6 +60,9 @@ type StatusEntry struct {
 
 // statusStream serves GET /v1/statuses/all.
 func (s *service) statusStream(w http.ResponseWriter, r *http.Request) {
+	if !s.waitReadAfter(w, r) {
+		return
+	}
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.WriteHeader(http.StatusOK)
 	enc := statusEncoder{w: bufio.NewWriterSize(w, 64<<10)}
@@ -133,8 +136,8 @@ func appendString(b []byte, s string) []byte {
 // its entries in CID order, StatusChunk at a time; fn owns each chunk. It
 // fails with ErrNoSuchCall when the peer has no stream (an older build:
 // ask it in batches), and with ErrUnreachable when the stream breaks off.
-func (c *Client) StatusStream(ctx context.Context, addr string, fn func([]StatusEntry) error) error {
-	resp, err := c.open(ctx, http.MethodGet, addr, "/v1/statuses/all", nil)
+func (c *Client) StatusStream(ctx context.Context, addr string, after uint64, fn func([]StatusEntry) error) error {
+	resp, err := c.open(ctx, http.MethodGet, addr, "/v1/statuses/all", nil, readAfter(after))
 	if err != nil {
 		return err
 	}

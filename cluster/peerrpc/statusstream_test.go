@@ -17,7 +17,7 @@ import (
 func readStream(client *Client, addr string) ([]StatusEntry, int, error) {
 	var all []StatusEntry
 	chunks := 0
-	err := client.StatusStream(context.Background(), addr, func(chunk []StatusEntry) error {
+	err := client.StatusStream(context.Background(), addr, 0, func(chunk []StatusEntry) error {
 		chunks++
 		all = append(all, chunk...)
 		return nil
