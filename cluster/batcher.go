@@ -56,6 +56,7 @@ type batcher struct {
 	forwarded atomic.Int32
 	// waits answers the leader's proposers at the commit (applyRaft).
 	waits commitWaits
+	nudge commitNudge
 	// applied, when set, is this peer's applied index: an entry answered
 	// at its commit keeps its place in flight until it is applied here,
 	// so that answering early never lets unapplied entries pile up.
@@ -74,6 +75,9 @@ func newBatcher(maxOps int, maxDelay time.Duration) *batcher {
 		inflight: make(chan struct{}, maxInflightBatches),
 	}
 	b.send = b.applyRaft
+	// Barrier waits for Raft's leader loop; the FSM, which calls
+	// committed, must not.
+	b.nudge = commitNudge{delay: commitNudgeDelay, send: func() { go b.raft.Barrier(0) }}
 	return b
 }
 
@@ -193,6 +197,7 @@ func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error)
 	atCommit := b.waits.add(data)
 	defer b.waits.remove(data)
 	f := b.raft.Apply(data, 0)
+	b.nudge.entryAppended()
 	answered := make(chan struct{})
 	go func() {
 		_ = f.Error()
@@ -214,23 +219,13 @@ func (b *batcher) applyRaft(_ context.Context, ops []storage.Op) (uint64, error)
 
 // committed is told by the FSM, as it starts to apply committed entries,
 // that they committed: it answers the proposers of the leader's own
-// entries among them. When a follower waits for one of them, the leader
-// tells the followers at once. A follower learns a commit index only from
-// the leader's next AppendEntries, which hashicorp/raft sends with the
-// next entry or after CommitTimeout (50 to 100 ms) when the log is idle: a
-// forwarded write would wait that long for its own apply. An empty Barrier
-// entry carries the new commit index at once, and is appended now rather
-// than after the leader's own apply (a state write and a status write,
-// each an fsync), which the follower does not need. It is not sent when a
-// request queued for the next entry can leave at once, since that entry
-// carries the commit index anyway: idle clusters send nothing more.
+// entries among them, and, when a follower's write is among those in
+// flight, has the commit passed on to the followers (commitNudge).
 func (b *batcher) committed(logs []*raft.Log) {
 	b.waits.committed(logs)
-	if b.forwarded.Load() == 0 || len(b.in) > 0 && len(b.inflight) < cap(b.inflight) {
-		return
+	if b.forwarded.Load() > 0 {
+		b.nudge.committed()
 	}
-	// Barrier waits for Raft's leader loop; the FSM must not.
-	go b.raft.Barrier(0)
 }
 
 func approxSize(ops []storage.Op) int {

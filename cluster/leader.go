@@ -46,6 +46,7 @@ func (n *Node) establishLeadership(ctx context.Context) (revoke func()) {
 		n.log.Warn().Err(err).Msg("barrier after election failed")
 		return func() {}
 	}
+	n.fsm.Flush() // the Barrier saw the entries handed to the FSM, not written
 	n.log.Info().Msg("this peer is the leader")
 	if cur, err := n.state.Peer(n.cfg.ID); err != nil || !samePeer(cur, n.self()) {
 		if err := n.recordPeer(n.self()); err != nil {

@@ -40,6 +40,7 @@ type Node struct {
 	batch   *batcher // group commit, when this peer leads
 	forward *batcher // group forwarding to the leader, when it does not
 	tracker *tracker.Tracker
+	fsm     *storage.FSM
 	applied *watermark.Watermark
 	// acked is the highest index of a write this peer acknowledged to a
 	// client (readyourwrites.go).
@@ -157,6 +158,11 @@ func (n *Node) openPort() error {
 func (n *Node) startRaft() error {
 	fsm := storage.NewFSM(n.state, n.cfg.Log.With().Str("component", "fsm").Logger(), n.onApply)
 	fsm.OnRestore(n.afterRestore)
+	// Raft's FSM goroutine only answers entries; the state and tracker
+	// writes follow in a goroutine of their own, so that a commit is told
+	// (and answered) without waiting for the writes of the batch before.
+	fsm.Pipeline()
+	n.fsm = fsm
 	// The batcher exists before Raft, whose FSM tells it of commits; it
 	// only touches Raft for an entry it committed, after Raft started.
 	n.batch = newBatcher(n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
@@ -267,6 +273,9 @@ func (n *Node) Close() error {
 			n.port.Close()
 		}
 		n.wg.Wait()
+		if n.fsm != nil {
+			n.fsm.Close() // after Raft: it writes what Raft handed it
+		}
 		if n.tracker != nil {
 			n.tracker.Close()
 		}

@@ -221,7 +221,7 @@ func TestConcurrentPinsShareRaftEntries(t *testing.T) {
 	for err := range errs {
 		t.Fatal(err)
 	}
-	if count, _ := p.node.state.Count(); count != n {
+	if count, _ := p.node.PinCount(); count != n {
 		t.Fatalf("pinset has %d pins, want %d", count, n)
 	}
 	if ops.Load() != n || batches.Load() >= n/2 {

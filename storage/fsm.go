@@ -23,6 +23,12 @@ type FSM struct {
 	log     zerolog.Logger
 	onApply func(index uint64, changes []Change)
 
+	// appliedThrough is the last index handed to the state, which a
+	// pipelined FSM may not have written yet. Only Raft's FSM goroutine
+	// (ApplyBatch, Snapshot, Restore) touches it.
+	appliedThrough uint64
+	pipe           *applyPipe
+
 	mu          sync.Mutex
 	onRestore   func()
 	onCommitted func(logs []*raft.Log)
@@ -71,12 +77,14 @@ func (f *FSM) Apply(l *raft.Log) any {
 
 // ApplyBatch implements raft.BatchingFSM: every command entry of the batch
 // goes into one transaction, so a batch costs one fsync. Other log types
-// (configuration, no-op, barrier) are none of the state's business.
+// (configuration, no-op, barrier) are none of the state's business. Each
+// entry's answer is decided here, before the write, which a pipelined FSM
+// leaves to its writer (fsm_pipeline.go).
 func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	resp := make([]any, len(logs))
 	entries := make([]entry, 0, len(logs))
-	slots := make([]int, 0, len(logs)) // position in logs of each entry
 	cmds := make([]*raft.Log, 0, len(logs))
+	var through uint64 // what the state has applied, or will have
 	for i, l := range logs {
 		if l.Type != raft.LogCommand {
 			continue
@@ -85,9 +93,12 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if err != nil {
 			f.fail(l.Index, "undecodable command", err)
 		}
+		if len(entries) == 0 {
+			through = f.appliedThroughNow()
+		}
 		entries = append(entries, entry{index: l.Index, cmd: &c})
-		slots = append(slots, i)
 		cmds = append(cmds, l)
+		resp[i] = f.answer(l.Index, &c, through)
 	}
 	if len(entries) == 0 {
 		return resp
@@ -96,44 +107,58 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	committed := f.onCommitted
 	f.mu.Unlock()
 	if committed != nil {
-		committed(f.toApply(cmds))
+		for len(cmds) > 0 && cmds[0].Index <= through {
+			// The state will skip it: whoever waits for it must hear
+			// ErrAlreadyApplied, never that it committed.
+			cmds = cmds[1:]
+		}
+		committed(cmds)
 	}
+	f.appliedThrough = max(f.appliedThrough, entries[len(entries)-1].index)
+	if f.pipe != nil {
+		f.pipe.jobs <- pipeJob{entries: entries}
+		return resp
+	}
+	f.applyNow(entries)
+	return resp
+}
+
+// answer is what the state will make of the entry c at index: nil, or
+// ErrAlreadyApplied for a replay (nobody waits for it after a restart; a
+// proposer that does, on a Raft log that restarted below the state, must
+// not be told its entry applied), or why every peer refuses it.
+func (f *FSM) answer(index uint64, c *Command, through uint64) error {
+	if index <= through {
+		return ErrAlreadyApplied
+	}
+	if err := validate(c); err != nil {
+		f.log.Warn().Uint64("index", index).Err(err).Msg("refused command")
+		return err
+	}
+	return nil
+}
+
+// appliedThroughNow is the highest index the state has applied or been
+// handed to apply.
+func (f *FSM) appliedThroughNow() uint64 {
+	// A state that cannot be read fails its write, which stops the peer.
+	applied, _ := f.state.AppliedIndex()
+	return max(applied, f.appliedThrough)
+}
+
+// applyNow writes entries to the state and tells onApply.
+func (f *FSM) applyNow(entries []entry) {
 	res, err := f.state.applyEntries(entries)
 	if err != nil {
 		f.fail(entries[0].index, "state write failed", err)
 	}
 	var changes []Change
-	for j, r := range res {
-		switch {
-		case errors.Is(r.err, ErrAlreadyApplied):
-			// A replay after a restart: nobody waits for it. A proposer
-			// that does (a Raft log that restarted below the state) must
-			// not be told its entry applied.
-			resp[slots[j]] = r.err
-		case r.err != nil:
-			f.log.Warn().Uint64("index", entries[j].index).Err(r.err).Msg("refused command")
-			resp[slots[j]] = r.err
-		}
+	for _, r := range res {
 		changes = append(changes, r.changes...)
 	}
 	if f.onApply != nil {
 		f.onApply(entries[len(entries)-1].index, changes)
 	}
-	return resp
-}
-
-// toApply drops the entries at or below the state's applied index, which
-// the state will skip as replays: whoever waits for one of them must hear
-// ErrAlreadyApplied from its apply, never that it committed.
-func (f *FSM) toApply(logs []*raft.Log) []*raft.Log {
-	applied, err := f.state.AppliedIndex()
-	if err != nil {
-		return nil
-	}
-	for len(logs) > 0 && logs[0].Index <= applied {
-		logs = logs[1:]
-	}
-	return logs
 }
 
 // fail stops the node. Fatal() would os.Exit and skip deferred cleanup in
@@ -148,6 +173,7 @@ func (f *FSM) fail(index uint64, what string, err error) {
 // fixes the snapshot's content at the index Raft attributes to it; Persist
 // then streams it while Apply goes on.
 func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
+	f.Flush()
 	tx, err := f.state.beginSnapshot()
 	if err != nil {
 		return nil, err
@@ -158,9 +184,11 @@ func (f *FSM) Snapshot() (raft.FSMSnapshot, error) {
 // Restore implements raft.FSM.
 func (f *FSM) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	f.Flush()
 	if err := f.state.Restore(rc); err != nil {
 		return err
 	}
+	f.appliedThrough = 0 // the restored state's own index counts now
 	f.mu.Lock()
 	fn := f.onRestore
 	f.mu.Unlock()
