@@ -79,7 +79,7 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
-	p.fwd = forward.New(cfg.Upstream, forward.NewTransport(), intercept.WriteError, cfg.Log)
+	p.fwd = forward.New(cfg.Upstream, forward.NewDirect(forward.NewTransport()), intercept.WriteError, cfg.Log)
 	p.fwd.ModifyResponse = func(res *http.Response) error {
 		intercepted.ObserveUpstream(res.Header)
 		return nil
@@ -180,7 +180,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
-	w, done := forward.EnableFullDuplex(w, r)
+	w, r, done := forward.Prepare(w, r)
 	defer done()
 	p.fwd.ServeHTTP(w, r)
 }
