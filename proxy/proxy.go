@@ -188,7 +188,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // stripQueryKey removes every pair whose key is key, leaving the rest of
 // the raw query byte for byte.
 func stripQueryKey(raw, key string) string {
-	if raw == "" {
+	// Nearly every query has neither the key nor an escape that could
+	// spell it: it is kept as it is, without splitting it.
+	if !strings.Contains(raw, key) && !strings.Contains(raw, "%") {
 		return raw
 	}
 	var kept []string
@@ -211,15 +213,23 @@ func commandName(path string) string {
 	if !ok {
 		return "other"
 	}
-	var parts []string
-	for _, seg := range strings.Split(rest, "/") {
-		if seg == "" || len(seg) > 20 || len(parts) == 4 || strings.TrimLeft(seg, "abcdefghijklmnopqrstuvwxyz-") != "" {
+	// The command is a prefix of the path: it is returned as a slice of it,
+	// so that counting a request allocates nothing.
+	end, segments := 0, 0
+	for segments < 4 && end < len(rest) {
+		start := end
+		if segments > 0 {
+			start++ // past the slash that ended the last segment
+		}
+		seg, _, _ := strings.Cut(rest[start:], "/")
+		if seg == "" || len(seg) > 20 || strings.TrimLeft(seg, "abcdefghijklmnopqrstuvwxyz-") != "" {
 			break
 		}
-		parts = append(parts, seg)
+		end = start + len(seg)
+		segments++
 	}
-	if len(parts) == 0 {
+	if segments == 0 {
 		return "other"
 	}
-	return apiPrefix + strings.Join(parts, "/")
+	return path[:len(apiPrefix)+end]
 }
