@@ -63,6 +63,7 @@ type Proxy struct {
 	log         zerolog.Logger
 	intercepted Intercepted
 	fwd         *httputil.ReverseProxy
+	upstream    *forward.Direct
 	cors        atomic.Pointer[corsPolicy]
 	auth        *authorizer
 	srv         *http.Server
@@ -79,7 +80,8 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
-	p.fwd = forward.New(cfg.Upstream, forward.NewDirect(forward.NewTransport()), intercept.WriteError, cfg.Log)
+	p.upstream = forward.NewDirect(forward.NewTransport())
+	p.fwd = forward.New(cfg.Upstream, p.upstream, intercept.WriteError, cfg.Log)
 	p.fwd.ModifyResponse = func(res *http.Response) error {
 		intercepted.ObserveUpstream(res.Header)
 		return nil
@@ -112,7 +114,9 @@ func (p *Proxy) Serve(l net.Listener) error {
 
 // Shutdown stops accepting and waits for in-flight requests until ctx ends.
 func (p *Proxy) Shutdown(ctx context.Context) error {
-	return p.srv.Shutdown(ctx)
+	err := p.srv.Shutdown(ctx)
+	p.upstream.CloseIdleConnections()
+	return err
 }
 
 // apiPrefix is where Kubo's command handler lives; other paths on its API
