@@ -84,3 +84,18 @@ func TestCommandNameDropsPathArguments(t *testing.T) {
 		}
 	}
 }
+
+func TestCommandNameStopsAtFourSegmentsOrAnEmptyOne(t *testing.T) {
+	for path, want := range map[string]string{
+		"/api/v0/a/b/c/d/e":  "/api/v0/a/b/c/d",
+		"/api/v0/pin//ls":    "/api/v0/pin",
+		"/api/v0/pin/ls/":    "/api/v0/pin/ls",
+		"/api/v0/":           "other",
+		"/api/v0/Version":    "other",
+		"/api/v0/version?x=": "other",
+	} {
+		if got := commandName(path); got != want {
+			t.Errorf("commandName(%q) = %q, want %q", path, got, want)
+		}
+	}
+}

@@ -63,6 +63,7 @@ type Proxy struct {
 	log         zerolog.Logger
 	intercepted Intercepted
 	fwd         *httputil.ReverseProxy
+	upstream    *forward.Direct
 	cors        atomic.Pointer[corsPolicy]
 	auth        *authorizer
 	srv         *http.Server
@@ -79,7 +80,8 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
-	p.fwd = forward.New(cfg.Upstream, forward.NewTransport(), intercept.WriteError, cfg.Log)
+	p.upstream = forward.NewDirect(forward.NewTransport())
+	p.fwd = forward.New(cfg.Upstream, p.upstream, intercept.WriteError, cfg.Log)
 	p.fwd.ModifyResponse = func(res *http.Response) error {
 		intercepted.ObserveUpstream(res.Header)
 		return nil
@@ -112,7 +114,9 @@ func (p *Proxy) Serve(l net.Listener) error {
 
 // Shutdown stops accepting and waits for in-flight requests until ctx ends.
 func (p *Proxy) Shutdown(ctx context.Context) error {
-	return p.srv.Shutdown(ctx)
+	err := p.srv.Shutdown(ctx)
+	p.upstream.CloseIdleConnections()
+	return err
 }
 
 // apiPrefix is where Kubo's command handler lives; other paths on its API
@@ -180,7 +184,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
-	w, done := forward.EnableFullDuplex(w, r)
+	w, r, done := forward.Prepare(w, r)
 	defer done()
 	p.fwd.ServeHTTP(w, r)
 }
@@ -188,7 +192,9 @@ func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {
 // stripQueryKey removes every pair whose key is key, leaving the rest of
 // the raw query byte for byte.
 func stripQueryKey(raw, key string) string {
-	if raw == "" {
+	// Nearly every query has neither the key nor an escape that could
+	// spell it: it is kept as it is, without splitting it.
+	if !strings.Contains(raw, key) && !strings.Contains(raw, "%") {
 		return raw
 	}
 	var kept []string
@@ -211,15 +217,23 @@ func commandName(path string) string {
 	if !ok {
 		return "other"
 	}
-	var parts []string
-	for _, seg := range strings.Split(rest, "/") {
-		if seg == "" || len(seg) > 20 || len(parts) == 4 || strings.TrimLeft(seg, "abcdefghijklmnopqrstuvwxyz-") != "" {
+	// The command is a prefix of the path: it is returned as a slice of it,
+	// so that counting a request allocates nothing.
+	end, segments := 0, 0
+	for segments < 4 && end < len(rest) {
+		start := end
+		if segments > 0 {
+			start++ // past the slash that ended the last segment
+		}
+		seg, _, _ := strings.Cut(rest[start:], "/")
+		if seg == "" || len(seg) > 20 || strings.TrimLeft(seg, "abcdefghijklmnopqrstuvwxyz-") != "" {
 			break
 		}
-		parts = append(parts, seg)
+		end = start + len(seg)
+		segments++
 	}
-	if len(parts) == 0 {
+	if segments == 0 {
 		return "other"
 	}
-	return apiPrefix + strings.Join(parts, "/")
+	return path[:len(apiPrefix)+end]
 }

@@ -26,9 +26,9 @@ func (e *recordError) write(w http.ResponseWriter, _ *http.Request, msg string) 
 // does, and returns the forwarder's URL.
 func serve(t *testing.T, upstream *url.URL, errs *recordError) string {
 	t.Helper()
-	fwd := New(upstream, NewTransport(), errs.write, zerolog.Nop())
+	fwd := New(upstream, NewDirect(NewTransport()), errs.write, zerolog.Nop())
 	front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w, done := EnableFullDuplex(w, r)
+		w, r, done := Prepare(w, r)
 		defer done()
 		fwd.ServeHTTP(w, r)
 	}))
