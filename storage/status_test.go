@@ -72,6 +72,11 @@ func checkIndex(t *testing.T, s *StatusStore) {
 		if !reflect.DeepEqual(stored, counts) {
 			t.Errorf("counters %v, records %v", stored, counts)
 		}
+		for _, st := range trackerStatuses {
+			if got := s.Count(st); got != counts[st] {
+				t.Errorf("Count(%s) = %d, records %d", st, got, counts[st])
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -280,4 +285,37 @@ func TestStatusSurvivesStateRestore(t *testing.T) {
 	if got, ok, err := ss.Get(testCid(1)); !ok || err != nil || !got.Managed {
 		t.Errorf("status after state restore: %+v %v %v", got, ok, err)
 	}
+}
+
+func TestStatusCountIsTheFilesAfterAFailedWriteAndAReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status.db")
+	s, err := OpenStatusStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMany([]LocalStatus{status(1, StatusPinQueued), status(2, StatusPinQueued), status(3, StatusPinned)}); err != nil {
+		t.Fatal(err)
+	}
+	// A write that fails half-way counts nothing.
+	err = s.Edit([]cid.Cid{testCid(1), testCid(2)}, func(i int, st *LocalStatus, _ bool) StatusAction {
+		st.Status = StatusPinning
+		if i == 1 {
+			st.Status = "dancing"
+		}
+		return PutStatus
+	})
+	if !errors.Is(err, ErrInvalidStatus) {
+		t.Fatalf("edit to a bad status: %v", err)
+	}
+	checkIndex(t, s)
+	s.Close()
+	s, err = OpenStatusStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if q, p := s.Count(StatusPinQueued, StatusUnpinQueued), s.Count(StatusPinned); q != 2 || p != 1 {
+		t.Errorf("after reopening: %d queued, %d pinned; want 2 and 1", q, p)
+	}
+	checkIndex(t, s)
 }

@@ -84,7 +84,14 @@ type Tracker struct {
 
 	mu       sync.Mutex
 	inflight map[cid.Cid]*progressCounter
-	version  uint64
+	// queuedInflight counts the CIDs in flight whose status is known to
+	// be queued on disk: dispatch reads the queue only when it holds more.
+	// It may count too few (a scan then starts nothing), never too many
+	// for long: a worker leaves the count as soon as it reads or writes a
+	// status that is not queued, and pokes dispatch when the count was
+	// wrong.
+	queuedInflight int
+	version        uint64
 	// slots bounds the calls on the IPFS node; maxInflight bounds the CIDs
 	// in flight, most of which wait for their status writes, not for IPFS.
 	slots       *slots
@@ -107,6 +114,8 @@ type progressCounter struct {
 	// urgent is set for a recent change, even one that the backlog's
 	// dispatch took first: its IPFS calls go before the backlog's.
 	urgent atomic.Bool
+	// queued says that the CID is counted in queuedInflight.
+	queued bool
 }
 
 // New returns the tracker of peer self, which reads the pinset from state
@@ -170,6 +179,8 @@ func (t *Tracker) Changed(changes []storage.Change) {
 	for _, ch := range changes {
 		if pc, busy := t.inflight[ch.Pin.Cid]; busy {
 			pc.stale = true
+			// Its status is the edit's now, not known queued.
+			t.uncountLocked(pc)
 		}
 	}
 	t.mu.Unlock()

@@ -21,6 +21,11 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 		return
 	}
 	st.Cid = c
+	if !(known && queuedStatus(st.Status)) && t.uncount(pc) {
+		// Started from a read of the queue older than its last write:
+		// dispatch may have skipped the queue on a count one too high.
+		t.poke()
+	}
 	pin, err := t.state.Get(c)
 	switch {
 	case err == nil && t.holds(pin):
@@ -37,7 +42,15 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 	}
 }
 
+// put writes st for c, or drops c's record, from c's worker. c leaves
+// queuedInflight before the write, never after it lands: the count is not
+// one too high while dispatch may read it.
 func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
+	t.mu.Lock()
+	if pc := t.inflight[c]; pc != nil {
+		t.uncountLocked(pc)
+	}
+	t.mu.Unlock()
 	var err error
 	if drop {
 		err = t.status.Delete(c)
