@@ -3,10 +3,18 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
 )
+
+// unindexed reports whether the records of status go without status_index
+// entries. Pinned ones do: they are most of the records, no scan
+// asks for them alone, and the entry of each new pin would cost one more
+// random page in its write, for nothing. A scan that wants pinned records
+// reads the records themselves.
+func unindexed(status TrackerStatus) bool { return status == StatusPinned }
 
 func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
 	k := make([]byte, 0, len(status)+1+len(cidKey))
@@ -77,6 +85,9 @@ func (w *statusWriter) replace(key []byte, st, old *LocalStatus) error {
 			return err
 		}
 	}
+	if unindexed(st.Status) {
+		return nil
+	}
 	return w.index.Put(statusIndexKey(st.Status, key), nil)
 }
 
@@ -116,6 +127,8 @@ func (w *statusWriter) unindex(key []byte, old *LocalStatus) error {
 			return err
 		}
 	}
+	// Also for a pinned record: a build that indexed them left entries,
+	// which go as their records leave pinned.
 	return w.index.Delete(statusIndexKey(old.Status, key))
 }
 
@@ -143,7 +156,8 @@ func (w *statusWriter) flush() error {
 // the CID of the last record fn accepted, the next call's after; cid.Undef
 // means there was nothing left. Only the index entries of the wanted
 // statuses are read: a million pinned records cost nothing when looking for
-// the queued ones. limit must be positive.
+// the queued ones. Wanting pinned, which is not indexed, reads the records.
+// limit must be positive.
 func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, limit int, fn func(LocalStatus) error) (cid.Cid, error) {
 	if limit <= 0 {
 		return cid.Undef, fmt.Errorf("storage: ForEachWithStatus limit %d must be positive", limit)
@@ -157,14 +171,17 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 	defer func() { statusPages.put(page) }()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketStatus)
-		if len(want) == 0 {
+		if len(want) == 0 || slices.ContainsFunc(want, unindexed) {
+			// Not indexed: read the records, keeping those wanted.
 			c := records.Cursor()
 			for k, v := seekAfter(c, after); k != nil && len(page) < limit; k, v = c.Next() {
 				st, err := decodeStatusValue(k, v)
 				if err != nil {
 					return err
 				}
-				page = append(page, st)
+				if len(want) == 0 || slices.Contains(want, st.Status) {
+					page = append(page, st)
+				}
 			}
 			return nil
 		}
