@@ -159,13 +159,8 @@ func (w *statusWriter) flush() error {
 // the queued ones. Wanting pinned, which is not indexed, reads the records.
 // limit must be positive.
 func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, limit int, fn func(LocalStatus) error) (cid.Cid, error) {
-	if limit <= 0 {
-		return cid.Undef, fmt.Errorf("storage: ForEachWithStatus limit %d must be positive", limit)
-	}
-	for _, st := range want {
-		if !st.Valid() {
-			return cid.Undef, fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
-		}
+	if err := checkScan("ForEachWithStatus", want, limit); err != nil {
+		return cid.Undef, err
 	}
 	page := statusPages.get(limit)
 	defer func() { statusPages.put(page) }()
@@ -199,6 +194,48 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 		return cid.Undef, err
 	}
 	return deliver(page, statusCid, fn)
+}
+
+// ForEachCidWithStatus is ForEachWithStatus for a caller that needs the
+// CIDs only, as the tracker's dispatch, whose workers read each record
+// afresh: it reads the index alone, never the records. want must name
+// indexed statuses only (not pinned).
+func (s *StatusStore) ForEachCidWithStatus(want []TrackerStatus, after cid.Cid, limit int, fn func(cid.Cid) error) (cid.Cid, error) {
+	if err := checkScan("ForEachCidWithStatus", want, limit); err != nil {
+		return cid.Undef, err
+	}
+	if len(want) == 0 || slices.ContainsFunc(want, unindexed) {
+		return cid.Undef, fmt.Errorf("%w: ForEachCidWithStatus of %v: indexed statuses only", ErrInvalidStatus, want)
+	}
+	page := make([]cid.Cid, 0, min(limit, 1024))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		m := newStatusMerge(tx.Bucket(bucketStatusIndex), want, after)
+		for key := m.next(); key != nil && len(page) < limit; key = m.next() {
+			c, err := cid.Cast(key)
+			if err != nil {
+				return fmt.Errorf("%w: status index key %x: %v", ErrCorruptState, key, err)
+			}
+			page = append(page, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return cid.Undef, err
+	}
+	return deliver(page, func(c *cid.Cid) cid.Cid { return *c }, fn)
+}
+
+// checkScan refuses a scan's bad arguments.
+func checkScan(name string, want []TrackerStatus, limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("storage: %s limit %d must be positive", name, limit)
+	}
+	for _, st := range want {
+		if !st.Valid() {
+			return fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
+		}
+	}
+	return nil
 }
 
 // deliver calls fn on each item of a page read in CID order, and returns

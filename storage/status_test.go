@@ -205,6 +205,20 @@ func TestForEachWithStatusFindsFewAmongMany(t *testing.T) {
 			t.Errorf("limit %d: %v, want %v", limit, got, both)
 		}
 	}
+	// The CIDs alone, from the index alone, in the same order.
+	for _, limit := range []int{1, 2, 100} {
+		got := collectPages(t, func(after cid.Cid, fn func(LocalStatus) error) (cid.Cid, error) {
+			return s.ForEachCidWithStatus([]TrackerStatus{StatusPinQueued, StatusPinError}, after, limit, func(c cid.Cid) error {
+				return fn(LocalStatus{Cid: c})
+			})
+		}, func(LocalStatus) {})
+		if !reflect.DeepEqual(got, both) {
+			t.Errorf("CIDs only, limit %d: %v, want %v", limit, got, both)
+		}
+	}
+	if _, err := s.ForEachCidWithStatus([]TrackerStatus{StatusPinned}, cid.Undef, 10, nil); !errors.Is(err, ErrInvalidStatus) {
+		t.Errorf("CIDs of the unindexed pinned records: %v", err)
+	}
 	if got := collect([]TrackerStatus{StatusUnpinning}, 10); len(got) != 0 {
 		t.Errorf("unpinning: %v", got)
 	}

@@ -21,45 +21,45 @@ func (t *Tracker) dispatch(ctx context.Context) {
 		return
 	}
 	full := false
-	startOne := func(st storage.LocalStatus) bool {
-		full = !t.start(ctx, st.Cid, false, queuedStatus(st.Status))
-		return !full
-	}
 	var err error
 	if t.backlogWaits() {
-		err = t.dispatchBacklog(ctx, startOne)
+		full, err = t.dispatchBacklog(ctx)
 	}
 	if err == nil && !full {
-		err = t.eachDue(ctx, time.Now(), startOne)
+		err = t.eachDue(ctx, time.Now(), func(st storage.LocalStatus) bool {
+			full = !t.start(ctx, st.Cid, false, false)
+			return !full
+		})
 	}
 	if err != nil {
 		t.log.Error().Err(err).Msg("scan pin queue")
 	}
 }
 
-// dispatchBacklog hands start the queued CIDs from where the last round
-// stopped, wrapping around, until start returns false.
-func (t *Tracker) dispatchBacklog(ctx context.Context, start func(storage.LocalStatus) bool) error {
+// dispatchBacklog starts the queued CIDs from where the last round
+// stopped, wrapping around, and reports whether it stopped for want of
+// room in flight. It reads the queue's index only: the workers read the
+// records.
+func (t *Tracker) dispatchBacklog(ctx context.Context) (full bool, err error) {
 	// Pages as large as the room left: past the cursor, no CID is in
 	// flight but the recent ones.
 	page := min(max(t.room(), 16), scanPage)
-	stopped := false
-	startOne := func(st storage.LocalStatus) bool {
-		if stopped = !start(st); !stopped {
-			t.backlogAfter = st.Cid
+	startOne := func(c cid.Cid) bool {
+		if full = !t.start(ctx, c, false, true); !full {
+			t.backlogAfter = c
 		}
-		return !stopped
+		return !full
 	}
 	from := t.backlogAfter
-	err := t.eachStatusFrom(ctx, queued, from, page, startOne)
-	if err == nil && !stopped {
+	err = t.eachQueuedFrom(ctx, from, page, startOne)
+	if err == nil && !full {
 		// The end of the queue: on from its start next time.
 		t.backlogAfter = cid.Undef
 		if from.Defined() {
-			err = t.eachStatusFrom(ctx, queued, cid.Undef, page, startOne)
+			err = t.eachQueuedFrom(ctx, cid.Undef, page, startOne)
 		}
 	}
-	return err
+	return full, err
 }
 
 // backlogWaits reports whether a queued CID may be waiting with no worker
@@ -80,10 +80,10 @@ var errStopScan = errors.New("stop scan")
 // until a page brings nothing new (more says whether it did), fn returns
 // false, or ctx ends. scan calls its callback outside any transaction, so
 // fn may write statuses.
-func scanPages[P any](ctx context.Context, after P, scan func(after P, each func(storage.LocalStatus) error) (P, error), more func(last, after P) bool, fn func(storage.LocalStatus) bool) error {
+func scanPages[P, T any](ctx context.Context, after P, scan func(after P, each func(T) error) (P, error), more func(last, after P) bool, fn func(T) bool) error {
 	for ctx.Err() == nil {
-		last, err := scan(after, func(st storage.LocalStatus) error {
-			if !fn(st) {
+		last, err := scan(after, func(item T) error {
+			if !fn(item) {
 				return errStopScan
 			}
 			return nil
@@ -99,20 +99,14 @@ func scanPages[P any](ctx context.Context, after P, scan func(after P, each func
 	return ctx.Err()
 }
 
-// eachStatus pages through the local statuses in want, in CID order,
-// until fn returns false.
-func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
-	return t.eachStatusFrom(ctx, want, cid.Undef, scanPage, fn)
-}
-
 // scanPage is how many statuses a scan reads in one transaction.
 const scanPage = 512
 
-// eachStatusFrom is eachStatus from the first CID after from, page
-// statuses a transaction.
-func (t *Tracker) eachStatusFrom(ctx context.Context, want []storage.TrackerStatus, from cid.Cid, page int, fn func(storage.LocalStatus) bool) error {
-	return scanPages(ctx, from, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
-		return t.status.ForEachWithStatus(want, after, page, each)
+// eachQueuedFrom pages through the queued CIDs after from, in CID order,
+// page a transaction, until fn returns false.
+func (t *Tracker) eachQueuedFrom(ctx context.Context, from cid.Cid, page int, fn func(cid.Cid) bool) error {
+	return scanPages(ctx, from, func(after cid.Cid, each func(cid.Cid) error) (cid.Cid, error) {
+		return t.status.ForEachCidWithStatus(queued, after, page, each)
 	}, func(last, after cid.Cid) bool {
 		return last.Defined() && !last.Equals(after)
 	}, fn)
