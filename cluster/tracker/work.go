@@ -81,7 +81,6 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 }
 
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
-	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
 	// Allocated here, a protected upload's pin is simply the cluster's.
 	st.Protected = false
 	var typ string
@@ -124,7 +123,9 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	// the pin marked as Flotilla's own. put returns once it is on disk.
 	st.Status, st.Managed, st.Error = storage.StatusPinning, true, ""
 	t.put(st, pin.Cid, false)
-	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
+	// Stringer: the CID is formatted only when debug lines are on (a
+	// logger With the CID cost every pin two allocations and a base32).
+	t.log.Debug().Stringer("cid", pin.Cid).Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
 	var start time.Time
 	err = t.slots.call(ctx, &pc.urgent, func() error {
 		start = time.Now()
@@ -153,7 +154,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	}
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
 	t.put(st, pin.Cid, false)
-	log.Debug().Msg("pinned")
+	t.log.Debug().Stringer("cid", pin.Cid).Msg("pinned")
 	t.done.Add(1)
 }
 
@@ -201,6 +202,6 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent *ato
 		return
 	}
 	t.put(st, st.Cid, true)
-	t.log.Debug().Str("cid", st.Cid.String()).Msg("unpinned")
+	t.log.Debug().Stringer("cid", st.Cid).Msg("unpinned")
 	t.done.Add(1)
 }
