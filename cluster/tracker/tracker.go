@@ -86,10 +86,12 @@ type Tracker struct {
 	inflight map[cid.Cid]*progressCounter
 	// queuedInflight counts the CIDs in flight whose status is known to
 	// be queued on disk: dispatch reads the queue only when it holds more.
-	// It may count too few (a scan then starts nothing), never too many
-	// for long: a worker leaves the count as soon as it reads or writes a
-	// status that is not queued, and pokes dispatch when the count was
-	// wrong.
+	// It may count too few (a scan then starts nothing). It counts one too
+	// many only from a read of the queue older than a CID's last write
+	// until that CID's worker reads its record, and then pokes dispatch:
+	// only the worker and Changed (which uncounts) take a CID in flight
+	// out of the queue; Release only queues, reconcile and recover leave
+	// CIDs in flight alone, and Protect CIDs with no record.
 	queuedInflight int
 	version        uint64
 	// slots bounds the calls on the IPFS node; maxInflight bounds the CIDs
