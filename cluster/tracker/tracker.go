@@ -88,7 +88,8 @@ type Tracker struct {
 	// be queued on disk: dispatch reads the queue only when it holds more.
 	// It may count too few (a scan then starts nothing). It counts one too
 	// many only from a read of the queue older than a CID's last write
-	// until that CID's worker reads its record, and then pokes dispatch:
+	// until that CID's worker reads or writes its record, and then pokes
+	// dispatch:
 	// only the worker and Changed (which uncounts) take a CID in flight
 	// out of the queue; Release only queues, reconcile and recover leave
 	// CIDs in flight alone, and Protect CIDs with no record.
