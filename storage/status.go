@@ -25,8 +25,9 @@ const (
 )
 
 // trackerStatuses are the statuses above, which a decoded record shares
-// rather than carrying its own copy of the name.
-var trackerStatuses = []TrackerStatus{
+// rather than carrying its own copy of the name; a status's place here is
+// its slot in statusCounts.
+var trackerStatuses = [...]TrackerStatus{
 	StatusPinQueued, StatusPinning, StatusPinned, StatusPinError,
 	StatusUnpinQueued, StatusUnpinning, StatusUnpinned, StatusUnpinError,
 }
@@ -103,6 +104,8 @@ var (
 // that restoring the replicated state leaves it alone.
 type StatusStore struct {
 	db *bolt.DB
+	// counts mirrors the counters of the file, for Count.
+	counts statusCounts
 	// group commits the writes of concurrent callers together: see
 	// status_write.go.
 	group groupCommit
@@ -128,7 +131,15 @@ func OpenStatusStore(path string) (*StatusStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open status store %s: %w", path, err)
 	}
-	return &StatusStore{db: db}, nil
+	s := &StatusStore{db: db}
+	if err := db.View(func(tx *bolt.Tx) error {
+		s.counts.load(tx)
+		return nil
+	}); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open status store %s: %w", path, err)
+	}
+	return s, nil
 }
 
 // Close closes the file.

@@ -3,10 +3,18 @@ package storage
 import (
 	"bytes"
 	"fmt"
+	"slices"
 
 	"github.com/ipfs/go-cid"
 	bolt "go.etcd.io/bbolt"
 )
+
+// unindexed reports whether the records of status go without status_index
+// entries. Pinned ones do: they are most of the records, no scan
+// asks for them alone, and the entry of each new pin would cost one more
+// random page in its write, for nothing. A scan that wants pinned records
+// reads the records themselves.
+func unindexed(status TrackerStatus) bool { return status == StatusPinned }
 
 func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
 	k := make([]byte, 0, len(status)+1+len(cidKey))
@@ -77,6 +85,9 @@ func (w *statusWriter) replace(key []byte, st, old *LocalStatus) error {
 			return err
 		}
 	}
+	if unindexed(st.Status) {
+		return nil
+	}
 	return w.index.Put(statusIndexKey(st.Status, key), nil)
 }
 
@@ -116,6 +127,8 @@ func (w *statusWriter) unindex(key []byte, old *LocalStatus) error {
 			return err
 		}
 	}
+	// Also for a pinned record: a build that indexed them left entries,
+	// which go as their records leave pinned.
 	return w.index.Delete(statusIndexKey(old.Status, key))
 }
 
@@ -143,28 +156,27 @@ func (w *statusWriter) flush() error {
 // the CID of the last record fn accepted, the next call's after; cid.Undef
 // means there was nothing left. Only the index entries of the wanted
 // statuses are read: a million pinned records cost nothing when looking for
-// the queued ones. limit must be positive.
+// the queued ones. Wanting pinned, which is not indexed, reads the records.
+// limit must be positive.
 func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, limit int, fn func(LocalStatus) error) (cid.Cid, error) {
-	if limit <= 0 {
-		return cid.Undef, fmt.Errorf("storage: ForEachWithStatus limit %d must be positive", limit)
-	}
-	for _, st := range want {
-		if !st.Valid() {
-			return cid.Undef, fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
-		}
+	if err := checkScan("ForEachWithStatus", want, limit); err != nil {
+		return cid.Undef, err
 	}
 	page := statusPages.get(limit)
 	defer func() { statusPages.put(page) }()
 	err := s.db.View(func(tx *bolt.Tx) error {
 		records := tx.Bucket(bucketStatus)
-		if len(want) == 0 {
+		if len(want) == 0 || slices.ContainsFunc(want, unindexed) {
+			// Not indexed: read the records, keeping those wanted.
 			c := records.Cursor()
 			for k, v := seekAfter(c, after); k != nil && len(page) < limit; k, v = c.Next() {
 				st, err := decodeStatusValue(k, v)
 				if err != nil {
 					return err
 				}
-				page = append(page, st)
+				if len(want) == 0 || slices.Contains(want, st.Status) {
+					page = append(page, st)
+				}
 			}
 			return nil
 		}
@@ -182,6 +194,48 @@ func (s *StatusStore) ForEachWithStatus(want []TrackerStatus, after cid.Cid, lim
 		return cid.Undef, err
 	}
 	return deliver(page, statusCid, fn)
+}
+
+// ForEachCidWithStatus is ForEachWithStatus for a caller that needs the
+// CIDs only, as the tracker's dispatch, whose workers read each record
+// afresh: it reads the index alone, never the records. want must name
+// indexed statuses only (not pinned).
+func (s *StatusStore) ForEachCidWithStatus(want []TrackerStatus, after cid.Cid, limit int, fn func(cid.Cid) error) (cid.Cid, error) {
+	if err := checkScan("ForEachCidWithStatus", want, limit); err != nil {
+		return cid.Undef, err
+	}
+	if len(want) == 0 || slices.ContainsFunc(want, unindexed) {
+		return cid.Undef, fmt.Errorf("%w: ForEachCidWithStatus of %v: indexed statuses only", ErrInvalidStatus, want)
+	}
+	page := make([]cid.Cid, 0, min(limit, 1024))
+	err := s.db.View(func(tx *bolt.Tx) error {
+		m := newStatusMerge(tx.Bucket(bucketStatusIndex), want, after)
+		for key := m.next(); key != nil && len(page) < limit; key = m.next() {
+			c, err := cid.Cast(key)
+			if err != nil {
+				return fmt.Errorf("%w: status index key %x: %v", ErrCorruptState, key, err)
+			}
+			page = append(page, c)
+		}
+		return nil
+	})
+	if err != nil {
+		return cid.Undef, err
+	}
+	return deliver(page, func(c *cid.Cid) cid.Cid { return *c }, fn)
+}
+
+// checkScan refuses a scan's bad arguments.
+func checkScan(name string, want []TrackerStatus, limit int) error {
+	if limit <= 0 {
+		return fmt.Errorf("storage: %s limit %d must be positive", name, limit)
+	}
+	for _, st := range want {
+		if !st.Valid() {
+			return fmt.Errorf("%w: status %q", ErrInvalidStatus, st)
+		}
+	}
+	return nil
 }
 
 // deliver calls fn on each item of a page read in CID order, and returns

@@ -28,8 +28,8 @@ func status(i int, st TrackerStatus) LocalStatus {
 }
 
 // checkIndex asserts that records, indexes and counters agree exactly: one
-// index entry per record under its current status, one retry entry per
-// failed record under its RetryAt, and counts that match.
+// index entry per record under its current status (none for pinned), one
+// retry entry per failed record under its RetryAt, and counts that match.
 func checkIndex(t *testing.T, s *StatusStore) {
 	t.Helper()
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -41,7 +41,9 @@ func checkIndex(t *testing.T, s *StatusStore) {
 				t.Errorf("record %x: %v", k, err)
 				return nil
 			}
-			want[string(statusIndexKey(st.Status, k))] = true
+			if !unindexed(st.Status) {
+				want[string(statusIndexKey(st.Status, k))] = true
+			}
 			if retrying(st.Status) {
 				wantRetry[string(retryKey(&st, k))] = true
 			}
@@ -71,6 +73,11 @@ func checkIndex(t *testing.T, s *StatusStore) {
 		stored, _ := s.CountByStatus()
 		if !reflect.DeepEqual(stored, counts) {
 			t.Errorf("counters %v, records %v", stored, counts)
+		}
+		for _, st := range trackerStatuses {
+			if got := s.Count(st); got != counts[st] {
+				t.Errorf("Count(%s) = %d, records %d", st, got, counts[st])
+			}
 		}
 		return nil
 	})
@@ -198,11 +205,30 @@ func TestForEachWithStatusFindsFewAmongMany(t *testing.T) {
 			t.Errorf("limit %d: %v, want %v", limit, got, both)
 		}
 	}
+	// The CIDs alone, from the index alone, in the same order.
+	for _, limit := range []int{1, 2, 100} {
+		got := collectPages(t, func(after cid.Cid, fn func(LocalStatus) error) (cid.Cid, error) {
+			return s.ForEachCidWithStatus([]TrackerStatus{StatusPinQueued, StatusPinError}, after, limit, func(c cid.Cid) error {
+				return fn(LocalStatus{Cid: c})
+			})
+		}, func(LocalStatus) {})
+		if !reflect.DeepEqual(got, both) {
+			t.Errorf("CIDs only, limit %d: %v, want %v", limit, got, both)
+		}
+	}
+	if _, err := s.ForEachCidWithStatus([]TrackerStatus{StatusPinned}, cid.Undef, 10, nil); !errors.Is(err, ErrInvalidStatus) {
+		t.Errorf("CIDs of the unindexed pinned records: %v", err)
+	}
 	if got := collect([]TrackerStatus{StatusUnpinning}, 10); len(got) != 0 {
 		t.Errorf("unpinning: %v", got)
 	}
 	if got := collect(nil, 3000); len(got) != 20_000 {
 		t.Errorf("no filter: %d records", len(got))
+	}
+	// Pinned records have no index entries: wanting them reads the
+	// records, still in CID order across the wanted statuses.
+	if got := collect([]TrackerStatus{StatusPinned, StatusPinQueued}, 3000); len(got) != 20_000-len(wantErr) {
+		t.Errorf("pinned and queued: %d records", len(got))
 	}
 	if _, err := s.ForEachWithStatus([]TrackerStatus{"nope"}, cid.Undef, 1, nil); !errors.Is(err, ErrInvalidStatus) {
 		t.Errorf("unknown status: %v", err)
@@ -280,4 +306,63 @@ func TestStatusSurvivesStateRestore(t *testing.T) {
 	if got, ok, err := ss.Get(testCid(1)); !ok || err != nil || !got.Managed {
 		t.Errorf("status after state restore: %+v %v %v", got, ok, err)
 	}
+}
+
+func TestStatusCountIsTheFilesAfterAFailedWriteAndAReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "status.db")
+	s, err := OpenStatusStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutMany([]LocalStatus{status(1, StatusPinQueued), status(2, StatusPinQueued), status(3, StatusPinned)}); err != nil {
+		t.Fatal(err)
+	}
+	// A write that fails half-way counts nothing.
+	err = s.Edit([]cid.Cid{testCid(1), testCid(2)}, func(i int, st *LocalStatus, _ bool) StatusAction {
+		st.Status = StatusPinning
+		if i == 1 {
+			st.Status = "dancing"
+		}
+		return PutStatus
+	})
+	if !errors.Is(err, ErrInvalidStatus) {
+		t.Fatalf("edit to a bad status: %v", err)
+	}
+	checkIndex(t, s)
+	s.Close()
+	s, err = OpenStatusStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if q, p := s.Count(StatusPinQueued, StatusUnpinQueued), s.Count(StatusPinned); q != 2 || p != 1 {
+		t.Errorf("after reopening: %d queued, %d pinned; want 2 and 1", q, p)
+	}
+	checkIndex(t, s)
+}
+
+// A build that indexed pinned records left their entries in status_index:
+// no scan reads them, and each goes when its record leaves pinned.
+func TestPinnedIndexEntriesOfAnOlderBuildGoWithTheirRecords(t *testing.T) {
+	s := openTestStatus(t)
+	if err := s.PutMany([]LocalStatus{status(1, StatusPinned), status(2, StatusPinQueued)}); err != nil {
+		t.Fatal(err)
+	}
+	key := []byte(testCid(1).KeyString())
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketStatusIndex).Put(statusIndexKey(StatusPinned, key), nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var queued []cid.Cid
+	if _, err := s.ForEachWithStatus([]TrackerStatus{StatusPinQueued, StatusUnpinQueued}, cid.Undef, 10, func(st LocalStatus) error {
+		queued = append(queued, st.Cid)
+		return nil
+	}); err != nil || !reflect.DeepEqual(queued, []cid.Cid{testCid(2)}) {
+		t.Fatalf("queued: %v, %v", queued, err)
+	}
+	if err := s.Put(status(1, StatusUnpinQueued)); err != nil {
+		t.Fatal(err)
+	}
+	checkIndex(t, s)
 }

@@ -108,15 +108,7 @@ func (g *groupCommit) take() []*statusWrite {
 // is tried in a transaction of its own, so that one write's error is its
 // own alone.
 func (s *StatusStore) commit(batch []*statusWrite) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		sw := newStatusWriter(tx)
-		for _, w := range batch {
-			if err := w.apply(sw); err != nil {
-				return err
-			}
-		}
-		return sw.flush()
-	})
+	err := s.update(batch)
 	if err == nil || len(batch) == 1 {
 		for _, w := range batch {
 			w.err = err
@@ -124,14 +116,28 @@ func (s *StatusStore) commit(batch []*statusWrite) {
 		return
 	}
 	for _, w := range batch {
-		w.err = s.db.Update(func(tx *bolt.Tx) error {
-			sw := newStatusWriter(tx)
+		w.err = s.update([]*statusWrite{w})
+	}
+}
+
+// update applies writes in one transaction and, once it is on disk, counts
+// them in memory.
+func (s *StatusStore) update(writes []*statusWrite) error {
+	var delta map[TrackerStatus]int64
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		sw := newStatusWriter(tx)
+		for _, w := range writes {
 			if err := w.apply(sw); err != nil {
 				return err
 			}
-			return sw.flush()
-		})
+		}
+		delta = sw.delta
+		return sw.flush()
+	})
+	if err == nil {
+		s.counts.add(delta)
 	}
+	return err
 }
 
 // size is how many records w writes, for maxGroup.

@@ -6,8 +6,6 @@ import (
 	"sync"
 
 	"github.com/ipfs/go-cid"
-
-	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 // maxRecent bounds the recent changes that go before the backlog. Older
@@ -59,10 +57,10 @@ func (t *Tracker) dispatchRecent(ctx context.Context) bool {
 			return true
 		}
 		st, known, err := t.status.Get(c)
-		if err != nil || !known || (st.Status != storage.StatusPinQueued && st.Status != storage.StatusUnpinQueued) {
+		if err != nil || !known || !queuedStatus(st.Status) {
 			continue
 		}
-		if !t.start(ctx, c, true) {
+		if !t.start(ctx, c, true, true) {
 			t.recent.unpop(c)
 			return false
 		}

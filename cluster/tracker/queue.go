@@ -15,37 +15,68 @@ import (
 // Failures that are not due yet are not read at all: the retry index is
 // ordered by due time. The queued backlog is read on from where the last
 // round stopped, wrapping around, so that the CIDs in flight are not read
-// again on every round.
+// again on every round; and not at all when every queued CID is in flight.
 func (t *Tracker) dispatch(ctx context.Context) {
 	if t.room() <= 0 || !t.dispatchRecent(ctx) {
 		return
 	}
-	// Pages as large as the room left: past the cursor, no CID is in
-	// flight but the recent ones.
-	page := min(max(t.room(), 16), scanPage)
 	full := false
-	startOne := func(st storage.LocalStatus) bool {
-		full = !t.start(ctx, st.Cid, false)
-		if !full {
-			t.backlogAfter = st.Cid
-		}
-		return !full
-	}
-	from := t.backlogAfter
-	err := t.eachStatusFrom(ctx, queued, from, page, startOne)
-	if err == nil && !full {
-		// The end of the queue: on from its start next time.
-		t.backlogAfter = cid.Undef
-		if from.Defined() {
-			err = t.eachStatusFrom(ctx, queued, cid.Undef, page, startOne)
-		}
+	var err error
+	if t.room() >= minBacklogRoom && t.backlogWaits() {
+		full, err = t.dispatchBacklog(ctx)
 	}
 	if err == nil && !full {
-		err = t.eachDue(ctx, time.Now(), startOne)
+		err = t.eachDue(ctx, time.Now(), func(st storage.LocalStatus) bool {
+			full = !t.start(ctx, st.Cid, false, false)
+			return !full
+		})
 	}
 	if err != nil {
 		t.log.Error().Err(err).Msg("scan pin queue")
 	}
+}
+
+// minBacklogRoom is the room in flight that a read of the backlog waits
+// for: a read per finished CID started one CID per transaction, which cost
+// the tracker 9% of its CPU. maxInflight is far larger, so that the IPFS
+// slots never wait for it.
+const minBacklogRoom = 16
+
+// dispatchBacklog starts the queued CIDs from where the last round
+// stopped, wrapping around, and reports whether it stopped for want of
+// room in flight. It reads the queue's index only: the workers read the
+// records.
+func (t *Tracker) dispatchBacklog(ctx context.Context) (full bool, err error) {
+	// Pages as large as the room left: past the cursor, no CID is in
+	// flight but the recent ones.
+	page := min(max(t.room(), minBacklogRoom), scanPage)
+	startOne := func(c cid.Cid) bool {
+		if full = !t.start(ctx, c, false, true); !full {
+			t.backlogAfter = c
+		}
+		return !full
+	}
+	from := t.backlogAfter
+	err = t.eachQueuedFrom(ctx, from, page, startOne)
+	if err == nil && !full {
+		// The end of the queue: on from its start next time.
+		t.backlogAfter = cid.Undef
+		if from.Defined() {
+			err = t.eachQueuedFrom(ctx, cid.Undef, page, startOne)
+		}
+	}
+	return full, err
+}
+
+// backlogWaits reports whether a queued CID may be waiting with no worker
+// on it: more are queued on disk than are known queued and in flight.
+// The status store counts the queued records in memory, so that a round
+// in which every queued CID is in flight reads none of them.
+func (t *Tracker) backlogWaits() bool {
+	onDisk := t.status.Count(queued...)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return onDisk > t.queuedInflight
 }
 
 // errStopScan ends a scan early.
@@ -55,10 +86,10 @@ var errStopScan = errors.New("stop scan")
 // until a page brings nothing new (more says whether it did), fn returns
 // false, or ctx ends. scan calls its callback outside any transaction, so
 // fn may write statuses.
-func scanPages[P any](ctx context.Context, after P, scan func(after P, each func(storage.LocalStatus) error) (P, error), more func(last, after P) bool, fn func(storage.LocalStatus) bool) error {
+func scanPages[P, T any](ctx context.Context, after P, scan func(after P, each func(T) error) (P, error), more func(last, after P) bool, fn func(T) bool) error {
 	for ctx.Err() == nil {
-		last, err := scan(after, func(st storage.LocalStatus) error {
-			if !fn(st) {
+		last, err := scan(after, func(item T) error {
+			if !fn(item) {
 				return errStopScan
 			}
 			return nil
@@ -74,20 +105,14 @@ func scanPages[P any](ctx context.Context, after P, scan func(after P, each func
 	return ctx.Err()
 }
 
-// eachStatus pages through the local statuses in want, in CID order,
-// until fn returns false.
-func (t *Tracker) eachStatus(ctx context.Context, want []storage.TrackerStatus, fn func(storage.LocalStatus) bool) error {
-	return t.eachStatusFrom(ctx, want, cid.Undef, scanPage, fn)
-}
-
 // scanPage is how many statuses a scan reads in one transaction.
 const scanPage = 512
 
-// eachStatusFrom is eachStatus from the first CID after from, page
-// statuses a transaction.
-func (t *Tracker) eachStatusFrom(ctx context.Context, want []storage.TrackerStatus, from cid.Cid, page int, fn func(storage.LocalStatus) bool) error {
-	return scanPages(ctx, from, func(after cid.Cid, each func(storage.LocalStatus) error) (cid.Cid, error) {
-		return t.status.ForEachWithStatus(want, after, page, each)
+// eachQueuedFrom pages through the queued CIDs after from, in CID order,
+// page a transaction, until fn returns false.
+func (t *Tracker) eachQueuedFrom(ctx context.Context, from cid.Cid, page int, fn func(cid.Cid) bool) error {
+	return scanPages(ctx, from, func(after cid.Cid, each func(cid.Cid) error) (cid.Cid, error) {
+		return t.status.ForEachCidWithStatus(queued, after, page, each)
 	}, func(last, after cid.Cid) bool {
 		return last.Defined() && !last.Equals(after)
 	}, fn)
@@ -104,6 +129,10 @@ func (t *Tracker) eachDue(ctx context.Context, now time.Time, fn func(storage.Lo
 }
 
 var queued = []storage.TrackerStatus{storage.StatusPinQueued, storage.StatusUnpinQueued}
+
+func queuedStatus(status storage.TrackerStatus) bool {
+	return status == storage.StatusPinQueued || status == storage.StatusUnpinQueued
+}
 
 // maxRetryDelay caps the wait before the retry of a failed pin or unpin.
 const maxRetryDelay = time.Hour
@@ -122,7 +151,9 @@ func (t *Tracker) retryDelay(attempts int) time.Duration {
 // start runs one unit of work unless the CID is already in flight. It
 // reports false when maxInflight CIDs are in flight, which ends this
 // dispatch round. urgent work goes first for the IPFS node's slots.
-func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
+// queued says that the caller read c's status as queued: it is counted in
+// queuedInflight until it is known to be queued no more.
+func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent, queued bool) bool {
 	t.mu.Lock()
 	if pc, busy := t.inflight[c]; busy {
 		if urgent {
@@ -135,9 +166,12 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
 		t.mu.Unlock()
 		return false
 	}
-	pc := &progressCounter{}
+	pc := &progressCounter{queued: queued}
 	pc.urgent.Store(urgent)
 	t.inflight[c] = pc
+	if queued {
+		t.queuedInflight++
+	}
 	t.mu.Unlock()
 	t.workers.Add(1)
 	go func() {
@@ -149,6 +183,7 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
 			t.process(ctx, c, pc)
 			t.mu.Lock()
 			if !pc.stale || ctx.Err() != nil {
+				t.uncountLocked(pc)
 				delete(t.inflight, c)
 				t.mu.Unlock()
 				return
@@ -158,6 +193,25 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent bool) bool {
 		}
 	}()
 	return true
+}
+
+// uncountLocked takes pc out of queuedInflight, once: its CID's status is
+// no longer known to be queued. t.mu is held. It reports whether pc was
+// counted.
+func (t *Tracker) uncountLocked(pc *progressCounter) bool {
+	if !pc.queued {
+		return false
+	}
+	pc.queued = false
+	t.queuedInflight--
+	return true
+}
+
+// uncount is uncountLocked for a worker that reads a status not queued.
+func (t *Tracker) uncount(pc *progressCounter) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.uncountLocked(pc)
 }
 
 // room is how many more CIDs may go in flight.

@@ -15,16 +15,20 @@ import (
 // state. It reads the state afresh, so a queued entry that is stale by the
 // time a worker reaches it does the right thing.
 func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
-	st, known, err := t.status.Get(c)
-	if err != nil {
-		t.log.Error().Err(err).Msg("read local pin status")
+	pin, err := t.state.Get(c)
+	if err == nil && t.holds(pin) {
+		// A pin decides from its status inside its first write.
+		t.pin(ctx, pin, pc)
+		return
+	}
+	st, known, serr := t.status.Get(c)
+	if serr != nil {
+		t.log.Error().Err(serr).Msg("read local pin status")
 		return
 	}
 	st.Cid = c
-	pin, err := t.state.Get(c)
+	t.uncountUnlessQueued(pc, known && queuedStatus(st.Status))
 	switch {
-	case err == nil && t.holds(pin):
-		t.pin(ctx, pin, st, pc)
 	case err != nil && !errors.Is(err, storage.ErrNotFound):
 		t.log.Error().Err(err).Msg("read pinset")
 	case known && st.Protected:
@@ -37,7 +41,25 @@ func (t *Tracker) process(ctx context.Context, c cid.Cid, pc *progressCounter) {
 	}
 }
 
+// uncountUnlessQueued takes a worker's CID out of queuedInflight when it
+// finds the CID's status not queued: started from a read of the queue
+// older than its last write, it may have made dispatch skip the queue on a
+// count one too high, so dispatch runs again.
+func (t *Tracker) uncountUnlessQueued(pc *progressCounter, queued bool) {
+	if !queued && t.uncount(pc) {
+		t.poke()
+	}
+}
+
+// put writes st for c, or drops c's record, from c's worker. c leaves
+// queuedInflight before the write, never after it lands: the count is not
+// one too high while dispatch may read it.
 func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
+	t.mu.Lock()
+	if pc := t.inflight[c]; pc != nil {
+		t.uncountLocked(pc)
+	}
+	t.mu.Unlock()
 	var err error
 	if drop {
 		err = t.status.Delete(c)
@@ -67,10 +89,7 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 	t.put(st, st.Cid, false)
 }
 
-func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStatus, pc *progressCounter) {
-	log := t.log.With().Str("cid", pin.Cid.String()).Logger()
-	// Allocated here, a protected upload's pin is simply the cluster's.
-	st.Protected = false
+func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter) {
 	var typ string
 	var pinned bool
 	err := t.slots.call(ctx, &pc.urgent, func() (err error) {
@@ -81,37 +100,18 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 		// Not knowing what the user holds, a pin could take the user's
 		// own over: this attempt fails, and a retry asks again.
 		if ctx.Err() == nil {
-			t.failed(st, storage.StatusPinError, err)
+			t.pinFailedBeforeIntent(pin.Cid, err)
 		}
 		return
 	}
-	if pinned && (typ == "recursive" || pin.Mode == storage.Direct) {
-		// Already held upstream. If Flotilla did not pin it, a user did:
-		// remember that, so that Flotilla never removes the user's pin.
-		if !st.Managed {
-			st.Preexisting = true
-		}
-		st.Status, st.Error = storage.StatusPinned, ""
-		t.put(st, pin.Cid, false)
+	held := pinned && (typ == "recursive" || pin.Mode == storage.Direct)
+	st, err := t.recordPinIntent(pin.Cid, pinned, held, pc)
+	if err != nil || held {
 		return
 	}
-	if !pinned {
-		// Whatever the user held is gone: the pin made now is the
-		// cluster's own, which its unpin removes. (A direct pin of the
-		// user's that the cluster replaced stays owed to the user.)
-		st.Preexisting = false
-	}
-	if pinned && !st.Managed {
-		// The user pins it directly and the cluster wants it recursive.
-		// IPFS holds one pin per CID, so the recursive pin replaces the
-		// user's: remember it, so that the cluster's unpin puts it back.
-		st.Preexisting, st.PreexistingDirect = false, true
-	}
-	// Record the intent before pinning, so that a crash mid-pin still leaves
-	// the pin marked as Flotilla's own. put returns once it is on disk.
-	st.Status, st.Managed, st.Error = storage.StatusPinning, true, ""
-	t.put(st, pin.Cid, false)
-	log.Debug().Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
+	// Stringer: the CID is formatted only when debug lines are on (a
+	// logger With the CID cost every pin two allocations and a base32).
+	t.log.Debug().Stringer("cid", pin.Cid).Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
 	var start time.Time
 	err = t.slots.call(ctx, &pc.urgent, func() error {
 		start = time.Now()
@@ -140,7 +140,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, st storage.LocalStat
 	}
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
 	t.put(st, pin.Cid, false)
-	log.Debug().Msg("pinned")
+	t.log.Debug().Stringer("cid", pin.Cid).Msg("pinned")
 	t.done.Add(1)
 }
 
@@ -188,6 +188,6 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent *ato
 		return
 	}
 	t.put(st, st.Cid, true)
-	t.log.Debug().Str("cid", st.Cid.String()).Msg("unpinned")
+	t.log.Debug().Stringer("cid", st.Cid).Msg("unpinned")
 	t.done.Add(1)
 }
