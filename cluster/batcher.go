@@ -24,6 +24,11 @@ const maxBatchBytes = 4 << 20
 // what makes throughput grow with concurrency instead of with fsyncs.
 const maxInflightBatches = 2
 
+// maxUnappliedBatches bounds the leader's entries that committed but that
+// it has not applied yet: answering at the commit must not let them pile
+// up in memory when the state writes fall behind.
+const maxUnappliedBatches = 8
+
 type opRequest struct {
 	ops []storage.Op
 	// forwarded marks a request from a follower, which waits to apply the
@@ -51,6 +56,9 @@ type batcher struct {
 	maxOps   int
 	maxDelay time.Duration
 	inflight chan struct{}
+	// unapplied holds a place from the send of an entry to its apply
+	// here; set with applied.
+	unapplied chan struct{}
 	// forwarded counts the entries in flight that carry a follower's ops:
 	// a follower waits to apply those itself.
 	forwarded atomic.Int32
@@ -58,8 +66,7 @@ type batcher struct {
 	waits commitWaits
 	nudge commitNudge
 	// applied, when set, is this peer's applied index: an entry answered
-	// at its commit keeps its place in flight until it is applied here,
-	// so that answering early never lets unapplied entries pile up.
+	// at its commit keeps a place in unapplied until it is applied here.
 	applied *watermark.Watermark
 	onBatch func(ops int)
 	observe func(d time.Duration, ops int)
@@ -114,14 +121,25 @@ func (b *batcher) run(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		select {
-		case b.inflight <- struct{}{}:
-		case <-ctx.Done():
+		if !b.take(ctx, b.unapplied) || !b.take(ctx, b.inflight) {
 			first.done <- opResult{err: raft.ErrRaftShutdown}
 			return
 		}
 		batch := b.gather(first)
 		go b.commit(ctx, batch)
+	}
+}
+
+// take takes a place in slots (none when nil), unless ctx ends first.
+func (b *batcher) take(ctx context.Context, slots chan struct{}) bool {
+	if slots == nil {
+		return true
+	}
+	select {
+	case slots <- struct{}{}:
+		return true
+	case <-ctx.Done():
+		return false
 	}
 }
 
@@ -159,7 +177,9 @@ func (b *batcher) gather(first opRequest) []opRequest {
 }
 
 func (b *batcher) commit(ctx context.Context, batch []opRequest) {
-	defer func() { <-b.inflight }()
+	if b.unapplied != nil {
+		defer func() { <-b.unapplied }()
+	}
 	if slices.ContainsFunc(batch, func(r opRequest) bool { return r.forwarded }) {
 		b.forwarded.Add(1)
 		defer b.forwarded.Add(-1)
@@ -174,6 +194,7 @@ func (b *batcher) commit(ctx context.Context, batch []opRequest) {
 	start := time.Now()
 	var res opResult
 	res.index, res.err = b.send(ctx, ops)
+	<-b.inflight
 	if b.observe != nil && res.err == nil {
 		b.observe(time.Since(start), len(ops))
 	}

@@ -168,6 +168,7 @@ func (n *Node) startRaft() error {
 	n.batch = newBatcher(n.cfg.Raft.BatchMaxPins, n.cfg.Raft.BatchMaxDelay)
 	n.batch.observe = n.cfg.Observer.ObserveCommit
 	n.batch.applied = n.applied
+	n.batch.unapplied = make(chan struct{}, maxUnappliedBatches)
 	fsm.OnCommitted(n.batch.committed)
 	n.forward = newBatcher(n.cfg.Raft.BatchMaxPins, 0)
 	n.forward.send = n.forwardToLeader
