@@ -188,7 +188,11 @@ const forwardTimeout = time.Minute
 
 // forwardToLeader sends a batch of this follower's writes to the leader in
 // one peer RPC: concurrent writes share the round trip, and the leader's
-// group commit takes them as one request.
+// group commit takes them as one request. The forward is given up as soon
+// as this peer's Raft no longer names that leader: a leader cut off
+// without a closed connection (a pulled cable) never answers, and the
+// writes are sent again to the next one (submit retries; ops are
+// idempotent).
 func (n *Node) forwardToLeader(ctx context.Context, ops []storage.Op) (uint64, error) {
 	addr, id := n.rp.raft.LeaderWithID()
 	if id == "" {
@@ -196,7 +200,41 @@ func (n *Node) forwardToLeader(ctx context.Context, ops []storage.Op) (uint64, e
 	}
 	ctx, cancel := context.WithTimeout(ctx, forwardTimeout)
 	defer cancel()
-	return n.client.Apply(ctx, string(addr), ops)
+	ctx, stop := n.whileLeading(ctx, id)
+	defer stop()
+	index, err := n.client.Apply(ctx, string(addr), ops)
+	if err != nil && errors.Is(context.Cause(ctx), errLeaderChanged) {
+		return 0, fmt.Errorf("%w: %s, forwarded to: %v", raft.ErrLeadershipLost, errLeaderChanged, err)
+	}
+	return index, err
+}
+
+// leaderCheckInterval is how often a forward in flight looks whether its
+// leader still leads.
+const leaderCheckInterval = 100 * time.Millisecond
+
+var errLeaderChanged = errors.New("the leader changed while a forwarded write waited for it")
+
+// whileLeading returns a context that ends, with errLeaderChanged as its
+// cause, once this peer's Raft stops naming id as the leader.
+func (n *Node) whileLeading(parent context.Context, id raft.ServerID) (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(parent)
+	go func() {
+		t := time.NewTicker(leaderCheckInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, cur := n.rp.raft.LeaderWithID(); cur != id {
+					cancel(errLeaderChanged)
+					return
+				}
+			}
+		}
+	}()
+	return ctx, func() { cancel(nil) }
 }
 
 // WaitUnpinned returns once this peer's IPFS node no longer holds the pin

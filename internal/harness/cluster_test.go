@@ -194,3 +194,37 @@ func TestRemovedPeerJoinsAgainWithBootstrap(t *testing.T) {
 		return victim.Node.Ready() == nil && hasPin(victim, testCid(7)) && victim.Kubo.IsPinned(testCid(7))
 	})
 }
+
+// A leader that goes silent (no answer, no closed connection, as when its
+// cable is pulled) must not hold a write through a follower: once the
+// follower's Raft no longer names it leader, the forward is given up and
+// sent again to the new leader.
+func TestAWriteThroughAFollowerOutlivesASilentLeader(t *testing.T) {
+	c := New(t, 3, Options{})
+	leader := c.WaitLeader()
+	var follower *Peer
+	for _, p := range c.Peers {
+		if p != leader {
+			follower = p
+			break
+		}
+	}
+	// A first write opens the follower's connection to the leader.
+	if _, err := follower.Node.Pin(timeout(t, 20*time.Second), storage.Pin{Cid: testCid(1)}); err != nil {
+		t.Fatal(err)
+	}
+	c.Net.Silence(leader.Addr)
+	t.Cleanup(func() { c.Net.Unsilence(leader.Addr) })
+	if _, err := follower.Node.Pin(timeout(t, 30*time.Second), storage.Pin{Cid: testCid(2)}); err != nil {
+		t.Fatalf("a write through a follower while its leader went silent: %v", err)
+	}
+	// The silent peer may still think it leads; another one must.
+	c.WaitFor("a new leader", func() bool {
+		for _, p := range c.Alive() {
+			if p.ID != leader.ID && p.Node.RaftInfo().State == "leader" {
+				return true
+			}
+		}
+		return false
+	})
+}

@@ -17,6 +17,7 @@ type Network struct {
 	owner map[*trackedConn][2]string // the two peer addresses it joins ("" when unknown)
 	links map[[2]string]bool         // cut links between two peers (partition.go)
 	tap   Tap                        // set before the first dial
+	quiet silence                    // silence.go
 }
 
 // Tap wraps a connection that the peer at from dialed to the address to.
@@ -84,6 +85,10 @@ func (n *Network) track(c net.Conn, a, b string) net.Conn {
 	return tc
 }
 
+func (n *Network) quieten(c net.Conn, ends [2]string) net.Conn {
+	return &quietConn{Conn: c, net: n, ends: ends, closed: make(chan struct{})}
+}
+
 type trackedConn struct {
 	net.Conn
 	net  *Network
@@ -116,7 +121,7 @@ func (l *listener) Accept() (net.Conn, error) {
 			c.Close()
 			continue
 		}
-		return l.net.track(c, l.self, ""), nil
+		return l.net.quieten(l.net.track(c, l.self, ""), [2]string{l.self, ""}), nil
 	}
 }
 
@@ -131,11 +136,14 @@ func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Con
 	if d.net.isCut(d.self, addr) || d.net.linkCut(d.self, addr) {
 		return nil, errCut
 	}
+	if err := d.net.hang(ctx, [2]string{d.self, addr}); err != nil {
+		return nil, err
+	}
 	c, err := d.d.DialContext(ctx, network, addr)
 	if err != nil {
 		return nil, err
 	}
-	tc := d.net.track(c, d.self, addr)
+	tc := d.net.quieten(d.net.track(c, d.self, addr), [2]string{d.self, addr})
 	if d.net.tap != nil {
 		return d.net.tap(d.self, addr, tc), nil
 	}
