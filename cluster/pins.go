@@ -219,21 +219,11 @@ var errLeaderChanged = errors.New("the leader changed while a forwarded write wa
 // cause, once this peer's Raft stops naming id as the leader.
 func (n *Node) whileLeading(parent context.Context, id raft.ServerID) (context.Context, func()) {
 	ctx, cancel := context.WithCancelCause(parent)
-	go func() {
-		t := time.NewTicker(leaderCheckInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, cur := n.rp.raft.LeaderWithID(); cur != id {
-					cancel(errLeaderChanged)
-					return
-				}
-			}
+	go every(ctx, leaderCheckInterval, func(time.Time) {
+		if _, cur := n.rp.raft.LeaderWithID(); cur != id {
+			cancel(errLeaderChanged)
 		}
-	}()
+	})
 	return ctx, func() { cancel(nil) }
 }
 
