@@ -31,7 +31,8 @@ func (t *Tracker) dispatch(ctx context.Context) {
 			return !full
 		})
 	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
+		// A scan cut short by the tracker's stop is no failure.
 		t.log.Error().Err(err).Msg("scan pin queue")
 	}
 }
