@@ -221,16 +221,20 @@ func (s *benchSide) run(t *testing.T, clients, cids int, limit time.Duration) be
 	t.Logf("%s c%d: put %d blocks on each of its Kubos in %s", s.name, clients, cids, time.Since(began).Round(time.Millisecond))
 	client := benchClient(clients)
 	held := s.countHeld(t)
-	cpu := s.cpu(t)
+	cpu, kuboCPU := s.cpu(t), s.kuboCPU(t)
 	start := time.Now()
 	profiling := s.profile(t, clients, limit)
 	r := benchRun{Side: s.name, Clients: clients, loadResult: pinLoad(t, client, s.url, pool, clients, limit)}
+	// Where the machine's CPU went while the clients pinned: what is left
+	// of two cores is the benchmark's own clients and everything else.
+	t.Logf("%s c%d: during the %.1f s of pinning, its daemons used %.0f ms of CPU and its Kubos %.0f ms",
+		s.name, clients, r.Seconds, ms(s.cpu(t)-cpu), ms(s.kuboCPU(t)-kuboCPU))
 	profiling()
 	if s.waitHeld(t, held, r.Pins) {
 		r.PinnedSeconds = time.Since(start).Seconds()
 	}
 	if s.pids != nil {
-		r.CPUms = float64(s.cpu(t)-cpu) / float64(time.Millisecond)
+		r.CPUms = ms(s.cpu(t) - cpu)
 		r.IdleCPUms = s.idleCPU * float64(time.Since(start).Milliseconds())
 	}
 	client.CloseIdleConnections()
@@ -280,6 +284,20 @@ func (s *benchSide) cpu(t *testing.T) time.Duration {
 	}
 	return total
 }
+
+// kuboCPU is the CPU time the side's Kubos have used so far.
+func (s *benchSide) kuboCPU(t *testing.T) time.Duration {
+	t.Helper()
+	var total time.Duration
+	for _, k := range s.kubos {
+		if k.cmd != nil && k.cmd.Process != nil {
+			total += processCPU(t, k.cmd.Process.Pid)
+		}
+	}
+	return total
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // processCPU is a process's user and system time, from /proc (Linux).
 func processCPU(t *testing.T, pid int) time.Duration {
