@@ -34,6 +34,11 @@ type Config struct {
 	// for metrics.
 	Observer Observer
 	Log      zerolog.Logger
+
+	// beforeFSM, set by tests only, runs on Raft's FSM goroutine before
+	// each batch of entries: it holds back everything a peer learns of
+	// commits, its state writes included.
+	beforeFSM func()
 }
 
 // MembershipConfig says how this peer joins and leaves.

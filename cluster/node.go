@@ -44,10 +44,15 @@ type Node struct {
 	applied *watermark.Watermark
 	// acked is the highest index of a write this peer acknowledged to a
 	// client (readyourwrites.go).
-	acked   *watermark.Watermark
-	monitor *health.Monitor
-	rpc     *http.Server
-	client  *peerrpc.Client
+	acked *watermark.Watermark
+	// synced is closed once this peer learned, after its start, up to
+	// where it must apply before its reads are sure to hold every write it
+	// acknowledged before a restart (readyourwrites.go).
+	synced   chan struct{}
+	syncedBy time.Time
+	monitor  *health.Monitor
+	rpc      *http.Server
+	client   *peerrpc.Client
 
 	cancel context.CancelFunc
 	// reallocMu serializes re-allocation passes.
@@ -89,8 +94,11 @@ func New(cfg Config) (*Node, error) {
 		log:     cfg.Log.With().Str("component", "cluster").Logger(),
 		applied: watermark.New(),
 		acked:   watermark.New(),
-		monitor: health.NewMonitor(time.Now()),
-		cancel:  cancel,
+		synced:  make(chan struct{}),
+		// Reads wait for the sync no later than this.
+		syncedBy: time.Now().Add(readYourWritesLimit),
+		monitor:  health.NewMonitor(time.Now()),
+		cancel:   cancel,
 	}
 	for _, step := range []func() error{n.openStores, n.openPort, n.startRaft} {
 		if err := step(); err != nil {
@@ -103,6 +111,7 @@ func New(cfg Config) (*Node, error) {
 		n.Close()
 		return nil, err
 	}
+	n.goRun(func() { n.syncAfterStart(ctx) })
 	n.heartbeat(ctx)
 	n.goRun(func() { n.heartbeatLoop(ctx) })
 	n.goRun(func() { n.raiseAlerts(ctx) })
@@ -172,7 +181,11 @@ func (n *Node) startRaft() error {
 	fsm.OnCommitted(n.batch.committed)
 	n.forward = newBatcher(n.cfg.Raft.BatchMaxPins, 0)
 	n.forward.send = n.forwardToLeader
-	rp, err := openRaft(n.cfg, fsm, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
+	var raftFSM raft.BatchingFSM = fsm
+	if n.cfg.beforeFSM != nil {
+		raftFSM = heldFSM{fsm, n.cfg.beforeFSM}
+	}
+	rp, err := openRaft(n.cfg, raftFSM, n.port.Raft(), n.applied.Get(), n.cfg.Log.With().Str("component", "raft").Logger())
 	if err != nil {
 		return err
 	}
@@ -361,4 +374,20 @@ func (n *Node) Advertise() string { return n.cfg.Advertise }
 func parseUint(s string) uint64 {
 	v, _ := strconv.ParseUint(s, 10, 64)
 	return v
+}
+
+// heldFSM runs hold before each batch it passes to the FSM (Config.beforeFSM).
+type heldFSM struct {
+	*storage.FSM
+	hold func()
+}
+
+func (h heldFSM) Apply(l *raft.Log) any {
+	h.hold()
+	return h.FSM.Apply(l)
+}
+
+func (h heldFSM) ApplyBatch(logs []*raft.Log) []any {
+	h.hold()
+	return h.FSM.ApplyBatch(logs)
 }

@@ -76,6 +76,13 @@ func (p *testPeer) start(bootstrap ...string) {
 	if err := n.WaitReady(ctx); err != nil {
 		p.t.Fatal(err)
 	}
+	// The empty entry a peer commits after its start (readyourwrites.go)
+	// is no part of what a test counts.
+	select {
+	case <-n.synced:
+	case <-ctx.Done():
+		p.t.Fatal("the peer's sync after its start did not end")
+	}
 }
 
 // config binds the peer's address (again, after a restart) and returns

@@ -23,7 +23,52 @@ func (n *Node) acknowledge(index uint64) { n.acked.Set(index) }
 
 // caughtUp waits until this peer applied every write it acknowledged.
 func (n *Node) caughtUp(ctx context.Context) error {
+	n.waitStartSync(ctx)
 	return n.waitApplied(ctx, n.acked.Get())
+}
+
+// A peer that restarts has forgotten which writes it acknowledged, and its
+// state may lack some of them: they had committed, but this peer had not
+// applied them, or even stored them in its log, when it stopped. After a
+// start it commits an empty entry through its leader, whose index comes
+// after every entry committed before, and counts it as acknowledged; until
+// then (synced) reads wait. A peer that reaches no leader within
+// readYourWritesLimit of its start answers reads from what it has, as it
+// must to serve anything at all in a partition. A read-only follower
+// acknowledges no writes, and has none to wait for.
+
+// waitStartSync waits for the sync after the start, until syncedBy.
+func (n *Node) waitStartSync(ctx context.Context) {
+	select {
+	case <-n.synced:
+		return
+	default:
+	}
+	wait := time.Until(n.syncedBy)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-n.synced:
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}
+
+// syncAfterStart commits the empty entry, retrying until it commits or
+// the peer stops.
+func (n *Node) syncAfterStart(ctx context.Context) {
+	defer close(n.synced)
+	if n.follower() {
+		return
+	}
+	for ctx.Err() == nil {
+		if _, err := n.submit(ctx, nil); err == nil {
+			return // submit acknowledged its index
+		}
+	}
 }
 
 // waitApplied waits, at most readYourWritesLimit, until this peer applied

@@ -65,3 +65,40 @@ func TestAWriteReturnsAtItsCommitAndReadsThroughItsPeerSeeIt(t *testing.T) {
 		through.node.beforeApplied.Store(nil)
 	}
 }
+
+// A peer that restarts has forgotten what it acknowledged; until it applied
+// what its leader's log held when it came back, its reads wait.
+func TestAfterARestartReadsWaitForWhatTheLeaderHeld(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	leader := leaderOf(t, peers)
+	follower := peers[0]
+	if follower == leader {
+		follower = peers[1]
+	}
+	follower.stop()
+	c := testCid(4242)
+	if _, err := leader.node.Pin(ctx(t), storage.Pin{Cid: c, Mode: storage.Recursive}); err != nil {
+		t.Fatal(err)
+	}
+	gate := make(chan struct{})
+	var once sync.Once
+	release := func() { once.Do(func() { close(gate) }) }
+	t.Cleanup(release)
+	cfg := follower.config()
+	cfg.beforeFSM = func() { <-gate }
+	n, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	follower.node = n
+	short, cancel := context.WithTimeout(ctx(t), 2*time.Second)
+	_, err = n.Get(short, c)
+	cancel()
+	if err == nil || errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a read right after a restart, before the peer applied what its leader held, answered %v", err)
+	}
+	release()
+	if _, err := n.Get(ctx(t), c); err != nil {
+		t.Fatalf("the read after the apply: %v", err)
+	}
+}
