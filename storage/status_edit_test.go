@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ipfs/go-cid"
+	bolt "go.etcd.io/bbolt"
 )
 
 // An edit decides from the record as it is when written: edits racing on
@@ -81,4 +82,38 @@ func TestEditSeesItsOwnEarlierDecisions(t *testing.T) {
 		t.Fatal("an edit to an invalid status was stored")
 	}
 	checkIndex(t, s)
+}
+
+// An edit that keeps every record as it is commits nothing: no transaction,
+// no fsync, as for the FSM's queue write of pins allocated elsewhere.
+func TestAnEditThatChangesNothingCommitsNothing(t *testing.T) {
+	s := openTestStatus(t)
+	if err := s.Put(LocalStatus{Cid: testCid(1), Status: StatusPinned}); err != nil {
+		t.Fatal(err)
+	}
+	txid := func() int {
+		var id int
+		if err := s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	before := txid()
+	keep := func(int, *LocalStatus, bool) StatusAction { return KeepStatus }
+	if err := s.Edit([]cid.Cid{testCid(1), testCid(2)}, keep); err != nil {
+		t.Fatal(err)
+	}
+	if after := txid(); after != before {
+		t.Fatalf("an edit that kept every record committed a transaction (txid %d -> %d)", before, after)
+	}
+	put := func(_ int, st *LocalStatus, _ bool) StatusAction { st.Status = StatusPinQueued; return PutStatus }
+	if err := s.Edit([]cid.Cid{testCid(2)}, put); err != nil {
+		t.Fatal(err)
+	}
+	if after := txid(); after != before+1 {
+		t.Fatalf("an edit that wrote a record: txid %d -> %d, want one commit", before, after)
+	}
+	if n := s.Count(StatusPinQueued); n != 1 {
+		t.Fatalf("count of queued %d, want 1", n)
+	}
 }

@@ -29,6 +29,9 @@ func statusIndexKey(status TrackerStatus, cidKey []byte) []byte {
 type statusWriter struct {
 	records, index, counts, retry, prot *bolt.Bucket
 	delta                               map[TrackerStatus]int64
+	// wrote says that a record changed: a transaction in which none did
+	// is rolled back, not committed (two fsyncs for nothing).
+	wrote bool
 }
 
 func newStatusWriter(tx *bolt.Tx) *statusWriter {
@@ -74,6 +77,7 @@ func (w *statusWriter) replace(key []byte, st, old *LocalStatus) error {
 	if err := w.records.Put(key, encodeStatusValue(st)); err != nil {
 		return err
 	}
+	w.wrote = true
 	w.delta[st.Status]++
 	if st.Protected {
 		if err := w.prot.Put(key, nil); err != nil {
@@ -107,6 +111,7 @@ func (w *statusWriter) remove(key []byte, old *LocalStatus) error {
 	if err := w.unindex(key, old); err != nil {
 		return err
 	}
+	w.wrote = true
 	return w.records.Delete(key)
 }
 

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"sync"
 
 	bolt "go.etcd.io/bbolt"
@@ -121,7 +122,9 @@ func (s *StatusStore) commit(batch []*statusWrite) {
 }
 
 // update applies writes in one transaction and, once it is on disk, counts
-// them in memory.
+// them in memory. Writes that changed no record (edits that kept every
+// record as it was: the pins of other peers, in the FSM's queue write)
+// roll back rather than commit.
 func (s *StatusStore) update(writes []*statusWrite) error {
 	var delta map[TrackerStatus]int64
 	err := s.db.Update(func(tx *bolt.Tx) error {
@@ -131,14 +134,22 @@ func (s *StatusStore) update(writes []*statusWrite) error {
 				return err
 			}
 		}
+		if !sw.wrote {
+			return errNothingWritten
+		}
 		delta = sw.delta
 		return sw.flush()
 	})
-	if err == nil {
+	switch {
+	case errors.Is(err, errNothingWritten):
+		return nil
+	case err == nil:
 		s.counts.add(delta)
 	}
 	return err
 }
+
+var errNothingWritten = errors.New("storage: no status record changed")
 
 // size is how many records w writes, for maxGroup.
 func (w *statusWrite) size() int {
