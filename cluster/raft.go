@@ -18,6 +18,7 @@ import (
 type raftParts struct {
 	raft      *raft.Raft
 	store     *raftboltdb.BoltStore
+	stable    *stableAfterShutdown // store, as Raft's stable store
 	transport *raft.NetworkTransport
 	fresh     bool // no Raft state existed on disk before this start
 }
@@ -79,13 +80,14 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 		store.Close()
 		return nil, err
 	}
-	r, err := raft.NewRaft(rc, fsm, store, store, snaps, transport)
+	stable := &stableAfterShutdown{StableStore: store}
+	r, err := raft.NewRaft(rc, fsm, store, stable, snaps, transport)
 	if err != nil {
 		store.Close()
 		transport.Close()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	return &raftParts{raft: r, store: store, transport: transport, fresh: !existing}, nil
+	return &raftParts{raft: r, store: store, stable: stable, transport: transport, fresh: !existing}, nil
 }
 
 // bootstrapAlone makes this peer the one voter of a new cluster.
@@ -101,6 +103,7 @@ func (p *raftParts) bootstrapAlone(id string, addr string) error {
 func (p *raftParts) shutdown() error {
 	err := p.raft.Shutdown().Error()
 	p.transport.Close()
+	p.stable.stop()
 	if cerr := p.store.Close(); err == nil {
 		err = cerr
 	}
