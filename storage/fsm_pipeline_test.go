@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"reflect"
 	"testing"
 
 	"github.com/hashicorp/raft"
@@ -100,4 +101,29 @@ func TestPipelinedFSMRestoresAfterTheWriterIsDone(t *testing.T) {
 	}
 	f.Close()
 	assertApplied(t, s, 101)
+}
+
+func TestFSMTellsOfTheCommitBeforeItWritesTheState(t *testing.T) {
+	s := openTestState(t)
+	f, _ := newTestFSM(t, s, io.Discard)
+	type told struct{ index, appliedThen uint64 }
+	var calls []told
+	f.OnCommitted(func(logs []*raft.Log) {
+		ai, _ := s.AppliedIndex()
+		for _, l := range logs {
+			calls = append(calls, told{l.Index, ai})
+		}
+	})
+	f.ApplyBatch([]*raft.Log{cmdLog(t, 1, pinCmd(smallPin(1))), {Index: 2, Type: raft.LogBarrier}, cmdLog(t, 3, pinCmd(smallPin(2)))})
+	// A batch of no command entries (the barrier a leader appends to pass
+	// a commit on) tells nothing: telling would ask for another barrier.
+	f.ApplyBatch([]*raft.Log{{Index: 4, Type: raft.LogBarrier}})
+	f.ApplyBatch([]*raft.Log{cmdLog(t, 5, unpinCmd(testCid(1)))})
+	// A replay of entries the state already applied tells only of what
+	// it will apply: a proposer waiting for a skipped entry must not hear
+	// that it committed.
+	f.ApplyBatch([]*raft.Log{cmdLog(t, 5, unpinCmd(testCid(1))), cmdLog(t, 6, pinCmd(smallPin(3)))})
+	if want := []told{{1, 0}, {3, 0}, {5, 3}, {6, 5}}; !reflect.DeepEqual(calls, want) {
+		t.Fatalf("told %+v, want each batch's command entries still to apply, before its state write: %+v", calls, want)
+	}
 }

@@ -1,8 +1,10 @@
 package storage
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -200,3 +202,20 @@ func allPins(t testing.TB, s *State) []Pin {
 	}
 	return ps
 }
+
+// memSink is a raft.SnapshotSink in memory.
+type memSink struct {
+	bytes.Buffer
+	closed, cancelled bool
+	failWrite         bool
+}
+
+func (m *memSink) Write(p []byte) (int, error) {
+	if m.failWrite {
+		return 0, errors.New("sink broken")
+	}
+	return m.Buffer.Write(p)
+}
+func (m *memSink) ID() string    { return "mem" }
+func (m *memSink) Close() error  { m.closed = true; return nil }
+func (m *memSink) Cancel() error { m.cancelled = true; return nil }
