@@ -138,15 +138,8 @@ func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids [
 		for i, ci := range chunk {
 			strs[i] = ci.String()
 		}
-		body, err := json.Marshal(strs)
-		if err != nil {
-			return nil, err
-		}
 		var sts []types.PinStatus
-		err = c.stream(ctx, http.MethodPost, addr, "/v1/statuses", body, func(dec *json.Decoder) error {
-			return dec.Decode(&sts)
-		}, readAfter(after))
-		if err != nil {
+		if err := c.callJSON(ctx, http.MethodPost, addr, "/v1/statuses", strs, &sts, readAfter(after)); err != nil {
 			return nil, err
 		}
 		if len(sts) != len(chunk) {
@@ -157,21 +150,21 @@ func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids [
 	return out, nil
 }
 
-func (c *Client) callJSON(ctx context.Context, method, addr, path string, in, out any) error {
+func (c *Client) callJSON(ctx context.Context, method, addr, path string, in, out any, header ...http.Header) error {
 	body, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
-	return c.call(ctx, method, addr, path, body, out)
+	return c.call(ctx, method, addr, path, body, out, header...)
 }
 
-func (c *Client) call(ctx context.Context, method, addr, path string, body []byte, out any) error {
+func (c *Client) call(ctx context.Context, method, addr, path string, body []byte, out any, header ...http.Header) error {
 	return c.stream(ctx, method, addr, path, body, func(dec *json.Decoder) error {
 		if out == nil {
 			return nil
 		}
 		return dec.Decode(out)
-	})
+	}, header...)
 }
 
 // stream makes a call and hands a successful answer's body to read.
