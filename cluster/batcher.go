@@ -31,8 +31,8 @@ const maxUnappliedBatches = 8
 
 type opRequest struct {
 	ops []storage.Op
-	// forwarded marks a request from a follower, which waits to apply the
-	// entry itself before it answers its client.
+	// forwarded marks a request from a follower, whose reads wait to
+	// apply the entry: the commit must reach the followers soon.
 	forwarded bool
 	done      chan opResult
 }
@@ -59,8 +59,8 @@ type batcher struct {
 	// unapplied holds a place from the send of an entry to its apply
 	// here; set with applied.
 	unapplied chan struct{}
-	// forwarded counts the entries in flight that carry a follower's ops:
-	// a follower waits to apply those itself.
+	// forwarded counts the entries in flight that carry a follower's ops,
+	// whose commit the nudge passes on.
 	forwarded atomic.Int32
 	// waits answers the leader's proposers at the commit (applyRaft).
 	waits commitWaits
@@ -82,9 +82,9 @@ func newBatcher(maxOps int, maxDelay time.Duration) *batcher {
 		inflight: make(chan struct{}, maxInflightBatches),
 	}
 	b.send = b.applyRaft
-	// Barrier waits for Raft's leader loop; the FSM, which calls
-	// committed, must not.
-	b.nudge = commitNudge{delay: commitNudgeDelay, send: func() { go b.raft.Barrier(0) }}
+	// The nudge sends from a timer's goroutine: the Barrier's wait for
+	// Raft's leader loop never holds the FSM, which arms it.
+	b.nudge = commitNudge{delay: commitNudgeDelay, send: func() { b.raft.Barrier(0) }}
 	return b
 }
 

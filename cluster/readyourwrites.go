@@ -58,15 +58,22 @@ func (n *Node) waitStartSync(ctx context.Context) {
 }
 
 // syncAfterStart commits the empty entry, retrying until it commits or
-// the peer stops.
+// the peer stops. submit retries a lost leader itself; an error it does
+// not retry (a leader shutting down answers at once) waits a second, so
+// that the loop never spins.
 func (n *Node) syncAfterStart(ctx context.Context) {
 	defer close(n.synced)
 	if n.follower() {
 		return
 	}
-	for ctx.Err() == nil {
+	for {
 		if _, err := n.submit(ctx, nil); err == nil {
 			return // submit acknowledged its index
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
 		}
 	}
 }

@@ -58,12 +58,13 @@ func (f *FSM) OnRestore(fn func()) {
 
 // OnCommitted sets fn to run at the start of each batch of command
 // entries, before the state write, with the batch's command entries in log
-// order, less those the state will skip as already applied. Raft hands the FSM committed entries only, so fn learns of a
-// commit one state write (an fsync) before onApply does: the leader can
-// answer a proposer at the commit, and pass the commit index on to
-// followers that wait for it, without waiting for its own apply. On the
-// leader each *raft.Log is the one its proposer gave raft.Apply, so its
-// Data is the proposer's own slice.
+// order, less those the state will skip as already applied. Raft hands the
+// FSM committed entries only, so fn learns of a commit one state write (an
+// fsync) before onApply does: the leader can answer a proposer at the
+// commit, and pass the commit index on to followers that wait for it,
+// without waiting for its own apply. On the leader each *raft.Log is the
+// one its proposer gave raft.Apply, so its Data is the proposer's own
+// slice.
 func (f *FSM) OnCommitted(fn func(logs []*raft.Log)) {
 	f.mu.Lock()
 	f.onCommitted = fn
