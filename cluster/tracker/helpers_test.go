@@ -85,10 +85,25 @@ func newFixture(t *testing.T, cfg tracker.Config) *fixture {
 
 // startTracker runs a new tracker on the fixture's files, as a peer's
 // start does.
+// It returns once the start's reconcile is done, so that the reconcile
+// does not meet the test's own work.
 func (f *fixture) startTracker() {
 	f.t.Helper()
+	f.startTrackerOn(f.ipfs)
+	f.waitStartReconciled()
+}
+
+// waitStartReconciled waits until the tracker finished its start's reconcile.
+func (f *fixture) waitStartReconciled() {
+	f.t.Helper()
+	eventually(f.t, "the start's reconcile done", func() bool { return f.tr.ReconcileRounds() > 0 })
+}
+
+// startTrackerOn is startTracker with the tracker's calls going to node.
+func (f *fixture) startTrackerOn(node tracker.IPFS) {
+	f.t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(f.t)).Level(zerolog.WarnLevel)
-	f.tr = tracker.New(self, f.state, f.status, f.ipfs, f.cfg, log)
+	f.tr = tracker.New(self, f.state, f.status, node, f.cfg, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {

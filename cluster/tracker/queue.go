@@ -183,13 +183,13 @@ func (t *Tracker) start(ctx context.Context, c cid.Cid, urgent, queued bool) boo
 		for {
 			t.process(ctx, c, pc)
 			t.mu.Lock()
-			if !pc.stale || ctx.Err() != nil {
+			if !(pc.stale || pc.held && pc.unheldAfter) || ctx.Err() != nil {
 				t.uncountLocked(pc)
 				delete(t.inflight, c)
 				t.mu.Unlock()
 				return
 			}
-			pc.stale = false
+			pc.stale, pc.askedAt, pc.held, pc.unheldAfter = false, time.Time{}, false, false
 			t.mu.Unlock()
 		}
 	}()
@@ -285,11 +285,33 @@ func inFlightStatus(status storage.TrackerStatus) bool {
 }
 
 // busy reports whether a worker is on c.
-func (t *Tracker) busy(c cid.Cid) bool {
+func (t *Tracker) busy(c cid.Cid) bool { return t.recheck(c, time.Time{}) }
+
+// recheck reports whether a worker is on c. A worker that asked the node
+// about c before unheldSince, when a listing that misses c began, asks
+// once more when done if it found c held: its answer is the older.
+func (t *Tracker) recheck(c cid.Cid, unheldSince time.Time) bool {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	_, busy := t.inflight[c]
+	pc, busy := t.inflight[c]
+	if busy && !pc.askedAt.IsZero() && pc.askedAt.Before(unheldSince) {
+		pc.unheldAfter = true
+	}
 	return busy
+}
+
+// asking records that pc's worker asks the node about its CID now.
+func (t *Tracker) asking(pc *progressCounter) {
+	t.mu.Lock()
+	pc.askedAt, pc.held = time.Now(), false
+	t.mu.Unlock()
+}
+
+// sawHeld records that pc's worker found the node holding its CID.
+func (t *Tracker) sawHeld(pc *progressCounter) {
+	t.mu.Lock()
+	pc.held = true
+	t.mu.Unlock()
 }
 
 // stuck reports whether st is left in flight with no worker on it.

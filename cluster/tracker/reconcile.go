@@ -50,6 +50,7 @@ func (t *Tracker) loadUpstream(ctx context.Context) (*upstreamSet, error) {
 // Run reconciles on start, on Resync and every ReconcileInterval; a call
 // does it now and returns when the difference is queued.
 func (t *Tracker) Reconcile(ctx context.Context) error {
+	listedAt := time.Now()
 	up, err := t.loadUpstream(ctx)
 	if err != nil {
 		return err
@@ -71,7 +72,7 @@ func (t *Tracker) Reconcile(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		n, err := t.reconcileBatch(batch, time.Now().UTC())
+		n, err := t.reconcileBatch(batch, listedAt)
 		if err != nil {
 			t.log.Error().Err(err).Msg("record reconcile result")
 		}
@@ -109,11 +110,13 @@ type reconcileCandidate struct {
 // reads both afresh and asks the IPFS node. Above all it never decides
 // from the listing that a pin is a user's: a listing taken before the
 // cluster unpinned its own pin would make that pin look like the user's
-// for ever after. CIDs in flight are left to their workers.
-func (t *Tracker) reconcileBatch(batch []reconcileCandidate, now time.Time) (int, error) {
+// for ever after. CIDs in flight are left to their workers, which ask the
+// node once more if they last asked before the listing (listedAt) began.
+func (t *Tracker) reconcileBatch(batch []reconcileCandidate, listedAt time.Time) (int, error) {
 	if len(batch) == 0 {
 		return 0, nil
 	}
+	now := time.Now().UTC()
 	cids := make([]cid.Cid, len(batch))
 	for i := range batch {
 		cids[i] = batch[i].cid
@@ -123,7 +126,11 @@ func (t *Tracker) reconcileBatch(batch []reconcileCandidate, now time.Time) (int
 	err := t.status.Edit(cids, func(i int, st *storage.LocalStatus, known bool) storage.StatusAction {
 		p := batch[i]
 		queued[i] = false
-		if t.busy(p.cid) {
+		var unheldSince time.Time
+		if p.allocated && !p.held {
+			unheldSince = listedAt
+		}
+		if t.recheck(p.cid, unheldSince) {
 			return storage.KeepStatus
 		}
 		switch {

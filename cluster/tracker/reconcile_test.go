@@ -1,9 +1,13 @@
 package tracker_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
+	"github.com/ipfs/go-cid"
+
+	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -53,4 +57,99 @@ func TestResyncUnpinsWhatLeftThePinsetUnseen(t *testing.T) {
 	// The tracker's own pin, and the failed one, which may have landed on
 	// IPFS whatever the error said (a no-op here); never the user's.
 	f.wantCalls("pin/rm", 2, "the tracker's own pins are removed")
+}
+
+// heldListing holds every full listing of the node's pins (what a
+// reconcile starts with) until released, as a node with ten million pins
+// takes a while to list them.
+type heldListing struct {
+	tracker.IPFS
+	listing chan struct{}
+	release chan struct{}
+}
+
+func (h *heldListing) PinLs(ctx context.Context, typ string, fn func(cid.Cid, string) error) error {
+	select {
+	case h.listing <- struct{}{}:
+	default:
+	}
+	select {
+	case <-h.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	return h.IPFS.PinLs(ctx, typ, fn)
+}
+
+// A reconcile walks the whole pinset, which takes minutes at ten million
+// pins: a new pin is pinned meanwhile, not after it.
+func TestANewPinIsPinnedWhileAReconcileRuns(t *testing.T) {
+	f := newFixture(t, testConfig())
+	f.stopTracker()
+	held := &heldListing{IPFS: f.ipfs, listing: make(chan struct{}, 1), release: make(chan struct{})}
+	defer close(held.release)
+	f.startTrackerOn(held)
+	select {
+	case <-held.listing:
+	case <-time.After(20 * time.Second):
+		t.Fatal("the start's reconcile never listed the node's pins")
+	}
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.pin(here(c))
+	eventually(t, "the new pin pinned while the reconcile waits for its listing", func() bool {
+		return f.statusIs(c, storage.StatusPinned)
+	})
+}
+
+// heldAnswer answers IsPinned for one CID from the node at once, then holds
+// the answer until released: the worker acts on what the node said before.
+type heldAnswer struct {
+	tracker.IPFS
+	c       cid.Cid
+	asked   chan struct{}
+	release chan struct{}
+}
+
+func (h *heldAnswer) IsPinned(ctx context.Context, c cid.Cid) (string, bool, error) {
+	typ, pinned, err := h.IPFS.IsPinned(ctx, c)
+	if c.Equals(h.c) {
+		select {
+		case h.asked <- struct{}{}:
+			<-h.release
+		default:
+		}
+	}
+	return typ, pinned, err
+}
+
+// A reconcile that finds a worker on a CID leaves it to the worker, which
+// may have asked the node before the reconcile listed it: a pin removed
+// behind the cluster's back in between is pinned again all the same.
+func TestAReconcileRechecksACidWhoseWorkerAskedBeforeIt(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	f.stopTracker()
+	held := &heldAnswer{IPFS: f.ipfs, c: c, asked: make(chan struct{}), release: make(chan struct{})}
+	f.startTrackerOn(held)
+	f.waitStartReconciled()
+	// Queued to be checked again, as a restart or a reconcile leaves it.
+	st, _ := f.localStatus(c)
+	st.Status = storage.StatusPinQueued
+	if err := f.status.Put(st); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-held.asked:
+	case <-time.After(20 * time.Second):
+		t.Fatal("no worker asked the node about the queued pin")
+	}
+	f.kubo.Unpin(c)
+	f.reconcile()
+	close(held.release)
+	eventually(t, "the pin back on IPFS", func() bool {
+		return f.kubo.IsPinned(c) && f.statusIs(c, storage.StatusPinned)
+	})
 }

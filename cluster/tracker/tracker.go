@@ -81,6 +81,8 @@ type Tracker struct {
 	wake     chan struct{}
 	resyncCh chan struct{}
 	notify   *watermark.Watermark // bumped on every status write, for waiters
+	// reconcileRounds counts the reconciles Run finished.
+	reconcileRounds atomic.Uint64
 
 	mu       sync.Mutex
 	inflight map[cid.Cid]*progressCounter
@@ -119,6 +121,13 @@ type progressCounter struct {
 	urgent atomic.Bool
 	// queued says that the CID is counted in queuedInflight.
 	queued bool
+	// askedAt is when the worker last asked the node about the CID, and
+	// held what it learned. unheldAfter says that a reconcile's listing,
+	// begun after askedAt, missed the CID: a worker that found it held
+	// then asks again.
+	askedAt     time.Time
+	held        bool
+	unheldAfter bool
 }
 
 // New returns the tracker of peer self, which reads the pinset from state
@@ -252,38 +261,56 @@ func (t *Tracker) Resync() {
 // Run works until ctx ends, then waits for its workers: pins cut short by
 // the end are left queued for the next start. It first queues again the
 // pins and unpins that a killed process left in flight.
+//
+// Reconciles run beside dispatch, never in its loop: one walks the whole
+// pinset (two minutes at ten million pins), and a new pin must not wait
+// for it.
 func (t *Tracker) Run(ctx context.Context) {
-	reconcile := time.NewTicker(max(t.cfg.ReconcileInterval, time.Second))
-	defer reconcile.Stop()
 	retry := time.NewTicker(max(t.cfg.RetryBackoff/2, 100*time.Millisecond))
 	defer retry.Stop()
 	progress := time.NewTicker(progressInterval)
 	defer progress.Stop()
 	t.requeueInterrupted(ctx)
 	t.Resync()
+	var reconciler sync.WaitGroup
+	reconciler.Go(func() { t.reconcileLoop(ctx) })
 	for {
 		t.dispatch(ctx)
 		select {
 		case <-ctx.Done():
+			reconciler.Wait()
 			t.workers.Wait()
 			return
 		case <-progress.C:
 			t.logProgress()
 		case <-t.wake:
 		case <-retry.C:
-		case <-reconcile.C:
-			t.reconcileLogged(ctx)
-		case <-t.resyncCh:
-			t.reconcileLogged(ctx)
 		}
 	}
 }
 
-func (t *Tracker) reconcileLogged(ctx context.Context) {
-	if err := t.Reconcile(ctx); err != nil && ctx.Err() == nil {
-		t.log.Warn().Err(err).Msg("reconcile with the IPFS node failed; will retry")
+// reconcileLoop reconciles on Resync and every ReconcileInterval, one
+// reconcile at a time, until ctx ends.
+func (t *Tracker) reconcileLoop(ctx context.Context) {
+	every := time.NewTicker(max(t.cfg.ReconcileInterval, time.Second))
+	defer every.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-every.C:
+		case <-t.resyncCh:
+		}
+		if err := t.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			t.log.Warn().Err(err).Msg("reconcile with the IPFS node failed; will retry")
+		}
+		t.reconcileRounds.Add(1)
 	}
 }
+
+// ReconcileRounds is how many reconciles Run finished, failed ones
+// included: the first is the start's.
+func (t *Tracker) ReconcileRounds() uint64 { return t.reconcileRounds.Load() }
 
 // Close waits for the workers that Run started.
 func (t *Tracker) Close() { t.workers.Wait() }

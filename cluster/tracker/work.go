@@ -93,6 +93,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 	var typ string
 	var pinned bool
 	err := t.slots.call(ctx, &pc.urgent, func() (err error) {
+		t.asking(pc)
 		typ, pinned, err = t.ipfs.IsPinned(ctx, pin.Cid)
 		return err
 	})
@@ -105,6 +106,9 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 		return
 	}
 	held := pinned && (typ == "recursive" || pin.Mode == storage.Direct)
+	if held {
+		t.sawHeld(pc)
+	}
 	st, err := t.recordPinIntent(pin.Cid, pinned, held, pc)
 	if err != nil || held {
 		return
@@ -115,6 +119,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 	var start time.Time
 	err = t.slots.call(ctx, &pc.urgent, func() error {
 		start = time.Now()
+		t.asking(pc)
 		if t.pinByUpdate(ctx, pin) {
 			return nil
 		}
@@ -138,6 +143,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 		t.failed(st, storage.StatusPinError, err)
 		return
 	}
+	t.sawHeld(pc)
 	st.Status, st.AttemptCount = storage.StatusPinned, 0
 	t.put(st, pin.Cid, false)
 	t.log.Debug().Stringer("cid", pin.Cid).Msg("pinned")
