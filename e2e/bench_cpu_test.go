@@ -33,7 +33,7 @@ func (s *benchSide) kuboCPU(t *testing.T) time.Duration {
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // processCPU is a process's user and system time, from /proc (Linux).
-func processCPU(t *testing.T, pid int) time.Duration {
+func processCPU(t testing.TB, pid int) time.Duration {
 	t.Helper()
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
