@@ -83,6 +83,13 @@ func scalePins(b *testing.B) int {
 // the sha256 of its counter, each named, replicated everywhere.
 func writeScaleExport(b *testing.B, path string, n int) {
 	b.Helper()
+	writeExport(b, path, n, func(i int) string { return scaleCID(i).String() })
+}
+
+// writeExport streams an export of n named recursive pins, held by every
+// peer, whose CIDs cidAt gives.
+func writeExport(b *testing.B, path string, n int, cidAt func(int) string) {
+	b.Helper()
 	f, err := os.Create(path)
 	if err != nil {
 		b.Fatal(err)
@@ -92,7 +99,7 @@ func writeScaleExport(b *testing.B, path string, n int) {
 	var line []byte
 	for i := range n {
 		line = append(line[:0], `{"cid":"`...)
-		line = append(line, scaleCID(i).String()...)
+		line = append(line, cidAt(i)...)
 		line = append(line, `","name":"pin-`...)
 		line = strconv.AppendInt(line, int64(i), 10)
 		line = append(line, `","mode":"recursive","type":"pin","replication_factor_min":-1,"replication_factor_max":-1,"allocations":[]}`+"\n"...)

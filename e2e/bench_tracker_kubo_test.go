@@ -14,11 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
-	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 // trackerBenchPins is how many CIDs each side pins in a round: at a few
@@ -139,7 +136,7 @@ func (tb *trackerBench) trackerRun(cids []string) (int, time.Duration) {
 	// At debug level the daemon logs every pin: measure the default's cost.
 	p.logLevel = "info"
 	pinset := filepath.Join(b.TempDir(), "pinset.ndjson")
-	writePinset(b, pinset, cids)
+	writeExport(b, pinset, len(cids), func(i int) string { return cids[i] })
 	if out, err := p.flotilla("state", "import", "--file", pinset); err != nil {
 		b.Fatalf("flotilla state import: %v\n%s", err, out)
 	}
@@ -170,27 +167,6 @@ func (tb *trackerBench) trackerRun(cids []string) (int, time.Duration) {
 		len(cids), took.Seconds(), float64(len(cids))/took.Seconds(), ms(first.Sub(started)),
 		ms(flotillaCPU)/float64(len(cids)), ms(kuboCPU)/float64(len(cids)))
 	return len(cids), took
-}
-
-// writePinset writes cids as an export of recursive pins that every peer
-// holds.
-func writePinset(b *testing.B, file string, cids []string) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	now := time.Now().UTC()
-	for _, s := range cids {
-		c, err := cid.Decode(s)
-		if err != nil {
-			b.Fatal(err)
-		}
-		pin := storage.Pin{Cid: c, Mode: storage.Recursive, ReplicationFactorMin: -1, ReplicationFactorMax: -1, Timestamp: now}
-		if err := enc.Encode(pin); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(file, buf.Bytes(), 0o600); err != nil {
-		b.Fatal(err)
-	}
 }
 
 // localPinned is the peer's count of pins its tracker holds pinned, from
