@@ -92,7 +92,7 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter) {
 	var typ string
 	var pinned bool
-	err := t.slots.call(ctx, &pc.urgent, func() (err error) {
+	err := t.slots.call(ctx, &pc.urgent, checkCall, func() (err error) {
 		t.asking(pc)
 		typ, pinned, err = t.ipfs.IsPinned(ctx, pin.Cid)
 		return err
@@ -117,7 +117,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 	// logger With the CID cost every pin two allocations and a base32).
 	t.log.Debug().Stringer("cid", pin.Cid).Str("mode", pin.Mode.String()).Msg("pinning on IPFS")
 	var start time.Time
-	err = t.slots.call(ctx, &pc.urgent, func() error {
+	err = t.slots.call(ctx, &pc.urgent, followUpCall, func() error {
 		start = time.Now()
 		t.asking(pc)
 		if t.pinByUpdate(ctx, pin) {
@@ -172,7 +172,7 @@ func (t *Tracker) pinByUpdate(ctx context.Context, pin storage.Pin) bool {
 func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent *atomic.Bool) {
 	st.Status, st.Error = storage.StatusUnpinning, ""
 	t.put(st, st.Cid, false)
-	err := t.slots.call(ctx, urgent, func() error {
+	err := t.slots.call(ctx, urgent, checkCall, func() error {
 		uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
 		err := t.ipfs.Unpin(uctx, st.Cid)
 		cancel()
