@@ -111,6 +111,14 @@ func (s *slots) release() {
 	s.waiting = slices.Delete(s.waiting, i, i+1)
 }
 
+// queued reports whether calls wait for a slot: the IPFS node is the
+// bottleneck.
+func (s *slots) queued() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.waiting) > 0
+}
+
 // call runs fn, an IPFS call of kind, in a slot.
 func (s *slots) call(ctx context.Context, urgent *atomic.Bool, kind callKind, fn func() error) error {
 	if err := s.acquire(ctx, urgent, kind); err != nil {

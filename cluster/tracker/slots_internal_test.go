@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rs/zerolog"
+
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
@@ -53,5 +55,34 @@ func TestAFreeSlotGoesToUrgentWorkThenToFollowUps(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("no waiter got the slot, want the %s", want)
 		}
+	}
+}
+
+// A worker's status writes are patient while calls wait for IPFS slots,
+// and only then: a lone pin's writes wait for nothing.
+func TestStatusWritesArePatientOnlyWhileCallsWaitForIPFS(t *testing.T) {
+	state, status := openStores(t)
+	tr := New("12D3KooWSelf", state, status, nil, Config{ConcurrentPins: 1}, zerolog.Nop())
+	if got := tr.writes(); got != status.Patient(0) {
+		t.Fatalf("with no call waiting, the writes are %+v, want the store's own", got)
+	}
+	var calm atomic.Bool
+	ctx := context.Background()
+	if err := tr.slots.acquire(ctx, &calm, checkCall); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- tr.slots.acquire(ctx, &calm, checkCall) }()
+	testkit.Eventually(t, "a call to wait for the slot", tr.slots.queued, testkit.Within(10*time.Second))
+	if got := tr.writes(); got != status.Patient(statusPatience) {
+		t.Fatalf("with a call waiting for IPFS, the writes are %+v, want patient", got)
+	}
+	tr.slots.release()
+	if err := <-waited; err != nil {
+		t.Fatal(err)
+	}
+	tr.slots.release()
+	if got := tr.writes(); got != status.Patient(0) {
+		t.Fatalf("once no call waits, the writes are %+v, want the store's own", got)
 	}
 }
