@@ -131,7 +131,7 @@ func OpenStatusStore(path string) (*StatusStore, error) {
 		db.Close()
 		return nil, fmt.Errorf("open status store %s: %w", path, err)
 	}
-	s := &StatusStore{db: db}
+	s := &StatusStore{db: db, group: groupCommit{wake: make(chan struct{}, 1)}}
 	if err := db.View(func(tx *bolt.Tx) error {
 		s.counts.load(tx)
 		return nil
@@ -173,7 +173,9 @@ func (s *StatusStore) Put(st LocalStatus) error {
 // PutMany stores every record in one transaction: all or none. Keep batches
 // to a few thousand records: bbolt splits pages only at commit, so a huge
 // batch of new keys inserts into ever larger in-memory nodes.
-func (s *StatusStore) PutMany(sts []LocalStatus) error {
+func (s *StatusStore) PutMany(sts []LocalStatus) error { return s.putMany(sts, 0) }
+
+func (s *StatusStore) putMany(sts []LocalStatus, patience time.Duration) error {
 	for i := range sts {
 		if !sts[i].Cid.Defined() {
 			return fmt.Errorf("%w: no cid", ErrInvalidStatus)
@@ -182,15 +184,17 @@ func (s *StatusStore) PutMany(sts []LocalStatus) error {
 			return fmt.Errorf("%w: %s has status %q", ErrInvalidStatus, sts[i].Cid, sts[i].Status)
 		}
 	}
-	return s.write(&statusWrite{puts: sts})
+	return s.write(&statusWrite{puts: sts, patience: patience})
 }
 
 // Delete removes the record for c, if any.
-func (s *StatusStore) Delete(c cid.Cid) error {
+func (s *StatusStore) Delete(c cid.Cid) error { return s.delete(c, 0) }
+
+func (s *StatusStore) delete(c cid.Cid, patience time.Duration) error {
 	if !c.Defined() {
 		return nil
 	}
-	return s.write(&statusWrite{del: []byte(c.KeyString())})
+	return s.write(&statusWrite{del: []byte(c.KeyString()), patience: patience})
 }
 
 // ForEach streams every record in CID order from one read transaction. fn

@@ -2,6 +2,7 @@ package storage
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/ipfs/go-cid"
 )
@@ -30,13 +31,43 @@ type StatusEditor func(i int, st *LocalStatus, known bool) StatusAction
 // would undo the change: whoever decides from a record's present value
 // edits it here. fn may run more than once for a CID (a failed group commit
 // retries each write alone), so it must only decide, never act.
-func (s *StatusStore) Edit(cids []cid.Cid, fn StatusEditor) error {
+func (s *StatusStore) Edit(cids []cid.Cid, fn StatusEditor) error { return s.edit(cids, fn, 0) }
+
+func (s *StatusStore) edit(cids []cid.Cid, fn StatusEditor, patience time.Duration) error {
 	for _, c := range cids {
 		if !c.Defined() {
 			return fmt.Errorf("%w: no cid", ErrInvalidStatus)
 		}
 	}
-	return s.write(&statusWrite{edit: &statusEdit{cids: cids, fn: fn}})
+	return s.write(&statusWrite{edit: &statusEdit{cids: cids, fn: fn}, patience: patience})
+}
+
+// PatientWrites are the status store's writes that may wait for company
+// (status_write.go): each returns once on disk, as the store's own do, but
+// a stream of them shares fsyncs. For writers whose next step waits on
+// something slower anyway, such as a tracker with CIDs queued for IPFS.
+type PatientWrites struct {
+	s        *StatusStore
+	patience time.Duration
+}
+
+// Patient returns the store's writes that may wait up to patience after
+// the last commit began; zero makes them the store's own.
+func (s *StatusStore) Patient(patience time.Duration) PatientWrites {
+	return PatientWrites{s, patience}
+}
+
+// Put is StatusStore.Put.
+func (p PatientWrites) Put(st LocalStatus) error {
+	return p.s.putMany([]LocalStatus{st}, p.patience)
+}
+
+// Delete is StatusStore.Delete.
+func (p PatientWrites) Delete(c cid.Cid) error { return p.s.delete(c, p.patience) }
+
+// Edit is StatusStore.Edit.
+func (p PatientWrites) Edit(cids []cid.Cid, fn StatusEditor) error {
+	return p.s.edit(cids, fn, p.patience)
 }
 
 type statusEdit struct {

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -12,16 +13,26 @@ import (
 // one fsync, then hands the lead to the first write that queued meanwhile.
 // A write returns once its transaction is on disk, as with Update, so its
 // caller may act on it; but the tracker's hundreds of CIDs in flight share
-// each fsync, page write and commit. Unlike bbolt's Batch, no write waits
-// on a timer for company: the batch is whatever queued during the last
+// each fsync, page write and commit. Unlike bbolt's Batch, a write waits on
+// no timer for company: the batch is whatever queued during the last
 // commit, and the writes of one batch apply in the order they queued.
+//
+// A patient write (Patient) is the exception: it may wait for company until
+// its patience has passed since the last commit began, so that a stream of
+// patient writes commits at most once per patience, many writes to an
+// fsync, instead of an fsync or two each. A write that finds no recent
+// commit waits for nothing, and a write that may not wait (every other, the
+// FSM's among them), or a full batch, ends the wait at once.
 
 // statusWrite is one caller's records to put or keys to delete.
 type statusWrite struct {
 	puts []LocalStatus
 	del  []byte
 	edit *statusEdit
-	err  error
+	// patience is how long after the last commit began the write may
+	// wait for company; zero for none.
+	patience time.Duration
+	err      error
 	// done says that the write is committed (false), or that its caller
 	// now leads (true).
 	done chan bool
@@ -47,7 +58,14 @@ func (w *statusWrite) apply(sw *statusWriter) error {
 type groupCommit struct {
 	mu      sync.Mutex
 	queue   []*statusWrite
+	records int // in the queue, for maxGroup
 	leading bool
+	// lastCommit is when the last commit began.
+	lastCommit time.Time
+	// patient is set while the leader waits for company; wake ends the
+	// wait.
+	patient bool
+	wake    chan struct{}
 }
 
 // write commits w, with whatever else is queued, and returns its outcome.
@@ -56,17 +74,25 @@ func (s *StatusStore) write(w *statusWrite) error {
 	w.done = make(chan bool, 1)
 	g.mu.Lock()
 	g.queue = append(g.queue, w)
+	g.records += w.size()
 	if g.leading {
+		if g.patient && (w.patience == 0 || g.records >= maxGroup) {
+			select {
+			case g.wake <- struct{}{}:
+			default:
+			}
+		}
 		g.mu.Unlock()
 		if lead := <-w.done; !lead {
 			return w.err
 		}
+		g.mu.Lock()
 	} else {
 		g.leading = true
-		g.mu.Unlock()
 	}
-	g.mu.Lock()
+	g.waitForCompany()
 	batch := g.take()
+	g.lastCommit = time.Now()
 	g.mu.Unlock()
 	s.commit(batch)
 	for _, o := range batch {
@@ -89,6 +115,33 @@ func (s *StatusStore) write(w *statusWrite) error {
 // this still goes in whole.
 const maxGroup = 4096
 
+// waitForCompany holds the next commit back while every queued write is
+// patient, the last commit began less than the least of their patience
+// ago, and the batch is not full. g.mu is held, and released while it
+// waits.
+func (g *groupCommit) waitForCompany() {
+	for g.records < maxGroup {
+		least := g.queue[0].patience
+		for _, w := range g.queue[1:] {
+			least = min(least, w.patience)
+		}
+		wait := time.Until(g.lastCommit.Add(least))
+		if wait <= 0 {
+			return
+		}
+		g.patient = true
+		g.mu.Unlock()
+		timer := time.NewTimer(wait)
+		select {
+		case <-timer.C:
+		case <-g.wake:
+		}
+		timer.Stop()
+		g.mu.Lock()
+		g.patient = false
+	}
+}
+
 // take dequeues the next batch: the queued writes up to maxGroup records,
 // oldest first, and at least one. g.mu is held.
 func (g *groupCommit) take() []*statusWrite {
@@ -96,12 +149,14 @@ func (g *groupCommit) take() []*statusWrite {
 	for n < len(g.queue) {
 		size += g.queue[n].size()
 		if n > 0 && size > maxGroup {
+			size -= g.queue[n].size()
 			break
 		}
 		n++
 	}
 	batch := g.queue[:n:n]
 	g.queue = g.queue[n:]
+	g.records -= size
 	return batch
 }
 

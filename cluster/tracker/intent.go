@@ -20,7 +20,7 @@ func (t *Tracker) recordPinIntent(c cid.Cid, pinned, held bool, pc *progressCoun
 	now := time.Now().UTC()
 	var st storage.LocalStatus
 	wasQueued := false
-	err := t.status.Edit([]cid.Cid{c}, func(_ int, cur *storage.LocalStatus, known bool) storage.StatusAction {
+	err := t.writes().Edit([]cid.Cid{c}, func(_ int, cur *storage.LocalStatus, known bool) storage.StatusAction {
 		wasQueued = known && queuedStatus(cur.Status)
 		// Allocated here, a protected upload's pin is simply the cluster's.
 		cur.Protected = false
