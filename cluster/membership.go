@@ -151,19 +151,15 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	if _, err := n.state.Peer(id); err != nil && !n.inRaft(id) {
 		return fmt.Errorf("%w: %s", types.ErrUnknownPeer, id)
 	}
-	deadline := time.Now().Add(commitRetryWindow)
-	for {
-		err := n.removeOnce(ctx, id)
-		if err == nil || !retryable(err) || time.Now().After(deadline) {
-			return err
-		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
+	return retryLeaderChanges(ctx, membershipRetryWindow, func() error { return n.removeOnce(ctx, id) })
 }
+
+// membershipRetryWindow is how long a membership change keeps trying
+// through leader changes (the caller's context may end it sooner). An
+// operator asks for one once, and it is rare: an election or two on a
+// loaded cluster during the remove must not fail it, as they may a pin
+// after commitRetryWindow, which a client simply sends again.
+const membershipRetryWindow = 30 * time.Second
 
 func (n *Node) removeOnce(ctx context.Context, id string) error {
 	if n.rp.raft.State() != raft.Leader {

@@ -149,23 +149,38 @@ func (n *Node) allocate(p storage.Pin, current, exclude []string) ([]string, err
 // (ops are idempotent, so a retry after an ambiguous failure is safe), and
 // returns once they committed.
 func (n *Node) submit(ctx context.Context, ops []storage.Op) (uint64, error) {
-	deadline := time.Now().Add(commitRetryWindow)
+	var idx uint64
+	err := retryLeaderChanges(ctx, commitRetryWindow, func() (err error) {
+		idx, err = n.submitOnce(ctx, ops)
+		return err
+	})
+	if err != nil {
+		return 0, err
+	}
+	n.acknowledge(idx)
+	return idx, nil
+}
+
+// retryLeaderChanges runs attempt until it succeeds, fails in a way no
+// other leader would change, ctx ends, or window has passed; then a
+// failure for want of a leader is types.ErrNoLeader.
+func retryLeaderChanges(ctx context.Context, window time.Duration, attempt func() error) error {
+	deadline := time.Now().Add(window)
 	backoff := 20 * time.Millisecond
 	for {
-		idx, err := n.submitOnce(ctx, ops)
-		if err == nil {
-			n.acknowledge(idx)
-			return idx, nil
+		err := attempt()
+		if err == nil || !retryable(err) {
+			return err
 		}
-		if !retryable(err) || time.Now().After(deadline) {
-			if retryable(err) {
-				return 0, fmt.Errorf("%w (last error: %v)", types.ErrNoLeader, err)
+		if time.Now().After(deadline) {
+			if errors.Is(err, types.ErrNoLeader) {
+				return err
 			}
-			return 0, err
+			return fmt.Errorf("%w (last error: %v)", types.ErrNoLeader, err)
 		}
 		select {
 		case <-ctx.Done():
-			return 0, ctx.Err()
+			return ctx.Err()
 		case <-time.After(backoff):
 		}
 		backoff = min(2*backoff, 250*time.Millisecond)

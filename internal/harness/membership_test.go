@@ -81,3 +81,41 @@ func TestTheLeaderLeaving(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// An operator's remove keeps trying through a loss of quorum that outlasts
+// a pin's retry window (6 s): it succeeds once a leader is back, as long
+// as its caller waits. (Under load, elections that churned past 6 s used
+// to fail a remove with "node is not the leader".)
+func TestARemoveOutlastsALongLossOfQuorum(t *testing.T) {
+	c := New(t, 3, Options{})
+	leader := c.WaitLeader()
+	var asker, victim *Peer
+	for _, p := range c.Peers {
+		switch {
+		case p == leader:
+		case asker == nil:
+			asker = p
+		default:
+			victim = p
+		}
+	}
+	c.Partition([]*Peer{c.Peers[0]}, []*Peer{c.Peers[1]}, []*Peer{c.Peers[2]})
+	c.WaitFor("no leader anywhere", func() bool { return c.Leader() == nil })
+	start := time.Now()
+	done := make(chan error, 1)
+	go func() { done <- asker.Node.RemovePeer(timeout(t, time.Minute), victim.ID) }()
+	const longerThanAPinsWindow = 8 * time.Second
+	c.WaitFor("the remove to outlast a pin's retry window", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the remove ended after %s, with no leader: %v", time.Since(start).Round(time.Millisecond), err)
+		default:
+		}
+		return time.Since(start) > longerThanAPinsWindow
+	})
+	c.HealPartition()
+	if err := <-done; err != nil {
+		t.Fatalf("the remove, once a leader was back: %v", err)
+	}
+	c.WaitFor("the removed peer to know it", func() bool { return errors.Is(victim.Node.Ready(), types.ErrRemoved) })
+}
