@@ -27,11 +27,15 @@ var ErrInvalidCommand = errors.New("storage: invalid command")
 // it means the Raft log restarted below the state, and the entry was lost.
 var ErrAlreadyApplied = errors.New("storage: raft index already applied to the state; entry skipped")
 
-// entry is one command at its Raft index.
+// entry is one command at its Raft index, checked once: refused is why
+// every peer refuses it, if it is refused.
 type entry struct {
-	index uint64
-	cmd   *Command
+	index   uint64
+	cmd     *Command
+	refused error
 }
+
+func newEntry(index uint64, c *Command) entry { return entry{index, c, validate(c)} }
 
 // result is what one entry did: its changes, or why it was refused.
 type result struct {
@@ -48,7 +52,7 @@ type result struct {
 // its last snapshot, which may be older than the file. Index 0 is never skipped and
 // never recorded, for callers outside Raft.
 func (s *State) Apply(index uint64, c Command) ([]Change, error) {
-	res, err := s.applyEntries([]entry{{index: index, cmd: &c}})
+	res, err := s.applyEntries([]entry{newEntry(index, &c)})
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +94,13 @@ func (s *State) applyEntries(es []entry) ([]result, error) {
 				res[i].err = ErrAlreadyApplied
 				continue
 			}
-			if err := validate(e.cmd); err != nil {
-				res[i].err = err
-			} else if res[i].changes, err = a.apply(e.cmd); err != nil {
-				return fmt.Errorf("apply index %d: %w", e.index, err)
+			res[i].err = e.refused
+			if e.refused == nil {
+				changes, err := a.apply(e.cmd)
+				if err != nil {
+					return fmt.Errorf("apply index %d: %w", e.index, err)
+				}
+				res[i].changes = changes
 			}
 			applied = max(applied, e.index)
 		}

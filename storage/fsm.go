@@ -97,9 +97,10 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 		if len(entries) == 0 {
 			through = f.appliedThroughNow()
 		}
-		entries = append(entries, entry{index: l.Index, cmd: &c})
+		e := newEntry(l.Index, &c)
+		entries = append(entries, e)
 		cmds = append(cmds, l)
-		resp[i] = f.answer(l.Index, &c, through)
+		resp[i] = f.answer(e, through)
 	}
 	if len(entries) == 0 {
 		return resp
@@ -124,19 +125,18 @@ func (f *FSM) ApplyBatch(logs []*raft.Log) []any {
 	return resp
 }
 
-// answer is what the state will make of the entry c at index: nil, or
+// answer is what the state will make of the entry e: nil, or
 // ErrAlreadyApplied for a replay (nobody waits for it after a restart; a
 // proposer that does, on a Raft log that restarted below the state, must
 // not be told its entry applied), or why every peer refuses it.
-func (f *FSM) answer(index uint64, c *Command, through uint64) error {
-	if index <= through {
+func (f *FSM) answer(e entry, through uint64) error {
+	if e.index <= through {
 		return ErrAlreadyApplied
 	}
-	if err := validate(c); err != nil {
-		f.log.Warn().Uint64("index", index).Err(err).Msg("refused command")
-		return err
+	if e.refused != nil {
+		f.log.Warn().Uint64("index", e.index).Err(e.refused).Msg("refused command")
 	}
-	return nil
+	return e.refused
 }
 
 // appliedThroughNow is the highest index the state has applied or been
