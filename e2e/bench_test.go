@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,9 @@ import (
 // and through a flotilla peer in front of it, in one process, and reports
 // the ratios: a forwarded call, a forwarded upload (an add of 4 MiB that
 // does not pin, which the proxy only streams through), and an add that pins
-// (which through the proxy is a Raft commit plus the pin on Kubo).
+// (which through the proxy is a Raft commit plus the pin on Kubo). The
+// forwarded call is also timed through a bare TCP relay process in front
+// of the same Kubo: what any proxy of its own process costs at least.
 func BenchmarkProxyAgainstKubo(b *testing.B) {
 	flotillaBin, ipfsBin := binaries(b)
 	k := startKubo(b, ipfsBin)
@@ -29,6 +32,7 @@ func BenchmarkProxyAgainstKubo(b *testing.B) {
 		p.logLevel = "info"
 	}
 	p.start()
+	relay := startBareRelay(b, strings.TrimPrefix(k.url, "http://"))
 	client := &http.Client{}
 	direct, err := rpc.NewURLApiWithClient(k.url, client)
 	if err != nil {
@@ -68,7 +72,7 @@ func BenchmarkProxyAgainstKubo(b *testing.B) {
 	upload := func(api *rpc.HttpApi) time.Duration { return add(api, uploads, 4<<20, false) }
 	// The ratios are of the totals over all b.N rounds, not of the last one:
 	// on a shared machine a single round is noise.
-	var dv, pv, du, pu, da, pa time.Duration
+	var dv, pv, rv, du, pu, da, pa time.Duration
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		// The baseline and the proxy take turns going first, so that a warm
@@ -76,11 +80,13 @@ func BenchmarkProxyAgainstKubo(b *testing.B) {
 		if i%2 == 0 {
 			dv += version(k.url, calls)
 			pv += version(p.proxyURL(), calls)
+			rv += version(relay, calls)
 			du += upload(direct)
 			pu += upload(proxied)
 			da += pinned(direct)
 			pa += pinned(proxied)
 		} else {
+			rv += version(relay, calls)
 			pv += version(p.proxyURL(), calls)
 			dv += version(k.url, calls)
 			pu += upload(proxied)
@@ -93,6 +99,8 @@ func BenchmarkProxyAgainstKubo(b *testing.B) {
 	b.ReportMetric(float64(pv)/float64(dv), "forwarded-call-ratio")
 	b.ReportMetric(float64(dv.Microseconds())/(calls*rounds), "µs/call-direct")
 	b.ReportMetric(float64(pv.Microseconds())/(calls*rounds), "µs/call-proxied")
+	b.ReportMetric(float64(rv)/float64(dv), "relayed-call-ratio")
+	b.ReportMetric(float64(rv.Microseconds())/(calls*rounds), "µs/call-relayed")
 	b.ReportMetric(float64(du)/float64(pu), "upload-throughput-ratio")
 	b.ReportMetric(float64(pa)/float64(da), "pinned-add-ratio")
 	b.ReportMetric(float64(pa.Milliseconds())/(adds*rounds), "ms/add-proxied")

@@ -69,6 +69,7 @@ var rows = []row{
 	{"CPU ms per pin, 16 clients: the 3 daemons vs ipfs-cluster's", pinAdd, "flotilla-c16-cpu-ms/pin", "ipfscluster-c16-cpu-ms/pin", "", " ms", ""},
 	{"CPU ms per pin, 64 clients: the 3 daemons vs ipfs-cluster's", pinAdd, "flotilla-c64-cpu-ms/pin", "ipfscluster-c64-cpu-ms/pin", "", " ms", ""},
 	{"a forwarded call (version): µs vs Kubo directly", "ProxyAgainstKubo", "µs/call-proxied", "µs/call-direct", "forwarded-call-ratio", " µs", "<= 1.1x"},
+	{"a call (version) through a bare TCP relay process: µs vs Kubo directly", "ProxyAgainstKubo", "µs/call-relayed", "µs/call-direct", "relayed-call-ratio", " µs", ""},
 	{"upload (add 4 MiB, no pin) through the proxy: throughput vs Kubo", "ProxyAgainstKubo", "", "", "upload-throughput-ratio", "", ">= 0.95x"},
 	{"add and pin 256 KiB through the proxy: ms vs Kubo", "ProxyAgainstKubo", "ms/add-proxied", "ms/add-direct", "pinned-add-ratio", " ms", ""},
 	{"in-process proxy: a call vs a bare upstream", "Forwarding", "µs/call-proxied", "µs/call-direct", "latency-ratio", " µs", ""},
