@@ -49,6 +49,14 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	if c.bootstrap != "" && c.follow != "" {
 		return usageError(g, "--follow and --bootstrap exclude each other: a follower follows, a member joins")
 	}
+	bootstrap, err := clusterAddrs(c.bootstrap)
+	if err != nil {
+		return usageError(g, "--bootstrap: %v", err)
+	}
+	follow, err := clusterAddrs(c.follow)
+	if err != nil {
+		return usageError(g, "--follow: %v", err)
+	}
 	home, err := g.home()
 	if err != nil {
 		return err
@@ -77,7 +85,7 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
 	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
-	if err := d.start(ctx, splitList(c.bootstrap), splitList(c.follow)); err != nil {
+	if err := d.start(ctx, bootstrap, follow); err != nil {
 		d.stop()
 		return err
 	}

@@ -2,13 +2,18 @@ package main
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	ma "github.com/multiformats/go-multiaddr"
+
 	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/proxy"
 )
 
@@ -68,6 +73,44 @@ func advertiseAddr(listen string, bound net.Addr) string {
 		}
 	}
 	return net.JoinHostPort("127.0.0.1", port)
+}
+
+// clusterAddrs reads a comma-separated list of peers' cluster ports:
+// HOST:PORT, or the multiaddr that ipfs-cluster's users give
+// (/ip4/<host>/tcp/<port>, with or without /p2p/<id>), taken as HOST:PORT.
+// A peer ID in it is not checked: peers prove the cluster secret, not an ID.
+func clusterAddrs(s string) ([]string, error) {
+	list := splitList(s)
+	for i, addr := range list {
+		host, port, err := splitClusterAddr(addr)
+		if err != nil {
+			return nil, err
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf("%q: the port must be a number from 1 to 65535", addr)
+		}
+		list[i] = net.JoinHostPort(host, port)
+	}
+	return list, nil
+}
+
+func splitClusterAddr(addr string) (host, port string, err error) {
+	if strings.HasPrefix(addr, "/") {
+		return ipfs.SplitMultiaddr(addr, "a cluster address", func(c *ma.Component) error {
+			if c.Protocol().Code != ma.P_P2P {
+				return fmt.Errorf("%q: unsupported protocol /%s in a cluster address", addr, c.Protocol().Name)
+			}
+			return nil
+		})
+	}
+	host, port, err = net.SplitHostPort(addr)
+	if err == nil && host == "" {
+		err = errors.New("no host")
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("%q is not a cluster address (%v): give HOST:PORT, such as 10.0.0.1:9096", addr, err)
+	}
+	return host, port, nil
 }
 
 func splitList(s string) []string {

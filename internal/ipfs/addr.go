@@ -50,36 +50,54 @@ func parseURL(addr string) (string, error) {
 }
 
 func parseMultiaddr(addr string) (string, error) {
+	scheme := "http"
+	host, port, err := SplitMultiaddr(addr, "an API address", func(c *ma.Component) error {
+		switch c.Protocol().Code {
+		case ma.P_HTTP:
+		case ma.P_HTTPS, ma.P_TLS:
+			scheme = "https"
+		case ma.P_UNIX:
+			return fmt.Errorf("%q: unix sockets are not supported, give the API a TCP address", addr)
+		default:
+			return fmt.Errorf("%q: unsupported protocol /%s in an API address", addr, c.Protocol().Name)
+		}
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	return scheme + "://" + net.JoinHostPort(host, port), nil
+}
+
+// SplitMultiaddr reads /ip4|ip6|dns|dns4|dns6/<host>/tcp/<port> off the
+// front of addr, a multiaddr naming what (for errors), and hands each
+// later component to rest, which refuses those the caller does not take.
+func SplitMultiaddr(addr, what string, rest func(c *ma.Component) error) (host, port string, err error) {
 	m, err := ma.NewMultiaddr(addr)
 	if err != nil {
-		return "", fmt.Errorf("%q is not a valid multiaddr: %w", addr, err)
+		return "", "", fmt.Errorf("%q is not a valid multiaddr: %w", addr, err)
 	}
-	var host, port string
-	scheme := "http"
 	for i := range m {
 		c := &m[i]
 		switch code := c.Protocol().Code; {
 		case code == ma.P_IP4 || code == ma.P_IP6 || code == ma.P_DNS || code == ma.P_DNS4 || code == ma.P_DNS6:
 			if i != 0 {
-				return "", fmt.Errorf("%q: the host must come first", addr)
+				return "", "", fmt.Errorf("%q: the host must come first", addr)
 			}
 			host = c.Value()
 		case code == ma.P_TCP:
 			if i != 1 {
-				return "", fmt.Errorf("%q: /tcp/<port> must follow the host", addr)
+				return "", "", fmt.Errorf("%q: /tcp/<port> must follow the host", addr)
 			}
 			port = c.Value()
-		case code == ma.P_HTTP:
-		case code == ma.P_HTTPS || code == ma.P_TLS:
-			scheme = "https"
-		case code == ma.P_UNIX:
-			return "", fmt.Errorf("%q: unix sockets are not supported, give the API a TCP address", addr)
 		default:
-			return "", fmt.Errorf("%q: unsupported protocol /%s in an API address", addr, c.Protocol().Name)
+			if err := rest(c); err != nil {
+				return "", "", err
+			}
 		}
 	}
 	if host == "" || port == "" {
-		return "", fmt.Errorf("%q: want /ip4|ip6|dns/<host>/tcp/<port>", addr)
+		return "", "", fmt.Errorf("%q: want /ip4|ip6|dns/<host>/tcp/<port> in %s", addr, what)
 	}
-	return scheme + "://" + net.JoinHostPort(host, port), nil
+	return host, port, nil
 }
