@@ -15,11 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/offline"
 	"github.com/flotilla-ipfs/flotilla/cluster/offline/offlinetest"
+	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -76,6 +79,8 @@ func noop(index, term uint64) *raft.Log {
 type peerFolder struct {
 	t   *testing.T
 	dir string
+	// bolt writes the log as an older build did, in raft.db.
+	bolt bool
 }
 
 func newPeerFolder(t *testing.T) *peerFolder {
@@ -91,14 +96,27 @@ func (f *peerFolder) log(entries ...*raft.Log) {
 	if err := os.MkdirAll(f.raftDir(), 0o700); err != nil {
 		f.t.Fatal(err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(f.raftDir(), "raft.db")})
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	store := f.openLog(f.t)
 	defer store.Close()
 	if err := store.StoreLogs(entries); err != nil {
 		f.t.Fatal(err)
 	}
+}
+
+// openLog opens the folder's log for writing, as the daemon does.
+func (f *peerFolder) openLog(t *testing.T) raftstore.Store {
+	t.Helper()
+	var store raftstore.Store
+	var err error
+	if f.bolt {
+		store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(f.raftDir(), raftstore.BoltFile)})
+	} else {
+		store, err = raftstore.Open(f.raftDir(), hclog.NewNullLogger(), zerolog.Nop())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 // apply applies the commands among entries to the state at path, as the FSM
@@ -257,28 +275,27 @@ func TestExportSkipsRefusedCommandsAndStopsOnCorruptOnes(t *testing.T) {
 }
 
 func TestOfflineRefusesALockedFolder(t *testing.T) {
-	f := newPeerFolder(t)
 	entries := []*raft.Log{configuration(1, 1, voters("a")), pinBatch(t, 2, 1, pin(1))}
-	f.log(entries...)
-	f.state(entries...)
-	for name, lock := range map[string]func(t *testing.T) io.Closer{
-		"state.db": func(t *testing.T) io.Closer {
+	for name, locked := range map[string]struct {
+		bolt bool
+		lock func(f *peerFolder, t *testing.T) io.Closer
+	}{
+		"state.db": {lock: func(f *peerFolder, t *testing.T) io.Closer {
 			st, err := storage.OpenState(f.statePath())
 			if err != nil {
 				t.Fatal(err)
 			}
 			return st
-		},
-		"raft.db": func(t *testing.T) io.Closer {
-			store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(f.raftDir(), "raft.db")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return store
-		},
+		}},
+		"raft log":                 {lock: holdLog},
+		"an older build's raft.db": {bolt: true, lock: holdLog},
 	} {
 		t.Run(name, func(t *testing.T) {
-			held := lock(t)
+			f := newPeerFolder(t)
+			f.bolt = locked.bolt
+			f.log(entries...)
+			f.state(entries...)
+			held := locked.lock(f, t)
 			if _, err := offline.Export(f.dir, io.Discard); !errors.Is(err, offline.ErrPeerRunning) {
 				t.Errorf("export: %v", err)
 			}
@@ -292,6 +309,35 @@ func TestOfflineRefusesALockedFolder(t *testing.T) {
 			f.noTempLeft()
 		})
 	}
+}
+
+func holdLog(f *peerFolder, t *testing.T) io.Closer { return f.openLog(t) }
+
+// A peer of an older build, stopped before this build ever started it,
+// still exports and imports, and its log stays in its format: the daemon
+// moves it at its next start.
+func TestOfflineReadsAnOlderBuildsLog(t *testing.T) {
+	f := newPeerFolder(t)
+	f.bolt = true
+	entries := []*raft.Log{
+		configuration(1, 1, voters("a")),
+		pinBatch(t, 2, 1, pin(1)),
+		pinBatch(t, 3, 2, pin(2)),
+	}
+	f.log(entries...)
+	f.state(entries[:2]...)
+	offlinetest.SamePins(t, offlinetest.Export(t, f.dir), pinsOf(1, 2))
+	if _, err := offline.Import(f.dir, "a", "a:9096", offlinetest.NDJSON(t, pinsOf(3))); err != nil {
+		t.Fatal(err)
+	}
+	offlinetest.SamePins(t, offlinetest.Export(t, f.dir), pinsOf(3))
+	if metas, err := f.snapshots().List(); err != nil || len(metas) != 1 || metas[0].Index != 3 || metas[0].Term != 2 {
+		t.Fatalf("the import's snapshot is not at the end of raft.db: %+v %v", metas, err)
+	}
+	if _, err := os.Stat(filepath.Join(f.raftDir(), raftstore.WALDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the offline tools moved the log: %v", err)
+	}
+	f.noTempLeft()
 }
 
 func TestImportWritesOneSnapshotAtTheEndOfTheLog(t *testing.T) {
