@@ -36,8 +36,13 @@ func moveBoltLog(dir string, hlog hclog.Logger, log zerolog.Logger) error {
 		if err != nil {
 			return err
 		}
-		log.Warn().Str("path", boltPath).Msg("a previous move of the raft log into the WAL ended before raft.db was set aside: setting it aside now")
-		return setAside(dir)
+		// Either a move that a crash cut short after the rename, or an
+		// earlier build started on this folder after the move (it makes
+		// an empty raft.db): the WAL is the log either way.
+		moved, err := setAside(dir)
+		log.Warn().Err(err).Str("path", boltPath).Str("kept_as", moved).
+			Msg("raft.db beside the WAL, which holds the raft log: a move cut short, or an earlier build started on this folder; setting raft.db aside")
+		return err
 	}
 
 	start := time.Now()
@@ -73,19 +78,28 @@ func moveBoltLog(dir string, hlog hclog.Logger, log zerolog.Logger) error {
 	if err := src.Close(); err != nil {
 		return err
 	}
-	if err := setAside(dir); err != nil {
+	moved, err := setAside(dir)
+	if err != nil {
 		return err
 	}
 	log.Info().Uint64("entries", n).Dur("took", time.Since(start)).Str("from", boltPath).Str("to", walDir).
-		Str("kept_as", filepath.Join(dir, MovedBoltFile)).Msg("moved the raft log into the WAL")
+		Str("kept_as", moved).Msg("moved the raft log into the WAL")
 	return nil
 }
 
-func setAside(dir string) error {
-	if err := os.Rename(filepath.Join(dir, BoltFile), filepath.Join(dir, MovedBoltFile)); err != nil {
-		return err
+// setAside renames raft.db to MovedBoltFile, or beside it when a move
+// before already left one there, and returns the new path.
+func setAside(dir string) (string, error) {
+	to := filepath.Join(dir, MovedBoltFile)
+	if ok, err := exists(to); err != nil {
+		return "", err
+	} else if ok {
+		to += "." + time.Now().UTC().Format("20060102T150405.000000000")
 	}
-	return storage.SyncDir(dir)
+	if err := os.Rename(filepath.Join(dir, BoltFile), to); err != nil {
+		return "", err
+	}
+	return to, storage.SyncDir(dir)
 }
 
 // stableKeys are everything hashicorp/raft keeps in its stable store: the

@@ -198,6 +198,34 @@ func TestAWholeWALBesideRaftDBWins(t *testing.T) {
 	mustExist(t, filepath.Join(dir, MovedBoltFile), true)
 }
 
+// An earlier build started on a moved folder makes an empty raft.db (and
+// refuses to start). The next start of this build sets it aside without
+// replacing the raft.db.migrated of the move.
+func TestAnEmptyRaftDBFromAnEarlierBuildLeavesTheMovedOneAlone(t *testing.T) {
+	dir := t.TempDir()
+	o := oldLog{first: 1, last: 10, term: 4, voteCand: []byte("a")}
+	o.write(t, dir)
+	if err := open(t, dir).Close(); err != nil {
+		t.Fatal(err)
+	}
+	oldLog{}.write(t, dir)
+	s := open(t, dir)
+	o.holds(t, s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	mustExist(t, filepath.Join(dir, BoltFile), false)
+	if aside, _ := filepath.Glob(filepath.Join(dir, MovedBoltFile+".*")); len(aside) != 1 {
+		t.Fatalf("the empty raft.db was set aside as %v, want one file beside %s", aside, MovedBoltFile)
+	}
+	moved, err := openBolt(filepath.Join(dir, MovedBoltFile), time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer moved.Close()
+	o.holds(t, moved)
+}
+
 func TestAStoppedPeersLogOpensInEitherFormatAndNotWhileHeld(t *testing.T) {
 	o := oldLog{first: 1, last: 20, term: 3, voteCand: []byte("a")}
 
