@@ -13,6 +13,7 @@ import (
 
 	"github.com/hashicorp/raft"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -73,7 +74,11 @@ func (n *Node) openFollow() error {
 		return err
 	}
 	if !ok {
-		if _, err := os.Stat(filepath.Join(n.cfg.DataDir, "raft", "raft.db")); err == nil {
+		had, err := raftstore.Exists(filepath.Join(n.cfg.DataDir, "raft"))
+		if err != nil {
+			return err
+		}
+		if had {
 			return ErrNotFollowerHome
 		}
 		if len(n.cfg.Membership.Bootstrap) == 0 {

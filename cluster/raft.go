@@ -8,16 +8,16 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
 )
 
 // raftParts are the pieces of a Raft node that must be closed on shutdown.
 type raftParts struct {
 	raft      *raft.Raft
-	store     *raftboltdb.BoltStore
+	store     raftstore.Store
 	stable    *stableAfterShutdown // store, as Raft's stable store
 	transport *raft.NetworkTransport
 	fresh     bool // no Raft state existed on disk before this start
@@ -28,11 +28,11 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(dir, "raft.db")})
-	if err != nil {
-		return nil, fmt.Errorf("open raft log: %w", err)
-	}
 	hlog := logging.HCLog(log.Level(max(log.GetLevel(), zerolog.WarnLevel)), "raft")
+	store, err := raftstore.Open(dir, hlog, log)
+	if err != nil {
+		return nil, err
+	}
 	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
 	if err != nil {
 		store.Close()

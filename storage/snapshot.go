@@ -71,7 +71,7 @@ func (s *State) Restore(r io.Reader) error {
 	}
 	s.retire(s.db)
 	s.db = nil
-	syncErr := syncDir(filepath.Dir(s.path))
+	syncErr := SyncDir(filepath.Dir(s.path))
 	db, err := openStateDB(s.path)
 	if err != nil {
 		return fmt.Errorf("restore: reopen state: %w", errors.Join(err, syncErr))
@@ -142,17 +142,4 @@ func checkStateFile(path string) error {
 		}
 		return nil
 	})
-}
-
-// syncDir makes a rename durable: the directory entry is data too.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }

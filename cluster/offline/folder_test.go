@@ -15,11 +15,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/offline"
 	"github.com/flotilla-ipfs/flotilla/cluster/offline/offlinetest"
+	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -76,6 +79,8 @@ func noop(index, term uint64) *raft.Log {
 type peerFolder struct {
 	t   *testing.T
 	dir string
+	// bolt writes the log as an older build did, in raft.db.
+	bolt bool
 }
 
 func newPeerFolder(t *testing.T) *peerFolder {
@@ -91,14 +96,27 @@ func (f *peerFolder) log(entries ...*raft.Log) {
 	if err := os.MkdirAll(f.raftDir(), 0o700); err != nil {
 		f.t.Fatal(err)
 	}
-	store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(f.raftDir(), "raft.db")})
-	if err != nil {
-		f.t.Fatal(err)
-	}
+	store := f.openLog(f.t)
 	defer store.Close()
 	if err := store.StoreLogs(entries); err != nil {
 		f.t.Fatal(err)
 	}
+}
+
+// openLog opens the folder's log for writing, as the daemon does.
+func (f *peerFolder) openLog(t *testing.T) raftstore.Store {
+	t.Helper()
+	var store raftstore.Store
+	var err error
+	if f.bolt {
+		store, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(f.raftDir(), raftstore.BoltFile)})
+	} else {
+		store, err = raftstore.Open(f.raftDir(), hclog.NewNullLogger(), zerolog.Nop())
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store
 }
 
 // apply applies the commands among entries to the state at path, as the FSM
@@ -254,44 +272,6 @@ func TestExportSkipsRefusedCommandsAndStopsOnCorruptOnes(t *testing.T) {
 		t.Fatalf("export of a corrupt log: %v", err)
 	}
 	f.noTempLeft()
-}
-
-func TestOfflineRefusesALockedFolder(t *testing.T) {
-	f := newPeerFolder(t)
-	entries := []*raft.Log{configuration(1, 1, voters("a")), pinBatch(t, 2, 1, pin(1))}
-	f.log(entries...)
-	f.state(entries...)
-	for name, lock := range map[string]func(t *testing.T) io.Closer{
-		"state.db": func(t *testing.T) io.Closer {
-			st, err := storage.OpenState(f.statePath())
-			if err != nil {
-				t.Fatal(err)
-			}
-			return st
-		},
-		"raft.db": func(t *testing.T) io.Closer {
-			store, err := raftboltdb.New(raftboltdb.Options{Path: filepath.Join(f.raftDir(), "raft.db")})
-			if err != nil {
-				t.Fatal(err)
-			}
-			return store
-		},
-	} {
-		t.Run(name, func(t *testing.T) {
-			held := lock(t)
-			if _, err := offline.Export(f.dir, io.Discard); !errors.Is(err, offline.ErrPeerRunning) {
-				t.Errorf("export: %v", err)
-			}
-			if _, err := offline.Import(f.dir, "a", "a:9096", offlinetest.NDJSON(t, pinsOf(9))); !errors.Is(err, offline.ErrPeerRunning) {
-				t.Errorf("import: %v", err)
-			}
-			if err := held.Close(); err != nil {
-				t.Fatal(err)
-			}
-			offlinetest.SamePins(t, offlinetest.Export(t, f.dir), pinsOf(1))
-			f.noTempLeft()
-		})
-	}
 }
 
 func TestImportWritesOneSnapshotAtTheEndOfTheLog(t *testing.T) {

@@ -76,7 +76,7 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	if err := os.Rename(filepath.Join(tmp, "state.db"), filepath.Join(dataDir, "state.db")); err != nil {
 		return 0, err
 	}
-	return n, syncDir(dataDir)
+	return n, storage.SyncDir(dataDir)
 }
 
 // fillState writes the pins of r into st in batches, in CID order (see
@@ -160,5 +160,5 @@ func writeSnapshot(dataDir string, st *storage.State, index, term uint64, conf r
 			}
 		}
 	}
-	return syncDir(dir)
+	return storage.SyncDir(dir)
 }

@@ -28,8 +28,6 @@ import (
 	"path/filepath"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -190,21 +188,9 @@ func copyState(src, dst *storage.State) error {
 // checkUnlocked fails fast, and says why, when a daemon holds path: bbolt would
 // otherwise wait for the lock.
 func checkUnlocked(path string) error {
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: lockTimeout, ReadOnly: true})
-	if errors.Is(err, bolt.ErrTimeout) {
+	err := storage.CheckFree(path, lockTimeout)
+	if errors.Is(err, storage.ErrInUse) {
 		return fmt.Errorf("%s: %w", path, ErrPeerRunning)
 	}
-	if err != nil {
-		return fmt.Errorf("open %s: %w", path, err)
-	}
-	return db.Close()
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	return errors.Join(err, d.Close())
+	return err
 }

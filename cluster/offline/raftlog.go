@@ -8,18 +8,17 @@ import (
 	"path/filepath"
 
 	"github.com/hashicorp/raft"
-	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
-	bolt "go.etcd.io/bbolt"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-// raftFiles reads a stopped peer's Raft log and snapshots, never writing
-// to them: the log is opened read-only, which also holds off a daemon that
+// raftFiles reads a stopped peer's Raft log, of either format, and its
+// snapshots, never changing them. The open log holds off a daemon that
 // would start meanwhile.
 type raftFiles struct {
 	dir         string
-	store       *raftboltdb.BoltStore // nil when the peer has no log
+	store       raftstore.Store // nil when the peer has no log
 	snaps       *raft.FileSnapshotStore
 	latest      *raft.SnapshotMeta // nil when there is no snapshot
 	first, last uint64             // the log's range; 0 when empty
@@ -27,27 +26,19 @@ type raftFiles struct {
 
 func openRaftFiles(dataDir string) (*raftFiles, error) {
 	rs := &raftFiles{dir: filepath.Join(dataDir, "raft")}
-	dbPath := filepath.Join(rs.dir, "raft.db")
-	if _, err := os.Stat(dbPath); err == nil {
-		rs.store, err = raftboltdb.New(raftboltdb.Options{
-			Path:        dbPath,
-			BoltOptions: &bolt.Options{Timeout: lockTimeout, ReadOnly: true},
-		})
-		if errors.Is(err, bolt.ErrTimeout) {
-			return nil, fmt.Errorf("%s: %w", dbPath, ErrPeerRunning)
-		}
-		if err != nil {
-			return nil, fmt.Errorf("open raft log %s: %w", dbPath, err)
-		}
-		if rs.first, err = rs.store.FirstIndex(); err == nil {
-			rs.last, err = rs.store.LastIndex()
-		}
-		if err != nil {
-			rs.close()
-			return nil, fmt.Errorf("read raft log %s: %w", dbPath, err)
-		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+	var err error
+	rs.store, err = raftstore.OpenStopped(rs.dir, lockTimeout)
+	if errors.Is(err, storage.ErrInUse) {
+		return nil, fmt.Errorf("%s: %w", rs.dir, ErrPeerRunning)
+	}
+	if err != nil {
 		return nil, err
+	}
+	if rs.store != nil {
+		if rs.first, rs.last, err = raftstore.Range(rs.store); err != nil {
+			rs.close()
+			return nil, fmt.Errorf("read raft log in %s: %w", rs.dir, err)
+		}
 	}
 	// The snapshot store creates its folder: only open an existing one.
 	if _, err := os.Stat(filepath.Join(rs.dir, "snapshots")); err == nil {
