@@ -88,7 +88,7 @@ func writeScaleExport(b *testing.B, path string, n int) {
 
 // writeExport streams an export of n named recursive pins, held by every
 // peer, whose CIDs cidAt gives.
-func writeExport(b *testing.B, path string, n int, cidAt func(int) string) {
+func writeExport(b testing.TB, path string, n int, cidAt func(int) string) {
 	b.Helper()
 	f, err := os.Create(path)
 	if err != nil {
@@ -201,7 +201,7 @@ func scaleRun(b *testing.B, flotillaBin string, k *kubo, export string, n int) s
 // the time is that of the whole answer, read by a client that keeps none
 // of it. A failure after the status line is reported in the
 // X-Stream-Error trailer.
-func listAll(b *testing.B, client *http.Client, method, url string, count func(io.Reader) (int, error)) (int, error) {
+func listAll(b testing.TB, client *http.Client, method, url string, count func(io.Reader) (int, error)) (int, error) {
 	ctx, cancel := context.WithTimeout(b.Context(), 15*time.Minute)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)

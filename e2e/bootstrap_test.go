@@ -2,7 +2,10 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
+	"net/http"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -40,5 +43,58 @@ func TestJoinThroughAnIPFSClusterStyleMultiaddr(t *testing.T) {
 	})
 	if ids := peerIDs(t, joiner); !slices.Contains(ids, id.ID) {
 		t.Fatalf("the joiner's peers %v lack the first peer %s", ids, id.ID)
+	}
+}
+
+// A peer joining a cluster whose log starts after a snapshot (a pinset
+// imported with `flotilla state import`) catches up by the snapshot, since
+// the leader has no entries to replay: its Raft log then starts at an
+// index other than 1. It commits through that log, and after a crash it
+// keeps every pin and catches up with what it missed.
+func TestAPeerJoinsByASnapshotAndSurvivesACrash(t *testing.T) {
+	flotillaBin, ipfsBin := binaries(t)
+	secret := "FLOTILLA_CLUSTER_SECRET=" + randomSecret()
+	kubos := []*kubo{startKubo(t, ipfsBin), startKubo(t, ipfsBin), startKubo(t, ipfsBin)}
+	// Fixed cluster ports, as in a real deployment: the import writes the
+	// first peer's address into the Raft configuration before it ever
+	// listens, and a restarted peer must come back where the others look.
+	port := func() string { return fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)) }
+	first := newPeer(t, flotillaBin, kubos[0], secret, port())
+	const imported = 200
+	export := filepath.Join(t.TempDir(), "pinset.ndjson")
+	writeExport(t, export, imported, func(i int) string { return scaleCID(i).String() })
+	if out, err := first.flotilla("state", "import", "--file", export); err != nil {
+		t.Fatalf("state import: %v\n%s", err, out)
+	}
+	first.start()
+	// Two joiners, so that the cluster keeps a majority while one is down.
+	joiner := newPeer(t, flotillaBin, kubos[1], secret, port())
+	joiner.start("--bootstrap", first.clust)
+	newPeer(t, flotillaBin, kubos[2], secret, port()).start("--bootstrap", first.clust)
+	pins := func(p *peer) int {
+		n, err := listAll(t, p.client(), http.MethodPost, p.proxyURL()+"/api/v0/pin/ls?type=recursive&stream=true", countLines)
+		if err != nil {
+			return -1
+		}
+		return n
+	}
+	waitFor(t, "the joiner to hold the imported pinset", 60*time.Second, func() bool { return pins(joiner) == imported })
+
+	before := addEverywhere(t, kubos, "committed through the joiner's log")
+	proxyPin(t, joiner, before, "")
+	joiner.kill()
+	missed := addEverywhere(t, kubos, "committed while the joiner was down")
+	proxyPin(t, first, missed, "")
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the joiner's log:\n%s", joiner.logs)
+		}
+	})
+	joiner.start()
+	waitFor(t, "the restarted joiner to hold every pin", 60*time.Second, func() bool { return pins(joiner) == imported+2 })
+	for _, c := range []string{before, missed} {
+		if kubos[1].pinned()[c] != "recursive" {
+			t.Errorf("the joiner's Kubo does not pin %s recursively: %v", c, kubos[1].pinned()[c])
+		}
 	}
 }
