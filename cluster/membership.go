@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -90,6 +91,9 @@ func (n *Node) addPeer(p storage.Peer) error {
 		}
 		if string(s.ID) == p.ID {
 			present = true
+			if err := n.moveMember(s, p.ClusterAddr); err != nil {
+				return err
+			}
 		}
 	}
 	if !present {
@@ -104,6 +108,59 @@ func (n *Node) addPeer(p storage.Peer) error {
 		}
 	}
 	return n.recordPeer(p)
+}
+
+// moveMember points Raft at a member that came back from another address
+// (a new IP after a restart): the leader would never reach it at the old
+// one. Its vote, or lack of one, stays. A member that still answers at the
+// old address keeps it, so that a second process started with a copy of
+// its identity cannot cut it off.
+func (n *Node) moveMember(s raft.Server, addr string) error {
+	if string(s.Address) == addr {
+		return nil
+	}
+	if n.answersAs(storage.Peer{ID: string(s.ID), ClusterAddr: string(s.Address)}) {
+		return fmt.Errorf("the peer %s still answers at %s: not moved to %s", s.ID, s.Address, addr)
+	}
+	n.log.Info().Str("peer", string(s.ID)).Str("from", string(s.Address)).Str("to", addr).Msg("a member moved to another address")
+	move := n.rp.raft.AddNonvoter
+	if s.Suffrage == raft.Voter {
+		move = n.rp.raft.AddVoter
+	}
+	return move(s.ID, raft.ServerAddress(addr), 0, 30*time.Second).Error()
+}
+
+// rejoinIfMoved tells the cluster, in the background, that this member
+// restarted at another address than Raft knows it by: the leader would
+// never reach it there, and this peer would wait for it forever. It asks
+// through the other members (and bootstrap), any of which passes a join
+// on to the leader. It asks them by their Raft addresses: this peer's reads
+// of the peer set wait for a leader it cannot reach yet.
+func (n *Node) rejoinIfMoved(ctx context.Context, bootstrap []string) {
+	cf := n.rp.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	var known string
+	via := slices.Clone(bootstrap)
+	for _, s := range cf.Configuration().Servers {
+		switch {
+		case string(s.ID) == n.cfg.ID:
+			known = string(s.Address)
+		case !slices.Contains(via, string(s.Address)):
+			// A read-only follower among them refuses; the next is asked.
+			via = append(via, string(s.Address))
+		}
+	}
+	if known == "" || known == n.cfg.Advertise {
+		return
+	}
+	n.log.Info().Str("was", known).Str("now", n.cfg.Advertise).Msg("this peer moved to another address; telling the cluster")
+	n.goRun(func() {
+		if err := n.join(ctx, via); err != nil && ctx.Err() == nil {
+			n.log.Warn().Err(err).Msg("this peer moved to another address, and could not tell its cluster")
+		}
+	})
 }
 
 // recordPeer commits p's description into the shared peer set.

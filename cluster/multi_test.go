@@ -57,6 +57,16 @@ func leaderOf(t testing.TB, peers []*testPeer) *testPeer {
 	return leader
 }
 
+// followerOf is a peer of peers other than leader.
+func followerOf(peers []*testPeer, leader *testPeer) *testPeer {
+	for _, p := range peers {
+		if p != leader {
+			return p
+		}
+	}
+	return nil
+}
+
 func currentLeader(peers []*testPeer) *testPeer {
 	for _, p := range peers {
 		if p.node != nil && p.node.RaftInfo().State == "leader" {

@@ -230,6 +230,7 @@ func (n *Node) joinIfAsked(ctx context.Context) error {
 		n.log.Info().Msg("this peer is not a member of its cluster any more; joining again")
 		return n.join(ctx, bootstrap)
 	}
+	n.rejoinIfMoved(ctx, bootstrap)
 	return nil
 }
 

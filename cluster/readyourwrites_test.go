@@ -26,13 +26,7 @@ func holdApplies(p *testPeer) (release func()) {
 func TestAWriteReturnsAtItsCommitAndReadsThroughItsPeerSeeIt(t *testing.T) {
 	peers := newTestCluster(t, 3)
 	leader := leaderOf(t, peers)
-	var follower *testPeer
-	for _, p := range peers {
-		if p != leader {
-			follower = p
-			break
-		}
-	}
+	follower := followerOf(peers, leader)
 	for _, through := range []*testPeer{follower, leader} {
 		c := testCid(len(through.id))
 		release := holdApplies(through)

@@ -98,3 +98,44 @@ func TestAPeerJoinsByASnapshotAndSurvivesACrash(t *testing.T) {
 		}
 	}
 }
+
+// A member that restarts at another address (a container given a new IP)
+// is reached there: it tells the cluster through the other members, and
+// the leader points Raft at the new address. (The leader used to keep
+// sending to the old one: the peer never heard of a new pin again.)
+func TestAMemberRestartedAtAnotherAddressIsReachedThere(t *testing.T) {
+	flotillaBin, ipfsBin := binaries(t)
+	secret := "FLOTILLA_CLUSTER_SECRET=" + randomSecret()
+	port := func() string { return fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)) }
+	var kubos []*kubo
+	var peers []*peer
+	for i := range 3 {
+		k := startKubo(t, ipfsBin)
+		p := newPeer(t, flotillaBin, k, secret, port())
+		if i == 0 {
+			p.start()
+		} else {
+			p.start("--bootstrap", peers[0].clust)
+		}
+		kubos, peers = append(kubos, k), append(peers, p)
+	}
+	waitFor(t, "every peer in the cluster", 60*time.Second, func() bool { return len(peerIDs(t, peers[0])) == 3 })
+	moved := peers[2]
+	old := moved.clust
+	moved.stop()
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the moved peer's log:\n%s\nthe first peer's log:\n%s", moved.logs, peers[0].logs)
+		}
+	})
+	moved.env = append(moved.env, port())
+	moved.start()
+	if moved.clust == old {
+		t.Fatalf("the peer came back at %s, its old address", old)
+	}
+	c := addEverywhere(t, kubos, "pinned after a peer moved")
+	proxyPin(t, peers[0], c, "")
+	waitFor(t, "the moved peer's Kubo to pin the new pin", 60*time.Second, func() bool {
+		return kubos[2].pinned()[c] == "recursive"
+	})
+}
