@@ -104,22 +104,9 @@ func TestAPeerJoinsByASnapshotAndSurvivesACrash(t *testing.T) {
 // the leader points Raft at the new address. (The leader used to keep
 // sending to the old one: the peer never heard of a new pin again.)
 func TestAMemberRestartedAtAnotherAddressIsReachedThere(t *testing.T) {
-	flotillaBin, ipfsBin := binaries(t)
-	secret := "FLOTILLA_CLUSTER_SECRET=" + randomSecret()
-	port := func() string { return fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)) }
-	var kubos []*kubo
-	var peers []*peer
-	for i := range 3 {
-		k := startKubo(t, ipfsBin)
-		p := newPeer(t, flotillaBin, k, secret, port())
-		if i == 0 {
-			p.start()
-		} else {
-			p.start("--bootstrap", peers[0].clust)
-		}
-		kubos, peers = append(kubos, k), append(peers, p)
-	}
-	waitFor(t, "every peer in the cluster", 60*time.Second, func() bool { return len(peerIDs(t, peers[0])) == 3 })
+	// Each peer listens on a port of the system's choosing, so a restarted
+	// one comes back at another.
+	kubos, peers := startPeers(t, 3, []string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()})
 	moved := peers[2]
 	old := moved.clust
 	moved.stop()
@@ -128,7 +115,6 @@ func TestAMemberRestartedAtAnotherAddressIsReachedThere(t *testing.T) {
 			t.Logf("the moved peer's log:\n%s\nthe first peer's log:\n%s", moved.logs, peers[0].logs)
 		}
 	})
-	moved.env = append(moved.env, port())
 	moved.start()
 	if moved.clust == old {
 		t.Fatalf("the peer came back at %s, its old address", old)
