@@ -50,9 +50,12 @@ type Node struct {
 	// acknowledged before a restart (readyourwrites.go).
 	synced   chan struct{}
 	syncedBy time.Time
-	monitor  *health.Monitor
-	rpc      *http.Server
-	client   *peerrpc.Client
+	// stateBehind: the state starts behind what the tracker acted on
+	// (rebuild.go).
+	stateBehind bool
+	monitor     *health.Monitor
+	rpc         *http.Server
+	client      *peerrpc.Client
 
 	cancel context.CancelFunc
 	// reallocMu serializes re-allocation passes.
@@ -126,7 +129,7 @@ func (n *Node) openStores() error {
 		return err
 	}
 	var err error
-	if n.state, err = storage.OpenState(filepath.Join(n.cfg.DataDir, "state.db")); err != nil {
+	if n.state, err = n.openState(filepath.Join(n.cfg.DataDir, "state.db")); err != nil {
 		return fmt.Errorf("open state: %w", err)
 	}
 	if n.status, err = storage.OpenStatusStore(filepath.Join(n.cfg.DataDir, "status.db")); err != nil {
@@ -190,6 +193,7 @@ func (n *Node) startRaft() error {
 		return err
 	}
 	n.rp = rp
+	n.stateBehind = n.stateBehind || rp.restoresSnapshot
 	n.port.SetCurrentTerm(rp.raft.CurrentTerm)
 	n.batch.raft = rp.raft
 	return nil
@@ -208,7 +212,7 @@ func (n *Node) startServices(ctx context.Context) {
 	n.goRun(func() { _ = n.rpc.Serve(n.port.RPC()) })
 	n.goRun(func() { n.batch.run(ctx) })
 	n.goRun(func() { n.forward.run(ctx) })
-	n.goRun(func() { n.tracker.Run(ctx) })
+	n.goRun(func() { n.runTracker(ctx) })
 	n.goRun(func() { n.releaseLoop(ctx) })
 }
 

@@ -240,6 +240,21 @@ func TestConcurrentPinsShareRaftEntries(t *testing.T) {
 func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
 	p := newTestPeer(t)
 	before, after := testCid(501), testCid(502)
+	pinAroundASnapshot(t, p, before, after)
+	p.stop()
+	p.start()
+	// The pin committed after the snapshot is there from the first moment,
+	// and nothing was unpinned on the way.
+	if _, err := p.node.Get(ctx(t), after); err != nil {
+		t.Fatalf("the pinset rolled back to the snapshot: %v", err)
+	}
+	assertPinnedAndNoneUnpinned(t, p, 2)
+}
+
+// pinAroundASnapshot pins before, takes a Raft snapshot, pins after, and
+// waits until IPFS holds both.
+func pinAroundASnapshot(t *testing.T, p *testPeer, before, after cid.Cid) {
+	t.Helper()
 	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: before}); err != nil {
 		t.Fatal(err)
 	}
@@ -250,23 +265,22 @@ func TestRestartAfterSnapshotNeverRollsThePinsetBack(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "both pinned upstream", func() bool { return p.up.has(before) && p.up.has(after) })
-	p.stop()
-	p.start()
-	// The pin committed after the snapshot is there from the first moment,
-	// and nothing was unpinned on the way.
-	if _, err := p.node.Get(ctx(t), after); err != nil {
-		t.Fatalf("the pinset rolled back to the snapshot: %v", err)
-	}
+}
+
+// assertPinnedAndNoneUnpinned reconciles, waits for the tracker to hold
+// pinned pins only, and checks that no pin was ever unpinned on IPFS.
+func assertPinnedAndNoneUnpinned(t *testing.T, p *testPeer, pinned int) {
+	t.Helper()
 	if err := p.node.tracker.Reconcile(ctx(t)); err != nil {
 		t.Fatal(err)
 	}
 	// Whatever the reconcile queued, the workers do after it returns: wait
 	// until nothing is queued or in flight, then count.
-	eventually(t, "the tracker idle with both pins pinned", func() bool {
+	eventually(t, "the tracker idle with every pin pinned", func() bool {
 		counts, err := p.node.status.CountByStatus()
-		return err == nil && len(counts) == 1 && counts[storage.StatusPinned] == 2
+		return err == nil && len(counts) == 1 && counts[storage.StatusPinned] == pinned
 	})
 	if n := p.up.unpinCount(); n != 0 {
-		t.Fatalf("a restart unpinned %d pins on IPFS", n)
+		t.Fatalf("%d pins were unpinned on IPFS", n)
 	}
 }

@@ -21,6 +21,9 @@ type raftParts struct {
 	stable    *stableAfterShutdown // store, as Raft's stable store
 	transport *raft.NetworkTransport
 	fresh     bool // no Raft state existed on disk before this start
+	// restoresSnapshot: the state was behind the last snapshot, which
+	// Raft restored over it at this start.
+	restoresSnapshot bool
 }
 
 func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uint64, log zerolog.Logger) (*raftParts, error) {
@@ -68,9 +71,10 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 	// the snapshot until the log replays, and watchers would act on the
 	// older pinset meanwhile. Only a state behind the snapshot (lost or
 	// damaged) is restored.
-	if metas, err := snaps.List(); err == nil && len(metas) > 0 && stateApplied >= metas[0].Index {
-		rc.NoSnapshotRestoreOnStart = true
-	}
+	metas, err := snaps.List()
+	hasSnapshot := err == nil && len(metas) > 0
+	restores := hasSnapshot && stateApplied < metas[0].Index
+	rc.NoSnapshotRestoreOnStart = hasSnapshot && !restores
 
 	existing, err := raft.HasExistingState(store, store, snaps)
 	if err == nil {
@@ -87,7 +91,7 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 		transport.Close()
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
-	return &raftParts{raft: r, store: store, stable: stable, transport: transport, fresh: !existing}, nil
+	return &raftParts{raft: r, store: store, stable: stable, transport: transport, fresh: !existing, restoresSnapshot: restores}, nil
 }
 
 // bootstrapAlone makes this peer the one voter of a new cluster.

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -55,4 +57,35 @@ func TestAnEntryTheStateSkipsIsNotAcknowledged(t *testing.T) {
 	if _, err := p.node.Get(ctx(t), testCid(2)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("the skipped pin is in the pinset: %v", err)
 	}
+}
+
+// A crash of the machine may tear the state file, whose commits skip fsync
+// (storage/state_unsynced.go). The peer sets it aside and rebuilds the
+// state from the Raft snapshot and log: every pin is back, and none was
+// unpinned on the way.
+func TestAStateTornByAMachineCrashIsRebuiltFromSnapshotAndLog(t *testing.T) {
+	p := newTestPeer(t)
+	before, after := testCid(601), testCid(602)
+	pinAroundASnapshot(t, p, before, after)
+	p.stop()
+
+	// What a power cut can leave: a file that is no state at all, and the
+	// marker of the boot in which it took commits without fsync.
+	path := filepath.Join(p.dir, "state.db")
+	if err := os.WriteFile(path, make([]byte, 16384), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".unsynced-boot", []byte("a-boot-before-this-one\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p.start()
+	for _, c := range []cid.Cid{before, after} {
+		if _, err := p.node.Get(ctx(t), c); err != nil {
+			t.Fatalf("pin %s after the rebuild: %v", c, err)
+		}
+	}
+	if torn, _ := filepath.Glob(path + ".torn-*"); len(torn) == 0 {
+		t.Fatal("the torn state file was not kept aside")
+	}
+	assertPinnedAndNoneUnpinned(t, p, 2)
 }

@@ -76,6 +76,7 @@ func (s *State) Restore(r io.Reader) error {
 	if err != nil {
 		return fmt.Errorf("restore: reopen state: %w", errors.Join(err, syncErr))
 	}
+	db.NoSync = s.unsynced
 	s.db = db
 	if syncErr != nil {
 		return fmt.Errorf("restore: state replaced, but the rename may not survive a crash: %w", syncErr)

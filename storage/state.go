@@ -76,19 +76,38 @@ type State struct {
 
 	// bulk fills pages of pins up (BulkLoad).
 	bulk atomic.Bool
+	// unsynced: commits skip fsync, a marker beside the file says since
+	// which boot (state_unsynced.go).
+	unsynced bool
 
 	restoreMu sync.Mutex     // one Restore at a time
 	retiring  sync.WaitGroup // files replaced by Restore, still closing
 }
 
 // OpenState opens or creates the state file at path.
+// It fails with ErrStateUnsynced for a file that may have lost commits in
+// a crash of the machine.
 func OpenState(path string) (*State, error) {
 	removeStaleRestores(path)
+	// Before bbolt reads a page of it: a torn file can fail to open, or
+	// open and then fault.
+	if err := checkUnsynced(path); err != nil {
+		return nil, err
+	}
 	db, err := openStateDB(path)
 	if err != nil {
 		return nil, err
 	}
-	return &State{path: path, db: db}, nil
+	s := &State{path: path, db: db}
+	if boot := currentBoot(); boot != "" {
+		if err := markUnsynced(path, boot); err != nil {
+			db.Close()
+			return nil, err
+		}
+		s.unsynced = true
+		db.NoSync = true
+	}
+	return s, nil
 }
 
 func openStateDB(path string) (*bolt.DB, error) {
@@ -139,7 +158,13 @@ func (s *State) Close() error {
 	s.mu.Lock()
 	var err error
 	if s.db != nil {
-		err = s.db.Close()
+		if s.unsynced {
+			err = s.db.Sync()
+		}
+		err = errors.Join(err, s.db.Close())
+		if err == nil && s.unsynced {
+			err = clearUnsynced(s.path)
+		}
 		s.db = nil
 	}
 	s.mu.Unlock()
@@ -166,7 +191,7 @@ func (s *State) BulkLoad(on bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if s.db != nil {
-		s.db.NoSync = on
+		s.db.NoSync = on || s.unsynced
 	}
 	s.bulk.Store(on)
 }

@@ -110,12 +110,19 @@ func openCommittedWith(dataDir string, rs *raftFiles) (*storage.State, func() er
 		if err := checkUnlocked(path); err != nil {
 			return nil, nil, err
 		}
-		if cur, err = storage.OpenState(path); err != nil {
+		cur, err = storage.OpenState(path)
+		switch {
+		case errors.Is(err, storage.ErrStateUnsynced):
+			// Possibly torn by a crash of the machine: read as if lost,
+			// from the snapshot and log, as the daemon will rebuild it.
+			cur = nil
+		case err != nil:
 			return nil, nil, err
-		}
-		if applied, err = cur.AppliedIndex(); err != nil {
-			cur.Close()
-			return nil, nil, err
+		default:
+			if applied, err = cur.AppliedIndex(); err != nil {
+				cur.Close()
+				return nil, nil, err
+			}
 		}
 	} else if !errors.Is(err, os.ErrNotExist) {
 		return nil, nil, err
