@@ -4,6 +4,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/tracker"
@@ -15,7 +17,10 @@ import (
 // Config is everything a Node needs, grouped by concern. FromFile fills the
 // tunables from service.json; the caller adds identity, listener and IPFS.
 type Config struct {
-	ID      string // libp2p peer ID of this peer
+	ID string // libp2p peer ID of this peer
+	// Key is the private key of ID: with it, this peer proves its ID when
+	// it joins (joinproof.go).
+	Key     crypto.PrivKey
 	Name    string
 	DataDir string
 	// Self is what this peer records about itself in the shared state.

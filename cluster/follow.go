@@ -181,8 +181,8 @@ func (n *Node) actedOn() []storage.Peer {
 // becomes a non-voter, so that no pass of the promotion duty ever sees it
 // unrecorded. A follower may not take the place of a full member; one that
 // comes back from another address is moved there, unless it still answers
-// at the old one: peer IDs are not proven, so that is how a holder of the
-// follower secret is kept from taking a live follower's place.
+// at the old one (a second process with a copy of its identity). Its join
+// proved the ID it claims (joinproof.go) before it came here.
 func (n *Node) addFollower(p storage.Peer) error {
 	cur, err := n.state.Peer(p.ID)
 	switch {

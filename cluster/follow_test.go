@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
@@ -29,7 +30,7 @@ func startFollowerPeer(t *testing.T, via string) *testPeer {
 func startPeer(t *testing.T, p *testPeer, via ...string) *testPeer {
 	t.Helper()
 	p.t, p.dir, p.up, p.repinDelay = t, t.TempDir(), newMemUpstream(), time.Second
-	p.id = newPeerID(t)
+	p.id, p.key = newPeerIdentity(t)
 	p.start(via...)
 	t.Cleanup(func() { p.stop() })
 	return p
@@ -116,24 +117,15 @@ func TestTheLeaderRefusesAForgedWriteWithTheFollowerSecret(t *testing.T) {
 	peers := newTestCluster(t, 2)
 	f := startFollowerPeer(t, peers[0].addr)
 	leader := leaderOf(t, peers)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	port, err := transport.New(transport.Config{Listener: ln, FollowerSecret: testFollowerSecret, Follower: true, Log: zerolog.Nop()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer port.Close()
-	client := peerrpc.NewClient(port.DialRPC)
+	client, ln := followerSecretClient(t)
 	before, _ := leader.node.state.Count()
-	_, err = client.Apply(ctx(t), leader.addr, []storage.Op{{Kind: storage.OpPin, Pin: storage.Pin{Cid: testCid(1), Timestamp: time.Now()}}})
+	_, err := client.Apply(ctx(t), leader.addr, []storage.Op{{Kind: storage.OpPin, Pin: storage.Pin{Cid: testCid(1), Timestamp: time.Now()}}})
 	if !errors.Is(err, types.ErrReadOnlyFollower) {
 		t.Fatalf("a forged apply = %v, want the read-only refusal", err)
 	}
 	// A join that claims to be a voter's is a follower's join, and may not
 	// take a member's place.
-	err = joinRefused(t, client, leader.addr, storage.Peer{ID: peers[1].id, ClusterAddr: ln.Addr().String()})
+	err = joinRefused(t, client, leader.addr, storage.Peer{ID: peers[1].id, ClusterAddr: ln.Addr().String()}, nil)
 	if !errors.Is(err, types.ErrReadOnlyFollower) {
 		t.Fatalf("a follower's join as a member = %v", err)
 	}
@@ -145,7 +137,7 @@ func TestTheLeaderRefusesAForgedWriteWithTheFollowerSecret(t *testing.T) {
 		t.Fatalf("the member's record became %+v, %v", rec, err)
 	}
 	// Nor a live follower's place.
-	err = joinRefused(t, client, leader.addr, storage.Peer{ID: f.id, ClusterAddr: ln.Addr().String()})
+	err = joinRefused(t, client, leader.addr, storage.Peer{ID: f.id, ClusterAddr: ln.Addr().String()}, nil)
 	if !errors.Is(err, types.ErrReadOnlyFollower) {
 		t.Fatalf("a join in a live follower's place = %v", err)
 	}
@@ -157,13 +149,29 @@ func TestTheLeaderRefusesAForgedWriteWithTheFollowerSecret(t *testing.T) {
 	}
 }
 
+// followerSecretClient is a peer RPC client that holds the follower secret
+// and is no Node at all, and the listener of its cluster port.
+func followerSecretClient(t *testing.T) (*peerrpc.Client, net.Listener) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := transport.New(transport.Config{Listener: ln, FollowerSecret: testFollowerSecret, Follower: true, Log: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { port.Close() })
+	return peerrpc.NewClient(port.DialRPC), ln
+}
+
 // joinRefused sends a join, again while the cluster has no leader (a loaded
 // machine may cost it one), and returns the answer.
-func joinRefused(t *testing.T, client *peerrpc.Client, addr string, p storage.Peer) error {
+func joinRefused(t *testing.T, client *peerrpc.Client, addr string, p storage.Peer, proof *peerrpc.JoinProof) error {
 	t.Helper()
 	var err error
 	eventually(t, "an answer from a leader", func() bool {
-		err = client.Join(ctx(t), addr, p)
+		err = client.Join(ctx(t), addr, p, proof)
 		return !errors.Is(err, types.ErrNoLeader)
 	})
 	return err
@@ -228,7 +236,8 @@ func TestAFollowerRestartsWithoutFollowAndCatchesUp(t *testing.T) {
 }
 
 func TestAFollowerNeedsItsClusterOnItsFirstStart(t *testing.T) {
-	p := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), follower: true, id: newPeerID(t)}
+	p := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), follower: true}
+	p.id, p.key = newPeerIdentity(t)
 	_, err := New(p.config())
 	if err == nil || !strings.Contains(err.Error(), "--follow") {
 		t.Fatalf("a follower's first start without a cluster = %v", err)
@@ -241,11 +250,16 @@ func TestAFollowerNeedsItsClusterOnItsFirstStart(t *testing.T) {
 	}
 }
 
-func newPeerID(t *testing.T) string {
+// newPeerIdentity makes a peer ID and its key.
+func newPeerIdentity(t testing.TB) (string, crypto.PrivKey) {
 	t.Helper()
 	ident, err := config.NewIdentity()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return ident.ID
+	key, err := ident.Key()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ident.ID, key
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
 
+	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -23,7 +24,7 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 	for time.Now().Before(deadline) {
 		for _, addr := range bootstrap {
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			err := n.client.Join(cctx, addr, n.self())
+			err := n.client.Join(cctx, addr, n.self(), n.proveJoin(n.self()))
 			cancel()
 			if err == nil {
 				n.log.Info().Str("via", addr).Msg("joined the cluster")
@@ -71,13 +72,16 @@ func (n *Node) refreshSelf(ctx context.Context) {
 		// Not a member (yet, or any more): joining is not this loop's job.
 		return
 	}
-	_ = n.client.Join(ctx, string(addr), n.self())
+	_ = n.client.Join(ctx, string(addr), n.self(), n.proveJoin(n.self()))
 }
 
 // addPeer makes p a member: a voter while there are fewer than the
 // configured voters, else a non-voter that follows the log.
-func (n *Node) addPeer(p storage.Peer) error {
+func (n *Node) addPeer(p storage.Peer, proof *peerrpc.JoinProof) error {
 	if p.Follower {
+		if err := checkJoinProof(p, proof, time.Now()); err != nil {
+			return err
+		}
 		return n.addFollower(p)
 	}
 	cf := n.rp.raft.GetConfiguration()

@@ -15,7 +15,7 @@ func TestALiveMemberIsNotMovedByAJoinFromElsewhere(t *testing.T) {
 	member := followerOf(peers, leader)
 	claim := member.node.self()
 	claim.ClusterAddr = "127.0.0.1:1"
-	if err := leader.node.addPeer(claim); err == nil {
+	if err := leader.node.addPeer(claim, nil); err == nil {
 		t.Fatal("a join from elsewhere moved a member that still answers")
 	}
 	cf := leader.node.rp.raft.GetConfiguration()

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/multiformats/go-multihash"
 	"github.com/rs/zerolog"
 
@@ -29,6 +30,7 @@ type testPeer struct {
 	t    testing.TB
 	dir  string
 	id   string
+	key  crypto.PrivKey
 	addr string
 	up   *memUpstream
 	node *Node
@@ -54,11 +56,8 @@ func newTestPeer(t testing.TB, bootstrap ...string) *testPeer {
 // after repinDelay.
 func newTestPeerWith(t testing.TB, repinDelay time.Duration, bootstrap ...string) *testPeer {
 	t.Helper()
-	ident, err := config.NewIdentity()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &testPeer{t: t, dir: t.TempDir(), id: ident.ID, up: newMemUpstream(), repinDelay: repinDelay}
+	p := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), repinDelay: repinDelay}
+	p.id, p.key = newPeerIdentity(t)
 	p.start(bootstrap...)
 	t.Cleanup(func() { p.stop() })
 	return p
@@ -115,7 +114,7 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	f.IPFS.UnpinTimeout = config.Duration(time.Minute)
 	f.IPFS.ReconcileInterval = config.Duration(time.Hour)
 	cfg := FromFile(f, p.dir)
-	cfg.ID, cfg.Name, cfg.DataDir = p.id, "peer-"+p.id[len(p.id)-4:], p.dir
+	cfg.ID, cfg.Key, cfg.Name, cfg.DataDir = p.id, p.key, "peer-"+p.id[len(p.id)-4:], p.dir
 	cfg.Port.Listener, cfg.Port.Secret, cfg.Advertise = ln, testSecret, p.addr
 	cfg.Port.FollowerSecret = testFollowerSecret
 	if p.follower {

@@ -29,20 +29,20 @@ func (s peerService) Apply(ctx context.Context, ops []storage.Op) (uint64, error
 
 // Join adds p on the leader; any other member passes the request on, so
 // that a new peer may bootstrap through any of them.
-func (s peerService) Join(ctx context.Context, p storage.Peer) error {
+func (s peerService) Join(ctx context.Context, p storage.Peer, proof *peerrpc.JoinProof) error {
 	n := s.n
 	if err := n.refuseWrite(); err != nil {
 		// A follower passes no join on: its calls are a follower's.
 		return fmt.Errorf("join through a full peer: %w", err)
 	}
 	if n.rp.raft.State() == raft.Leader {
-		return n.addPeer(p)
+		return n.addPeer(p, proof)
 	}
 	addr, id := n.rp.raft.LeaderWithID()
 	if id == "" {
 		return types.ErrNoLeader
 	}
-	return n.client.Join(ctx, string(addr), p)
+	return n.client.Join(ctx, string(addr), p, proof)
 }
 
 func (s peerService) Remove(ctx context.Context, id string) error { return s.n.removeOnce(ctx, id) }

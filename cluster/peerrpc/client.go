@@ -56,9 +56,9 @@ func (c *Client) Apply(ctx context.Context, leader string, ops []storage.Op) (ui
 	return reply.Index, nil
 }
 
-// Join asks the peer at addr to make p a member.
-func (c *Client) Join(ctx context.Context, addr string, p storage.Peer) error {
-	return c.callJSON(ctx, http.MethodPost, addr, "/v1/join", joinRequest{Peer: p}, nil)
+// Join asks the peer at addr to make p a member, with p's proof of its ID.
+func (c *Client) Join(ctx context.Context, addr string, p storage.Peer, proof *JoinProof) error {
+	return c.callJSON(ctx, http.MethodPost, addr, "/v1/join", joinRequest{Peer: p, Proof: proof}, nil)
 }
 
 // Remove asks the peer at addr (the leader) to take id out of the cluster.

@@ -55,7 +55,7 @@ func TestAFollowerReadsButEveryWriteIsRefused(t *testing.T) {
 func TestAFollowerJoinsAsAFollowerWhateverItSays(t *testing.T) {
 	local := &fakeLocal{}
 	client, addr := serveTo(t, local, CallerFollower)
-	if err := client.Join(context.Background(), addr, storage.Peer{ID: "f", ClusterAddr: "127.0.0.1:1"}); err != nil {
+	if err := client.Join(context.Background(), addr, storage.Peer{ID: "f", ClusterAddr: "127.0.0.1:1"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(local.joined) != 1 || !local.joined[0].Follower {
@@ -63,7 +63,7 @@ func TestAFollowerJoinsAsAFollowerWhateverItSays(t *testing.T) {
 	}
 	// A member's join says what it is.
 	client, addr = serve(t, local)
-	if err := client.Join(context.Background(), addr, storage.Peer{ID: "m", ClusterAddr: "127.0.0.1:2"}); err != nil {
+	if err := client.Join(context.Background(), addr, storage.Peer{ID: "m", ClusterAddr: "127.0.0.1:2"}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if len(local.joined) != 2 || local.joined[1].Follower {

@@ -53,7 +53,7 @@ func (f *fakeLocal) Apply(_ context.Context, ops []storage.Op) (uint64, error) {
 	return 42, f.err
 }
 
-func (f *fakeLocal) Join(_ context.Context, p storage.Peer) error {
+func (f *fakeLocal) Join(_ context.Context, p storage.Peer, _ *JoinProof) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.joined = append(f.joined, p)
@@ -158,7 +158,7 @@ func TestSentinelErrorsKeepTheirIdentityAcrossTheWire(t *testing.T) {
 	for _, want := range []error{raft.ErrNotLeader, types.ErrRemoved, types.ErrNoLeader, types.ErrUnknownPeer, storage.ErrNotFound, types.ErrReadOnlyFollower} {
 		local := &fakeLocal{err: fmt.Errorf("wrapped: %w", want)}
 		client, addr := serve(t, local)
-		err := client.Join(context.Background(), addr, storage.Peer{ID: "p", ClusterAddr: "127.0.0.1:1"})
+		err := client.Join(context.Background(), addr, storage.Peer{ID: "p", ClusterAddr: "127.0.0.1:1"}, nil)
 		if !errors.Is(err, want) {
 			t.Errorf("Join failing with %q came back as %v, which is not the sentinel", want, err)
 		}
@@ -228,7 +228,7 @@ func TestRecoverAndIDRoundTrip(t *testing.T) {
 func TestBadRequestsAreRefused(t *testing.T) {
 	local := &fakeLocal{}
 	client, addr := serve(t, local)
-	if err := client.Join(context.Background(), addr, storage.Peer{}); err == nil {
+	if err := client.Join(context.Background(), addr, storage.Peer{}, nil); err == nil {
 		t.Fatal("a join without a peer ID was accepted")
 	}
 	if len(local.joined) != 0 {

@@ -38,8 +38,9 @@ type Local interface {
 	// commit and returns the Raft index that carried them. It fails with
 	// raft.ErrNotLeader unless this peer leads.
 	Apply(ctx context.Context, ops []storage.Op) (uint64, error)
-	// Join makes p a member, forwarding to the leader when this peer is not.
-	Join(ctx context.Context, p storage.Peer) error
+	// Join makes p a member, forwarding to the leader when this peer is
+	// not; proof may be nil, which only a member's call may be.
+	Join(ctx context.Context, p storage.Peer, proof *JoinProof) error
 	// Remove takes the peer id out of the cluster; only the leader does.
 	Remove(ctx context.Context, id string) error
 	// AcceptMetrics records another peer's heartbeat. It fails with
@@ -93,9 +94,20 @@ func (s *service) waitReadAfter(w http.ResponseWriter, r *http.Request) bool {
 	return true
 }
 
-// joinRequest is the body of a join: the new member's description.
+// joinRequest is the body of a join: the new member's description, and
+// its proof of the ID it claims.
 type joinRequest struct {
-	Peer storage.Peer `json:"peer"`
+	Peer  storage.Peer `json:"peer"`
+	Proof *JoinProof   `json:"proof,omitempty"`
+}
+
+// JoinProof is the joiner's signature, made with the key of the peer ID it
+// claims, of that ID, the address it joins from, and when. Every follower
+// holds the one follower secret: this is what keeps one follower from
+// taking another's ID.
+type JoinProof struct {
+	Time      int64  `json:"time"` // Unix seconds
+	Signature []byte `json:"signature"`
 }
 
 type removeRequest struct {
@@ -161,7 +173,7 @@ func (s *service) join(w http.ResponseWriter, r *http.Request) {
 		// Whatever it says of itself, a follower joins as a follower.
 		req.Peer.Follower = true
 	}
-	reply(w, s.local.Join(r.Context(), req.Peer))
+	reply(w, s.local.Join(r.Context(), req.Peer, req.Proof))
 }
 
 func (s *service) metrics(w http.ResponseWriter, r *http.Request) {

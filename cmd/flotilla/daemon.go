@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/crypto"
+
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
@@ -74,7 +76,7 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ident, _, err := config.LoadIdentity(filepath.Join(home, identityFile))
+	ident, key, err := config.LoadIdentity(filepath.Join(home, identityFile))
 	if err != nil {
 		return err
 	}
@@ -84,7 +86,7 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	}
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
-	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
+	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, key: key, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
 	if err := d.start(ctx, bootstrap, follow); err != nil {
 		d.stop()
 		return err
@@ -127,6 +129,7 @@ type daemon struct {
 	cfgPath string
 	home    string
 	ident   config.Identity
+	key     crypto.PrivKey // ident's
 	log     zerolog.Logger
 
 	ipfs   *ipfs.Client
@@ -204,7 +207,7 @@ func (d *daemon) bindListeners() error {
 func (d *daemon) startNode(bootstrap, follow []string) error {
 	cfg := cluster.FromFile(d.cfg, d.home)
 	clusterLn := d.lns[keyCluster]
-	cfg.ID, cfg.Advertise = d.ident.ID, advertiseAddr(d.cfg.Cluster.Listen, clusterLn.Addr())
+	cfg.ID, cfg.Key, cfg.Advertise = d.ident.ID, d.key, advertiseAddr(d.cfg.Cluster.Listen, clusterLn.Addr())
 	cfg.Port.Listener = clusterLn
 	if err := d.membership(&cfg, bootstrap, follow); err != nil {
 		return err

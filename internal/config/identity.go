@@ -48,11 +48,7 @@ func LoadIdentity(path string) (Identity, crypto.PrivKey, error) {
 	if err := json.Unmarshal(b, &ident); err != nil {
 		return ident, nil, &Error{Source: path, Err: fmt.Errorf("not valid JSON: %v", err)}
 	}
-	raw, err := base64.StdEncoding.DecodeString(ident.PrivateKey)
-	if err != nil {
-		return ident, nil, &Error{Source: path, Key: "private_key", Err: fmt.Errorf("not base64: %v", err)}
-	}
-	priv, err := crypto.UnmarshalPrivateKey(raw)
+	priv, err := ident.Key()
 	if err != nil {
 		return ident, nil, &Error{Source: path, Key: "private_key", Err: err}
 	}
@@ -64,6 +60,15 @@ func LoadIdentity(path string) (Identity, crypto.PrivKey, error) {
 		return ident, nil, &Error{Source: path, Key: "id", Err: fmt.Errorf("%s does not match the private key (%s)", ident.ID, id)}
 	}
 	return ident, priv, nil
+}
+
+// Key decodes the private key.
+func (i Identity) Key() (crypto.PrivKey, error) {
+	raw, err := base64.StdEncoding.DecodeString(i.PrivateKey)
+	if err != nil {
+		return nil, fmt.Errorf("not base64: %v", err)
+	}
+	return crypto.UnmarshalPrivateKey(raw)
 }
 
 // SaveIdentity writes identity.json readable by its owner only: it holds a
