@@ -53,9 +53,11 @@ type Node struct {
 	// stateBehind: the state starts behind what the tracker acted on
 	// (rebuild.go).
 	stateBehind bool
-	monitor     *health.Monitor
-	rpc         *http.Server
-	client      *peerrpc.Client
+	// logEndAtStart is the last index in this peer's log at its start.
+	logEndAtStart uint64
+	monitor       *health.Monitor
+	rpc           *http.Server
+	client        *peerrpc.Client
 
 	cancel context.CancelFunc
 	// reallocMu serializes re-allocation passes.
@@ -194,6 +196,11 @@ func (n *Node) startRaft() error {
 	}
 	n.rp = rp
 	n.stateBehind = n.stateBehind || rp.restoresSnapshot
+	if n.stateBehind {
+		if n.logEndAtStart, err = rp.store.LastIndex(); err != nil {
+			return err
+		}
+	}
 	n.port.SetCurrentTerm(rp.raft.CurrentTerm)
 	n.batch.raft = rp.raft
 	return nil

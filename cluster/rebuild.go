@@ -34,10 +34,12 @@ func (n *Node) openState(path string) (*storage.State, error) {
 }
 
 // runTracker runs the tracker, once a state that started behind holds
-// every entry committed before this start: the entry that the sync after
-// the start commits comes after all of them. In a partition that wait
-// lasts until a leader is reached; a tracker acting on the older pinset
-// meanwhile would undo pins that the cluster holds.
+// every entry committed before this start (for a member, the entry that
+// its sync after the start commits comes after all of them) and every
+// entry this peer's log held (what a read-only follower, which commits
+// nothing, goes by). In a partition that wait lasts until a leader is
+// reached; a tracker acting on the older pinset meanwhile would undo pins
+// that the cluster holds.
 func (n *Node) runTracker(ctx context.Context) {
 	if n.stateBehind {
 		select {
@@ -45,10 +47,8 @@ func (n *Node) runTracker(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		}
-		for n.waitApplied(ctx, n.acked.Get()) != nil {
-			if ctx.Err() != nil {
-				return
-			}
+		if n.applied.Wait(ctx, max(n.acked.Get(), n.logEndAtStart)) != nil {
+			return
 		}
 		n.log.Info().Uint64("applied_index", n.applied.Get()).Msg("the state caught up after its rebuild; the tracker starts")
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -69,15 +70,7 @@ func TestAStateTornByAMachineCrashIsRebuiltFromSnapshotAndLog(t *testing.T) {
 	pinAroundASnapshot(t, p, before, after)
 	p.stop()
 
-	// What a power cut can leave: a file that is no state at all, and the
-	// marker of the boot in which it took commits without fsync.
-	path := filepath.Join(p.dir, "state.db")
-	if err := os.WriteFile(path, make([]byte, 16384), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path+".unsynced-boot", []byte("a-boot-before-this-one\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	path := tearState(t, p)
 	p.start()
 	for _, c := range []cid.Cid{before, after} {
 		if _, err := p.node.Get(ctx(t), c); err != nil {
@@ -88,4 +81,57 @@ func TestAStateTornByAMachineCrashIsRebuiltFromSnapshotAndLog(t *testing.T) {
 		t.Fatal("the torn state file was not kept aside")
 	}
 	assertPinnedAndNoneUnpinned(t, p, 2)
+}
+
+// A read-only follower commits nothing after its start to learn where
+// the cluster is: its tracker waits until the rebuilt state holds what its
+// log held, or it would unpin the pins after the snapshot on its node.
+func TestAFollowersTornStateIsRebuiltWithoutUnpinning(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	f := startFollowerPeer(t, peers[0].addr)
+	before, after := testCid(611), testCid(612)
+	if _, err := peers[0].node.Pin(ctx(t), storage.Pin{Cid: before}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the follower holds the first pin", func() bool { return f.up.has(before) })
+	if err := f.node.rp.raft.Snapshot().Error(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := peers[0].node.Pin(ctx(t), storage.Pin{Cid: after}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the follower holds both pins", func() bool { return f.up.has(after) })
+	// It restarts while its cluster has no leader: it learns nothing until
+	// the stopped member is back, and its tracker must wait that long.
+	f.stop()
+	peers[1].stop()
+	eventually(t, "no leader left", func() bool { return peers[0].node.rp.raft.State() != raft.Leader })
+	tearState(t, f)
+	n, err := New(f.config()) // not f.start: no leader, so never ready
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.node = n
+	peers[1].start()
+	eventually(t, "both pins in the follower's rebuilt state", func() bool {
+		_, err1 := f.node.Get(ctx(t), before)
+		_, err2 := f.node.Get(ctx(t), after)
+		return err1 == nil && err2 == nil
+	})
+	assertPinnedAndNoneUnpinned(t, f, 2)
+}
+
+// tearState leaves in p's data folder what a power cut can: a state file
+// that is no state at all, and the marker of the boot in which it took
+// commits without fsync. It returns the state file's path.
+func tearState(t *testing.T, p *testPeer) string {
+	t.Helper()
+	path := filepath.Join(p.dir, "state.db")
+	if err := os.WriteFile(path, make([]byte, 16384), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path+".unsynced-boot", []byte("a-boot-before-this-one\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
