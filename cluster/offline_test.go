@@ -187,6 +187,15 @@ func TestExportReplaysTheLog(t *testing.T) {
 			}
 		})
 	}
+	// A state file that a crash of the machine may have torn is read as
+	// missing, and left where it is for the daemon to set aside.
+	t.Run("torn by a crash of the machine", func(t *testing.T) {
+		tearState(t, p)
+		offlinetest.SamePins(t, offlinetest.Export(t, p.dir), want)
+		if b, err := os.ReadFile(statePath); err != nil || !bytes.Equal(b, make([]byte, len(b))) || len(b) == 0 {
+			t.Fatalf("export touched the torn state file: %v", err)
+		}
+	})
 	// The daemon agrees: it restores the snapshot and replays the same log.
 	p.start()
 	offlinetest.SamePins(t, listPins(t, p.node), want)

@@ -91,7 +91,7 @@ func OpenState(path string) (*State, error) {
 	removeStaleRestores(path)
 	// Before bbolt reads a page of it: a torn file can fail to open, or
 	// open and then fault.
-	if err := checkUnsynced(path); err != nil {
+	if err := CheckUnsynced(path); err != nil {
 		return nil, err
 	}
 	db, err := openStateDB(path)
@@ -163,7 +163,7 @@ func (s *State) Close() error {
 		}
 		err = errors.Join(err, s.db.Close())
 		if err == nil && s.unsynced {
-			err = clearUnsynced(s.path)
+			err = ClearUnsynced(s.path)
 		}
 		s.db = nil
 	}

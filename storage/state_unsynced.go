@@ -48,9 +48,10 @@ func currentBoot() string {
 	return strings.TrimSpace(string(b))
 }
 
-// checkUnsynced fails with ErrStateUnsynced when the marker beside path
-// comes from another boot than this one.
-func checkUnsynced(path string) error {
+// CheckUnsynced fails with ErrStateUnsynced when the marker beside the
+// state file at path comes from another boot than this one. It reads only
+// the marker, never the file.
+func CheckUnsynced(path string) error {
 	b, err := os.ReadFile(path + unsyncedSuffix)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -79,8 +80,10 @@ func markUnsynced(path, boot string) error {
 	return SyncDir(filepath.Dir(path))
 }
 
-// clearUnsynced removes the marker of a file that is now wholly on disk.
-func clearUnsynced(path string) error {
+// ClearUnsynced removes the marker beside the state file at path, which is
+// now wholly on disk (a clean Close, or a whole file renamed into place),
+// and makes that durable.
+func ClearUnsynced(path string) error {
 	if err := os.Remove(path + unsyncedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}

@@ -288,6 +288,12 @@ func TestImportWritesOneSnapshotAtTheEndOfTheLog(t *testing.T) {
 	f.log(entries...)
 	f.state(entries...)
 
+	// The marker of a crash of the machine before the import: the
+	// imported file is whole on disk, and needs no rebuild.
+	if err := os.WriteFile(f.statePath()+".unsynced-boot", []byte("a-boot-before-this-one\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
 	want := offlinetest.FullPins(2)
 	if n, err := offline.Import(f.dir, "unused", "unused:9096", offlinetest.NDJSON(t, want)); err != nil || n != len(want) {
 		t.Fatalf("import: %d %v", n, err)

@@ -76,7 +76,9 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	if err := os.Rename(filepath.Join(tmp, "state.db"), filepath.Join(dataDir, "state.db")); err != nil {
 		return 0, err
 	}
-	return n, storage.SyncDir(dataDir)
+	// The file in place is whole on disk: a marker of a crash before it
+	// would have the next start set it aside for nothing.
+	return n, storage.ClearUnsynced(filepath.Join(dataDir, "state.db"))
 }
 
 // fillState writes the pins of r into st in batches, in CID order (see

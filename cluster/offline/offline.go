@@ -106,25 +106,28 @@ func openCommittedWith(dataDir string, rs *raftFiles) (*storage.State, func() er
 	path := filepath.Join(dataDir, "state.db")
 	var cur *storage.State
 	var applied uint64
-	if _, err := os.Stat(path); err == nil {
+	_, err := os.Stat(path)
+	if err == nil {
+		err = storage.CheckUnsynced(path)
+	}
+	switch {
+	case errors.Is(err, storage.ErrStateUnsynced):
+		// Possibly torn by a crash of the machine: not opened at all, and
+		// read as if lost, from the snapshot and log, as the daemon will
+		// rebuild it. (A daemon running now would have marked it with
+		// this boot.)
+	case err == nil:
 		if err := checkUnlocked(path); err != nil {
 			return nil, nil, err
 		}
-		cur, err = storage.OpenState(path)
-		switch {
-		case errors.Is(err, storage.ErrStateUnsynced):
-			// Possibly torn by a crash of the machine: read as if lost,
-			// from the snapshot and log, as the daemon will rebuild it.
-			cur = nil
-		case err != nil:
+		if cur, err = storage.OpenState(path); err != nil {
 			return nil, nil, err
-		default:
-			if applied, err = cur.AppliedIndex(); err != nil {
-				cur.Close()
-				return nil, nil, err
-			}
 		}
-	} else if !errors.Is(err, os.ErrNotExist) {
+		if applied, err = cur.AppliedIndex(); err != nil {
+			cur.Close()
+			return nil, nil, err
+		}
+	case !errors.Is(err, os.ErrNotExist):
 		return nil, nil, err
 	}
 	if cur == nil && rs.empty() {
