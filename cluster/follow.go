@@ -112,7 +112,7 @@ func (n *Node) followAgain(ctx context.Context) error {
 		// A follower never starts a cluster of its own.
 		return n.join(ctx, n.followAddrs)
 	}
-	if cur, err := n.state.Peer(n.cfg.ID); err == nil && cur.ClusterAddr != n.cfg.Advertise && len(n.followAddrs) > 0 {
+	if len(n.followAddrs) > 0 && n.unreachedHere() {
 		n.goRun(func() {
 			if err := n.join(ctx, n.followAddrs); err != nil && ctx.Err() == nil {
 				n.log.Warn().Err(err).Msg("this follower moved to another address, and could not tell its cluster")
@@ -120,6 +120,25 @@ func (n *Node) followAgain(ctx context.Context) error {
 		})
 	}
 	return nil
+}
+
+// unreachedHere reports whether the cluster, as far as this follower knows,
+// would not reach it at the address it listens at now: its record, or
+// else its Raft entry, names another; or, when given --follow again, it
+// knows of neither (it stopped before it learned of its own join, or was
+// removed).
+func (n *Node) unreachedHere() bool {
+	cur, err := n.state.Peer(n.cfg.ID)
+	switch {
+	case err == nil:
+		return cur.ClusterAddr != n.cfg.Advertise
+	case !errors.Is(err, storage.ErrPeerNotFound):
+		return false
+	}
+	if s, ok := n.raftServer(n.cfg.ID); ok {
+		return string(s.Address) != n.cfg.Advertise
+	}
+	return len(n.cfg.Membership.Bootstrap) > 0
 }
 
 // pinClusterKey keeps the member key met at the first join.

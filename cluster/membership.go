@@ -258,16 +258,22 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 }
 
 func (n *Node) inRaft(id string) bool {
+	_, ok := n.raftServer(id)
+	return ok
+}
+
+// raftServer is id's entry in this peer's Raft configuration.
+func (n *Node) raftServer(id string) (raft.Server, bool) {
 	cf := n.rp.raft.GetConfiguration()
 	if cf.Error() != nil {
-		return false
+		return raft.Server{}, false
 	}
 	for _, s := range cf.Configuration().Servers {
 		if string(s.ID) == id {
-			return true
+			return s, true
 		}
 	}
-	return false
+	return raft.Server{}, false
 }
 
 // Leave takes this peer out of the cluster, for a graceful shutdown.

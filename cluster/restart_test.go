@@ -135,3 +135,20 @@ func tearState(t *testing.T, p *testPeer) string {
 	}
 	return path
 }
+
+// A follower that comes back at another address while its state does not
+// hold its own record (rebuilt here; likewise when it stopped before it
+// applied its join) goes by its Raft entry, and tells the cluster.
+func TestAFollowerBackElsewhereWithoutItsRecordTellsTheCluster(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	f := startFollowerPeer(t, peers[0].addr)
+	f.stop()
+	tearState(t, f) // no snapshot on f: its state starts empty
+	f.addr = ""
+	f.start()
+	leader := leaderOf(t, peers)
+	eventually(t, "the follower recorded at its new address", func() bool {
+		rec, err := leader.node.state.Peer(f.id)
+		return err == nil && rec.ClusterAddr == f.addr
+	})
+}
