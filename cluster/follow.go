@@ -135,7 +135,7 @@ func (n *Node) unreachedHere() bool {
 	case !errors.Is(err, storage.ErrPeerNotFound):
 		return false
 	}
-	if s, ok := n.raftServer(n.cfg.ID); ok {
+	if s, ok, _ := n.raftServer(n.cfg.ID); ok {
 		return string(s.Address) != n.cfg.Advertise
 	}
 	return len(n.cfg.Membership.Bootstrap) > 0
@@ -210,20 +210,14 @@ func (n *Node) addFollower(p storage.Peer) error {
 	case err == nil && cur.ClusterAddr != p.ClusterAddr && n.answersAs(cur):
 		return fmt.Errorf("the follower %s still answers at %s: %w", p.ID, cur.ClusterAddr, types.ErrReadOnlyFollower)
 	}
-	cf := n.rp.raft.GetConfiguration()
-	if err := cf.Error(); err != nil {
+	s, inRaft, err := n.raftServer(p.ID)
+	if err != nil {
 		return err
 	}
-	present := false
-	for _, s := range cf.Configuration().Servers {
-		if string(s.ID) != p.ID {
-			continue
-		}
-		if s.Suffrage == raft.Voter {
-			return fmt.Errorf("a follower may not join as %s, a voter: %w", p.ID, types.ErrReadOnlyFollower)
-		}
-		present = string(s.Address) == p.ClusterAddr
+	if inRaft && s.Suffrage == raft.Voter {
+		return fmt.Errorf("a follower may not join as %s, a voter: %w", p.ID, types.ErrReadOnlyFollower)
 	}
+	present := inRaft && string(s.Address) == p.ClusterAddr
 	if err := n.recordPeer(p); err != nil {
 		return err
 	}

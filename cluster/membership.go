@@ -23,8 +23,9 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 	var lastErr error
 	for time.Now().Before(deadline) {
 		for _, addr := range bootstrap {
+			self := n.self()
 			cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-			err := n.client.Join(cctx, addr, n.self(), n.proveJoin(n.self()))
+			err := n.client.Join(cctx, addr, self, n.proveJoin(self))
 			cancel()
 			if err == nil {
 				n.log.Info().Str("via", addr).Msg("joined the cluster")
@@ -72,7 +73,8 @@ func (n *Node) refreshSelf(ctx context.Context) {
 		// Not a member (yet, or any more): joining is not this loop's job.
 		return
 	}
-	_ = n.client.Join(ctx, string(addr), n.self(), n.proveJoin(n.self()))
+	self := n.self()
+	_ = n.client.Join(ctx, string(addr), self, n.proveJoin(self))
 }
 
 // addPeer makes p a member: a voter while there are fewer than the
@@ -258,22 +260,23 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 }
 
 func (n *Node) inRaft(id string) bool {
-	_, ok := n.raftServer(id)
+	_, ok, _ := n.raftServer(id)
 	return ok
 }
 
-// raftServer is id's entry in this peer's Raft configuration.
-func (n *Node) raftServer(id string) (raft.Server, bool) {
+// raftServer is id's entry in this peer's Raft configuration, and whether
+// it has one.
+func (n *Node) raftServer(id string) (raft.Server, bool, error) {
 	cf := n.rp.raft.GetConfiguration()
-	if cf.Error() != nil {
-		return raft.Server{}, false
+	if err := cf.Error(); err != nil {
+		return raft.Server{}, false, err
 	}
 	for _, s := range cf.Configuration().Servers {
 		if string(s.ID) == id {
-			return s, true
+			return s, true, nil
 		}
 	}
-	return raft.Server{}, false
+	return raft.Server{}, false, nil
 }
 
 // Leave takes this peer out of the cluster, for a graceful shutdown.
