@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
+
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
@@ -150,13 +152,13 @@ func (n *Node) pinClusterKey(key ed25519.PublicKey) error {
 	if err != nil {
 		return err
 	}
-	path := filepath.Join(n.cfg.DataDir, followFile)
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o600); err != nil {
+	// Durable before the join goes on: a home with Raft state and no
+	// follow file is a full peer's, which a follower's next start refuses.
+	if err := durable.WriteFile(filepath.Join(n.cfg.DataDir, followFile), append(b, '\n'), 0o600); err != nil {
 		return err
 	}
 	n.log.Info().Str("cluster_key", hex.EncodeToString(key)).Msg("following a cluster: its member key is pinned")
-	return os.Rename(tmp, path)
+	return nil
 }
 
 // follower reports whether this peer is a read-only follower.

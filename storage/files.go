@@ -30,16 +30,3 @@ func CheckFree(path string, timeout time.Duration) error {
 	}
 	return db.Close()
 }
-
-// SyncDir makes a rename durable: the directory entry is data too.
-func SyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	return err
-}

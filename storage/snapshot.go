@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
+
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -71,7 +73,7 @@ func (s *State) Restore(r io.Reader) error {
 	}
 	s.retire(s.db)
 	s.db = nil
-	syncErr := SyncDir(filepath.Dir(s.path))
+	syncErr := durable.SyncDir(filepath.Dir(s.path))
 	db, err := openStateDB(s.path)
 	if err != nil {
 		return fmt.Errorf("restore: reopen state: %w", errors.Join(err, syncErr))

@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
 )
 
 // The state file is derived data: the Raft log holds every committed entry,
@@ -69,15 +71,10 @@ func CheckUnsynced(path string) error {
 // markUnsynced records, durably, that the file at path takes commits
 // without fsync in boot.
 func markUnsynced(path, boot string) error {
-	marker := path + unsyncedSuffix
-	tmp := marker + ".tmp"
-	if err := writeFileSynced(tmp, []byte(boot+"\n")); err != nil {
+	if err := durable.WriteFile(path+unsyncedSuffix, []byte(boot+"\n"), 0o600); err != nil {
 		return fmt.Errorf("mark %s unsynced: %w", path, err)
 	}
-	if err := os.Rename(tmp, marker); err != nil {
-		return fmt.Errorf("mark %s unsynced: %w", path, err)
-	}
-	return SyncDir(filepath.Dir(path))
+	return nil
 }
 
 // ClearUnsynced removes the marker beside the state file at path, which is
@@ -87,19 +84,7 @@ func ClearUnsynced(path string) error {
 	if err := os.Remove(path + unsyncedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return SyncDir(filepath.Dir(path))
-}
-
-func writeFileSynced(path string, data []byte) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	return errors.Join(err, f.Close())
+	return durable.SyncDir(filepath.Dir(path))
 }
 
 // SetStateAside renames a state file that OpenState refused with
@@ -114,5 +99,5 @@ func SetStateAside(path string) (string, error) {
 	if err := os.Rename(path+unsyncedSuffix, aside+unsyncedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return "", fmt.Errorf("set %s aside: %w", path+unsyncedSuffix, err)
 	}
-	return aside, SyncDir(filepath.Dir(path))
+	return aside, durable.SyncDir(filepath.Dir(path))
 }

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
+
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
@@ -162,5 +164,5 @@ func writeSnapshot(dataDir string, st *storage.State, index, term uint64, conf r
 			}
 		}
 	}
-	return storage.SyncDir(dir)
+	return durable.SyncDir(dir)
 }

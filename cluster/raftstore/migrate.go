@@ -8,13 +8,13 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
+
 	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
 	"github.com/hashicorp/raft-wal/migrate"
 	"github.com/rs/zerolog"
-
-	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 // copyBatchBytes bounds the entries each append of the copy carries.
@@ -54,28 +54,18 @@ func moveBoltLog(dir string, hlog hclog.Logger, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	defer src.Close()
-	dst, err := openWAL(tmp, hlog, lockTimeout)
-	if err != nil {
-		return err
-	}
-	n, err := Copy(dst, src)
-	if cerr := dst.Close(); err == nil {
+	n, err := copyIntoWAL(src, tmp, hlog)
+	// raft.db is closed before it is set aside, and only once.
+	if cerr := src.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil {
-		err = storage.SyncDir(tmp)
 	}
 	if err == nil {
 		err = os.Rename(tmp, walDir)
 	}
 	if err == nil {
-		err = storage.SyncDir(dir)
+		err = durable.SyncDir(dir)
 	}
 	if err != nil {
-		return err
-	}
-	if err := src.Close(); err != nil {
 		return err
 	}
 	moved, err := setAside(dir)
@@ -85,6 +75,23 @@ func moveBoltLog(dir string, hlog hclog.Logger, log zerolog.Logger) error {
 	log.Info().Uint64("entries", n).Dur("took", time.Since(start)).Str("from", boltPath).Str("to", walDir).
 		Str("kept_as", moved).Msg("moved the raft log into the WAL")
 	return nil
+}
+
+// copyIntoWAL copies src into a new WAL in the folder tmp and makes it
+// durable there.
+func copyIntoWAL(src Store, tmp string, hlog hclog.Logger) (uint64, error) {
+	dst, err := openWAL(tmp, hlog, lockTimeout)
+	if err != nil {
+		return 0, err
+	}
+	n, err := Copy(dst, src)
+	if cerr := dst.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = durable.SyncDir(tmp)
+	}
+	return n, err
 }
 
 // setAside renames raft.db to MovedBoltFile, or beside it when a move
@@ -99,7 +106,7 @@ func setAside(dir string) (string, error) {
 	if err := os.Rename(filepath.Join(dir, BoltFile), to); err != nil {
 		return "", err
 	}
-	return to, storage.SyncDir(dir)
+	return to, durable.SyncDir(dir)
 }
 
 // stableKeys are everything hashicorp/raft keeps in its stable store: the

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
+
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
 )
@@ -78,7 +80,7 @@ func SaveIdentity(path string, ident Identity) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
+	return durable.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // NewSecret makes a cluster secret: 32 random bytes, hex encoded.

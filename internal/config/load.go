@@ -9,6 +9,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
 )
 
 // EnvPrefix starts every override variable: FLOTILLA_<SECTION>_<KEY>.
@@ -61,7 +63,7 @@ func Save(path string, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, append(b, '\n'), 0o600)
+	return durable.WriteFile(path, append(b, '\n'), 0o600)
 }
 
 // decodeStrict refuses unknown sections and keys, naming them, because a typo
