@@ -12,7 +12,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -318,39 +317,6 @@ func (n *Node) Close() error {
 // PeerID is this peer's ID.
 func (n *Node) PeerID() string { return n.cfg.ID }
 
-// Raft exposes the Raft node's view, for the admin API.
-func (n *Node) RaftInfo() types.RaftInfo {
-	r := n.rp.raft
-	_, leader := r.LeaderWithID()
-	info := types.RaftInfo{
-		State:        stateName(r.State()),
-		Leader:       string(leader),
-		Term:         parseUint(r.Stats()["term"]),
-		CommitIndex:  parseUint(r.Stats()["commit_index"]),
-		AppliedIndex: r.AppliedIndex(),
-	}
-	if cf := r.GetConfiguration(); cf.Error() == nil {
-		for _, s := range cf.Configuration().Servers {
-			if string(s.ID) == n.cfg.ID {
-				info.Voter = s.Suffrage == raft.Voter
-			}
-		}
-	}
-	return info
-}
-
-func stateName(s raft.RaftState) string {
-	switch s {
-	case raft.Leader:
-		return "leader"
-	case raft.Candidate:
-		return "candidate"
-	case raft.Follower:
-		return "follower"
-	}
-	return "shutdown"
-}
-
 // Ready reports whether the peer can serve: it knows a leader and has
 // applied what it committed before it stopped.
 func (n *Node) Ready() error {
@@ -381,12 +347,6 @@ func (n *Node) WaitReady(ctx context.Context) error {
 
 // Advertise is the cluster address other peers reach this one at.
 func (n *Node) Advertise() string { return n.cfg.Advertise }
-
-// parseUint reads one of Raft's stats, which it reports as strings.
-func parseUint(s string) uint64 {
-	v, _ := strconv.ParseUint(s, 10, 64)
-	return v
-}
 
 // heldFSM runs hold before each batch it passes to the FSM (Config.beforeFSM).
 type heldFSM struct {
