@@ -4,7 +4,9 @@
 //   - a request a browser sent for a page whose origin is not allowed
 //     (cross-site request forgery): an Origin or a Referer that is not on
 //     the list, or a state-changing request from a browser that named
-//     neither (go-ipfs-cmds' check, which Kubo's API applies);
+//     neither (go-ipfs-cmds' check, which Kubo's API applies) or that the
+//     browser itself marked as sent from another site (Sec-Fetch-Site: a
+//     page, or an extension that strips Origin, cannot forge it);
 //   - on a listener bound to loopback, a request whose Host is neither a
 //     loopback name nor one the operator allowed (DNS rebinding: a page
 //     whose name was made to resolve to 127.0.0.1 is same-origin with
@@ -54,8 +56,10 @@ func (o Origins) Allowed(origin string) bool { return o.any || slices.Contains(o
 // Check is go-ipfs-cmds' CSRF check: an Origin must be allowed, a
 // Referer's scheme://host must be allowed, and a state-changing request
 // with neither must not come from a browser (a User-Agent starting with
-// Mozilla, Electron aside), which would be one too old to send Origin.
-// Clients that are not browsers send neither header and pass.
+// Mozilla, Electron aside), which would be one too old to send Origin, nor
+// be one that a browser marked as sent from another site (Sec-Fetch-Site
+// cross-site or same-site; same-origin and none are a page's own and the
+// user's). Clients that are not browsers send none of these and pass.
 func (o Origins) Check(r *http.Request) error { return o.check(r, nil) }
 
 // check is Check with more origins (scheme://host[:port]) allowed: those
@@ -75,8 +79,13 @@ func (o Origins) check(r *http.Request, also func(origin string) bool) error {
 			return refusal("cross-site request refused: referer origin %q is not allowed", from)
 		}
 	}
-	if origin == "" && referer == "" && changesState(r.Method) && IsBrowserUA(r.Header.Get("User-Agent")) {
-		return refusal("request refused: a browser sent it without Origin or Referer")
+	if origin == "" && referer == "" && changesState(r.Method) {
+		if IsBrowserUA(r.Header.Get("User-Agent")) {
+			return refusal("request refused: a browser sent it without Origin or Referer")
+		}
+		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+			return refusal("cross-site request refused: the browser marked it Sec-Fetch-Site: %s", site)
+		}
 	}
 	return nil
 }

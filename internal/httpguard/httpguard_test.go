@@ -37,6 +37,15 @@ func TestOrigins(t *testing.T) {
 		{"old browser POST", request("POST", "127.0.0.1:9094", "User-Agent", firefox), false},
 		{"browser GET", request("GET", "127.0.0.1:9094", "User-Agent", firefox), true},
 		{"electron POST", request("POST", "127.0.0.1:9094", "User-Agent", "Mozilla/5.0 Electron/30"), true},
+		// Origin and Referer stripped (an extension, a privacy setting):
+		// the browser's own mark still tells where the request came from.
+		{"marked cross-site", request("POST", "127.0.0.1:9094", "User-Agent", "curl/8.5.0", "Sec-Fetch-Site", "cross-site"), false},
+		{"marked same-site", request("DELETE", "127.0.0.1:9094", "Sec-Fetch-Site", "same-site"), false},
+		{"marked same-origin", request("POST", "127.0.0.1:9094", "Sec-Fetch-Site", "same-origin"), true},
+		{"marked none: typed by the user", request("POST", "127.0.0.1:9094", "Sec-Fetch-Site", "none"), true},
+		{"marked cross-site, GET", request("GET", "127.0.0.1:9094", "Sec-Fetch-Site", "cross-site"), true},
+		{"marked cross-site from an allowed origin", request("POST", "127.0.0.1:9094",
+			"Origin", "https://ui.example", "Sec-Fetch-Site", "cross-site"), true},
 	} {
 		err := o.Check(c.r)
 		if (err == nil) != c.ok {
