@@ -93,6 +93,7 @@ func reportPinRuns(b *testing.B, runs []benchRun) {
 		pinnedRate := 0.0
 		if r.PinnedSeconds > 0 {
 			pinnedRate = float64(r.Pins) / r.PinnedSeconds
+			b.ReportMetric(pinnedRate, r.key()+"-pinned/s")
 		}
 		cpuPerPin := 0.0
 		if r.CPUms > 0 {

@@ -66,6 +66,10 @@ var rows = []row{
 	{"pin add, 1 client, via a follower: pins/s vs Kubo's own pin/add", pinAdd, "flotilla-c1-pins/s", "kubo-c1-pins/s", "c1-flotilla/kubo", "/s", ""},
 	{"pin add, 16 clients, via a follower: pins/s vs Kubo's own pin/add", pinAdd, "flotilla-c16-pins/s", "kubo-c16-pins/s", "c16-flotilla/kubo", "/s", ""},
 	{"pin add, 64 clients, via a follower: pins/s vs Kubo's own pin/add", pinAdd, "flotilla-c64-pins/s", "kubo-c64-pins/s", "c64-flotilla/kubo", "/s", ""},
+	// From the run's first commit until the side's Kubos held every pin:
+	// what the Kubos' pinning allows, whichever cluster feeds them.
+	{"pin add, 16 clients: pins/s until all held on Kubo vs ipfs-cluster", pinAdd, "flotilla-c16-pinned/s", "ipfscluster-c16-pinned/s", "", "/s", ""},
+	{"pin add, 64 clients: pins/s until all held on Kubo vs ipfs-cluster", pinAdd, "flotilla-c64-pinned/s", "ipfscluster-c64-pinned/s", "", "/s", ""},
 	{"CPU ms per pin, 16 clients: the 3 daemons vs ipfs-cluster's", pinAdd, "flotilla-c16-cpu-ms/pin", "ipfscluster-c16-cpu-ms/pin", "", " ms", ""},
 	{"CPU ms per pin, 64 clients: the 3 daemons vs ipfs-cluster's", pinAdd, "flotilla-c64-cpu-ms/pin", "ipfscluster-c64-cpu-ms/pin", "", " ms", ""},
 	{"a forwarded call (version): µs vs Kubo directly", "ProxyAgainstKubo", "µs/call-proxied", "µs/call-direct", "forwarded-call-ratio", " µs", "<= 1.1x"},
