@@ -24,6 +24,12 @@ import (
 // builds the intercept handler for the upstream's URL (nil: a 404 stub).
 func serveProxy(t *testing.T, upstream http.Handler, intercepted func(upstreamURL string) Intercepted) string {
 	t.Helper()
+	return serveProxyWith(t, Config{Log: zerolog.Nop()}, upstream, intercepted)
+}
+
+// serveProxyWith is serveProxy with cfg, whose Upstream it sets.
+func serveProxyWith(t *testing.T, cfg Config, upstream http.Handler, intercepted func(upstreamURL string) Intercepted) string {
+	t.Helper()
 	up := httptest.NewServer(upstream)
 	t.Cleanup(up.Close)
 	u, _ := url.Parse(up.URL)
@@ -35,7 +41,8 @@ func serveProxy(t *testing.T, upstream http.Handler, intercepted func(upstreamUR
 	if intercepted != nil {
 		ih = intercepted(up.URL)
 	}
-	p, err := New(Config{Upstream: u, Log: zerolog.Nop()}, ih)
+	cfg.Upstream = u
+	p, err := New(cfg, ih)
 	if err != nil {
 		t.Fatal(err)
 	}

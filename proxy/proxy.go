@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
+
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/intercept"
@@ -34,11 +36,14 @@ type Config struct {
 	// Observe, when set, is told of every request: the Kubo command (no
 	// path argument), the status code and the duration.
 	Observe func(route string, code int, d time.Duration)
-	Log     zerolog.Logger
+	// Limits bound a slow client; zero means slowclient.Defaults.
+	Limits slowclient.Limits
+	Log    zerolog.Logger
 }
 
-// Server limits. There is deliberately no read or write timeout: a pin add
-// or an upload can legitimately take hours.
+// Server limits. There is deliberately no overall read or write timeout:
+// a pin add or an upload can rightly take hours. A client that stops
+// sending its body or taking the answer is cut after Config.Limits.Idle.
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 60 * time.Second
@@ -86,8 +91,13 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 		intercepted.ObserveUpstream(res.Header)
 		return nil
 	}
+	limits := cfg.Limits
+	if limits == (slowclient.Limits{}) {
+		limits = slowclient.Defaults
+	}
 	p.srv = &http.Server{
-		Handler:           p,
+		// Every body streams: most go on to Kubo (add, dag/import).
+		Handler:           slowclient.Handler(p, limits, func(*http.Request) bool { return true }),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

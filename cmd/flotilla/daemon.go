@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
+
 	"github.com/libp2p/go-libp2p/core/crypto"
 
 	"github.com/rs/zerolog"
@@ -254,7 +256,8 @@ func (d *daemon) serveAPIs() error {
 		Observe:      d.metrics.HTTPObserver("api"),
 		ReadOnly:     d.follower,
 	})
-	d.serve(d.lns[keyAPI], withBodyDeadline(admin, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
+	// An upload to /add may take hours: its body streams.
+	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
 		Tokens:         cfg.PinSvc.Tokens,
 		AllowedOrigins: cfg.PinSvc.AllowedOrigins,
@@ -262,7 +265,7 @@ func (d *daemon) serveAPIs() error {
 		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
 		Log:            d.component("pinsvc"),
 	})
-	d.serve(d.lns[keyPinSvc], withBodyDeadline(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), nil), "pinning service API")
+	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil), "pinning service API")
 	return nil
 }
 

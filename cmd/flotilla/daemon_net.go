@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -147,39 +146,4 @@ func pinsvcRoute(r *http.Request) string {
 		return r.Method + " /pins/{requestid}"
 	}
 	return "other"
-}
-
-// bodyDeadline bounds how long a client may take to send a request body,
-// so that a slow client cannot hold a connection and its goroutine.
-const bodyDeadline = 30 * time.Second
-
-// withBodyDeadline gives the body of every request, except those expected
-// to stream (an upload to /add may take hours), bodyDeadline to arrive.
-// The deadline is lifted once the body is read: left in place, it would end
-// a long response when the server's background read hits it.
-func withBodyDeadline(h http.Handler, streams func(*http.Request) bool) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.ContentLength != 0 && (streams == nil || !streams(r)) {
-			rc := http.NewResponseController(w)
-			if rc.SetReadDeadline(time.Now().Add(bodyDeadline)) == nil {
-				r.Body = &deadlineBody{ReadCloser: r.Body, lift: func() { _ = rc.SetReadDeadline(time.Time{}) }}
-			}
-		}
-		h.ServeHTTP(w, r)
-	})
-}
-
-type deadlineBody struct {
-	io.ReadCloser
-	lift func()
-	done bool
-}
-
-func (b *deadlineBody) Read(p []byte) (int, error) {
-	n, err := b.ReadCloser.Read(p)
-	if err != nil && !b.done {
-		b.done = true
-		b.lift()
-	}
-	return n, err
 }

@@ -1,0 +1,126 @@
+// Package slowclient bounds how long a client can keep a server waiting,
+// on the listeners that have no overall read or write timeout because a
+// call may rightly take hours (an upload, a pin of a large DAG, a pubsub
+// subscription):
+//
+//   - a body that is not streamed must arrive whole within BodyDeadline;
+//   - a streamed body may take any time, but no read of it waits more than
+//     Idle for the next bytes (nginx's client_body_timeout);
+//   - no write of the answer waits more than Idle for the client to take
+//     bytes (nginx's send_timeout).
+//
+// A client that stops sending or stops reading thus frees its connection
+// and its goroutine, while a slow but live one goes on.
+package slowclient
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"time"
+)
+
+// Defaults, as nginx's client_body_timeout and send_timeout (60 s).
+const (
+	DefaultBodyDeadline = 30 * time.Second
+	DefaultIdle         = 60 * time.Second
+)
+
+// Limits are the waits a client may impose.
+type Limits struct {
+	// BodyDeadline is how long a body that is not streamed may take to
+	// arrive whole.
+	BodyDeadline time.Duration
+	// Idle is the longest a read of a streamed body, or a write of the
+	// answer, may wait on the client.
+	Idle time.Duration
+}
+
+// Defaults are the limits of the daemon's listeners.
+var Defaults = Limits{BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle}
+
+// Handler applies l to every request h serves. streams says which
+// requests stream their body (nil: none).
+func Handler(h http.Handler, l Limits, streams func(*http.Request) bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rc := http.NewResponseController(w)
+		// A deadline left by the connection's last request must not cut
+		// this one's first write, which may come long after it starts.
+		_ = rc.SetWriteDeadline(time.Time{})
+		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
+			// On a copy: the server must still see its own body, to close
+			// rather than reuse a connection whose body was cut short.
+			streamed := streams != nil && streams(r)
+			r = r.WithContext(r.Context())
+			r.Body = l.body(r, rc, streamed)
+		}
+		sw := &sendTimeout{ResponseWriter: w, rc: rc, idle: l.Idle}
+		h.ServeHTTP(sw, r)
+		// net/http flushes what is buffered once the handler returns.
+		sw.arm()
+	})
+}
+
+func (l Limits) body(r *http.Request, rc *http.ResponseController, streamed bool) io.ReadCloser {
+	b := &readTimeout{ReadCloser: r.Body, rc: rc}
+	if streamed {
+		b.idle = l.Idle
+	} else if rc.SetReadDeadline(time.Now().Add(l.BodyDeadline)) != nil {
+		return r.Body
+	}
+	return b
+}
+
+// readTimeout bounds the reads of a body: the whole of it (a deadline set
+// once), or each read (idle). Once the body has arrived whole, the deadline
+// is lifted: left in place, it would end a long answer when the server's
+// background read of the connection hits it. A body cut short keeps its
+// deadline, so that the server's drain of the rest fails at once too and
+// the connection closes, rather than waiting on the client for ever.
+type readTimeout struct {
+	io.ReadCloser
+	rc   *http.ResponseController
+	idle time.Duration
+	done bool
+}
+
+func (b *readTimeout) Read(p []byte) (int, error) {
+	if b.idle > 0 && !b.done {
+		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+	}
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && !b.done {
+		b.done = true
+		if errors.Is(err, io.EOF) {
+			_ = b.rc.SetReadDeadline(time.Time{})
+		}
+	}
+	return n, err
+}
+
+// sendTimeout gives each write of the answer Idle to be taken.
+type sendTimeout struct {
+	http.ResponseWriter
+	rc   *http.ResponseController
+	idle time.Duration
+}
+
+func (w *sendTimeout) arm() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.idle)) }
+
+func (w *sendTimeout) Write(p []byte) (int, error) {
+	w.arm()
+	return w.ResponseWriter.Write(p)
+}
+
+// Flush is for the handlers that assert http.Flusher.
+func (w *sendTimeout) Flush() { _ = w.FlushError() }
+
+// FlushError is what http.ResponseController calls.
+func (w *sendTimeout) FlushError() error {
+	w.arm()
+	return w.rc.Flush()
+}
+
+// Unwrap lets http.ResponseController reach the connection (hijacking an
+// upgrade, full duplex, deadlines).
+func (w *sendTimeout) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -1,0 +1,150 @@
+package slowclient
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serve runs h behind Handler with limits l, every body streamed when
+// streams, and returns the server's address.
+func serve(t *testing.T, h http.HandlerFunc, l Limits, streams bool) string {
+	t.Helper()
+	srv := httptest.NewServer(Handler(h, l, func(*http.Request) bool { return streams }))
+	t.Cleanup(srv.Close)
+	return srv.Listener.Addr().String()
+}
+
+// dial sends a POST's head announcing a body of size bytes, and the
+// first bytes of it.
+func dial(t *testing.T, addr string, size int, first string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	fmt.Fprintf(c, "POST /api/v0/add HTTP/1.1\r\nHost: %s\r\nContent-Length: %d\r\n\r\n%s", addr, size, first)
+	return c
+}
+
+// readErr is the handler that reads its body and reports how that ended.
+func readErr(got chan<- error) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		got <- err
+	}
+}
+
+func waitFor(t *testing.T, got <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-got:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("the handler was still waiting after 10 s")
+		return nil
+	}
+}
+
+func TestAStalledUploadIsCut(t *testing.T) {
+	got := make(chan error, 1)
+	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond}, true)
+	dial(t, addr, 1000, "ten bytes.")
+	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("the read of a stalled body ended with %v, want a timeout", err)
+	}
+}
+
+func TestASlowButLiveUploadGoesOn(t *testing.T) {
+	got := make(chan error, 1)
+	idle := 300 * time.Millisecond
+	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle}, true)
+	const n = 12
+	c := dial(t, addr, n, "")
+	// A byte every third of Idle: the whole body takes four times Idle.
+	tick := time.NewTicker(idle / 3)
+	defer tick.Stop()
+	for range n {
+		<-tick.C
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := waitFor(t, got); err != nil {
+		t.Fatalf("a body whose bytes kept coming was cut: %v", err)
+	}
+}
+
+func TestABodyThatIsNotStreamedMustArriveWhole(t *testing.T) {
+	got := make(chan error, 1)
+	addr := serve(t, readErr(got), Limits{BodyDeadline: 300 * time.Millisecond, Idle: time.Hour}, false)
+	c := dial(t, addr, 1000, "")
+	// Trickling: every byte comes well within any idle limit.
+	go func() {
+		tick := time.NewTicker(20 * time.Millisecond)
+		defer tick.Stop()
+		for range tick.C {
+			if _, err := c.Write([]byte{'x'}); err != nil {
+				return
+			}
+		}
+	}()
+	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a trickled body ended with %v, want a timeout at the body's deadline", err)
+	}
+}
+
+func TestAClientThatStopsReadingIsCut(t *testing.T) {
+	got := make(chan error, 1)
+	chunk := []byte(strings.Repeat("x", 64<<10))
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		for {
+			if _, err := w.Write(chunk); err != nil {
+				got <- err
+				return
+			}
+		}
+	}, Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond}, true)
+	dial(t, addr, 0, "") // and never reads
+	if err := waitFor(t, got); err == nil {
+		t.Fatal("the writes to a client that reads nothing never failed")
+	}
+}
+
+func TestALongWaitBeforeTheAnswerIsNotCut(t *testing.T) {
+	idle := 200 * time.Millisecond
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		// A pin of a large DAG: nothing to send until it is done.
+		time.Sleep(3 * idle)
+		w.Write([]byte("pinned"))
+	}, Limits{BodyDeadline: time.Hour, Idle: idle}, true)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	br := bufio.NewReader(c)
+	// Twice on one connection: the first answer's deadline must not
+	// cut the second.
+	for i := range 2 {
+		fmt.Fprintf(c, "POST /api/v0/pin/add HTTP/1.1\r\nHost: %s\r\nContent-Length: 0\r\n\r\n", addr)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("answer %d: %v", i+1, err)
+		}
+		b, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err != nil || string(b) != "pinned" {
+			t.Fatalf("answer %d: %q, %v", i+1, b, err)
+		}
+	}
+}

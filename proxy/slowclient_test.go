@@ -1,0 +1,48 @@
+package proxy
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
+)
+
+// A forwarded upload (files/write) whose client stops sending frees the proxy's connection, and
+// Kubo's: the forwarded body ends in an error instead of waiting for ever.
+func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
+	upstreamRead := make(chan error, 1)
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.ReadAll(r.Body)
+		upstreamRead <- err
+	})
+	limits := slowclient.Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond}
+	base := serveProxyWith(t, Config{Limits: limits, Log: zerolog.Nop()}, upstream, nil)
+	addr := strings.TrimPrefix(base, "http://")
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /api/v0/files/write?arg=/f&create=true HTTP/1.1\r\nHost: %s\r\nContent-Type: application/octet-stream\r\nContent-Length: 1000000\r\n\r\nthe first bytes, then nothing", addr)
+	select {
+	case err := <-upstreamRead:
+		if err == nil {
+			t.Fatal("the upstream read a whole body that the client never sent")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the upstream still waited for the stalled upload after 10 s")
+	}
+	// And the client's connection is closed, not kept for a next request
+	// behind the rest of a body that never comes.
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("the proxy kept the stalled client's connection: %v", err)
+	}
+}
