@@ -126,9 +126,11 @@ func (n *Node) followAgain(ctx context.Context) error {
 
 // unreachedHere reports whether the cluster, as far as this follower knows,
 // would not reach it at the address it listens at now: its record, or
-// else its Raft entry, names another; or, when given --follow again, it
-// knows of neither (it stopped before it learned of its own join, or was
-// removed).
+// else its Raft entry, names another; or it knows of neither and either
+// holds no Raft configuration at all (it stopped after the leader's first
+// heartbeat, before any entry came: it knows nothing a first start would
+// not) or is given --follow again (it stopped before it learned of its own
+// join, or was removed).
 func (n *Node) unreachedHere() bool {
 	cur, err := n.state.Peer(n.cfg.ID)
 	switch {
@@ -137,10 +139,15 @@ func (n *Node) unreachedHere() bool {
 	case !errors.Is(err, storage.ErrPeerNotFound):
 		return false
 	}
-	if s, ok, _ := n.raftServer(n.cfg.ID); ok {
+	s, ok, err := n.raftServer(n.cfg.ID)
+	switch {
+	case err != nil:
+		return false
+	case ok:
 		return string(s.Address) != n.cfg.Advertise
 	}
-	return len(n.cfg.Membership.Bootstrap) > 0
+	cf := n.rp.raft.GetConfiguration()
+	return cf.Error() == nil && len(cf.Configuration().Servers) == 0 || len(n.cfg.Membership.Bootstrap) > 0
 }
 
 // pinClusterKey keeps the member key met at the first join.

@@ -3,16 +3,20 @@ package cluster
 import (
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
+	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
 	"github.com/flotilla-ipfs/flotilla/cluster/transport"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -262,4 +266,50 @@ func newPeerIdentity(t testing.TB) (string, crypto.PrivKey) {
 		t.Fatal(err)
 	}
 	return ident.ID, key
+}
+
+// A follower that stopped after the leader's first heartbeat, before any
+// entry reached it, holds a Raft term but no configuration: back at another
+// address, it joins again from the addresses it followed, as on its first
+// start, and is not left waiting for a leader that sends to its old address.
+func TestAFollowerThatNeverReceivedAnEntryRejoinsFromElsewhere(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	f := startFollowerPeer(t, peers[0].addr)
+	f.stop()
+	keepOnlyTheTerm(t, f)
+	tearState(t, f)
+	f.addr = ""
+	f.start()
+	leader := leaderOf(t, peers)
+	eventually(t, "the follower recorded at its new address", func() bool {
+		rec, err := leader.node.state.Peer(f.id)
+		return err == nil && rec.ClusterAddr == f.addr
+	})
+}
+
+// keepOnlyTheTerm empties the stopped peer p's Raft log, keeping the term it
+// had heard of.
+func keepOnlyTheTerm(t *testing.T, p *testPeer) {
+	t.Helper()
+	dir := filepath.Join(p.dir, "raft")
+	old, err := raftstore.OpenStopped(dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	term, err := old.GetUint64([]byte("CurrentTerm"))
+	old.Close()
+	if err != nil || term == 0 {
+		t.Fatalf("the follower heard of no term (%d, %v)", term, err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, raftstore.WALDir)); err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := raftstore.Open(dir, hclog.NewNullLogger(), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	if err := fresh.SetUint64([]byte("CurrentTerm"), term); err != nil {
+		t.Fatal(err)
+	}
 }

@@ -142,6 +142,12 @@ func tearState(t *testing.T, p *testPeer) string {
 func TestAFollowerBackElsewhereWithoutItsRecordTellsTheCluster(t *testing.T) {
 	peers := newTestCluster(t, 2)
 	f := startFollowerPeer(t, peers[0].addr)
+	// A follower is ready once it hears of a leader, which can be before
+	// any entry reached it: this test is of one that holds its Raft entry.
+	eventually(t, "the follower holds its own Raft entry", func() bool {
+		_, ok := suffrage(f, f.id)
+		return ok
+	})
 	f.stop()
 	tearState(t, f) // no snapshot on f: its state starts empty
 	f.addr = ""
