@@ -281,9 +281,16 @@ func TestAFollowerThatNeverReceivedAnEntryRejoinsFromElsewhere(t *testing.T) {
 	f.addr = ""
 	f.start()
 	leader := leaderOf(t, peers)
+	waitRecordedAt(t, leader, f)
+}
+
+// waitRecordedAt waits until leader records the follower f at its
+// current address.
+func waitRecordedAt(t *testing.T, leader, f *testPeer) {
+	t.Helper()
 	eventually(t, "the follower recorded at its new address", func() bool {
 		rec, err := leader.node.state.Peer(f.id)
-		return err == nil && rec.ClusterAddr == f.addr
+		return err == nil && rec.ClusterAddr == f.addr && rec.Follower
 	})
 }
 

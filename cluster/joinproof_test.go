@@ -46,8 +46,5 @@ func TestAFollowerCannotTakeADownFollowersID(t *testing.T) {
 	// The follower itself, restarted at another address, signs its join.
 	f.addr = ""
 	f.start(peers[0].addr)
-	eventually(t, "the follower recorded at its new address", func() bool {
-		rec, err := leader.node.state.Peer(f.id)
-		return err == nil && rec.ClusterAddr == f.addr && rec.Follower
-	})
+	waitRecordedAt(t, leader, f)
 }

@@ -153,8 +153,5 @@ func TestAFollowerBackElsewhereWithoutItsRecordTellsTheCluster(t *testing.T) {
 	f.addr = ""
 	f.start()
 	leader := leaderOf(t, peers)
-	eventually(t, "the follower recorded at its new address", func() bool {
-		rec, err := leader.node.state.Peer(f.id)
-		return err == nil && rec.ClusterAddr == f.addr
-	})
+	waitRecordedAt(t, leader, f)
 }
