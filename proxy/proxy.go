@@ -43,7 +43,8 @@ type Config struct {
 
 // Server limits. There is deliberately no overall read or write timeout:
 // a pin add or an upload can rightly take hours. A client that stops
-// sending its body or taking the answer is cut after Config.Limits.Idle.
+// sending its body, or taking the answer, is cut after Config.Limits'
+// Idle, or Send.
 const (
 	readHeaderTimeout = 10 * time.Second
 	idleTimeout       = 60 * time.Second

@@ -22,7 +22,7 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 		_, err := io.ReadAll(r.Body)
 		upstreamRead <- err
 	})
-	limits := slowclient.Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond}
+	limits := slowclient.Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond, Send: time.Hour}
 	base := serveProxyWith(t, Config{Limits: limits, Log: zerolog.Nop()}, upstream, nil)
 	addr := strings.TrimPrefix(base, "http://")
 	c, err := net.Dial("tcp", addr)

@@ -6,8 +6,10 @@
 //   - a body that is not streamed must arrive whole within BodyDeadline;
 //   - a streamed body may take any time, but no read of it waits more than
 //     Idle for the next bytes (nginx's client_body_timeout);
-//   - no write of the answer waits more than Idle for the client to take
-//     bytes (nginx's send_timeout).
+//   - no write of the answer waits more than Send for the client to take
+//     bytes (nginx's send_timeout). It is longer than Idle: a client that
+//     pauses to read is common (`ipfs cat | less` stops reading while the
+//     user reads the page), one that pauses while it sends is not.
 //
 // A client that stops sending or stops reading thus frees its connection
 // and its goroutine, while a slow but live one goes on.
@@ -20,10 +22,11 @@ import (
 	"time"
 )
 
-// Defaults, as nginx's client_body_timeout and send_timeout (60 s).
+// Defaults: Idle is nginx's client_body_timeout.
 const (
 	DefaultBodyDeadline = 30 * time.Second
 	DefaultIdle         = 60 * time.Second
+	DefaultSend         = 10 * time.Minute
 )
 
 // Limits are the waits a client may impose.
@@ -31,13 +34,15 @@ type Limits struct {
 	// BodyDeadline is how long a body that is not streamed may take to
 	// arrive whole.
 	BodyDeadline time.Duration
-	// Idle is the longest a read of a streamed body, or a write of the
-	// answer, may wait on the client.
+	// Idle is the longest a read of a streamed body may wait on the
+	// client.
 	Idle time.Duration
+	// Send is the longest a write of the answer may wait on the client.
+	Send time.Duration
 }
 
 // Defaults are the limits of the daemon's listeners.
-var Defaults = Limits{BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle}
+var Defaults = Limits{BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle, Send: DefaultSend}
 
 // Handler applies l to every request h serves. streams says which
 // requests stream their body (nil: none).
@@ -54,7 +59,7 @@ func Handler(h http.Handler, l Limits, streams func(*http.Request) bool) http.Ha
 			r = r.WithContext(r.Context())
 			r.Body = l.body(r, rc, streamed)
 		}
-		sw := &sendTimeout{ResponseWriter: w, rc: rc, idle: l.Idle}
+		sw := &sendTimeout{ResponseWriter: w, rc: rc, send: l.Send}
 		h.ServeHTTP(sw, r)
 		// net/http flushes what is buffered once the handler returns.
 		sw.arm()
@@ -98,14 +103,14 @@ func (b *readTimeout) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// sendTimeout gives each write of the answer Idle to be taken.
+// sendTimeout gives each write of the answer Send to be taken.
 type sendTimeout struct {
 	http.ResponseWriter
 	rc   *http.ResponseController
-	idle time.Duration
+	send time.Duration
 }
 
-func (w *sendTimeout) arm() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.idle)) }
+func (w *sendTimeout) arm() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.send)) }
 
 func (w *sendTimeout) Write(p []byte) (int, error) {
 	w.arm()

@@ -57,7 +57,7 @@ func waitFor(t *testing.T, got <-chan error) error {
 
 func TestAStalledUploadIsCut(t *testing.T) {
 	got := make(chan error, 1)
-	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond}, true)
+	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond, Send: time.Hour}, true)
 	dial(t, addr, 1000, "ten bytes.")
 	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("the read of a stalled body ended with %v, want a timeout", err)
@@ -67,7 +67,7 @@ func TestAStalledUploadIsCut(t *testing.T) {
 func TestASlowButLiveUploadGoesOn(t *testing.T) {
 	got := make(chan error, 1)
 	idle := 300 * time.Millisecond
-	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle}, true)
+	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle, Send: time.Hour}, true)
 	const n = 12
 	c := dial(t, addr, n, "")
 	// A byte every third of Idle: the whole body takes four times Idle.
@@ -86,7 +86,7 @@ func TestASlowButLiveUploadGoesOn(t *testing.T) {
 
 func TestABodyThatIsNotStreamedMustArriveWhole(t *testing.T) {
 	got := make(chan error, 1)
-	addr := serve(t, readErr(got), Limits{BodyDeadline: 300 * time.Millisecond, Idle: time.Hour}, false)
+	addr := serve(t, readErr(got), Limits{BodyDeadline: 300 * time.Millisecond, Idle: time.Hour, Send: time.Hour}, false)
 	c := dial(t, addr, 1000, "")
 	// Trickling: every byte comes well within any idle limit.
 	go func() {
@@ -113,7 +113,7 @@ func TestAClientThatStopsReadingIsCut(t *testing.T) {
 				return
 			}
 		}
-	}, Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond}, true)
+	}, Limits{BodyDeadline: time.Hour, Idle: time.Hour, Send: 200 * time.Millisecond}, true)
 	dial(t, addr, 0, "") // and never reads
 	if err := waitFor(t, got); err == nil {
 		t.Fatal("the writes to a client that reads nothing never failed")
@@ -121,12 +121,12 @@ func TestAClientThatStopsReadingIsCut(t *testing.T) {
 }
 
 func TestALongWaitBeforeTheAnswerIsNotCut(t *testing.T) {
-	idle := 200 * time.Millisecond
+	send := 200 * time.Millisecond
 	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		// A pin of a large DAG: nothing to send until it is done.
-		time.Sleep(3 * idle)
+		time.Sleep(3 * send)
 		w.Write([]byte("pinned"))
-	}, Limits{BodyDeadline: time.Hour, Idle: idle}, true)
+	}, Limits{BodyDeadline: time.Hour, Idle: send, Send: send}, true)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
@@ -146,5 +146,31 @@ func TestALongWaitBeforeTheAnswerIsNotCut(t *testing.T) {
 		if err != nil || string(b) != "pinned" {
 			t.Fatalf("answer %d: %q, %v", i+1, b, err)
 		}
+	}
+}
+
+// A pager stops reading while the user reads the page: longer than a body
+// may stall, well within Send.
+func TestAReaderThatPausesIsNotCut(t *testing.T) {
+	const size = 8 << 20
+	idle := 100 * time.Millisecond
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(strings.Repeat("x", size)))
+	}, Limits{BodyDeadline: time.Hour, Idle: idle, Send: time.Hour}, true)
+	c := dial(t, addr, 0, "")
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if _, err := io.CopyN(io.Discard, res.Body, 64<<10); err != nil {
+		t.Fatal(err)
+	}
+	// Meanwhile the server's writes wait on a full socket.
+	time.Sleep(10 * idle)
+	n, err := io.Copy(io.Discard, res.Body)
+	if err != nil || n != size-64<<10 {
+		t.Fatalf("after a pause the rest of the answer was %d bytes, %v; want %d", n, err, size-64<<10)
 	}
 }
