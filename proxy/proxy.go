@@ -73,7 +73,13 @@ type Proxy struct {
 	cors        atomic.Pointer[corsPolicy]
 	auth        *authorizer
 	srv         *http.Server
+	limits      slowclient.Limits
 }
+
+// kuboRefusal turns away the connections beyond the limit, in Kubo's error
+// shape.
+var kuboRefusal = slowclient.Refusal("application/json",
+	[]byte(`{"Message":"too many connections to this Flotilla proxy: try again later","Code":0,"Type":"error"}`+"\n"))
 
 // New builds the proxy. intercepted serves the paths intercept.Intercepts
 // accepts.
@@ -92,13 +98,13 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 		intercepted.ObserveUpstream(res.Header)
 		return nil
 	}
-	limits := cfg.Limits
-	if limits == (slowclient.Limits{}) {
-		limits = slowclient.Defaults
+	p.limits = cfg.Limits
+	if p.limits == (slowclient.Limits{}) {
+		p.limits = slowclient.Defaults
 	}
 	p.srv = &http.Server{
 		// Every body streams: most go on to Kubo (add, dag/import).
-		Handler:           slowclient.Handler(p, limits, func(*http.Request) bool { return true }),
+		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,
@@ -116,7 +122,7 @@ func (p *Proxy) Serve(l net.Listener) error {
 	if p.cfg.ListenAddr == "" {
 		p.cors.Store(newCORSPolicy(p.cfg.AllowedOrigins, l.Addr().String()))
 	}
-	err := p.srv.Serve(l)
+	err := p.srv.Serve(slowclient.Listener(l, p.limits.MaxConns, kuboRefusal))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

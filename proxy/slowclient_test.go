@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -44,5 +45,37 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatalf("the proxy kept the stalled client's connection: %v", err)
+	}
+}
+
+// Connections beyond the limit are turned away in Kubo's error shape, so
+// that Kubo's clients report the reason.
+func TestConnectionsBeyondTheLimitGetAKuboError(t *testing.T) {
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte(`{"Version":"0.42.0"}`))
+	})
+	limits := slowclient.Defaults
+	limits.MaxConns = 1
+	base := serveProxyWith(t, Config{Limits: limits, Log: zerolog.Nop()}, upstream, nil)
+	held := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
+	res, err := held.Post(base+"/api/v0/version", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.Copy(io.Discard, res.Body)
+	res.Body.Close() // its connection stays open, idle, and holds the one slot
+
+	other := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
+	res, err = other.Post(base+"/api/v0/version", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var kuboErr struct{ Message, Type string }
+	if err := json.NewDecoder(res.Body).Decode(&kuboErr); err != nil {
+		t.Fatal(err)
+	}
+	if res.StatusCode != http.StatusServiceUnavailable || kuboErr.Type != "error" || !strings.Contains(kuboErr.Message, "too many connections") {
+		t.Fatalf("a connection beyond the limit got %d %+v", res.StatusCode, kuboErr)
 	}
 }

@@ -257,7 +257,8 @@ func (d *daemon) serveAPIs() error {
 		ReadOnly:     d.follower,
 	})
 	// An upload to /add may take hours: its body streams.
-	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API")
+	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API",
+		slowclient.Refusal("application/json", []byte(`{"code":503,"message":"too many connections to this peer's admin API: try again later"}`+"\n")))
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
 		Tokens:         cfg.PinSvc.Tokens,
 		AllowedOrigins: cfg.PinSvc.AllowedOrigins,
@@ -265,7 +266,8 @@ func (d *daemon) serveAPIs() error {
 		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
 		Log:            d.component("pinsvc"),
 	})
-	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil), "pinning service API")
+	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil), "pinning service API",
+		slowclient.Refusal("application/json", []byte(`{"error":{"reason":"SERVICE_UNAVAILABLE","details":"too many connections to this peer's Pinning Service API: try again later"}}`+"\n")))
 	return nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 	"github.com/flotilla-ipfs/flotilla/proxy"
 )
 
@@ -35,7 +36,9 @@ func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error
 	return lns, nil
 }
 
-func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
+// serve serves h on ln, with refusal, a whole HTTP answer, for the
+// connections beyond slowclient's limit.
+func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []byte) {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -44,7 +47,7 @@ func (d *daemon) serve(ln net.Listener, h http.Handler, name string) {
 	}
 	d.servers = append(d.servers, srv)
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(slowclient.Listener(ln, slowclient.DefaultMaxConns, refusal)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
 		}
 	}()

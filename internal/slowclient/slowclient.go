@@ -12,7 +12,9 @@
 //     user reads the page), one that pauses while it sends is not.
 //
 // A client that stops sending or stops reading thus frees its connection
-// and its goroutine, while a slow but live one goes on.
+// and its goroutine, while a slow but live one goes on. Listener bounds the
+// connections served at once, which a client sending a byte now and then
+// could otherwise multiply.
 package slowclient
 
 import (
@@ -39,10 +41,12 @@ type Limits struct {
 	Idle time.Duration
 	// Send is the longest a write of the answer may wait on the client.
 	Send time.Duration
+	// MaxConns bounds the connections served at once (Listener).
+	MaxConns int
 }
 
 // Defaults are the limits of the daemon's listeners.
-var Defaults = Limits{BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle, Send: DefaultSend}
+var Defaults = Limits{BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle, Send: DefaultSend, MaxConns: DefaultMaxConns}
 
 // Handler applies l to every request h serves. streams says which
 // requests stream their body (nil: none).

@@ -1,0 +1,76 @@
+package slowclient
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
+)
+
+func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refusal := Refusal("application/json", []byte(`{"Message":"too many connections","Code":0,"Type":"error"}`))
+	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("served"))
+	})}
+	go srv.Serve(Listener(ln, 2, refusal))
+	t.Cleanup(func() { srv.Close() })
+	addr := ln.Addr().String()
+
+	// ask sends one request on c and returns the answer's status and body.
+	ask := func(c net.Conn, br *bufio.Reader) (int, string) {
+		t.Helper()
+		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.StatusCode, string(b)
+	}
+	var held []net.Conn
+	for range 2 {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		// Served, and kept open: each holds its slot.
+		if code, _ := ask(c, bufio.NewReader(c)); code != http.StatusOK {
+			t.Fatalf("a connection within the limit got %d", code)
+		}
+		held = append(held, c)
+	}
+	third, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer third.Close()
+	code, body := ask(third, bufio.NewReader(third))
+	if code != http.StatusServiceUnavailable || body != `{"Message":"too many connections","Code":0,"Type":"error"}` {
+		t.Fatalf("a connection beyond the limit got %d %q, want 503 with the refusal", code, body)
+	}
+
+	// A closed connection gives its slot back.
+	held[0].Close()
+	testkit.Eventually(t, "a new connection served once one closed", func() bool {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return false
+		}
+		defer c.Close()
+		code, _ := ask(c, bufio.NewReader(c))
+		return code == http.StatusOK
+	})
+}
