@@ -31,7 +31,7 @@ const (
 	DefaultSend         = 10 * time.Minute
 )
 
-// Limits are the waits a client may impose.
+// Limits are the waits a client may impose; a zero field sets no limit.
 type Limits struct {
 	// BodyDeadline is how long a body that is not streamed may take to
 	// arrive whole.
@@ -72,9 +72,10 @@ func Handler(h http.Handler, l Limits, streams func(*http.Request) bool) http.Ha
 
 func (l Limits) body(r *http.Request, rc *http.ResponseController, streamed bool) io.ReadCloser {
 	b := &readTimeout{ReadCloser: r.Body, rc: rc}
-	if streamed {
+	switch {
+	case streamed:
 		b.idle = l.Idle
-	} else if rc.SetReadDeadline(time.Now().Add(l.BodyDeadline)) != nil {
+	case l.BodyDeadline <= 0 || rc.SetReadDeadline(time.Now().Add(l.BodyDeadline)) != nil:
 		return r.Body
 	}
 	return b
@@ -114,7 +115,11 @@ type sendTimeout struct {
 	send time.Duration
 }
 
-func (w *sendTimeout) arm() { _ = w.rc.SetWriteDeadline(time.Now().Add(w.send)) }
+func (w *sendTimeout) arm() {
+	if w.send > 0 {
+		_ = w.rc.SetWriteDeadline(time.Now().Add(w.send))
+	}
+}
 
 func (w *sendTimeout) Write(p []byte) (int, error) {
 	w.arm()

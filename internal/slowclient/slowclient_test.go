@@ -174,3 +174,18 @@ func TestAReaderThatPausesIsNotCut(t *testing.T) {
 		t.Fatalf("after a pause the rest of the answer was %d bytes, %v; want %d", n, err, size-64<<10)
 	}
 }
+
+func TestAZeroLimitIsNoLimit(t *testing.T) {
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Write(b)
+	}, Limits{}, false)
+	res, err := http.Post("http://"+addr+"/pins", "text/plain", strings.NewReader("body"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	if b, err := io.ReadAll(res.Body); err != nil || string(b) != "body" {
+		t.Fatalf("with no limits set the answer was %q, %v", b, err)
+	}
+}
