@@ -38,7 +38,10 @@ type Config struct {
 	Observe func(route string, code int, d time.Duration)
 	// Limits bound a slow client; zero means slowclient.Defaults.
 	Limits slowclient.Limits
-	Log    zerolog.Logger
+	// Refused, when set, is told of each connection turned away at the
+	// limit.
+	Refused func()
+	Log     zerolog.Logger
 }
 
 // Server limits. There is deliberately no overall read or write timeout:
@@ -122,7 +125,7 @@ func (p *Proxy) Serve(l net.Listener) error {
 	if p.cfg.ListenAddr == "" {
 		p.cors.Store(newCORSPolicy(p.cfg.AllowedOrigins, l.Addr().String()))
 	}
-	err := p.srv.Serve(slowclient.Listener(l, p.limits.MaxConns, kuboRefusal))
+	err := p.srv.Serve(slowclient.Listener(l, p.limits.MaxConns, kuboRefusal, p.cfg.Refused))
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -56,7 +57,8 @@ func TestConnectionsBeyondTheLimitGetAKuboError(t *testing.T) {
 	})
 	limits := slowclient.Defaults
 	limits.MaxConns = 1
-	base := serveProxyWith(t, Config{Limits: limits, Log: zerolog.Nop()}, upstream, nil)
+	var refused atomic.Int64
+	base := serveProxyWith(t, Config{Limits: limits, Refused: func() { refused.Add(1) }, Log: zerolog.Nop()}, upstream, nil)
 	held := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
 	res, err := held.Post(base+"/api/v0/version", "", nil)
 	if err != nil {
@@ -77,5 +79,8 @@ func TestConnectionsBeyondTheLimitGetAKuboError(t *testing.T) {
 	}
 	if res.StatusCode != http.StatusServiceUnavailable || kuboErr.Type != "error" || !strings.Contains(kuboErr.Message, "too many connections") {
 		t.Fatalf("a connection beyond the limit got %d %+v", res.StatusCode, kuboErr)
+	}
+	if n := refused.Load(); n != 1 {
+		t.Fatalf("the metrics were told of %d refused connections, want 1", n)
 	}
 }

@@ -258,7 +258,8 @@ func (d *daemon) serveAPIs() error {
 	})
 	// An upload to /add may take hours: its body streams.
 	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API",
-		slowclient.Refusal("application/json", []byte(`{"code":503,"message":"too many connections to this peer's admin API: try again later"}`+"\n")))
+		slowclient.Refusal("application/json", []byte(`{"code":503,"message":"too many connections to this peer's admin API: try again later"}`+"\n")),
+		d.refusedConns("api"))
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
 		Tokens:         cfg.PinSvc.Tokens,
 		AllowedOrigins: cfg.PinSvc.AllowedOrigins,
@@ -267,7 +268,8 @@ func (d *daemon) serveAPIs() error {
 		Log:            d.component("pinsvc"),
 	})
 	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil), "pinning service API",
-		slowclient.Refusal("application/json", []byte(`{"error":{"reason":"SERVICE_UNAVAILABLE","details":"too many connections to this peer's Pinning Service API: try again later"}}`+"\n")))
+		slowclient.Refusal("application/json", []byte(`{"error":{"reason":"SERVICE_UNAVAILABLE","details":"too many connections to this peer's Pinning Service API: try again later"}}`+"\n")),
+		d.refusedConns("pinsvc"))
 	return nil
 }
 
@@ -289,6 +291,7 @@ func (d *daemon) startProxy() error {
 		AllowedOrigins: cfg.Proxy.AllowedOrigins,
 		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
 		Observe:        d.metrics.HTTPObserver("proxy"),
+		Refused:        d.refusedConns("proxy"),
 		ListenAddr:     proxyLn.Addr().String(),
 		Log:            d.component("proxy"),
 	}, handlers)

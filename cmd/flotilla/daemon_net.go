@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	ma "github.com/multiformats/go-multiaddr"
@@ -37,8 +38,8 @@ func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error
 }
 
 // serve serves h on ln, with refusal, a whole HTTP answer, for the
-// connections beyond slowclient's limit.
-func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []byte) {
+// connections beyond slowclient's limit, which it tells refused of.
+func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []byte, refused func()) {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -47,7 +48,7 @@ func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []b
 	}
 	d.servers = append(d.servers, srv)
 	go func() {
-		if err := srv.Serve(slowclient.Listener(ln, slowclient.DefaultMaxConns, refusal)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(slowclient.Listener(ln, slowclient.DefaultMaxConns, refusal, refused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
 		}
 	}()
@@ -149,4 +150,22 @@ func pinsvcRoute(r *http.Request) string {
 		return r.Method + " /pins/{requestid}"
 	}
 	return "other"
+}
+
+// refusedConns counts the connections that the listener named by label
+// (its metrics label) turns away at its limit, and warns of them at most
+// once a minute: a client is holding thousands of connections open.
+func (d *daemon) refusedConns(label string) func() {
+	count := d.metrics.ConnRefused(label)
+	var lastWarn atomic.Int64
+	return func() {
+		count()
+		now := time.Now().UnixNano()
+		last := lastWarn.Load()
+		if now-last < int64(time.Minute) || !lastWarn.CompareAndSwap(last, now) {
+			return
+		}
+		d.log.Warn().Str("listener", label).Int("max_connections", slowclient.DefaultMaxConns).
+			Msg("turning connections away: the listener serves its limit at once (see flotilla_http_connections_refused_total)")
+	}
 }

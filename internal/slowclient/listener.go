@@ -1,6 +1,8 @@
 package slowclient
 
 import (
+	"bufio"
+	"bytes"
 	"fmt"
 	"io"
 	"net"
@@ -22,11 +24,13 @@ const refuseWithin = 2 * time.Second
 // and then, which the per-read limits allow) cannot take the server's
 // memory, and the others learn why they are turned away instead of
 // waiting in the kernel's queue. A max of zero or less is DefaultMaxConns.
-func Listener(ln net.Listener, max int, refusal []byte) net.Listener {
+// refused, when not nil, is told of each connection turned away, for the
+// operator's metrics and log.
+func Listener(ln net.Listener, max int, refusal []byte, refused func()) net.Listener {
 	if max <= 0 {
 		max = DefaultMaxConns
 	}
-	return &limitListener{Listener: ln, slots: make(chan struct{}, max), refusal: refusal}
+	return &limitListener{Listener: ln, slots: make(chan struct{}, max), refusal: refusal, refused: refused}
 }
 
 // Refusal is an HTTP 503 answer carrying body, of the given content type.
@@ -39,6 +43,7 @@ type limitListener struct {
 	net.Listener
 	slots   chan struct{}
 	refusal []byte
+	refused func()
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -51,17 +56,26 @@ func (l *limitListener) Accept() (net.Conn, error) {
 		case l.slots <- struct{}{}:
 			return &limitedConn{Conn: c, release: func() { <-l.slots }}, nil
 		default:
+			if l.refused != nil {
+				l.refused()
+			}
 			go refuse(c, l.refusal)
 		}
 	}
 }
 
-// refuse answers c and closes it once the client has had the answer: the
-// request it sends meanwhile is read and dropped, so that the close does
-// not reset the connection before the answer is read.
+// refuse answers c and closes it once the client has had the answer. It
+// reads the request's head first: an HTTP client takes an answer that
+// comes before its request for a broken connection (Go's reports
+// "unsolicited response"), not for the server's reply. What follows the
+// head is read and dropped, so that the close does not reset the
+// connection before the answer is read.
 func refuse(c net.Conn, answer []byte) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(refuseWithin))
+	if !readHead(bufio.NewReaderSize(io.LimitReader(c, maxRefusedHead), 4096)) {
+		return
+	}
 	if _, err := c.Write(answer); err != nil {
 		return
 	}
@@ -69,6 +83,23 @@ func refuse(c net.Conn, answer []byte) {
 		_ = hc.CloseWrite()
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+}
+
+// maxRefusedHead bounds what is read of a refused request's head.
+const maxRefusedHead = 16 << 10
+
+// readHead reads up to the blank line that ends a request's head, and
+// reports whether it came.
+func readHead(br *bufio.Reader) bool {
+	for {
+		line, err := br.ReadSlice('\n')
+		if err != nil {
+			return false
+		}
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return true
+		}
+	}
 }
 
 // limitedConn gives its slot back once, at its first Close.

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"testing"
 
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
@@ -20,7 +21,8 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("served"))
 	})}
-	go srv.Serve(Listener(ln, 2, refusal))
+	var refused atomic.Int64
+	go srv.Serve(Listener(ln, 2, refusal, func() { refused.Add(1) }))
 	t.Cleanup(func() { srv.Close() })
 	addr := ln.Addr().String()
 
@@ -60,6 +62,9 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 	code, body := ask(third, bufio.NewReader(third))
 	if code != http.StatusServiceUnavailable || body != `{"Message":"too many connections","Code":0,"Type":"error"}` {
 		t.Fatalf("a connection beyond the limit got %d %q, want 503 with the refusal", code, body)
+	}
+	if n := refused.Load(); n != 1 {
+		t.Fatalf("told of %d refused connections, want 1", n)
 	}
 
 	// A closed connection gives its slot back.

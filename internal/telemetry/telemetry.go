@@ -24,6 +24,7 @@ type Metrics struct {
 	commit      prometheus.Histogram
 	batch       prometheus.Histogram
 	pinDuration *prometheus.HistogramVec
+	refused     *prometheus.CounterVec
 }
 
 // New builds the metrics and registers the Go runtime's.
@@ -49,8 +50,11 @@ func New() *Metrics {
 			Name: "flotilla_tracker_pin_duration_seconds", Help: "Time to pin on the IPFS node, by outcome.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 4, 10),
 		}, []string{"outcome"}),
+		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_http_connections_refused_total", Help: "Connections turned away because the listener served its limit at once.",
+		}, []string{"listener"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration,
+	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -78,6 +82,13 @@ func (m *Metrics) ObservePin(d time.Duration, ok bool) {
 // WatchNode reports the node's state at every scrape.
 func (m *Metrics) WatchNode(stats func() types.Stats) {
 	m.registry.MustRegister(&nodeCollector{stats: stats})
+}
+
+// ConnRefused returns the function a listener calls for each connection it
+// turns away at its limit.
+func (m *Metrics) ConnRefused(listener string) func() {
+	c := m.refused.WithLabelValues(listener)
+	return c.Inc
 }
 
 // HTTPObserver returns the function a listener calls once per request,

@@ -33,6 +33,9 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 	h := m.Middleware("pinsvc", func(*http.Request) string { return "GET /pins" },
 		http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
 	h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest(http.MethodGet, "/pins", nil))
+	refused := m.ConnRefused("proxy")
+	refused()
+	refused()
 
 	out := scrape(t, m)
 	for _, want := range []string{
@@ -46,6 +49,7 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 		"flotilla_raft_batch_pins_sum 64",
 		`flotilla_tracker_pin_duration_seconds_count{outcome="error"} 1`,
 		`flotilla_http_requests_total{code="418",listener="pinsvc",route="GET /pins"} 1`,
+		`flotilla_http_connections_refused_total{listener="proxy"} 2`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("scrape lacks %q", want)
