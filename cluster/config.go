@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/libp2p/go-libp2p/core/crypto"
-
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/tracker"

@@ -11,11 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/internal/durable"
-
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )

@@ -17,12 +17,11 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
-
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/forward"
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 )
 
 // Config configures the proxy listener.

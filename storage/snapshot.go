@@ -7,9 +7,9 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/flotilla-ipfs/flotilla/internal/durable"
-
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
 )
 
 // restoreSuffix names the temp files of Restore, so that OpenState can find

@@ -8,11 +8,10 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/flotilla-ipfs/flotilla/internal/durable"
-
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 

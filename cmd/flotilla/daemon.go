@@ -12,10 +12,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
-
 	"github.com/libp2p/go-libp2p/core/crypto"
-
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
@@ -25,6 +22,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 	"github.com/flotilla-ipfs/flotilla/internal/telemetry"
 	"github.com/flotilla-ipfs/flotilla/proxy"
 	"github.com/flotilla-ipfs/flotilla/types"

@@ -8,10 +8,10 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/flotilla-ipfs/flotilla/internal/durable"
-
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/flotilla-ipfs/flotilla/internal/durable"
 )
 
 // Identity is identity.json: the peer's Ed25519 key, in ipfs-cluster's shape
