@@ -138,15 +138,15 @@ func (n *Node) unreachedHere() bool {
 	case !errors.Is(err, storage.ErrPeerNotFound):
 		return false
 	}
-	s, ok, err := n.raftServer(n.cfg.ID)
-	switch {
-	case err != nil:
+	cf := n.rp.raft.GetConfiguration()
+	if cf.Error() != nil {
 		return false
-	case ok:
+	}
+	servers := cf.Configuration().Servers
+	if s, ok := findServer(servers, n.cfg.ID); ok {
 		return string(s.Address) != n.cfg.Advertise
 	}
-	cf := n.rp.raft.GetConfiguration()
-	return cf.Error() == nil && len(cf.Configuration().Servers) == 0 || len(n.cfg.Membership.Bootstrap) > 0
+	return len(servers) == 0 || len(n.cfg.Membership.Bootstrap) > 0
 }
 
 // pinClusterKey keeps the member key met at the first join.
@@ -248,12 +248,8 @@ func (n *Node) roleOf(p storage.Peer, claimed string) string {
 	if _, leader := n.rp.raft.LeaderWithID(); string(leader) == p.ID {
 		return types.RoleLeader
 	}
-	if cf := n.rp.raft.GetConfiguration(); cf.Error() == nil {
-		for _, s := range cf.Configuration().Servers {
-			if string(s.ID) == p.ID && s.Suffrage == raft.Voter {
-				return types.RoleVoter
-			}
-		}
+	if s, ok, _ := n.raftServer(p.ID); ok && s.Suffrage == raft.Voter {
+		return types.RoleVoter
 	}
 	return types.RoleNonVoter
 }

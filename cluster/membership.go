@@ -271,12 +271,18 @@ func (n *Node) raftServer(id string) (raft.Server, bool, error) {
 	if err := cf.Error(); err != nil {
 		return raft.Server{}, false, err
 	}
-	for _, s := range cf.Configuration().Servers {
+	s, ok := findServer(cf.Configuration().Servers, id)
+	return s, ok, nil
+}
+
+// findServer is id's entry among servers, and whether it has one.
+func findServer(servers []raft.Server, id string) (raft.Server, bool) {
+	for _, s := range servers {
 		if string(s.ID) == id {
-			return s, true, nil
+			return s, true
 		}
 	}
-	return raft.Server{}, false, nil
+	return raft.Server{}, false
 }
 
 // Leave takes this peer out of the cluster, for a graceful shutdown.

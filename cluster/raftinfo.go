@@ -19,12 +19,8 @@ func (n *Node) RaftInfo() types.RaftInfo {
 		CommitIndex:  parseUint(r.Stats()["commit_index"]),
 		AppliedIndex: r.AppliedIndex(),
 	}
-	if cf := r.GetConfiguration(); cf.Error() == nil {
-		for _, s := range cf.Configuration().Servers {
-			if string(s.ID) == n.cfg.ID {
-				info.Voter = s.Suffrage == raft.Voter
-			}
-		}
+	if s, ok, _ := n.raftServer(n.cfg.ID); ok {
+		info.Voter = s.Suffrage == raft.Voter
 	}
 	return info
 }
