@@ -48,7 +48,7 @@ func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []b
 	}
 	d.servers = append(d.servers, srv)
 	go func() {
-		if err := srv.Serve(slowclient.Listener(ln, slowclient.DefaultMaxConns, refusal, refused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(slowclient.Listener(ln, slowclient.Defaults.MaxConns, refusal, refused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
 		}
 	}()

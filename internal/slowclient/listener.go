@@ -23,12 +23,12 @@ const refuseWithin = 2 * time.Second
 // closes it: one client holding many connections (each sending a byte now
 // and then, which the per-read limits allow) cannot take the server's
 // memory, and the others learn why they are turned away instead of
-// waiting in the kernel's queue. A max of zero or less is DefaultMaxConns.
-// refused, when not nil, is told of each connection turned away, for the
-// operator's metrics and log.
+// waiting in the kernel's queue. A max of zero or less sets no limit, as a
+// zero field of Limits does. refused, when not nil, is told of each
+// connection turned away, for the operator's metrics and log.
 func Listener(ln net.Listener, max int, refusal []byte, refused func()) net.Listener {
 	if max <= 0 {
-		max = DefaultMaxConns
+		return ln
 	}
 	return &limitListener{Listener: ln, slots: make(chan struct{}, max), refusal: refusal, refused: refused}
 }

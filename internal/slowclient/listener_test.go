@@ -79,3 +79,14 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 		return code == http.StatusOK
 	})
 }
+
+func TestAZeroConnectionLimitIsNoLimit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	if got := Listener(ln, 0, nil, nil); got != ln {
+		t.Fatalf("a zero limit wrapped the listener in %T", got)
+	}
+}
