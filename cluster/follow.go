@@ -212,11 +212,13 @@ func (n *Node) actedOn() []storage.Peer {
 // proved the ID it claims (joinproof.go) before it came here.
 func (n *Node) addFollower(p storage.Peer) error {
 	cur, err := n.state.Peer(p.ID)
-	switch {
-	case err == nil && !cur.Follower:
-		return fmt.Errorf("a follower may not join as %s, a full member: %w", p.ID, types.ErrReadOnlyFollower)
-	case err == nil && cur.ClusterAddr != p.ClusterAddr && n.answersAs(cur):
-		return fmt.Errorf("the follower %s still answers at %s: %w", p.ID, cur.ClusterAddr, types.ErrReadOnlyFollower)
+	if err == nil {
+		if !cur.Follower {
+			return fmt.Errorf("a follower may not join as %s, a full member: %w", p.ID, types.ErrReadOnlyFollower)
+		}
+		if err := n.refuseIfStillThere(p.ID, cur.ClusterAddr, p.ClusterAddr); err != nil {
+			return fmt.Errorf("%w: %w", err, types.ErrReadOnlyFollower)
+		}
 	}
 	s, inRaft, err := n.raftServer(p.ID)
 	if err != nil {
@@ -252,6 +254,16 @@ func (n *Node) roleOf(p storage.Peer, claimed string) string {
 		return types.RoleVoter
 	}
 	return types.RoleNonVoter
+}
+
+// refuseIfStillThere refuses to move peer id from old to addr while old
+// still answers as id: the join comes from a second process started with
+// a copy of its identity, which must not cut the first one off.
+func (n *Node) refuseIfStillThere(id, old, addr string) error {
+	if old == addr || !n.answersAs(storage.Peer{ID: id, ClusterAddr: old}) {
+		return nil
+	}
+	return fmt.Errorf("the peer %s still answers at %s: not moved to %s", id, old, addr)
 }
 
 // answersAs reports whether p's cluster address answers with p's ID.

@@ -125,8 +125,8 @@ func (n *Node) moveMember(s raft.Server, addr string) error {
 	if string(s.Address) == addr {
 		return nil
 	}
-	if n.answersAs(storage.Peer{ID: string(s.ID), ClusterAddr: string(s.Address)}) {
-		return fmt.Errorf("the peer %s still answers at %s: not moved to %s", s.ID, s.Address, addr)
+	if err := n.refuseIfStillThere(string(s.ID), string(s.Address), addr); err != nil {
+		return err
 	}
 	n.log.Info().Str("peer", string(s.ID)).Str("from", string(s.Address)).Str("to", addr).Msg("a member moved to another address")
 	move := n.rp.raft.AddNonvoter

@@ -1,9 +1,13 @@
 package cluster
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/hashicorp/raft"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
+	"github.com/flotilla-ipfs/flotilla/types"
 )
 
 // A join that claims a live member's ID from another address does not move
@@ -29,5 +33,27 @@ func TestALiveMemberIsNotMovedByAJoinFromElsewhere(t *testing.T) {
 		if string(s.ID) == member.id && s.Suffrage != raft.Voter {
 			t.Fatalf("the member lost its vote: %v", s.Suffrage)
 		}
+	}
+}
+
+// The same for a read-only follower: a second process with a copy of its
+// identity signs its join as well as the follower would, and must still not
+// take its place while the follower answers at its address.
+func TestALiveFollowerIsNotMovedByAJoinFromElsewhere(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	leader := leaderOf(t, peers)
+	f := startFollowerPeer(t, peers[0].addr)
+	waitRecordedAt(t, leader, f)
+	claim := storage.Peer{ID: f.id, ClusterAddr: "127.0.0.1:1", Follower: true}
+	copyOfIt := &Node{cfg: Config{Key: f.key}}
+	if err := leader.node.addPeer(claim, copyOfIt.proveJoin(claim)); !errors.Is(err, types.ErrReadOnlyFollower) {
+		t.Fatalf("a join from elsewhere as a live follower = %v, want refused", err)
+	}
+	if rec, err := leader.node.state.Peer(f.id); err != nil || rec.ClusterAddr != f.addr {
+		t.Fatalf("the live follower's record became %+v, %v", rec, err)
+	}
+	s, ok, err := leader.node.raftServer(f.id)
+	if err != nil || !ok || string(s.Address) != f.addr {
+		t.Fatalf("the live follower is at %+v (%v, %v) in Raft, want %s", s, ok, err, f.addr)
 	}
 }
