@@ -75,13 +75,15 @@ func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
 
 // statusPatience is how long a worker's status write may wait for the
 // company of others while CIDs queue for IPFS slots: commits then come at
-// most every statusPatience, four or five writes each, where they came
-// every 2 ms with fewer than two, each commit two fsyncs that Kubo's own
-// (four a pin/add) waited behind on the same disk. On real Kubo the
-// tracker then pins a backlog 10 to 15% faster (docs/performance.md). A
-// worker's next step waits for a slot anyway, and a lone pin, with no
-// call waiting, waits for nothing.
-const statusPatience = 8 * time.Millisecond
+// most every statusPatience, many writes each, where they came every 2 ms
+// with fewer than two, each commit two fsyncs that Kubo's own (four a
+// pin/add) waited behind on the same disk. 25 ms rather than 8 halved the
+// status file's flushes per cluster pin in `make bench`'s comparison and
+// cut them by 60% on a backlog (docs/performance.md). A worker's next step
+// waits for a slot anyway; a lone pin, with no call waiting, waits for
+// nothing; and a write that may not wait, the FSM's among them, ends the
+// wait at once.
+const statusPatience = 25 * time.Millisecond
 
 // writes are the status writes of a worker: patient while the IPFS node
 // is the bottleneck.
