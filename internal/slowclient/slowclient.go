@@ -5,16 +5,18 @@
 //
 //   - a body that is not streamed must arrive whole within BodyDeadline;
 //   - a streamed body may take any time, but no read of it waits more than
-//     Idle for the next bytes (nginx's client_body_timeout);
+//     Idle for the next bytes (nginx's client_body_timeout), and after its
+//     first Idle it must keep up an average of MinRate bytes a second
+//     (Apache's mod_reqtimeout MinRate), so that a byte now and then does
+//     not hold a connection for ever;
 //   - no write of the answer waits more than Send for the client to take
 //     bytes (nginx's send_timeout). It is longer than Idle: a client that
 //     pauses to read is common (`ipfs cat | less` stops reading while the
 //     user reads the page), one that pauses while it sends is not.
 //
-// A client that stops sending or stops reading thus frees its connection
-// and its goroutine, while a slow but live one goes on. Listener bounds the
-// connections served at once, which a client sending a byte now and then
-// could otherwise multiply.
+// A client that stops sending, trickles or stops reading thus frees its
+// connection and its goroutine, while a slow but live one goes on.
+// Listener bounds the connections served at once.
 package slowclient
 
 import (
@@ -24,10 +26,12 @@ import (
 	"time"
 )
 
-// Defaults: Idle is nginx's client_body_timeout.
+// Defaults: Idle is nginx's client_body_timeout, MinRate Apache's
+// mod_reqtimeout's, far below any real link.
 const (
 	DefaultBodyDeadline = 30 * time.Second
 	DefaultIdle         = 60 * time.Second
+	DefaultMinRate      = 500
 	DefaultSend         = 10 * time.Minute
 )
 
@@ -39,6 +43,9 @@ type Limits struct {
 	// Idle is the longest a read of a streamed body may wait on the
 	// client.
 	Idle time.Duration
+	// MinRate is the average, in bytes a second, that a streamed body
+	// must keep up from its first read on; its first Idle is credit.
+	MinRate int
 	// Send is the longest a write of the answer may wait on the client.
 	Send time.Duration
 	// MaxConns bounds the connections served at once (Listener).
@@ -46,7 +53,10 @@ type Limits struct {
 }
 
 // Defaults are the limits of the daemon's listeners.
-var Defaults = Limits{BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle, Send: DefaultSend, MaxConns: DefaultMaxConns}
+var Defaults = Limits{
+	BodyDeadline: DefaultBodyDeadline, Idle: DefaultIdle, MinRate: DefaultMinRate,
+	Send: DefaultSend, MaxConns: DefaultMaxConns,
+}
 
 // Handler applies l to every request h serves. streams says which
 // requests stream their body (nil: none).
@@ -74,7 +84,7 @@ func (l Limits) body(r *http.Request, rc *http.ResponseController, streamed bool
 	b := &readTimeout{ReadCloser: r.Body, rc: rc}
 	switch {
 	case streamed:
-		b.idle = l.Idle
+		b.idle, b.minRate = l.Idle, l.MinRate
 	case l.BodyDeadline <= 0 || rc.SetReadDeadline(time.Now().Add(l.BodyDeadline)) != nil:
 		return r.Body
 	}
@@ -89,16 +99,28 @@ func (l Limits) body(r *http.Request, rc *http.ResponseController, streamed bool
 // the connection closes, rather than waiting on the client for ever.
 type readTimeout struct {
 	io.ReadCloser
-	rc   *http.ResponseController
-	idle time.Duration
-	done bool
+	rc      *http.ResponseController
+	idle    time.Duration
+	minRate int
+	// read is the bytes read so far, and waited the time the reads spent
+	// waiting for them: the client's time, not the handler's between
+	// reads (a slow upstream's, say).
+	read   int64
+	waited time.Duration
+	done   bool
 }
 
 func (b *readTimeout) Read(p []byte) (int, error) {
+	var began time.Time
 	if b.idle > 0 && !b.done {
-		_ = b.rc.SetReadDeadline(time.Now().Add(b.idle))
+		began = time.Now()
+		_ = b.rc.SetReadDeadline(began.Add(b.allowed()))
 	}
 	n, err := b.ReadCloser.Read(p)
+	b.read += int64(n)
+	if !began.IsZero() {
+		b.waited += time.Since(began)
+	}
 	if err != nil && !b.done {
 		b.done = true
 		if errors.Is(err, io.EOF) {
@@ -106,6 +128,20 @@ func (b *readTimeout) Read(p []byte) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// allowed is how long the next read of a streamed body may wait: Idle,
+// unless the body fell behind MinRate over the time its reads waited, in
+// which case only what is left of its credit: the first Idle, plus a
+// second for every MinRate bytes read. A body that keeps up is bound by
+// Idle alone.
+func (b *readTimeout) allowed() time.Duration {
+	rate := float64(b.minRate)
+	if b.minRate <= 0 || float64(b.read) >= b.waited.Seconds()*rate {
+		return b.idle
+	}
+	// Behind, read/rate is less than waited: no overflow.
+	return b.idle + time.Duration(float64(b.read)/rate*float64(time.Second)) - b.waited
 }
 
 // sendTimeout gives each write of the answer Send to be taken.

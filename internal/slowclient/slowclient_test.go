@@ -84,20 +84,82 @@ func TestASlowButLiveUploadGoesOn(t *testing.T) {
 	}
 }
 
+// trickle writes a byte to c every gap until the connection fails.
+func trickle(c net.Conn, gap time.Duration) {
+	tick := time.NewTicker(gap)
+	defer tick.Stop()
+	for range tick.C {
+		if _, err := c.Write([]byte{'x'}); err != nil {
+			return
+		}
+	}
+}
+
+// A byte every tenth of Idle keeps every read within Idle, yet holds the
+// connection for as long as it lasts: MinRate cuts it once the first
+// Idle's credit is spent.
+func TestATricklingUploadIsCut(t *testing.T) {
+	got := make(chan error, 1)
+	idle := 300 * time.Millisecond
+	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 100, Send: time.Hour}, true)
+	start := time.Now()
+	go trickle(dial(t, addr, 1000, ""), idle/10)
+	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("a body trickled at a third of MinRate ended with %v, want a timeout", err)
+	}
+	if took := time.Since(start); took < idle {
+		t.Fatalf("the trickled body was cut after %v, before its first Idle (%v) of credit", took, idle)
+	}
+}
+
+// Bursts with pauses shorter than Idle, at twice MinRate on average, go on:
+// the rate is an average, not a floor under each read.
+func TestAnUploadThatKeepsUpWithMinRateGoesOn(t *testing.T) {
+	got := make(chan error, 1)
+	idle := 600 * time.Millisecond
+	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 100, Send: time.Hour}, true)
+	const bursts, size = 10, 40
+	c := dial(t, addr, bursts*size, "")
+	burst := []byte(strings.Repeat("x", size))
+	for range bursts {
+		time.Sleep(idle / 3) // the pause a slow producer makes
+		if _, err := c.Write(burst); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := waitFor(t, got); err != nil {
+		t.Fatalf("a body that kept up with MinRate was cut: %v", err)
+	}
+}
+
+// The time a handler spends between reads (on a slow upstream, say) is not
+// the client's: a body that waited in the socket meanwhile is not behind.
+func TestAHandlerThatPausesBetweenReadsDoesNotCountAgainstTheClient(t *testing.T) {
+	got := make(chan error, 1)
+	idle := 300 * time.Millisecond
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadFull(r.Body, make([]byte, 10)); err != nil {
+			got <- err
+			return
+		}
+		time.Sleep(3 * idle) // an upstream that takes its time
+		_, err := io.Copy(io.Discard, r.Body)
+		got <- err
+	// A MinRate that the pause alone would put it far behind of.
+	}, Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 1 << 20, Send: time.Hour}, true)
+	const size = 4 << 20 // more than the socket buffers hold
+	c := dial(t, addr, size, "")
+	go c.Write(make([]byte, size))
+	if err := waitFor(t, got); err != nil {
+		t.Fatalf("a body that waited on the handler was cut: %v", err)
+	}
+}
+
 func TestABodyThatIsNotStreamedMustArriveWhole(t *testing.T) {
 	got := make(chan error, 1)
 	addr := serve(t, readErr(got), Limits{BodyDeadline: 300 * time.Millisecond, Idle: time.Hour, Send: time.Hour}, false)
-	c := dial(t, addr, 1000, "")
 	// Trickling: every byte comes well within any idle limit.
-	go func() {
-		tick := time.NewTicker(20 * time.Millisecond)
-		defer tick.Stop()
-		for range tick.C {
-			if _, err := c.Write([]byte{'x'}); err != nil {
-				return
-			}
-		}
-	}()
+	go trickle(dial(t, addr, 1000, ""), 20*time.Millisecond)
 	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a trickled body ended with %v, want a timeout at the body's deadline", err)
 	}
