@@ -137,6 +137,9 @@ func TestAnUploadThatKeepsUpWithMinRateGoesOn(t *testing.T) {
 func TestAHandlerThatPausesBetweenReadsDoesNotCountAgainstTheClient(t *testing.T) {
 	got := make(chan error, 1)
 	idle := 300 * time.Millisecond
+	// A MinRate so high that the pause, were it the client's, would put
+	// the body far behind.
+	limits := Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 1 << 20, Send: time.Hour}
 	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadFull(r.Body, make([]byte, 10)); err != nil {
 			got <- err
@@ -145,8 +148,7 @@ func TestAHandlerThatPausesBetweenReadsDoesNotCountAgainstTheClient(t *testing.T
 		time.Sleep(3 * idle) // an upstream that takes its time
 		_, err := io.Copy(io.Discard, r.Body)
 		got <- err
-	// A MinRate that the pause alone would put it far behind of.
-	}, Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 1 << 20, Send: time.Hour}, true)
+	}, limits, true)
 	const size = 4 << 20 // more than the socket buffers hold
 	c := dial(t, addr, size, "")
 	go c.Write(make([]byte, size))
