@@ -106,7 +106,7 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	}
 	p.srv = &http.Server{
 		// Every body streams: most go on to Kubo (add, dag/import).
-		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }),
+		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }, intercept.WriteError),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -41,10 +42,21 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the upstream still waited for the stalled upload after 10 s")
 	}
-	// And the client's connection is closed, not kept for a next request
-	// behind the rest of a body that never comes.
+	// The client, if still there, is told why in Kubo's error shape, and
+	// its connection is closed, not kept for a next request behind the
+	// rest of a body that never comes.
 	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	if _, err := io.ReadAll(c); err != nil {
+	br := bufio.NewReader(c)
+	res, err := http.ReadResponse(br, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kuboErr struct{ Message, Type string }
+	if err := json.NewDecoder(res.Body).Decode(&kuboErr); err != nil || kuboErr.Type != "error" || !strings.Contains(kuboErr.Message, "too slowly") {
+		t.Fatalf("the stalled client got %d %+v (%v), want Kubo's error saying the body came too slowly", res.StatusCode, kuboErr, err)
+	}
+	res.Body.Close()
+	if _, err := io.ReadAll(br); err != nil {
 		t.Fatalf("the proxy kept the stalled client's connection: %v", err)
 	}
 }

@@ -255,7 +255,8 @@ func (d *daemon) serveAPIs() error {
 		ReadOnly:     d.follower,
 	})
 	// An upload to /add may take hours: its body streams.
-	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" }), "admin API",
+	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" },
+		adminTooSlow), "admin API",
 		slowclient.Refusal("application/json", []byte(`{"code":503,"message":"too many connections to this peer's admin API: try again later"}`+"\n")),
 		d.refusedConns("api"))
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
@@ -265,7 +266,7 @@ func (d *daemon) serveAPIs() error {
 		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
 		Log:            d.component("pinsvc"),
 	})
-	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil), "pinning service API",
+	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil, pinsvcTooSlow), "pinning service API",
 		slowclient.Refusal("application/json", []byte(`{"error":{"reason":"SERVICE_UNAVAILABLE","details":"too many connections to this peer's Pinning Service API: try again later"}}`+"\n")),
 		d.refusedConns("pinsvc"))
 	return nil

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -35,6 +36,27 @@ func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error
 		lns[key] = ln
 	}
 	return lns, nil
+}
+
+// adminTooSlow and pinsvcTooSlow answer a cut request in the error shapes
+// of the admin API (ipfs-cluster's) and of the Pinning Service API.
+var (
+	adminTooSlow = jsonTooSlow(func(msg string) any {
+		return map[string]any{"code": http.StatusRequestTimeout, "message": msg}
+	})
+	pinsvcTooSlow = jsonTooSlow(func(msg string) any {
+		return map[string]any{"error": map[string]string{"reason": "REQUEST_TIMEOUT", "details": msg}}
+	})
+)
+
+// jsonTooSlow answers a request whose body was cut with 408 and the JSON
+// that shape makes of the message: the API's own error shape.
+func jsonTooSlow(shape func(msg string) any) slowclient.TooSlow {
+	return func(w http.ResponseWriter, _ *http.Request, msg string) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusRequestTimeout)
+		_ = json.NewEncoder(w).Encode(shape(msg))
+	}
 }
 
 // serve serves h on ln, with refusal, a whole HTTP answer, for the

@@ -21,8 +21,11 @@ package slowclient
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"sync/atomic"
 	"time"
 )
 
@@ -58,37 +61,64 @@ var Defaults = Limits{
 	Send: DefaultSend, MaxConns: DefaultMaxConns,
 }
 
+// TooSlow answers a request whose body a limit cut, in its API's error
+// shape; msg says which limit. Without it the client, which may still be
+// there, would get an empty 200: the handler sees its request's context
+// canceled by the failed read, as if the client had gone.
+type TooSlow func(w http.ResponseWriter, r *http.Request, msg string)
+
 // Handler applies l to every request h serves. streams says which
-// requests stream their body (nil: none).
-func Handler(h http.Handler, l Limits, streams func(*http.Request) bool) http.Handler {
+// requests stream their body (nil: none); tooSlow, when set, answers a
+// request whose body was cut and to which h wrote nothing.
+func Handler(h http.Handler, l Limits, streams func(*http.Request) bool, tooSlow TooSlow) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rc := http.NewResponseController(w)
 		// A deadline left by the connection's last request must not cut
 		// this one's first write, which may come long after it starts.
 		_ = rc.SetWriteDeadline(time.Time{})
+		var body *readTimeout
 		if r.ContentLength != 0 && r.Body != nil && r.Body != http.NoBody {
 			// On a copy: the server must still see its own body, to close
 			// rather than reuse a connection whose body was cut short.
 			streamed := streams != nil && streams(r)
-			r = r.WithContext(r.Context())
-			r.Body = l.body(r, rc, streamed)
+			if body = l.body(r, rc, streamed); body != nil {
+				r = r.WithContext(r.Context())
+				r.Body = body
+			}
 		}
 		sw := &sendTimeout{ResponseWriter: w, rc: rc, send: l.Send}
 		h.ServeHTTP(sw, r)
+		if body != nil && body.cut.Load() && !sw.wrote && tooSlow != nil {
+			sw.arm()
+			tooSlow(sw, r, l.cutMessage(body.idle > 0))
+		}
 		// net/http flushes what is buffered once the handler returns.
 		sw.arm()
 	})
 }
 
-func (l Limits) body(r *http.Request, rc *http.ResponseController, streamed bool) io.ReadCloser {
+// body wraps r's body in the limits that apply to it, or returns nil when
+// none does.
+func (l Limits) body(r *http.Request, rc *http.ResponseController, streamed bool) *readTimeout {
 	b := &readTimeout{ReadCloser: r.Body, rc: rc}
 	switch {
-	case streamed:
+	case streamed && l.Idle > 0:
 		b.idle, b.minRate = l.Idle, l.MinRate
-	case l.BodyDeadline <= 0 || rc.SetReadDeadline(time.Now().Add(l.BodyDeadline)) != nil:
-		return r.Body
+	case streamed, l.BodyDeadline <= 0 || rc.SetReadDeadline(time.Now().Add(l.BodyDeadline)) != nil:
+		return nil
 	}
 	return b
+}
+
+// cutMessage says which limit cut a body.
+func (l Limits) cutMessage(streamed bool) string {
+	if !streamed {
+		return fmt.Sprintf("the request's body did not arrive within %v, and was cut", l.BodyDeadline)
+	}
+	if l.MinRate > 0 {
+		return fmt.Sprintf("the request's body came too slowly, and was cut: a wait of over %v for its next bytes, or under %d bytes a second after its first %v", l.Idle, l.MinRate, l.Idle)
+	}
+	return fmt.Sprintf("the request's body came too slowly, and was cut: a wait of over %v for its next bytes", l.Idle)
 }
 
 // readTimeout bounds the reads of a body: the whole of it (a deadline set
@@ -108,6 +138,9 @@ type readTimeout struct {
 	read   int64
 	waited time.Duration
 	done   bool
+	// cut is set when a limit ended the body; the handler may read the
+	// body on another goroutine (a reverse proxy's transport).
+	cut atomic.Bool
 }
 
 func (b *readTimeout) Read(p []byte) (int, error) {
@@ -123,8 +156,11 @@ func (b *readTimeout) Read(p []byte) (int, error) {
 	}
 	if err != nil && !b.done {
 		b.done = true
-		if errors.Is(err, io.EOF) {
+		switch {
+		case errors.Is(err, io.EOF):
 			_ = b.rc.SetReadDeadline(time.Time{})
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			b.cut.Store(true)
 		}
 	}
 	return n, err
@@ -144,11 +180,18 @@ func (b *readTimeout) allowed() time.Duration {
 	return b.idle + time.Duration(float64(b.read)/rate*float64(time.Second)) - b.waited
 }
 
-// sendTimeout gives each write of the answer Send to be taken.
+// sendTimeout gives each write of the answer Send to be taken, and notes
+// whether the handler began its answer.
 type sendTimeout struct {
 	http.ResponseWriter
-	rc   *http.ResponseController
-	send time.Duration
+	rc    *http.ResponseController
+	send  time.Duration
+	wrote bool
+}
+
+func (w *sendTimeout) WriteHeader(code int) {
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
 }
 
 func (w *sendTimeout) arm() {
@@ -158,6 +201,7 @@ func (w *sendTimeout) arm() {
 }
 
 func (w *sendTimeout) Write(p []byte) (int, error) {
+	w.wrote = true
 	w.arm()
 	return w.ResponseWriter.Write(p)
 }
@@ -167,6 +211,7 @@ func (w *sendTimeout) Flush() { _ = w.FlushError() }
 
 // FlushError is what http.ResponseController calls.
 func (w *sendTimeout) FlushError() error {
+	w.wrote = true
 	w.arm()
 	return w.rc.Flush()
 }

@@ -18,9 +18,15 @@ import (
 // streams, and returns the server's address.
 func serve(t *testing.T, h http.HandlerFunc, l Limits, streams bool) string {
 	t.Helper()
-	srv := httptest.NewServer(Handler(h, l, func(*http.Request) bool { return streams }))
+	srv := httptest.NewServer(Handler(h, l, func(*http.Request) bool { return streams }, tooSlow))
 	t.Cleanup(srv.Close)
 	return srv.Listener.Addr().String()
+}
+
+// tooSlow answers a cut request as the daemon's APIs do, in their shape.
+func tooSlow(w http.ResponseWriter, _ *http.Request, msg string) {
+	w.WriteHeader(http.StatusRequestTimeout)
+	fmt.Fprint(w, msg)
 }
 
 // dial sends a POST's head announcing a body of size bytes, and the
@@ -103,12 +109,44 @@ func TestATricklingUploadIsCut(t *testing.T) {
 	idle := 300 * time.Millisecond
 	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 100, Send: time.Hour}, true)
 	start := time.Now()
-	go trickle(dial(t, addr, 1000, ""), idle/10)
+	c := dial(t, addr, 1000, "")
+	go trickle(c, idle/10)
 	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a body trickled at a third of MinRate ended with %v, want a timeout", err)
 	}
 	if took := time.Since(start); took < idle {
 		t.Fatalf("the trickled body was cut after %v, before its first Idle (%v) of credit", took, idle)
+	}
+	// The client, still there, is told why rather than given an empty 200.
+	wantAnswer(t, c, http.StatusRequestTimeout, "under 100 bytes a second")
+}
+
+// wantAnswer reads the answer on c and fails unless it has the status and
+// its body says says, and returns the body.
+func wantAnswer(t *testing.T, c net.Conn, status int, says string) string {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != status || !strings.Contains(string(b), says) {
+		t.Fatalf("the cut client got %d %q, want %d saying %q", res.StatusCode, b, status, says)
+	}
+	return string(b)
+}
+
+// A handler that answers the failed read itself keeps its answer.
+func TestAHandlersOwnAnswerToACutBodyStands(t *testing.T) {
+	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.ReadAll(r.Body); err != nil {
+			http.Error(w, "the handler's own words", http.StatusBadRequest)
+		}
+	}, Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond, Send: time.Hour}, true)
+	if b := wantAnswer(t, dial(t, addr, 1000, "ten bytes."), http.StatusBadRequest, "the handler's own words"); strings.Contains(b, "was cut") {
+		t.Fatalf("the handler's answer had the cut's appended: %q", b)
 	}
 }
 
@@ -161,10 +199,12 @@ func TestABodyThatIsNotStreamedMustArriveWhole(t *testing.T) {
 	got := make(chan error, 1)
 	addr := serve(t, readErr(got), Limits{BodyDeadline: 300 * time.Millisecond, Idle: time.Hour, Send: time.Hour}, false)
 	// Trickling: every byte comes well within any idle limit.
-	go trickle(dial(t, addr, 1000, ""), 20*time.Millisecond)
+	c := dial(t, addr, 1000, "")
+	go trickle(c, 20*time.Millisecond)
 	if err := waitFor(t, got); !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("a trickled body ended with %v, want a timeout at the body's deadline", err)
 	}
+	wantAnswer(t, c, http.StatusRequestTimeout, "did not arrive within 300ms")
 }
 
 func TestAClientThatStopsReadingIsCut(t *testing.T) {

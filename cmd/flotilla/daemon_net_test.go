@@ -1,0 +1,68 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
+)
+
+// A client whose small body never arrives whole is told so in the error
+// shape of the API it called: the admin API's {"code","message"}, which
+// ipfs-cluster's clients and the flotilla CLI print, and the Pinning
+// Service API's {"error":{"reason","details"}}.
+func TestACutBodyIsAnsweredInItsAPIsErrorShape(t *testing.T) {
+	for name, tc := range map[string]struct {
+		tooSlow slowclient.TooSlow
+		says    func(body []byte) (string, error)
+	}{
+		"admin API": {adminTooSlow, func(b []byte) (string, error) {
+			var e struct {
+				Code    int    `json:"code"`
+				Message string `json:"message"`
+			}
+			err := json.Unmarshal(b, &e)
+			if e.Code != http.StatusRequestTimeout {
+				err = fmt.Errorf("code %d", e.Code)
+			}
+			return e.Message, err
+		}},
+		"pinning service API": {pinsvcTooSlow, func(b []byte) (string, error) {
+			var e struct {
+				Error struct{ Reason, Details string } `json:"error"`
+			}
+			err := json.Unmarshal(b, &e)
+			if e.Error.Reason == "" {
+				err = fmt.Errorf("no reason in %s", b)
+			}
+			return e.Error.Details, err
+		}},
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := httptest.NewServer(slowclient.Handler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+			}), slowclient.Limits{BodyDeadline: 200 * time.Millisecond}, nil, tc.tooSlow))
+			defer srv.Close()
+			c, err := net.Dial("tcp", srv.Listener.Addr().String())
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			fmt.Fprintf(c, "POST /pins HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{")
+			c.SetReadDeadline(time.Now().Add(10 * time.Second))
+			b, _ := io.ReadAll(c)
+			head, body, _ := strings.Cut(string(b), "\r\n\r\n")
+			msg, err := tc.says([]byte(body))
+			if !strings.HasPrefix(head, "HTTP/1.1 408") || err != nil || !strings.Contains(msg, "did not arrive within 200ms") {
+				t.Fatalf("the cut client got %q (%v), want a 408 in the API's shape", b, err)
+			}
+		})
+	}
+}
