@@ -69,7 +69,7 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 
 	resp, err := a.upstreamPost(r, "add", params.upstream, r.Body)
 	if err != nil {
-		fail(w, err)
+		failUpload(w, r, err)
 		return
 	}
 	defer resp.Body.Close()
@@ -78,6 +78,17 @@ func (a *API) add(w http.ResponseWriter, r *http.Request) {
 	out := newAddOutput(w, params.streamChannels)
 	err = a.relayAdd(r.Context(), resp, params, out.emit)
 	out.finish(err)
+}
+
+// failUpload answers an upload's failure, unless the request's context
+// ended: its client went away, or its body came too slowly and was cut,
+// which the listener answers with the reason (internal/slowclient) where
+// this would only say "context canceled".
+func failUpload(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil {
+		return
+	}
+	fail(w, err)
 }
 
 // upstreamPost sends the upload (body, r's Content-Type) to the IPFS

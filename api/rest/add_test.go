@@ -1,18 +1,25 @@
 package rest
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 )
 
 // addEnv is an API whose /add goes to a fake Kubo.
@@ -148,4 +155,33 @@ func TestAddErrors(t *testing.T) {
 
 	noUpstream := newEnv(t, Config{})
 	noUpstream.postAdd("", "a", "b").wantError(t, http.StatusNotImplemented, "no IPFS node")
+}
+
+// An upload whose body the listener cuts is answered by the listener, with
+// the reason, not by /add with "context canceled".
+func TestAnUploadCutForSlownessIsAnsweredWithTheReason(t *testing.T) {
+	e, _ := addEnv(t)
+	limits := slowclient.Limits{Idle: 200 * time.Millisecond}
+	srv := httptest.NewServer(slowclient.Handler(e.api, limits, func(*http.Request) bool { return true },
+		func(w http.ResponseWriter, _ *http.Request, msg string) {
+			writeError(w, http.StatusRequestTimeout, errors.New(msg))
+		}))
+	t.Cleanup(srv.Close)
+	c, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /add HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 10000\r\n\r\n"+
+		"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nthe first bytes, then nothing")
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	res, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "too slowly") {
+		t.Fatalf("the cut upload got %d %s, want the listener's 408 with the reason", res.StatusCode, b)
+	}
 }

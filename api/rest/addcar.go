@@ -35,13 +35,13 @@ func (a *API) addCAR(w http.ResponseWriter, r *http.Request, params addParams) {
 	}
 	resp, err := a.upstreamPost(r, "dag/import", params.upstream, body)
 	if err != nil {
-		fail(w, err)
+		failUpload(w, r, err)
 		return
 	}
 	defer resp.Body.Close()
 	imported, err := readDagImport(resp)
 	if err != nil {
-		fail(w, err)
+		failUpload(w, r, err)
 		return
 	}
 	cids, err := roots.Wait(r.Context())
