@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // A forwarded upload (files/write) whose client stops sending frees the proxy's connection, and
@@ -45,18 +45,12 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 	// The client, if still there, is told why in Kubo's error shape, and
 	// its connection is closed, not kept for a next request behind the
 	// rest of a body that never comes.
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	br := bufio.NewReader(c)
-	res, err := http.ReadResponse(br, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	res, body := testkit.ReadAnswer(t, c)
 	var kuboErr struct{ Message, Type string }
-	if err := json.NewDecoder(res.Body).Decode(&kuboErr); err != nil || kuboErr.Type != "error" || !strings.Contains(kuboErr.Message, "too slowly") {
-		t.Fatalf("the stalled client got %d %+v (%v), want Kubo's error saying the body came too slowly", res.StatusCode, kuboErr, err)
+	if err := json.Unmarshal([]byte(body), &kuboErr); err != nil || kuboErr.Type != "error" || !strings.Contains(kuboErr.Message, "too slowly") {
+		t.Fatalf("the stalled client got %d %s (%v), want Kubo's error saying the body came too slowly", res.StatusCode, body, err)
 	}
-	res.Body.Close()
-	if _, err := io.ReadAll(br); err != nil {
+	if _, err := io.ReadAll(c); err != nil {
 		t.Fatalf("the proxy kept the stalled client's connection: %v", err)
 	}
 }

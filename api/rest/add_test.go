@@ -1,12 +1,10 @@
 package rest
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"mime/multipart"
 	"net"
 	"net/http"
@@ -20,6 +18,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/internal/fakekubo"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // addEnv is an API whose /add goes to a fake Kubo.
@@ -174,14 +173,8 @@ func TestAnUploadCutForSlownessIsAnsweredWithTheReason(t *testing.T) {
 	defer c.Close()
 	fmt.Fprintf(c, "POST /add HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: multipart/form-data; boundary=B\r\nContent-Length: 10000\r\n\r\n"+
 		"--B\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\r\nthe first bytes, then nothing")
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(string(b), "too slowly") {
+	res, b := testkit.ReadAnswer(t, c)
+	if res.StatusCode != http.StatusRequestTimeout || !strings.Contains(b, "too slowly") {
 		t.Fatalf("the cut upload got %d %s, want the listener's 408 with the reason", res.StatusCode, b)
 	}
 }

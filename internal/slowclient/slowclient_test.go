@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // serve runs h behind Handler with limits l, every body streamed when
@@ -125,17 +127,11 @@ func TestATricklingUploadIsCut(t *testing.T) {
 // its body says says, and returns the body.
 func wantAnswer(t *testing.T, c net.Conn, status int, says string) string {
 	t.Helper()
-	c.SetReadDeadline(time.Now().Add(10 * time.Second))
-	res, err := http.ReadResponse(bufio.NewReader(c), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
-	if res.StatusCode != status || !strings.Contains(string(b), says) {
+	res, b := testkit.ReadAnswer(t, c)
+	if res.StatusCode != status || !strings.Contains(b, says) {
 		t.Fatalf("the cut client got %d %q, want %d saying %q", res.StatusCode, b, status, says)
 	}
-	return string(b)
+	return b
 }
 
 // A handler that answers the failed read itself keeps its answer.
