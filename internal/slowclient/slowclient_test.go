@@ -146,13 +146,13 @@ func TestAHandlersOwnAnswerToACutBodyStands(t *testing.T) {
 	}
 }
 
-// Bursts with pauses shorter than Idle, at twice MinRate on average, go on:
+// Bursts with pauses shorter than Idle, at five times MinRate on average, go on:
 // the rate is an average, not a floor under each read.
 func TestAnUploadThatKeepsUpWithMinRateGoesOn(t *testing.T) {
 	got := make(chan error, 1)
 	idle := 600 * time.Millisecond
 	addr := serve(t, readErr(got), Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 100, Send: time.Hour}, true)
-	const bursts, size = 10, 40
+	const bursts, size = 10, 100
 	c := dial(t, addr, bursts*size, "")
 	burst := []byte(strings.Repeat("x", size))
 	for range bursts {
