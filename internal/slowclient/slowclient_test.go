@@ -173,7 +173,7 @@ func TestAHandlerThatPausesBetweenReadsDoesNotCountAgainstTheClient(t *testing.T
 	idle := 300 * time.Millisecond
 	// A MinRate so high that the pause, were it the client's, would put
 	// the body far behind.
-	limits := Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 1 << 20, Send: time.Hour}
+	limits := Limits{BodyDeadline: time.Hour, Idle: idle, MinRate: 64 << 10, Send: time.Hour}
 	addr := serve(t, func(w http.ResponseWriter, r *http.Request) {
 		if _, err := io.ReadFull(r.Body, make([]byte, 10)); err != nil {
 			got <- err
