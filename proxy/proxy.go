@@ -35,8 +35,8 @@ type Config struct {
 	// Observe, when set, is told of every request: the Kubo command (no
 	// path argument), the status code and the duration.
 	Observe func(route string, code int, d time.Duration)
-	// Limits bound a slow client; zero means slowclient.Defaults.
-	Limits slowclient.Limits
+	// Limits bound a slow client; nil means slowclient.Defaults.
+	Limits *slowclient.Limits
 	// Refused, when set, is told of each connection turned away at the
 	// limit.
 	Refused func()
@@ -100,9 +100,9 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 		intercepted.ObserveUpstream(res.Header)
 		return nil
 	}
-	p.limits = cfg.Limits
-	if p.limits == (slowclient.Limits{}) {
-		p.limits = slowclient.Defaults
+	p.limits = slowclient.Defaults
+	if cfg.Limits != nil {
+		p.limits = *cfg.Limits
 	}
 	p.srv = &http.Server{
 		// Every body streams: most go on to Kubo (add, dag/import).

@@ -26,7 +26,7 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 		upstreamRead <- err
 	})
 	limits := slowclient.Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond, Send: time.Hour}
-	base := serveProxyWith(t, Config{Limits: limits, Log: zerolog.Nop()}, upstream, nil)
+	base := serveProxyWith(t, Config{Limits: &limits, Log: zerolog.Nop()}, upstream, nil)
 	addr := strings.TrimPrefix(base, "http://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -64,7 +64,7 @@ func TestConnectionsBeyondTheLimitGetAKuboError(t *testing.T) {
 	limits := slowclient.Defaults
 	limits.MaxConns = 1
 	var refused atomic.Int64
-	base := serveProxyWith(t, Config{Limits: limits, Refused: func() { refused.Add(1) }, Log: zerolog.Nop()}, upstream, nil)
+	base := serveProxyWith(t, Config{Limits: &limits, Refused: func() { refused.Add(1) }, Log: zerolog.Nop()}, upstream, nil)
 	held := &http.Client{Transport: &http.Transport{MaxConnsPerHost: 1}}
 	res, err := held.Post(base+"/api/v0/version", "", nil)
 	if err != nil {

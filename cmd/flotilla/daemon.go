@@ -255,7 +255,7 @@ func (d *daemon) serveAPIs() error {
 		ReadOnly:     d.follower,
 	})
 	// An upload to /add may take hours: its body streams.
-	d.serve(d.lns[keyAPI], slowclient.Handler(admin, slowclient.Defaults, func(r *http.Request) bool { return r.URL.Path == "/add" },
+	d.serve(d.lns[keyAPI], slowclient.Handler(admin, d.limits(), func(r *http.Request) bool { return r.URL.Path == "/add" },
 		adminTooSlow), "admin API",
 		slowclient.Refusal("application/json", []byte(`{"code":503,"message":"too many connections to this peer's admin API: try again later"}`+"\n")),
 		d.refusedConns("api"))
@@ -266,7 +266,7 @@ func (d *daemon) serveAPIs() error {
 		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
 		Log:            d.component("pinsvc"),
 	})
-	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), slowclient.Defaults, nil, pinsvcTooSlow), "pinning service API",
+	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), d.limits(), nil, pinsvcTooSlow), "pinning service API",
 		slowclient.Refusal("application/json", []byte(`{"error":{"reason":"SERVICE_UNAVAILABLE","details":"too many connections to this peer's Pinning Service API: try again later"}}`+"\n")),
 		d.refusedConns("pinsvc"))
 	return nil
@@ -285,12 +285,14 @@ func (d *daemon) startProxy() error {
 		Log:        d.component("intercept"),
 	})
 	var err error
+	limits := d.limits()
 	d.proxy, err = proxy.New(proxy.Config{
 		Upstream:       d.ipfs.BaseURL(),
 		AllowedOrigins: cfg.Proxy.AllowedOrigins,
 		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
 		Observe:        d.metrics.HTTPObserver("proxy"),
 		Refused:        d.refusedConns("proxy"),
+		Limits:         &limits,
 		ListenAddr:     proxyLn.Addr().String(),
 		Log:            d.component("proxy"),
 	}, handlers)

@@ -59,6 +59,15 @@ func jsonTooSlow(shape func(msg string) any) slowclient.TooSlow {
 	}
 }
 
+// limits are the configured bounds on a slow client (http.*).
+func (d *daemon) limits() slowclient.Limits {
+	h := d.cfg.HTTP
+	return slowclient.Limits{
+		BodyDeadline: h.BodyTimeout.D(), Idle: h.BodyIdleTimeout.D(), MinRate: h.BodyMinRate,
+		Send: h.SendTimeout.D(), MaxConns: h.MaxConnections,
+	}
+}
+
 // serve serves h on ln, with refusal, a whole HTTP answer, for the
 // connections beyond slowclient's limit, which it tells refused of.
 func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []byte, refused func()) {
@@ -70,7 +79,7 @@ func (d *daemon) serve(ln net.Listener, h http.Handler, name string, refusal []b
 	}
 	d.servers = append(d.servers, srv)
 	go func() {
-		if err := srv.Serve(slowclient.Listener(ln, slowclient.Defaults.MaxConns, refusal, refused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(slowclient.Listener(ln, d.cfg.HTTP.MaxConnections, refusal, refused)); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			d.log.Error().Err(err).Str("server", name).Msg("server stopped")
 		}
 	}()
@@ -187,7 +196,7 @@ func (d *daemon) refusedConns(label string) func() {
 		if now-last < int64(time.Minute) || !lastWarn.CompareAndSwap(last, now) {
 			return
 		}
-		d.log.Warn().Str("listener", label).Int("max_connections", slowclient.DefaultMaxConns).
+		d.log.Warn().Str("listener", label).Int("max_connections", d.cfg.HTTP.MaxConnections).
 			Msg("turning connections away: the listener serves its limit at once (see flotilla_http_connections_refused_total)")
 	}
 }

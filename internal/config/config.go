@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 )
 
 // Config is service.json. One section per component; the JSON keys are the
@@ -19,6 +21,7 @@ type Config struct {
 	IPFS    IPFS    `json:"ipfs"`
 	PinSvc  PinSvc  `json:"pinsvc"`
 	Health  Health  `json:"health"`
+	HTTP    HTTP    `json:"http"`
 }
 
 type Cluster struct {
@@ -118,6 +121,26 @@ type PinSvc struct {
 	AllowedHosts []string `json:"allowed_hosts"`
 }
 
+// HTTP bounds what a client may hold of the three HTTP listeners (the
+// proxy, the admin API, the Pinning Service API), which have no overall
+// timeout since an upload or a pin may take hours. Zero turns a limit off.
+type HTTP struct {
+	// BodyIdleTimeout is the longest a read of a streamed body (an upload)
+	// waits for the client's next bytes: nginx's client_body_timeout.
+	BodyIdleTimeout Duration `json:"body_idle_timeout"`
+	// BodyMinRate is the average, in bytes a second, that a streamed body
+	// keeps up after its first BodyIdleTimeout: Apache's MinRate.
+	BodyMinRate int `json:"body_min_rate"`
+	// BodyTimeout is how long a small body (the APIs' JSON) may take whole.
+	BodyTimeout Duration `json:"body_timeout"`
+	// SendTimeout is the longest a write of an answer waits for the client
+	// to take bytes: nginx's send_timeout.
+	SendTimeout Duration `json:"send_timeout"`
+	// MaxConnections bounds each listener's connections at once; the next
+	// gets a 503 in its API's error shape.
+	MaxConnections int `json:"max_connections"`
+}
+
 type Health struct {
 	HeartbeatInterval Duration `json:"heartbeat_interval"`
 	HeartbeatTTL      Duration `json:"heartbeat_ttl"`
@@ -163,6 +186,13 @@ func Default() Config {
 		Health: Health{
 			HeartbeatInterval: Duration(2 * time.Second),
 			HeartbeatTTL:      Duration(6 * time.Second),
+		},
+		HTTP: HTTP{
+			BodyIdleTimeout: Duration(slowclient.DefaultIdle),
+			BodyMinRate:     slowclient.DefaultMinRate,
+			BodyTimeout:     Duration(slowclient.DefaultBodyDeadline),
+			SendTimeout:     Duration(slowclient.DefaultSend),
+			MaxConnections:  slowclient.DefaultMaxConns,
 		},
 	}
 }

@@ -108,6 +108,8 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"short follower secret", `{"cluster":{"secret":"` + secret + `","follower_secret":"abcd"}}`, nil, []string{"cluster.follower_secret", "64 hex"}},
 		{"follower secret from env equal to the secret", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + strings.ToUpper(secret)}, []string{"cluster.follower_secret", "must differ"}},
 		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},
+		{"negative min rate", `{"http":{"body_min_rate":-1},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"http.body_min_rate", "negative"}},
+		{"negative connection limit", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_HTTP_MAX_CONNECTIONS=-5"}, []string{"http.max_connections", "negative"}},
 		{"pprof beyond loopback", `{"api":{"listen":"0.0.0.0:9094","pprof":true},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.pprof", "loopback"}},
 	}
 	for _, tc := range cases {

@@ -54,6 +54,12 @@ func (c Config) Validate() error {
 	if c.IPFS.API == "" {
 		return bad("ipfs.api", "must not be empty")
 	}
+	if c.HTTP.BodyMinRate < 0 {
+		return bad("http.body_min_rate", "must not be negative (0 turns it off)")
+	}
+	if c.HTTP.MaxConnections < 0 {
+		return bad("http.max_connections", "must not be negative (0 turns the limit off)")
+	}
 	if c.IPFS.ConcurrentPins < 1 {
 		return bad("ipfs.concurrent_pins", "must be at least 1")
 	}
