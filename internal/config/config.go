@@ -129,7 +129,8 @@ type HTTP struct {
 	// waits for the client's next bytes: nginx's client_body_timeout.
 	BodyIdleTimeout Duration `json:"body_idle_timeout"`
 	// BodyMinRate is the average, in bytes a second, that a streamed body
-	// keeps up after its first BodyIdleTimeout: Apache's MinRate.
+	// keeps up after its first BodyIdleTimeout (so only with one set):
+	// Apache's MinRate.
 	BodyMinRate int `json:"body_min_rate"`
 	// BodyTimeout is how long a small body (the APIs' JSON) may take whole.
 	BodyTimeout Duration `json:"body_timeout"`

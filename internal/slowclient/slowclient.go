@@ -47,7 +47,8 @@ type Limits struct {
 	// client.
 	Idle time.Duration
 	// MinRate is the average, in bytes a second, that a streamed body
-	// must keep up from its first read on; its first Idle is credit.
+	// must keep up from its first read on; its first Idle is credit, so
+	// it applies only with Idle set.
 	MinRate int
 	// Send is the longest a write of the answer may wait on the client.
 	Send time.Duration
