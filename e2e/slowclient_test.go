@@ -41,6 +41,15 @@ func TestATrickledUploadIsCutAndTheCLISaysWhy(t *testing.T) {
 	if got := len(k.pinned()); got != before {
 		t.Fatalf("Kubo holds %d pins after the cut upload, want %d", got, before)
 	}
+	res, err := p.client().Get("http://" + p.api + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if want := `flotilla_http_bodies_cut_total{listener="proxy"} 1`; !strings.Contains(string(metrics), want) {
+		t.Fatalf("/metrics lacks %s", want)
+	}
 	if out, err := k.try(strings.NewReader("a whole upload"), "--api", p.proxyAPI(), "add", "-q"); err != nil || len(k.pinned()) != before+1 {
 		t.Fatalf("the next add answered %q (%v), and Kubo holds %d pins, want %d", out, err, len(k.pinned()), before+1)
 	}

@@ -38,8 +38,9 @@ type Config struct {
 	// Limits bound a slow client; nil means slowclient.Defaults.
 	Limits *slowclient.Limits
 	// Refused, when set, is told of each connection turned away at the
-	// limit.
+	// limit, and Cut of each request whose body came too slowly.
 	Refused func()
+	Cut     func()
 	Log     zerolog.Logger
 }
 
@@ -78,6 +79,16 @@ type Proxy struct {
 	limits      slowclient.Limits
 }
 
+// tooSlow answers a request whose body came too slowly, in Kubo's error
+// shape, and counts it.
+func (p *Proxy) tooSlow(w http.ResponseWriter, r *http.Request, msg string) {
+	if p.cfg.Cut != nil {
+		p.cfg.Cut()
+	}
+	p.cfg.Log.Debug().Str("path", r.URL.Path).Msg("cut a request whose body came too slowly")
+	intercept.WriteError(w, r, msg)
+}
+
 // kuboRefusal turns away the connections beyond the limit, in Kubo's error
 // shape.
 var kuboRefusal = slowclient.Refusal("application/json",
@@ -106,7 +117,7 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	}
 	p.srv = &http.Server{
 		// Every body streams: most go on to Kubo (add, dag/import).
-		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }, intercept.WriteError),
+		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }, p.tooSlow),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

@@ -26,7 +26,8 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 		upstreamRead <- err
 	})
 	limits := slowclient.Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond, Send: time.Hour}
-	base := serveProxyWith(t, Config{Limits: &limits, Log: zerolog.Nop()}, upstream, nil)
+	var cut atomic.Int64
+	base := serveProxyWith(t, Config{Limits: &limits, Cut: func() { cut.Add(1) }, Log: zerolog.Nop()}, upstream, nil)
 	addr := strings.TrimPrefix(base, "http://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -52,6 +53,9 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 	}
 	if _, err := io.ReadAll(c); err != nil {
 		t.Fatalf("the proxy kept the stalled client's connection: %v", err)
+	}
+	if n := cut.Load(); n != 1 {
+		t.Fatalf("the proxy counted %d cut bodies, want 1", n)
 	}
 }
 

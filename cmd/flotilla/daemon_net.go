@@ -59,6 +59,18 @@ func jsonTooSlow(shape func(msg string) any) slowclient.TooSlow {
 	}
 }
 
+// counted counts each request of listener whose body came too slowly in
+// flotilla_http_bodies_cut_total, then answers it.
+func (d *daemon) counted(listener string, answer slowclient.TooSlow) slowclient.TooSlow {
+	count := d.metrics.BodyCut(listener)
+	log := d.component(listener)
+	return func(w http.ResponseWriter, r *http.Request, msg string) {
+		count()
+		log.Debug().Str("path", r.URL.Path).Msg("cut a request whose body came too slowly")
+		answer(w, r, msg)
+	}
+}
+
 // limits are the configured bounds on a slow client (http.*).
 func (d *daemon) limits() slowclient.Limits {
 	h := d.cfg.HTTP

@@ -25,6 +25,7 @@ type Metrics struct {
 	batch       prometheus.Histogram
 	pinDuration *prometheus.HistogramVec
 	refused     *prometheus.CounterVec
+	cut         *prometheus.CounterVec
 }
 
 // New builds the metrics and registers the Go runtime's.
@@ -53,8 +54,11 @@ func New() *Metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_http_connections_refused_total", Help: "Connections turned away because the listener served its limit at once.",
 		}, []string{"listener"}),
+		cut: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_http_bodies_cut_total", Help: "Requests whose body came too slowly and was cut (http.body_* limits).",
+		}, []string{"listener"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused,
+	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused, m.cut,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -89,6 +93,12 @@ func (m *Metrics) WatchNode(stats func() types.Stats) {
 func (m *Metrics) ConnRefused(listener string) func() {
 	c := m.refused.WithLabelValues(listener)
 	return c.Inc
+}
+
+// BodyCut returns the function a listener calls for each request whose
+// body it cut for slowness.
+func (m *Metrics) BodyCut(listener string) func() {
+	return m.cut.WithLabelValues(listener).Inc
 }
 
 // HTTPObserver returns the function a listener calls once per request,

@@ -36,6 +36,7 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 	refused := m.ConnRefused("proxy")
 	refused()
 	refused()
+	m.BodyCut("api")()
 
 	out := scrape(t, m)
 	for _, want := range []string{
@@ -50,6 +51,7 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 		`flotilla_tracker_pin_duration_seconds_count{outcome="error"} 1`,
 		`flotilla_http_requests_total{code="418",listener="pinsvc",route="GET /pins"} 1`,
 		`flotilla_http_connections_refused_total{listener="proxy"} 2`,
+		`flotilla_http_bodies_cut_total{listener="api"} 1`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("scrape lacks %q", want)
