@@ -152,11 +152,18 @@ func writeErrorBody(w http.ResponseWriter, text bool, server, msg string) {
 		fmt.Fprint(w, msg)
 		return
 	}
-	_ = json.NewEncoder(w).Encode(struct {
+	_, _ = w.Write(KuboErrorJSON(msg))
+}
+
+// KuboErrorJSON is Kubo's error object carrying msg,
+// {"Message":..,"Code":0,"Type":"error"}, as its clients decode it.
+func KuboErrorJSON(msg string) []byte {
+	b, _ := json.Marshal(struct {
 		Message string
 		Code    int
 		Type    string
 	}{msg, 0, "error"})
+	return append(b, '\n')
 }
 
 // WriteError answers r with a Kubo error object (500) carrying msg, in the

@@ -38,9 +38,11 @@ type Config struct {
 	// Limits bound a slow client; nil means slowclient.Defaults.
 	Limits *slowclient.Limits
 	// Refused, when set, is told of each connection turned away at the
-	// limit, and Cut of each request whose body came too slowly.
+	// limit.
 	Refused func()
-	Cut     func()
+	// TooSlow answers a request whose body came too slowly; nil answers
+	// with Kubo's error (intercept.WriteError).
+	TooSlow slowclient.TooSlow
 	Log     zerolog.Logger
 }
 
@@ -79,20 +81,10 @@ type Proxy struct {
 	limits      slowclient.Limits
 }
 
-// tooSlow answers a request whose body came too slowly, in Kubo's error
-// shape, and counts it.
-func (p *Proxy) tooSlow(w http.ResponseWriter, r *http.Request, msg string) {
-	if p.cfg.Cut != nil {
-		p.cfg.Cut()
-	}
-	p.cfg.Log.Debug().Str("path", r.URL.Path).Msg("cut a request whose body came too slowly")
-	intercept.WriteError(w, r, msg)
-}
-
 // kuboRefusal turns away the connections beyond the limit, in Kubo's error
 // shape.
 var kuboRefusal = slowclient.Refusal("application/json",
-	[]byte(`{"Message":"too many connections to this Flotilla proxy: try again later","Code":0,"Type":"error"}`+"\n"))
+	intercept.KuboErrorJSON("too many connections to this Flotilla proxy: try again later"))
 
 // New builds the proxy. intercepted serves the paths intercept.Intercepts
 // accepts.
@@ -115,9 +107,13 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	if cfg.Limits != nil {
 		p.limits = *cfg.Limits
 	}
+	tooSlow := cfg.TooSlow
+	if tooSlow == nil {
+		tooSlow = intercept.WriteError
+	}
 	p.srv = &http.Server{
 		// Every body streams: most go on to Kubo (add, dag/import).
-		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }, p.tooSlow),
+		Handler:           slowclient.Handler(p, p.limits, func(*http.Request) bool { return true }, tooSlow),
 		ReadHeaderTimeout: readHeaderTimeout,
 		IdleTimeout:       idleTimeout,
 		MaxHeaderBytes:    maxHeaderBytes,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
@@ -27,7 +28,11 @@ func TestAStalledUploadIsCutAndKuboToo(t *testing.T) {
 	})
 	limits := slowclient.Limits{BodyDeadline: time.Hour, Idle: 200 * time.Millisecond, Send: time.Hour}
 	var cut atomic.Int64
-	base := serveProxyWith(t, Config{Limits: &limits, Cut: func() { cut.Add(1) }, Log: zerolog.Nop()}, upstream, nil)
+	tooSlow := func(w http.ResponseWriter, r *http.Request, msg string) {
+		cut.Add(1)
+		intercept.WriteError(w, r, msg) // the daemon's answer, which also counts
+	}
+	base := serveProxyWith(t, Config{Limits: &limits, TooSlow: tooSlow, Log: zerolog.Nop()}, upstream, nil)
 	addr := strings.TrimPrefix(base, "http://")
 	c, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -89,6 +89,14 @@ type failureError struct {
 	Details string `json:"details,omitempty"`
 }
 
+// ErrorJSON is the spec's Failure body for an answer given outside the
+// API's handlers: the daemon's listener turning a connection away, or
+// cutting a body that came too slowly.
+func ErrorJSON(reason, details string) []byte {
+	b, _ := json.Marshal(failure{Error: failureError{Reason: reason, Details: details}})
+	return append(b, '\n')
+}
+
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 	code, reason := failureFor(err)
 	ev := s.log.Debug()

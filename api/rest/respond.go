@@ -17,6 +17,14 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
+// ErrorJSON is the API's error body for an answer given outside its
+// handlers: the daemon's listener turning a connection away, or cutting a
+// body that came too slowly.
+func ErrorJSON(code int, msg string) []byte {
+	b, _ := json.Marshal(apiError{Code: code, Message: msg})
+	return append(b, '\n')
+}
+
 // badRequest marks an error in what the caller sent: a query parameter, a
 // path, a CID. It is the one error the handlers make themselves.
 type badRequest struct{ msg string }

@@ -257,7 +257,7 @@ func (d *daemon) serveAPIs() error {
 	// An upload to /add may take hours: its body streams.
 	d.serve(d.lns[keyAPI], slowclient.Handler(admin, d.limits(), func(r *http.Request) bool { return r.URL.Path == "/add" },
 		d.counted("api", adminTooSlow)), "admin API",
-		slowclient.Refusal("application/json", []byte(`{"code":503,"message":"too many connections to this peer's admin API: try again later"}`+"\n")),
+		slowclient.Refusal("application/json", rest.ErrorJSON(http.StatusServiceUnavailable, "too many connections to this peer's admin API: try again later")),
 		d.refusedConns("api"))
 	pinsvcAPI := pinsvc.New(d.node, pinsvc.Config{
 		Tokens:         cfg.PinSvc.Tokens,
@@ -267,7 +267,7 @@ func (d *daemon) serveAPIs() error {
 		Log:            d.component("pinsvc"),
 	})
 	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), d.limits(), nil, d.counted("pinsvc", pinsvcTooSlow)), "pinning service API",
-		slowclient.Refusal("application/json", []byte(`{"error":{"reason":"SERVICE_UNAVAILABLE","details":"too many connections to this peer's Pinning Service API: try again later"}}`+"\n")),
+		slowclient.Refusal("application/json", pinsvc.ErrorJSON("SERVICE_UNAVAILABLE", "too many connections to this peer's Pinning Service API: try again later")),
 		d.refusedConns("pinsvc"))
 	return nil
 }
@@ -292,7 +292,7 @@ func (d *daemon) startProxy() error {
 		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
 		Observe:        d.metrics.HTTPObserver("proxy"),
 		Refused:        d.refusedConns("proxy"),
-		Cut:            d.metrics.BodyCut("proxy"),
+		TooSlow:        d.counted("proxy", intercept.WriteError),
 		Limits:         &limits,
 		ListenAddr:     proxyLn.Addr().String(),
 		Log:            d.component("proxy"),

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -13,6 +12,8 @@ import (
 
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
+	"github.com/flotilla-ipfs/flotilla/api/rest"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
@@ -38,24 +39,24 @@ func (d *daemon) listen(addrs map[string]string) (map[string]net.Listener, error
 	return lns, nil
 }
 
-// adminTooSlow and pinsvcTooSlow answer a cut request in the error shapes
+// adminTooSlow and pinsvcTooSlow answer a cut request in the error bodies
 // of the admin API (ipfs-cluster's) and of the Pinning Service API.
 var (
-	adminTooSlow = jsonTooSlow(func(msg string) any {
-		return map[string]any{"code": http.StatusRequestTimeout, "message": msg}
+	adminTooSlow = jsonTooSlow(func(msg string) []byte {
+		return rest.ErrorJSON(http.StatusRequestTimeout, msg)
 	})
-	pinsvcTooSlow = jsonTooSlow(func(msg string) any {
-		return map[string]any{"error": map[string]string{"reason": "REQUEST_TIMEOUT", "details": msg}}
+	pinsvcTooSlow = jsonTooSlow(func(msg string) []byte {
+		return pinsvc.ErrorJSON("REQUEST_TIMEOUT", msg)
 	})
 )
 
-// jsonTooSlow answers a request whose body was cut with 408 and the JSON
-// that shape makes of the message: the API's own error shape.
-func jsonTooSlow(shape func(msg string) any) slowclient.TooSlow {
+// jsonTooSlow answers a request whose body was cut with 408 and the body
+// that errorJSON makes of the message: the API's own error body.
+func jsonTooSlow(errorJSON func(msg string) []byte) slowclient.TooSlow {
 	return func(w http.ResponseWriter, _ *http.Request, msg string) {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusRequestTimeout)
-		_ = json.NewEncoder(w).Encode(shape(msg))
+		_, _ = w.Write(errorJSON(msg))
 	}
 }
 
