@@ -20,8 +20,8 @@ const refuseWithin = 2 * time.Second
 
 // Listener serves at most max connections of ln at once. Beyond that, it
 // answers each new connection with refusal, a whole HTTP response, and
-// closes it: one client holding many connections (each sending a byte now
-// and then, which the per-read limits allow) cannot take the server's
+// closes it: one client holding many connections (each idle, or sending
+// just enough to stay within the per-read limits) cannot take the server's
 // memory, and the others learn why they are turned away instead of
 // waiting in the kernel's queue. A max of zero or less sets no limit, as a
 // zero field of Limits does. refused, when not nil, is told of each

@@ -1,9 +1,7 @@
 package slowclient
 
 import (
-	"bufio"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync/atomic"
@@ -27,19 +25,11 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 	addr := ln.Addr().String()
 
 	// ask sends one request on c and returns the answer's status and body.
-	ask := func(c net.Conn, br *bufio.Reader) (int, string) {
+	ask := func(c net.Conn) (int, string) {
 		t.Helper()
 		fmt.Fprintf(c, "GET / HTTP/1.1\r\nHost: %s\r\n\r\n", addr)
-		res, err := http.ReadResponse(br, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer res.Body.Close()
-		b, err := io.ReadAll(res.Body)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return res.StatusCode, string(b)
+		res, body := testkit.ReadAnswer(t, c)
+		return res.StatusCode, body
 	}
 	var held []net.Conn
 	for range 2 {
@@ -49,7 +39,7 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 		}
 		defer c.Close()
 		// Served, and kept open: each holds its slot.
-		if code, _ := ask(c, bufio.NewReader(c)); code != http.StatusOK {
+		if code, _ := ask(c); code != http.StatusOK {
 			t.Fatalf("a connection within the limit got %d", code)
 		}
 		held = append(held, c)
@@ -59,7 +49,7 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer third.Close()
-	code, body := ask(third, bufio.NewReader(third))
+	code, body := ask(third)
 	if code != http.StatusServiceUnavailable || body != `{"Message":"too many connections","Code":0,"Type":"error"}` {
 		t.Fatalf("a connection beyond the limit got %d %q, want 503 with the refusal", code, body)
 	}
@@ -75,7 +65,7 @@ func TestConnectionsBeyondTheLimitAreTurnedAwayWithAnAnswer(t *testing.T) {
 			return false
 		}
 		defer c.Close()
-		code, _ := ask(c, bufio.NewReader(c))
+		code, _ := ask(c)
 		return code == http.StatusOK
 	})
 }
