@@ -57,6 +57,7 @@ func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
 		t.Release(c)
 		return err
 	}
+	t.markProtectHeld(c)
 	t.log.Debug().Str("cid", c.String()).Msg("upload protected on IPFS until an allocated peer holds it")
 	return nil
 }
@@ -71,6 +72,9 @@ func (t *Tracker) Release(c cid.Cid) bool {
 	if pin, err := t.state.Get(c); err == nil && t.holds(pin) {
 		allocated = true
 	}
+	t.mu.Lock()
+	delete(t.protectHeld, c)
+	t.mu.Unlock()
 	released := false
 	err := t.status.Edit([]cid.Cid{c}, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
 		released = known && st.Protected
@@ -104,4 +108,39 @@ func (t *Tracker) ForEachProtected(ctx context.Context, fn func(st storage.Local
 	}, func(last, after cid.Cid) bool {
 		return last.Defined() && !last.Equals(after)
 	}, fn)
+}
+
+// maxProtectHeld bounds protectHeld: past it, a commit takes the slower
+// path of a pin that the tracker checks on the node itself.
+const maxProtectHeld = 4096
+
+// markProtectHeld records that the IPFS node took c's protected pin. When
+// c's cluster pin then commits allocated here, that pin is the one wanted,
+// and the upload's caller, who waits for it, need not wait for the
+// tracker to ask the node what it was just told. Only this process's
+// knowledge counts: a record left by a process killed mid-pin says
+// pinned before the node held anything.
+func (t *Tracker) markProtectHeld(c cid.Cid) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if len(t.protectHeld) < maxProtectHeld {
+		t.protectHeld[c] = struct{}{}
+	}
+}
+
+// takeProtectHeldLocked reports whether c's protected pin is known held,
+// and forgets it: only the first change after the pin may rely on it.
+// t.mu is held.
+func (t *Tracker) takeProtectHeldLocked(c cid.Cid) bool {
+	_, held := t.protectHeld[c]
+	delete(t.protectHeld, c)
+	return held
+}
+
+// heldAsWanted reports whether the status st of a protected upload,
+// whose pin the node took, already is the cluster pin ch wants: a
+// recursive pin, Flotilla's own, held.
+func heldAsWanted(st *storage.LocalStatus, known bool, ch storage.Change) bool {
+	return known && st.Protected && st.Managed && st.Status == storage.StatusPinned &&
+		ch.Pin.Mode == storage.Recursive
 }

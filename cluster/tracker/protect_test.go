@@ -86,6 +86,46 @@ func TestProtectedUploadAllocatedHereBecomesTheClustersPin(t *testing.T) {
 	eventually(t, "the cluster's unpin to unpin it here", func() bool { return !f.kubo.IsPinned(c) })
 }
 
+// The upload's caller waits for its pin: allocated here, the protected pin
+// the node just took is that pin, so the commit makes it the cluster's
+// without the tracker asking the node again or pinning anew.
+func TestAProtectedUploadAllocatedHereIsPinnedWithoutAnotherCall(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	if err := f.protect(c); err != nil {
+		t.Fatal(err)
+	}
+	checks, pins := f.kubo.Calls("pin/ls"), f.kubo.Calls("pin/add")
+	f.mustPin(here(c))
+	f.wantCalls("pin/ls", checks, "the tracker asked the node about the pin Protect had just made")
+	f.wantCalls("pin/add", pins, "the tracker pinned again what Protect had just pinned")
+	st, _ := f.localStatus(c)
+	if st.Status != storage.StatusPinned || st.Protected || !st.Managed || st.Preexisting {
+		t.Fatalf("status %+v: want pinned, managed, not protected, not preexisting", st)
+	}
+}
+
+// A process killed after Protect wrote its record and before the node took
+// the pin leaves a record that says pinned: the next process must not take
+// it for the node's word, and pins what the cluster allocates here.
+func TestAProtectionRecordLeftByAKilledProcessIsNotTakenForAPin(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	err := f.status.Edit([]cid.Cid{c}, func(_ int, st *storage.LocalStatus, _ bool) storage.StatusAction {
+		*st = storage.LocalStatus{Cid: c, Status: storage.StatusPinned, Managed: true, Protected: true, Timestamp: time.Now().UTC()}
+		return storage.PutStatus
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mustPin(here(c))
+	if mode := f.kubo.Pins()[c.String()]; mode != fakekubo.Recursive {
+		t.Fatalf("the node holds the pin as %q, want recursive: the record was taken for the node's word", mode)
+	}
+}
+
 // A pin that leaves the pinset takes its protection with it.
 func TestUnpinnedUploadLosesItsProtection(t *testing.T) {
 	f := newFixture(t, testConfig())

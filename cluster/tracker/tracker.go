@@ -109,6 +109,10 @@ type Tracker struct {
 	// backlogAfter is where dispatch reads the queued backlog on from.
 	// Only Run's goroutine uses it.
 	backlogAfter cid.Cid
+	// protectHeld are the uploads whose protected pin this process saw the
+	// IPFS node take, until their cluster pin commits or they are released
+	// (protect.go). Guarded by mu.
+	protectHeld map[cid.Cid]struct{}
 }
 
 type progressCounter struct {
@@ -143,17 +147,18 @@ func New(self string, state *storage.State, status *storage.StatusStore, ipfs IP
 		cfg.RetryBackoff = time.Second
 	}
 	return &Tracker{
-		self:     self,
-		state:    state,
-		status:   status,
-		ipfs:     ipfs,
-		cfg:      cfg,
-		log:      log,
-		wake:     make(chan struct{}, 1),
-		resyncCh: make(chan struct{}, 1),
-		notify:   watermark.New(),
-		inflight: map[cid.Cid]*progressCounter{},
-		slots:    newSlots(cfg.ConcurrentPins),
+		self:        self,
+		state:       state,
+		status:      status,
+		ipfs:        ipfs,
+		cfg:         cfg,
+		log:         log,
+		wake:        make(chan struct{}, 1),
+		resyncCh:    make(chan struct{}, 1),
+		notify:      watermark.New(),
+		inflight:    map[cid.Cid]*progressCounter{},
+		protectHeld: map[cid.Cid]struct{}{},
+		slots:       newSlots(cfg.ConcurrentPins),
 		// Enough CIDs in flight that the status writes of hundreds share
 		// one transaction while the IPFS slots stay busy.
 		maxInflight: max(minInflight, inflightPerSlot*cfg.ConcurrentPins),
@@ -189,13 +194,15 @@ func (t *Tracker) bump() {
 // stale one.
 func (t *Tracker) Changed(changes []storage.Change) {
 	now := time.Now().UTC()
+	held := make([]bool, len(changes))
 	t.mu.Lock()
-	for _, ch := range changes {
+	for i, ch := range changes {
 		if pc, busy := t.inflight[ch.Pin.Cid]; busy {
 			pc.stale = true
 			// Its status is the edit's now, not known queued.
 			t.uncountLocked(pc)
 		}
+		held[i] = t.takeProtectHeldLocked(ch.Pin.Cid)
 	}
 	t.mu.Unlock()
 	cids := make([]cid.Cid, len(changes))
@@ -210,6 +217,12 @@ func (t *Tracker) Changed(changes []storage.Change) {
 		switch {
 		case wanted && known && st.Status == storage.StatusPinned && !deepened(ch):
 			return storage.KeepStatus
+		case wanted && held[i] && heldAsWanted(st, known, ch):
+			// The upload's protected pin, which the node took, is the
+			// pin wanted: it simply becomes the cluster's, and nothing
+			// need ask the node again.
+			st.Protected, st.Error, st.Timestamp = false, "", now
+			return storage.PutStatus
 		case wanted:
 			st.Status, st.Error, st.AttemptCount, st.Timestamp = storage.StatusPinQueued, "", 0, now
 		case known && st.Protected && ch.Kind == storage.OpPin:
