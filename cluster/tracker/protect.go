@@ -27,6 +27,11 @@ var ErrNotProtected = errors.New("tracker: not protected: already pinned or trac
 // pin. Its blocks are local, so the pin makes no fetch; inactivity still
 // bounds it.
 func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
+	// What an earlier protection of c left known is no longer so: only
+	// this one's pin, once the node took it, may count (markProtectHeld).
+	t.mu.Lock()
+	delete(t.protectHeld, c)
+	t.mu.Unlock()
 	if t.busy(c) {
 		return ErrNotProtected
 	}
