@@ -68,6 +68,10 @@ type RaftConfig struct {
 	// concurrent pin operations share one entry, and how long it waits.
 	BatchMaxPins  int
 	BatchMaxDelay time.Duration
+	// commitTimeout, when set, replaces hashicorp/raft's CommitTimeout,
+	// after which an idle leader passes its commit index on: a test sets
+	// it long, so that nothing but a nudge (commitNudge) does.
+	commitTimeout time.Duration
 }
 
 // AllocationConfig is where pins go and when they move.

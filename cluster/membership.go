@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
-	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -178,21 +177,33 @@ func (n *Node) recordPeer(p storage.Peer) error {
 	return n.rp.raft.Apply(data, 30*time.Second).Error()
 }
 
-// remotePinned asks the pin's other allocated peers whether any holds it.
-func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
-	var errs []error
+// remotePinned asks the peers p is allocated to, all at once, whether
+// they hold it, each answering once its status settled or settleWait
+// passed: done when one holds it, or when every one failed to.
+func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (done bool, err error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	answers := make(chan types.PinStatus, len(p.Allocations))
+	asked := 0
 	for _, id := range p.Allocations {
 		peer, err := n.state.Peer(id)
 		if err != nil {
 			continue
 		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		sts, err := n.peerStatuses(cctx, peer, []cid.Cid{p.Cid})
-		cancel()
-		if err != nil {
-			continue
-		}
-		switch st := sts[0]; st.Status {
+		asked++
+		go func() {
+			cctx, cancel := context.WithTimeout(ctx, settleWait+5*time.Second)
+			defer cancel()
+			st, err := n.client.SettledStatus(cctx, peer.ClusterAddr, n.acked.Get(), p.Cid, settleWait)
+			if err != nil {
+				st = types.PinStatus{}
+			}
+			answers <- st
+		}()
+	}
+	var errs []error
+	for range asked {
+		switch st := <-answers; st.Status {
 		case string(storage.StatusPinned):
 			return true, nil
 		case string(storage.StatusPinError):
@@ -204,6 +215,11 @@ func (n *Node) remotePinned(ctx context.Context, p storage.Pin) (bool, error) {
 	}
 	return false, nil
 }
+
+// settleWait is how long an allocated peer may hold a question of
+// remotePinned: a pin moved to other peers meanwhile is asked of them
+// after that at most.
+const settleWait = 2 * time.Second
 
 // RemovePeer takes a peer, dead or alive, out of the cluster and moves its
 // pins to the others. Any peer may be asked; the leader does it.

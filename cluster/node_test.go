@@ -40,6 +40,8 @@ type testPeer struct {
 	// raft.voters.
 	follower bool
 	voters   int
+	// commitTimeout, when set, is its Raft's CommitTimeout.
+	commitTimeout time.Duration
 }
 
 func testCid(i int) cid.Cid {
@@ -125,6 +127,7 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	if p.voters > 0 {
 		cfg.Membership.Voters = p.voters
 	}
+	cfg.Raft.commitTimeout = p.commitTimeout
 	cfg.Membership.Bootstrap = bootstrap
 	cfg.Allocation.ExpiryInterval = 50 * time.Millisecond
 	cfg.Allocation.RepairInterval = time.Second

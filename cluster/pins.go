@@ -256,6 +256,18 @@ func (n *Node) WaitUnpinned(ctx context.Context, was storage.Pin) error {
 	return n.tracker.WaitUnpinned(ctx, was.Cid)
 }
 
+// passCommitOn has a leader tell its followers of its last commit soon
+// (commitNudge), where they would hear of it with the next entry or after
+// Raft's CommitTimeout: a caller waits for a follower to pin.
+func (n *Node) passCommitOn() {
+	if n.rp.raft.State() == raft.Leader {
+		n.batch.nudge.committed()
+	}
+}
+
+// remotePollInterval paces WaitPinned's questions to other peers.
+const remotePollInterval = 200 * time.Millisecond
+
 // WaitPinned returns once c is pinned on at least one of its allocated
 // peers, or with the error of a failed pin.
 func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, bytes uint64)) error {
@@ -270,14 +282,19 @@ func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, b
 		if n.holds(p) {
 			return n.tracker.WaitPinned(ctx, c, progress)
 		}
+		n.passCommitOn()
+		asked := time.Now()
 		done, err := n.remotePinned(ctx, p)
 		if done || err != nil {
 			return err
 		}
+		// Peers that held the question until their status settled leave
+		// no wait; a peer of an older build answers at once, and is asked
+		// again after what is left of remotePollInterval.
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
+		case <-time.After(remotePollInterval - time.Since(asked)):
 		}
 	}
 }

@@ -80,6 +80,12 @@ func (s peerService) WaitApplied(ctx context.Context, index uint64) error {
 
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
 
+// WaitSettled waits for this peer's pin of c to be held or to fail: the
+// tracker's wait returns on either.
+func (s peerService) WaitSettled(ctx context.Context, c cid.Cid) {
+	_ = s.n.tracker.WaitPinned(ctx, c, nil)
+}
+
 func (s peerService) FullMember(id string) bool {
 	p, err := s.n.state.Peer(id)
 	return err == nil && !p.Follower

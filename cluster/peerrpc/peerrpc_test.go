@@ -1,6 +1,7 @@
 package peerrpc
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/ipfs/go-cid"
@@ -39,6 +41,11 @@ type fakeLocal struct {
 	// notApplied.
 	waitedFor  []uint64
 	notApplied error
+	// status, when set, is every status Statuses answers. WaitSettled
+	// tells settling that it waits, then waits for settle to close.
+	status   string
+	settling chan struct{}
+	settle   chan struct{}
 }
 
 type streamedStatus struct {
@@ -100,9 +107,32 @@ func (f *fakeLocal) Statuses(cids []cid.Cid) []types.PinStatus {
 	f.mu.Unlock()
 	out := make([]types.PinStatus, len(cids))
 	for i, c := range cids {
-		out[i] = types.PinStatus{Status: "pinned", Error: c.String()}
+		out[i] = types.PinStatus{Status: cmp.Or(f.statusNow(), "pinned"), Error: c.String()}
 	}
 	return out
+}
+
+func (f *fakeLocal) statusNow() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.status
+}
+
+func (f *fakeLocal) setStatus(st string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.status = st
+}
+
+func (f *fakeLocal) WaitSettled(ctx context.Context, _ cid.Cid) {
+	select {
+	case f.settling <- struct{}{}:
+	default:
+	}
+	select {
+	case <-f.settle:
+	case <-ctx.Done():
+	}
 }
 
 func (f *fakeLocal) LocalStatuses(ctx context.Context, fn func(cid.Cid, types.PinStatus) error) error {
@@ -264,5 +294,38 @@ func TestAStatusAskedAfterAWaitsForThatIndex(t *testing.T) {
 	}
 	if err := client.StatusStream(ctx, addr, 19, func([]StatusEntry) error { return nil }); err == nil {
 		t.Fatal("a status stream from a peer that cannot reach the index succeeded")
+	}
+}
+
+// A status asked to wait for its pin to settle is answered once it has,
+// not with what the peer knew when asked; one that never settles, once the
+// wait has passed.
+func TestAStatusAskedToSettleIsAnsweredOnceItSettled(t *testing.T) {
+	local := &fakeLocal{status: "pinning", settling: make(chan struct{}, 1), settle: make(chan struct{})}
+	client, addr := serve(t, local)
+	answer := make(chan types.PinStatus, 1)
+	go func() {
+		st, err := client.SettledStatus(context.Background(), addr, 0, testCid(1), time.Minute)
+		if err != nil {
+			st.Status = err.Error()
+		}
+		answer <- st
+	}()
+	select {
+	case st := <-answer:
+		t.Fatalf("answered %q before the pin settled", st.Status)
+	case <-local.settling:
+	}
+	local.setStatus("pinned")
+	close(local.settle)
+	if st := <-answer; st.Status != "pinned" {
+		t.Fatalf("answered %q once the pin settled, want pinned", st.Status)
+	}
+
+	unsettled := &fakeLocal{status: "pinning"}
+	client, addr = serve(t, unsettled)
+	st, err := client.SettledStatus(context.Background(), addr, 0, testCid(1), 50*time.Millisecond)
+	if err != nil || st.Status != "pinning" {
+		t.Fatalf("a status that never settled: %+v, %v; want pinning once the wait passed", st, err)
 	}
 }

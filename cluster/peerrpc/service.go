@@ -59,6 +59,9 @@ type Local interface {
 	RepoGC(ctx context.Context) types.RepoGC
 	// Statuses reports this peer's status of each CID, in order.
 	Statuses(cids []cid.Cid) []types.PinStatus
+	// WaitSettled returns once this peer's status of c is pinned or
+	// failed, or ctx ends.
+	WaitSettled(ctx context.Context, c cid.Cid)
 	// FullMember reports whether id is a member that is not a follower.
 	FullMember(id string) bool
 	// LocalStatuses streams this peer's status of every CID it knows of,
@@ -277,6 +280,9 @@ func (s *service) statuses(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		cids[i] = c
+	}
+	if !s.waitSettled(w, r, cids) {
+		return
 	}
 	writeJSON(w, http.StatusOK, s.local.Statuses(cids))
 }
