@@ -20,32 +20,46 @@ func BenchmarkPinThroughAFollower(b *testing.B) {
 	leader := leaderOf(b, peers)
 	follower := peers[slices.IndexFunc(peers, func(p *testPeer) bool { return p != leader })]
 	next := 0
-	p50 := func(p *testPeer, n int) time.Duration {
-		lat := make([]time.Duration, n)
-		for i := range lat {
+	pinThrough := func(p *testPeer) func() {
+		return func() {
 			next++
-			start := time.Now()
 			if _, err := p.node.Pin(ctx(b), storage.Pin{Cid: testCid(900000 + next)}); err != nil {
 				b.Fatal(err)
 			}
-			lat[i] = time.Since(start)
 		}
-		slices.Sort(lat)
-		return lat[n/2]
 	}
+	reportP50s(b, 100, pinThrough(follower), pinThrough(leader), "follower", "leader")
+}
+
+// reportP50s times n calls of measured and n of baseline a round, the two
+// taking turns going first, and reports their medians (ms-p50-<name>) and
+// measured's over baseline's (<measuredName>/<baselineName>).
+func reportP50s(b *testing.B, n int, measured, baseline func(), measuredName, baselineName string) {
+	b.Helper()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		const n = 100
-		var viaLeader, viaFollower time.Duration
+		var m, base time.Duration
 		if i%2 == 0 {
-			viaLeader, viaFollower = p50(leader, n), p50(follower, n)
+			base, m = p50(n, baseline), p50(n, measured)
 		} else {
-			viaFollower, viaLeader = p50(follower, n), p50(leader, n)
+			m, base = p50(n, measured), p50(n, baseline)
 		}
-		b.ReportMetric(float64(viaFollower.Microseconds())/1000, "ms-p50-follower")
-		b.ReportMetric(float64(viaLeader.Microseconds())/1000, "ms-p50-leader")
-		b.ReportMetric(float64(viaFollower)/float64(viaLeader), "follower/leader")
+		b.ReportMetric(float64(m.Microseconds())/1000, "ms-p50-"+measuredName)
+		b.ReportMetric(float64(base.Microseconds())/1000, "ms-p50-"+baselineName)
+		b.ReportMetric(float64(m)/float64(base), measuredName+"/"+baselineName)
 	}
+}
+
+// p50 is the median time of n calls of op.
+func p50(n int, op func()) time.Duration {
+	lat := make([]time.Duration, n)
+	for i := range lat {
+		start := time.Now()
+		op()
+		lat[i] = time.Since(start)
+	}
+	slices.Sort(lat)
+	return lat[n/2]
 }
 
 // BenchmarkConcurrentPinsThroughAFollower measures pins committed per
