@@ -84,6 +84,7 @@ var rows = []row{
 	{"in-process, 1 client: p50 via a follower vs via the leader", "PinThroughAFollower", "ms-p50-follower", "ms-p50-leader", "follower/leader", " ms", ""},
 	{"in-process, 16 clients: pins/s via a follower vs via the leader", "ConcurrentPinsThroughAFollower", "pins/s-follower-c16", "pins/s-leader-c16", "follower/leader-c16", "/s", ""},
 	{"in-process, 64 clients: pins/s via a follower vs via the leader", "ConcurrentPinsThroughAFollower", "pins/s-follower-c64", "pins/s-leader-c64", "follower/leader-c64", "/s", ""},
+	{"in-process, pinned (pin_wait=pinned), 1 client: p50 via a follower vs via the leader", "PinnedThroughAFollower", "ms-p50-follower", "ms-p50-leader", "follower/leader", " ms", ""},
 	{"in-process, pinned (pin_wait=pinned) through a peer not allocated: p50 vs through the allocated peer", "PinnedThroughAPeerNotAllocated", "ms-p50-elsewhere", "ms-p50-here", "elsewhere/here", " ms", ""},
 	{"in-process, one peer: commits/s, 64 clients vs 1", "PinCommit", "pins/s-64-clients", "pins/s-sequential", "group-commit-ratio", "/s", ""},
 	{"tracker on Kubo: pins/s vs Kubo's own pin/add, same concurrency", "TrackerOnKubo", "pins/s-tracker", "pins/s-kubo", "tracker/kubo", "/s", ">= 0.9x"},
