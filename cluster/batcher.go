@@ -249,6 +249,18 @@ func (b *batcher) committed(logs []*raft.Log) {
 	}
 }
 
+// passCommitOn has the commit reach the followers soon, as one of them
+// waits to apply it: at once when nothing is queued or in flight, since no
+// entry would follow to carry it; else with the next entry, or the nudge
+// once the log goes idle.
+func (b *batcher) passCommitOn() {
+	if len(b.in) == 0 && len(b.inflight) == 0 {
+		b.nudge.now()
+		return
+	}
+	b.nudge.committed()
+}
+
 func approxSize(ops []storage.Op) int {
 	n := 0
 	for _, op := range ops {

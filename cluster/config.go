@@ -43,6 +43,12 @@ type Config struct {
 	// each batch of entries: it holds back everything a peer learns of
 	// commits, its state writes included.
 	beforeFSM func()
+	// commitTimeout and nudgeDelay, set by tests only, replace
+	// hashicorp/raft's CommitTimeout, after which an idle leader passes its
+	// commit index on, and commitNudgeDelay: a test sets them long, so that
+	// only what it tests passes a commit on.
+	commitTimeout time.Duration
+	nudgeDelay    time.Duration
 }
 
 // MembershipConfig says how this peer joins and leaves.
@@ -68,10 +74,6 @@ type RaftConfig struct {
 	// concurrent pin operations share one entry, and how long it waits.
 	BatchMaxPins  int
 	BatchMaxDelay time.Duration
-	// commitTimeout, when set, replaces hashicorp/raft's CommitTimeout,
-	// after which an idle leader passes its commit index on: a test sets
-	// it long, so that nothing but a nudge (commitNudge) does.
-	commitTimeout time.Duration
 }
 
 // AllocationConfig is where pins go and when they move.

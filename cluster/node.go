@@ -44,6 +44,9 @@ type Node struct {
 	// acked is the highest index of a write this peer acknowledged to a
 	// client (readyourwrites.go).
 	acked *watermark.Watermark
+	// askingToPassOn is set while this follower asks its leader to pass
+	// a commit on (passCommitOn).
+	askingToPassOn atomic.Bool
 	// synced is closed once this peer learned, after its start, up to
 	// where it must apply before its reads are sure to hold every write it
 	// acknowledged before a restart (readyourwrites.go).
@@ -182,6 +185,9 @@ func (n *Node) startRaft() error {
 	n.batch.observe = n.cfg.Observer.ObserveCommit
 	n.batch.applied = n.applied
 	n.batch.unapplied = make(chan struct{}, maxUnappliedBatches)
+	if n.cfg.nudgeDelay > 0 {
+		n.batch.nudge.delay = n.cfg.nudgeDelay
+	}
 	fsm.OnCommitted(n.batch.committed)
 	n.forward = newBatcher(n.cfg.Raft.BatchMaxPins, 0)
 	n.forward.send = n.forwardToLeader

@@ -40,8 +40,9 @@ type testPeer struct {
 	// raft.voters.
 	follower bool
 	voters   int
-	// commitTimeout, when set, is its Raft's CommitTimeout.
-	commitTimeout time.Duration
+	// slowCommitNews, when set, is its Raft's CommitTimeout and its
+	// commit nudge's delay (Config.commitTimeout, Config.nudgeDelay).
+	slowCommitNews time.Duration
 }
 
 func testCid(i int) cid.Cid {
@@ -127,7 +128,7 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	if p.voters > 0 {
 		cfg.Membership.Voters = p.voters
 	}
-	cfg.Raft.commitTimeout = p.commitTimeout
+	cfg.commitTimeout, cfg.nudgeDelay = p.slowCommitNews, p.slowCommitNews
 	cfg.Membership.Bootstrap = bootstrap
 	cfg.Allocation.ExpiryInterval = 50 * time.Millisecond
 	cfg.Allocation.RepairInterval = time.Second

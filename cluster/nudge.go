@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -24,6 +25,11 @@ type commitNudge struct {
 	armed    atomic.Bool
 	delay    time.Duration
 	send     func()
+
+	// mu guards sending and again (now).
+	mu      sync.Mutex
+	sending bool
+	again   bool
 }
 
 // entryAppended counts an entry whose AppendEntries will carry the commit
@@ -42,4 +48,35 @@ func (c *commitNudge) committed() {
 			c.send()
 		}
 	})
+}
+
+// now passes the commit on at once, for a follower that waits to apply it
+// (Node.passCommitOn), one barrier at a time. A request made while one is
+// under way gets one more after it: the first may have left before the
+// commit the request is about.
+func (c *commitNudge) now() {
+	c.mu.Lock()
+	if c.sending {
+		c.again = true
+		c.mu.Unlock()
+		return
+	}
+	c.sending = true
+	c.mu.Unlock()
+	go func() {
+		for {
+			// The barrier carries the commit: an armed timer that sees it
+			// counted sends none.
+			c.appended.Add(1)
+			c.send()
+			c.mu.Lock()
+			if !c.again {
+				c.sending = false
+				c.mu.Unlock()
+				return
+			}
+			c.again = false
+			c.mu.Unlock()
+		}
+	}()
 }

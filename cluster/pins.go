@@ -256,15 +256,6 @@ func (n *Node) WaitUnpinned(ctx context.Context, was storage.Pin) error {
 	return n.tracker.WaitUnpinned(ctx, was.Cid)
 }
 
-// passCommitOn has a leader tell its followers of its last commit soon
-// (commitNudge), where they would hear of it with the next entry or after
-// Raft's CommitTimeout: a caller waits for a follower to pin.
-func (n *Node) passCommitOn() {
-	if n.rp.raft.State() == raft.Leader {
-		n.batch.nudge.committed()
-	}
-}
-
 // remotePollInterval paces WaitPinned's questions to other peers.
 const remotePollInterval = 200 * time.Millisecond
 

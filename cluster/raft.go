@@ -63,8 +63,8 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 	rc.LeaderLeaseTimeout = min(cfg.Raft.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
 	rc.SnapshotThreshold = uint64(cfg.Raft.SnapshotThreshold)
 	rc.SnapshotInterval = cfg.Raft.SnapshotInterval
-	if cfg.Raft.commitTimeout > 0 {
-		rc.CommitTimeout = cfg.Raft.commitTimeout
+	if cfg.commitTimeout > 0 {
+		rc.CommitTimeout = cfg.commitTimeout
 	}
 	// BatchApplyCh stays off: with it, an Apply queued as Raft shuts down
 	// is never answered. Group commit is the batcher's job instead.

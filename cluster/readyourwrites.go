@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // A write returns once its entry committed, not once this peer applied it:
@@ -84,6 +86,9 @@ func (n *Node) waitApplied(ctx context.Context, index uint64) error {
 	if n.applied.Get() >= index {
 		return nil
 	}
+	if n.rp.raft.State() != raft.Leader {
+		n.passCommitOn()
+	}
 	ctx, cancel := context.WithTimeout(ctx, readYourWritesLimit)
 	defer cancel()
 	if err := n.applied.Wait(ctx, index); err != nil {
@@ -91,3 +96,31 @@ func (n *Node) waitApplied(ctx context.Context, index uint64) error {
 	}
 	return nil
 }
+
+// passCommitOn has the followers hear of the leader's last commit soon,
+// where they would hear of it with the next entry, or after Raft's
+// CommitTimeout (50 to 100 ms) when none comes: this peer, or a peer it
+// waits for, must apply it. A follower asks its leader, one question at a
+// time; the leader's own commit nudge then passes it on.
+func (n *Node) passCommitOn() {
+	if n.rp.raft.State() == raft.Leader {
+		n.batch.passCommitOn()
+		return
+	}
+	addr, id := n.rp.raft.LeaderWithID()
+	if id == "" || !n.askingToPassOn.CompareAndSwap(false, true) {
+		return
+	}
+	go func() {
+		defer n.askingToPassOn.Store(false)
+		ctx, cancel := context.WithTimeout(context.Background(), passCommitOnTimeout)
+		defer cancel()
+		if err := n.client.PassCommitOn(ctx, string(addr)); err != nil {
+			n.log.Debug().Err(err).Msg("ask the leader to pass its commit on")
+		}
+	}()
+}
+
+// passCommitOnTimeout bounds a follower's question to its leader: the
+// commit comes with the next entry anyway.
+const passCommitOnTimeout = 2 * time.Second

@@ -80,6 +80,14 @@ func (s peerService) WaitApplied(ctx context.Context, index uint64) error {
 
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
 
+// PassCommitOn passes the last commit on to the followers soon, when this
+// peer leads: a follower waits to apply it.
+func (s peerService) PassCommitOn() {
+	if s.n.rp.raft.State() == raft.Leader {
+		s.n.batch.passCommitOn()
+	}
+}
+
 // WaitSettled waits for this peer's pin of c to be held or to fail: the
 // tracker's wait returns on either.
 func (s peerService) WaitSettled(ctx context.Context, c cid.Cid) {

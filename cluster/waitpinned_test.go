@@ -13,9 +13,9 @@ import (
 // CommitTimeout; here that is an hour, so only the leader's nudge can.
 func TestAPinnedWaitOnTheLeaderHasTheCommitPassedOnToTheAllocatedFollower(t *testing.T) {
 	const never = time.Hour
-	first := startPeer(t, &testPeer{commitTimeout: never})
-	second := startPeer(t, &testPeer{commitTimeout: never}, first.addr)
-	third := startPeer(t, &testPeer{commitTimeout: never}, first.addr)
+	first := startPeer(t, &testPeer{slowCommitNews: never})
+	second := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
+	third := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
 	peers := []*testPeer{first, second, third}
 	eventually(t, "every peer's heartbeat known to every peer", func() bool {
 		for _, p := range peers {
@@ -37,5 +37,25 @@ func TestAPinnedWaitOnTheLeaderHasTheCommitPassedOnToTheAllocatedFollower(t *tes
 	}
 	if !follower.up.has(c) {
 		t.Fatal("the wait returned, but the allocated follower's IPFS node does not hold the pin")
+	}
+}
+
+// A read through a follower after its own write waits to apply that write,
+// which it can only once it hears of the commit. The leader's own nudge
+// and Raft's CommitTimeout are an hour away here: the follower asks its
+// leader to pass the commit on.
+func TestAReadThroughAFollowerHasItsLeaderPassTheCommitOn(t *testing.T) {
+	const never = time.Hour
+	first := startPeer(t, &testPeer{slowCommitNews: never})
+	second := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
+	third := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
+	peers := []*testPeer{first, second, third}
+	follower := followerOf(peers, leaderOf(t, peers))
+	c := testCid(32)
+	if _, err := follower.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := follower.node.Get(ctx(t), c); err != nil {
+		t.Fatalf("a read through the follower after its write: %v", err)
 	}
 }

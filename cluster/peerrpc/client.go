@@ -56,6 +56,12 @@ func (c *Client) Apply(ctx context.Context, leader string, ops []storage.Op) (ui
 	return reply.Index, nil
 }
 
+// PassCommitOn asks the leader to tell its followers of its last commit
+// soon, which this peer waits to apply.
+func (c *Client) PassCommitOn(ctx context.Context, leader string) error {
+	return c.call(ctx, http.MethodPost, leader, "/v1/commit/pass-on", nil, nil)
+}
+
 // Join asks the peer at addr to make p a member, with p's proof of its ID.
 func (c *Client) Join(ctx context.Context, addr string, p storage.Peer, proof *JoinProof) error {
 	return c.callJSON(ctx, http.MethodPost, addr, "/v1/join", joinRequest{Peer: p, Proof: proof}, nil)

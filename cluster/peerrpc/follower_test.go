@@ -37,8 +37,10 @@ func TestAFollowerReadsButEveryWriteIsRefused(t *testing.T) {
 	refusedAsFollower(t, "recover all", client.RecoverAll(ctx, addr, func([]cid.Cid) error { return nil }))
 	_, err = client.RepoGC(ctx, addr)
 	refusedAsFollower(t, "repo gc", err)
-	if len(local.ops) != 0 || len(local.recovered) != 0 {
-		t.Fatalf("a follower's writes reached the peer: ops %v, recovered %v", local.ops, local.recovered)
+	// A follower writes nothing whose commit it could wait for.
+	refusedAsFollower(t, "pass commit on", client.PassCommitOn(ctx, addr))
+	if len(local.ops) != 0 || len(local.recovered) != 0 || local.passedOn != 0 {
+		t.Fatalf("a follower's writes reached the peer: ops %v, recovered %v, %d commits passed on", local.ops, local.recovered, local.passedOn)
 	}
 
 	if id, err := client.ID(ctx, addr); err != nil || id.ID != "peer-a" {

@@ -46,6 +46,8 @@ type fakeLocal struct {
 	status   string
 	settling chan struct{}
 	settle   chan struct{}
+	// passedOn counts the calls of PassCommitOn.
+	passedOn int
 }
 
 type streamedStatus struct {
@@ -68,6 +70,11 @@ func (f *fakeLocal) Join(_ context.Context, p storage.Peer, _ *JoinProof) error 
 }
 
 func (f *fakeLocal) Remove(context.Context, string) error { return f.err }
+func (f *fakeLocal) PassCommitOn() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.passedOn++
+}
 func (f *fakeLocal) WaitApplied(_ context.Context, index uint64) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()

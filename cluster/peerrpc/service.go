@@ -67,6 +67,9 @@ type Local interface {
 	// LocalStatuses streams this peer's status of every CID it knows of,
 	// in CID order.
 	LocalStatuses(ctx context.Context, fn func(c cid.Cid, st types.PinStatus) error) error
+	// PassCommitOn has this peer, when it leads, tell its followers of its
+	// last commit soon: a follower waits to apply it.
+	PassCommitOn()
 	// WaitApplied returns once this peer applied the Raft entry at index:
 	// a status asked for after a write that another peer acknowledged at
 	// its commit must include that write.
@@ -135,6 +138,7 @@ func NewService(local Local) http.Handler {
 	r.Post("/v1/statuses", s.statuses)
 	members := r.With(membersOnly)
 	members.Post("/v1/apply", s.apply)
+	members.Post("/v1/commit/pass-on", s.passCommitOn)
 	members.Post("/v1/remove", s.remove)
 	members.Post("/v1/recover", s.recoverAll)
 	members.Post("/v1/recover/{cid}", s.recover)
@@ -248,6 +252,11 @@ func (s *service) recoverAll(w http.ResponseWriter, r *http.Request) {
 	case !started:
 		writeJSON(w, http.StatusOK, []string{})
 	}
+}
+
+func (s *service) passCommitOn(w http.ResponseWriter, _ *http.Request) {
+	s.local.PassCommitOn()
+	reply(w, nil)
 }
 
 func (s *service) repoStat(w http.ResponseWriter, r *http.Request) {
