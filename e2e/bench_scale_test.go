@@ -373,7 +373,8 @@ func reportScaleRounds(b *testing.B, n int, rounds []scaleRound) {
 	b.ReportMetric(pick(func(r scaleRound) float64 { return float64(r.backlog) }), "pins-queued-after")
 }
 
-func median(vs []float64) float64 {
+// median is the middle value of vs, or the mean of the two middle ones.
+func median[T ~int64 | ~float64](vs []T) T {
 	s := slices.Sorted(slices.Values(vs))
 	if len(s)%2 == 1 {
 		return s[len(s)/2]

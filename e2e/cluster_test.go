@@ -24,7 +24,7 @@ func threePeers(t *testing.T) ([]*kubo, []*peer) { return threePeersWith(t, "", 
 
 // threePeersWith is threePeers with the daemons' log level ("" is the
 // harness's debug) and environment.
-func threePeersWith(t *testing.T, logLevel string, extraEnv ...string) ([]*kubo, []*peer) {
+func threePeersWith(t testing.TB, logLevel string, extraEnv ...string) ([]*kubo, []*peer) {
 	return startPeersLogging(t, 3, logLevel, append([]string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()}, extraEnv...))
 }
 
@@ -37,11 +37,11 @@ func randomSecret() string {
 
 // startPeers starts n Kubos and n flotilla daemons with env that form one
 // cluster through the first.
-func startPeers(t *testing.T, n int, env []string) ([]*kubo, []*peer) {
+func startPeers(t testing.TB, n int, env []string) ([]*kubo, []*peer) {
 	return startPeersLogging(t, n, "", env)
 }
 
-func startPeersLogging(t *testing.T, n int, logLevel string, env []string) ([]*kubo, []*peer) {
+func startPeersLogging(t testing.TB, n int, logLevel string, env []string) ([]*kubo, []*peer) {
 	flotillaBin, ipfsBin := binaries(t)
 	var kubos []*kubo
 	var peers []*peer
@@ -62,7 +62,7 @@ func startPeersLogging(t *testing.T, n int, logLevel string, env []string) ([]*k
 	return kubos, peers
 }
 
-func peerIDs(t *testing.T, p *peer) []string {
+func peerIDs(t testing.TB, p *peer) []string {
 	resp, err := p.client().Get("http://" + p.api + "/id")
 	if err != nil {
 		return nil
@@ -77,7 +77,7 @@ func peerIDs(t *testing.T, p *peer) []string {
 
 // addEverywhere puts the same content into every Kubo without pinning it,
 // so that placement can be checked without depending on bitswap.
-func addEverywhere(t *testing.T, kubos []*kubo, content string) string {
+func addEverywhere(t testing.TB, kubos []*kubo, content string) string {
 	var c string
 	for _, k := range kubos {
 		c = strings.TrimSpace(k.run("--api", k.api, "add", "-Q", "--pin=false", writeFile(t, []byte(content))))
@@ -85,7 +85,7 @@ func addEverywhere(t *testing.T, kubos []*kubo, content string) string {
 	return c
 }
 
-func proxyPin(t *testing.T, p *peer, c string, query string) {
+func proxyPin(t testing.TB, p *peer, c string, query string) {
 	t.Helper()
 	resp, err := http.Post(fmt.Sprintf("%s/api/v0/pin/add?arg=%s&%s", p.proxyURL(), c, query), "", nil)
 	if err != nil {

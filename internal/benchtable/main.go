@@ -76,6 +76,7 @@ var rows = []row{
 	{"a call (version) through a bare TCP relay process: µs vs Kubo directly", "ProxyAgainstKubo", "µs/call-relayed", "µs/call-direct", "relayed-call-ratio", " µs", ""},
 	{"upload (add 4 MiB, no pin) through the proxy: throughput vs Kubo", "ProxyAgainstKubo", "", "", "upload-throughput-ratio", "", ">= 0.95x"},
 	{"add and pin 256 KiB through the proxy: ms vs Kubo", "ProxyAgainstKubo", "ms/add-proxied", "ms/add-direct", "pinned-add-ratio", " ms", ""},
+	{"pin add (pin_wait=pinned), 3 peers on Kubo, replication 1: p50 through a peer not allocated vs the allocated one", "PinnedOnKuboThroughAPeerNotAllocated", "ms-p50-elsewhere", "ms-p50-here", "elsewhere/here", " ms", ""},
 	{"in-process proxy: a call vs a bare upstream", "Forwarding", "µs/call-proxied", "µs/call-direct", "latency-ratio", " µs", ""},
 	{"in-process proxy: upload throughput vs a bare upstream", "Forwarding", "", "", "upload-throughput-ratio", "", ""},
 	{"tracker on an in-memory IPFS (whole Node): pins/s vs committing", "TrackerThroughput", "pins/s-tracked", "pins/s-committed", "", "/s", ">= 10,000/s"},
