@@ -9,22 +9,10 @@ import (
 
 // A caller of the leader waiting for "pinned" of a pin allocated to a
 // follower alone waits for that follower to pin, which it can only do once
-// it hears of the commit. An idle leader passes a commit on after Raft's
-// CommitTimeout; here that is an hour, so only the leader's nudge can.
+// it hears of the commit. Raft's CommitTimeout and the nudge wait an hour
+// here: the wait itself must have the commit passed on.
 func TestAPinnedWaitOnTheLeaderHasTheCommitPassedOnToTheAllocatedFollower(t *testing.T) {
-	const never = time.Hour
-	first := startPeer(t, &testPeer{slowCommitNews: never})
-	second := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
-	third := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
-	peers := []*testPeer{first, second, third}
-	eventually(t, "every peer's heartbeat known to every peer", func() bool {
-		for _, p := range peers {
-			if len(p.node.candidates(nil)) != len(peers) {
-				return false
-			}
-		}
-		return true
-	})
+	peers := clusterWithoutCommitNews(t)
 	leader := leaderOf(t, peers)
 	follower := followerOf(peers, leader)
 	c := testCid(31)
@@ -41,15 +29,10 @@ func TestAPinnedWaitOnTheLeaderHasTheCommitPassedOnToTheAllocatedFollower(t *tes
 }
 
 // A read through a follower after its own write waits to apply that write,
-// which it can only once it hears of the commit. The leader's own nudge
-// and Raft's CommitTimeout are an hour away here: the follower asks its
+// which it can only once it hears of the commit: the follower asks its
 // leader to pass the commit on.
 func TestAReadThroughAFollowerHasItsLeaderPassTheCommitOn(t *testing.T) {
-	const never = time.Hour
-	first := startPeer(t, &testPeer{slowCommitNews: never})
-	second := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
-	third := startPeer(t, &testPeer{slowCommitNews: never}, first.addr)
-	peers := []*testPeer{first, second, third}
+	peers := clusterWithoutCommitNews(t)
 	follower := followerOf(peers, leaderOf(t, peers))
 	c := testCid(32)
 	if _, err := follower.node.Pin(ctx(t), storage.Pin{Cid: c}); err != nil {
@@ -58,4 +41,26 @@ func TestAReadThroughAFollowerHasItsLeaderPassTheCommitOn(t *testing.T) {
 	if _, err := follower.node.Get(ctx(t), c); err != nil {
 		t.Fatalf("a read through the follower after its write: %v", err)
 	}
+}
+
+// clusterWithoutCommitNews is a three-peer cluster whose Raft passes a
+// commit on to followers only with the next entry, or when asked
+// (passCommitOn): its CommitTimeout and commit nudge wait an hour.
+func clusterWithoutCommitNews(t *testing.T) []*testPeer {
+	t.Helper()
+	const never = time.Hour
+	first := startPeer(t, &testPeer{slowCommitNews: never})
+	peers := []*testPeer{first}
+	for range 2 {
+		peers = append(peers, startPeer(t, &testPeer{slowCommitNews: never}, first.addr))
+	}
+	eventually(t, "every peer's heartbeat known to every peer", func() bool {
+		for _, p := range peers {
+			if len(p.node.candidates(nil)) != len(peers) {
+				return false
+			}
+		}
+		return true
+	})
+	return peers
 }
