@@ -23,9 +23,9 @@ import (
 // waitSettledHeader carries the wait, in milliseconds.
 const waitSettledHeader = "Flotilla-Wait-Settled"
 
-// MaxSettleWait bounds how long a peer holds a status call for its
+// maxSettleWait bounds how long a peer holds a status call for its
 // statuses to settle.
-const MaxSettleWait = 10 * time.Second
+const maxSettleWait = 10 * time.Second
 
 // waitSettled waits, as r asks, for each of cids to settle here. It
 // answers a malformed wait, and returns false then.
@@ -39,7 +39,7 @@ func (s *service) waitSettled(w http.ResponseWriter, r *http.Request, cids []cid
 		writeBadRequest(w, waitSettledHeader+": "+err.Error())
 		return false
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), min(time.Duration(ms)*time.Millisecond, MaxSettleWait))
+	ctx, cancel := context.WithTimeout(r.Context(), min(time.Duration(ms)*time.Millisecond, maxSettleWait))
 	defer cancel()
 	for _, c := range cids {
 		s.local.WaitSettled(ctx, c)
