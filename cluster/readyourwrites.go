@@ -101,10 +101,14 @@ func (n *Node) waitApplied(ctx context.Context, index uint64) error {
 // where they would hear of it with the next entry, or after Raft's
 // CommitTimeout (50 to 100 ms) when none comes: this peer, or a peer it
 // waits for, must apply it. A follower asks its leader, one question at a
-// time; the leader's own commit nudge then passes it on.
+// time; the leader's own commit nudge then passes it on. A read-only
+// follower may not ask: its leader refuses it every call that acts.
 func (n *Node) passCommitOn() {
 	if n.rp.raft.State() == raft.Leader {
 		n.batch.passCommitOn()
+		return
+	}
+	if n.follower() {
 		return
 	}
 	addr, id := n.rp.raft.LeaderWithID()
