@@ -45,7 +45,7 @@ type Node struct {
 	// client (readyourwrites.go).
 	acked *watermark.Watermark
 	// askingToPassOn is set while this follower asks its leader to pass
-	// a commit on (passCommitOn).
+	// a commit on (askToPassCommitOn).
 	askingToPassOn atomic.Bool
 	// synced is closed once this peer learned, after its start, up to
 	// where it must apply before its reads are sure to hold every write it

@@ -51,7 +51,7 @@ func (c *commitNudge) committed() {
 }
 
 // now passes the commit on at once, for a follower that waits to apply it
-// (Node.passCommitOn), one barrier at a time. A request made while one is
+// (Node.askToPassCommitOn), one barrier at a time. A request made while one is
 // under way gets one more after it: the first may have left before the
 // commit the request is about.
 func (c *commitNudge) now() {

@@ -273,7 +273,6 @@ func (n *Node) WaitPinned(ctx context.Context, c cid.Cid, progress func(nodes, b
 		if n.holds(p) {
 			return n.tracker.WaitPinned(ctx, c, progress)
 		}
-		n.passCommitOn()
 		asked := time.Now()
 		done, err := n.remotePinned(ctx, p)
 		if done || err != nil {

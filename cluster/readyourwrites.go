@@ -87,7 +87,7 @@ func (n *Node) waitApplied(ctx context.Context, index uint64) error {
 		return nil
 	}
 	if n.rp.raft.State() != raft.Leader {
-		n.passCommitOn()
+		n.askToPassCommitOn()
 	}
 	ctx, cancel := context.WithTimeout(ctx, readYourWritesLimit)
 	defer cancel()
@@ -97,17 +97,13 @@ func (n *Node) waitApplied(ctx context.Context, index uint64) error {
 	return nil
 }
 
-// passCommitOn has the followers hear of the leader's last commit soon,
-// where they would hear of it with the next entry, or after Raft's
-// CommitTimeout (50 to 100 ms) when none comes: this peer, or a peer it
-// waits for, must apply it. A follower asks its leader, one question at a
-// time; the leader's own commit nudge then passes it on. A read-only
-// follower may not ask: its leader refuses it every call that acts.
-func (n *Node) passCommitOn() {
-	if n.rp.raft.State() == raft.Leader {
-		n.batch.passCommitOn()
-		return
-	}
+// askToPassCommitOn asks the leader, one question at a time, to pass its
+// last commit on soon, which this follower waits to apply: it would hear
+// of it with the next entry, or after Raft's CommitTimeout (50 to 100 ms)
+// when none comes. The leader's own commit nudge then passes it on
+// (peerService.PassCommitOn). A read-only follower may not ask: its leader
+// refuses it every call that acts.
+func (n *Node) askToPassCommitOn() {
 	if n.follower() {
 		return
 	}

@@ -10,7 +10,8 @@ import (
 // A caller of the leader waiting for "pinned" of a pin allocated to a
 // follower alone waits for that follower to pin, which it can only do once
 // it hears of the commit. Raft's CommitTimeout and the nudge wait an hour
-// here: the wait itself must have the commit passed on.
+// here: the follower, asked for its status after the commit, must wait to
+// apply it, and so asks its leader to pass the commit on.
 func TestAPinnedWaitOnTheLeaderHasTheCommitPassedOnToTheAllocatedFollower(t *testing.T) {
 	peers := clusterWithoutCommitNews(t)
 	leader := leaderOf(t, peers)
@@ -45,7 +46,7 @@ func TestAReadThroughAFollowerHasItsLeaderPassTheCommitOn(t *testing.T) {
 
 // clusterWithoutCommitNews is a three-peer cluster whose Raft passes a
 // commit on to followers only with the next entry, or when asked
-// (passCommitOn): its CommitTimeout and commit nudge wait an hour.
+// (askToPassCommitOn): its CommitTimeout and commit nudge wait an hour.
 func clusterWithoutCommitNews(t *testing.T) []*testPeer {
 	t.Helper()
 	const never = time.Hour
