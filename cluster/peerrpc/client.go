@@ -139,21 +139,29 @@ func (c *Client) RepoGC(ctx context.Context, addr string) (types.RepoGC, error) 
 func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids []cid.Cid) ([]types.PinStatus, error) {
 	out := make([]types.PinStatus, 0, len(cids))
 	for start := 0; start < len(cids); start += MaxStatusBatch {
-		chunk := cids[start:min(start+MaxStatusBatch, len(cids))]
-		strs := make([]string, len(chunk))
-		for i, ci := range chunk {
-			strs[i] = ci.String()
-		}
-		var sts []types.PinStatus
-		if err := c.callJSON(ctx, http.MethodPost, addr, "/v1/statuses", strs, &sts, readAfter(after)); err != nil {
+		sts, err := c.statuses(ctx, addr, cids[start:min(start+MaxStatusBatch, len(cids))], readAfter(after))
+		if err != nil {
 			return nil, err
-		}
-		if len(sts) != len(chunk) {
-			return nil, fmt.Errorf("%s answered %d statuses for %d CIDs", addr, len(sts), len(chunk))
 		}
 		out = append(out, sts...)
 	}
 	return out, nil
+}
+
+// statuses is one status call for cids, at most MaxStatusBatch of them.
+func (c *Client) statuses(ctx context.Context, addr string, cids []cid.Cid, header ...http.Header) ([]types.PinStatus, error) {
+	strs := make([]string, len(cids))
+	for i, ci := range cids {
+		strs[i] = ci.String()
+	}
+	var sts []types.PinStatus
+	if err := c.callJSON(ctx, http.MethodPost, addr, "/v1/statuses", strs, &sts, header...); err != nil {
+		return nil, err
+	}
+	if len(sts) != len(cids) {
+		return nil, fmt.Errorf("%s answered %d statuses for %d CIDs", addr, len(sts), len(cids))
+	}
+	return sts, nil
 }
 
 func (c *Client) callJSON(ctx context.Context, method, addr, path string, in, out any, header ...http.Header) error {

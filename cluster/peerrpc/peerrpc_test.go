@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
@@ -334,5 +335,26 @@ func TestAStatusAskedToSettleIsAnsweredOnceItSettled(t *testing.T) {
 	st, err := client.SettledStatus(context.Background(), addr, 0, testCid(1), 50*time.Millisecond)
 	if err != nil || st.Status != "pinning" {
 		t.Fatalf("a status that never settled: %+v, %v; want pinning once the wait passed", st, err)
+	}
+}
+
+// A status call whose index or wait is not a number is refused as a bad
+// request, before it waits for anything.
+func TestAStatusCallWithAMalformedHeaderIsABadRequest(t *testing.T) {
+	_, addr := serve(t, &fakeLocal{})
+	for _, header := range []string{readAfterHeader, waitSettledHeader} {
+		req, err := http.NewRequest(http.MethodPost, "http://"+addr+"/v1/statuses", strings.NewReader(`["`+testCid(1).String()+`"]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(header, "soon")
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: soon answered %d, want 400", header, res.StatusCode)
+		}
 	}
 }

@@ -84,20 +84,30 @@ const readAfterHeader = "Flotilla-Read-After"
 // waitReadAfter waits for the index r asks for. It answers the error, and
 // returns false, when this peer cannot reach it.
 func (s *service) waitReadAfter(w http.ResponseWriter, r *http.Request) bool {
-	h := r.Header.Get(readAfterHeader)
-	if h == "" {
-		return true
-	}
-	index, err := strconv.ParseUint(h, 10, 64)
-	if err != nil {
-		writeBadRequest(w, readAfterHeader+": "+err.Error())
-		return false
+	index, set, ok := headerUint(w, r, readAfterHeader, 64)
+	if !set || !ok {
+		return ok
 	}
 	if err := s.local.WaitApplied(r.Context(), index); err != nil {
 		writeError(w, err)
 		return false
 	}
 	return true
+}
+
+// headerUint reads the number r's header name carries, if set. It answers
+// a malformed one, and reports ok false then.
+func headerUint(w http.ResponseWriter, r *http.Request, name string, bits int) (v uint64, set, ok bool) {
+	h := r.Header.Get(name)
+	if h == "" {
+		return 0, false, true
+	}
+	v, err := strconv.ParseUint(h, 10, bits)
+	if err != nil {
+		writeBadRequest(w, name+": "+err.Error())
+		return 0, true, false
+	}
+	return v, true, true
 }
 
 // joinRequest is the body of a join: the new member's description, and

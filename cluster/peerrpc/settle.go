@@ -2,7 +2,6 @@ package peerrpc
 
 import (
 	"context"
-	"fmt"
 	"net/http"
 	"strconv"
 	"time"
@@ -30,14 +29,9 @@ const maxSettleWait = 10 * time.Second
 // waitSettled waits, as r asks, for each of cids to settle here. It
 // answers a malformed wait, and returns false then.
 func (s *service) waitSettled(w http.ResponseWriter, r *http.Request, cids []cid.Cid) bool {
-	h := r.Header.Get(waitSettledHeader)
-	if h == "" {
-		return true
-	}
-	ms, err := strconv.ParseUint(h, 10, 32)
-	if err != nil {
-		writeBadRequest(w, waitSettledHeader+": "+err.Error())
-		return false
+	ms, set, ok := headerUint(w, r, waitSettledHeader, 32)
+	if !set || !ok {
+		return ok
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), min(time.Duration(ms)*time.Millisecond, maxSettleWait))
 	defer cancel()
@@ -51,16 +45,10 @@ func (s *service) waitSettled(w http.ResponseWriter, r *http.Request, cids []cid
 // the entry at index after (0: at once), and once that status settled or
 // wait has passed, whichever comes first.
 func (c *Client) SettledStatus(ctx context.Context, addr string, after uint64, ci cid.Cid, wait time.Duration) (types.PinStatus, error) {
-	h := http.Header{waitSettledHeader: {strconv.FormatInt(wait.Milliseconds(), 10)}}
-	if after > 0 {
-		h.Set(readAfterHeader, strconv.FormatUint(after, 10))
-	}
-	var sts []types.PinStatus
-	if err := c.callJSON(ctx, http.MethodPost, addr, "/v1/statuses", []string{ci.String()}, &sts, h); err != nil {
+	settle := http.Header{waitSettledHeader: {strconv.FormatInt(wait.Milliseconds(), 10)}}
+	sts, err := c.statuses(ctx, addr, []cid.Cid{ci}, readAfter(after), settle)
+	if err != nil {
 		return types.PinStatus{}, err
-	}
-	if len(sts) != 1 {
-		return types.PinStatus{}, fmt.Errorf("%s answered %d statuses for 1 CID", addr, len(sts))
 	}
 	return sts[0], nil
 }
