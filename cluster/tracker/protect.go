@@ -29,9 +29,7 @@ var ErrNotProtected = errors.New("tracker: not protected: already pinned or trac
 func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
 	// What an earlier protection of c left known is no longer so: only
 	// this one's pin, once the node took it, may count (markProtectHeld).
-	t.mu.Lock()
-	delete(t.protectHeld, c)
-	t.mu.Unlock()
+	t.forgetProtectHeld(c)
 	if t.busy(c) {
 		return ErrNotProtected
 	}
@@ -77,9 +75,7 @@ func (t *Tracker) Release(c cid.Cid) bool {
 	if pin, err := t.state.Get(c); err == nil && t.holds(pin) {
 		allocated = true
 	}
-	t.mu.Lock()
-	delete(t.protectHeld, c)
-	t.mu.Unlock()
+	t.forgetProtectHeld(c)
 	released := false
 	err := t.status.Edit([]cid.Cid{c}, func(_ int, st *storage.LocalStatus, known bool) storage.StatusAction {
 		released = known && st.Protected
@@ -140,6 +136,13 @@ func (t *Tracker) takeProtectHeldLocked(c cid.Cid) bool {
 	_, held := t.protectHeld[c]
 	delete(t.protectHeld, c)
 	return held
+}
+
+// forgetProtectHeld forgets whether c's protected pin is known held.
+func (t *Tracker) forgetProtectHeld(c cid.Cid) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.takeProtectHeldLocked(c)
 }
 
 // heldAsWanted reports whether the status st of a protected upload,

@@ -20,16 +20,24 @@ func (f *fixture) protect(c cid.Cid) error {
 	return f.tr.Protect(ctx, c)
 }
 
+// protectedUpload is a fixture whose tracker protected an upload, c, that
+// its IPFS node stored unpinned.
+func protectedUpload(t *testing.T) (*fixture, cid.Cid) {
+	t.Helper()
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	if err := f.protect(c); err != nil {
+		t.Fatal(err)
+	}
+	return f, c
+}
+
 // An upload received here but allocated to another peer stays pinned here,
 // through the commit, a reconcile and a GC, until it is released; then the
 // tracker unpins its own pin as usual.
 func TestProtectedUploadStaysPinnedUntilReleased(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c) // the upload stored it, unpinned
-	if err := f.protect(c); err != nil {
-		t.Fatal(err)
-	}
+	f, c := protectedUpload(t)
 	wantProtected := func(when string) {
 		t.Helper()
 		st, ok := f.localStatus(c)
@@ -71,12 +79,7 @@ func TestProtectedUploadStaysPinnedUntilReleased(t *testing.T) {
 // Allocated here, a protected upload's pin simply becomes the cluster's:
 // Flotilla's own, no longer protected.
 func TestProtectedUploadAllocatedHereBecomesTheClustersPin(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	if err := f.protect(c); err != nil {
-		t.Fatal(err)
-	}
+	f, c := protectedUpload(t)
 	f.mustPin(here(c))
 	st, _ := f.localStatus(c)
 	if st.Protected || !st.Managed || st.Preexisting {
@@ -90,12 +93,7 @@ func TestProtectedUploadAllocatedHereBecomesTheClustersPin(t *testing.T) {
 // the node just took is that pin, so the commit makes it the cluster's
 // without the tracker asking the node again or pinning anew.
 func TestAProtectedUploadAllocatedHereIsPinnedWithoutAnotherCall(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	if err := f.protect(c); err != nil {
-		t.Fatal(err)
-	}
+	f, c := protectedUpload(t)
 	checks, pins := f.kubo.Calls("pin/ls"), f.kubo.Calls("pin/add")
 	f.mustPin(here(c))
 	f.wantCalls("pin/ls", checks, "the tracker asked the node about the pin Protect had just made")
@@ -128,12 +126,7 @@ func TestAProtectionRecordLeftByAKilledProcessIsNotTakenForAPin(t *testing.T) {
 
 // A pin that leaves the pinset takes its protection with it.
 func TestUnpinnedUploadLosesItsProtection(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	if err := f.protect(c); err != nil {
-		t.Fatal(err)
-	}
+	f, c := protectedUpload(t)
 	f.pin(elsewhere(c))
 	f.unpin(c)
 	eventually(t, "the unpinned upload unpinned here", func() bool {
