@@ -120,7 +120,7 @@ func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid)
 func (n *Node) Recover(ctx context.Context, c cid.Cid) (map[string]types.PinStatus, error) {
 	n.fanOutTo(ctx, n.actedOn(), func(ctx context.Context, p storage.Peer) {
 		if p.ID == n.cfg.ID {
-			n.tracker.Recover(c)
+			n.tracker.Recover(ctx, c)
 			return
 		}
 		_ = n.client.Recover(ctx, p.ClusterAddr, c)

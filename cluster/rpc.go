@@ -60,7 +60,7 @@ func (s peerService) AcceptMetrics(ms []health.Metric) error {
 
 func (s peerService) ID(ctx context.Context) types.ID { return s.n.ID(ctx) }
 
-func (s peerService) Recover(c cid.Cid) { s.n.tracker.Recover(c) }
+func (s peerService) Recover(ctx context.Context, c cid.Cid) { s.n.tracker.Recover(ctx, c) }
 
 func (s peerService) RecoverAll(ctx context.Context, fn func([]cid.Cid) error) error {
 	return s.n.tracker.RecoverAll(ctx, fn)

@@ -90,7 +90,7 @@ func (f *fakeLocal) AcceptMetrics(ms []health.Metric) error {
 }
 func (f *fakeLocal) FullMember(id string) bool   { return slices.Contains(f.members, id) }
 func (f *fakeLocal) ID(context.Context) types.ID { return types.ID{ID: "peer-a", Peername: "a"} }
-func (f *fakeLocal) Recover(c cid.Cid) {
+func (f *fakeLocal) Recover(_ context.Context, c cid.Cid) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.recovered = append(f.recovered, c)

@@ -49,7 +49,7 @@ type Local interface {
 	// ID describes this peer.
 	ID(ctx context.Context) types.ID
 	// Recover queues a failed pin or unpin of c again on this peer.
-	Recover(c cid.Cid)
+	Recover(ctx context.Context, c cid.Cid)
 	// RecoverAll queues every failed operation again, and tells fn of the
 	// CIDs a batch at a time, as it goes.
 	RecoverAll(ctx context.Context, fn func([]cid.Cid) error) error
@@ -225,7 +225,7 @@ func (s *service) recover(w http.ResponseWriter, r *http.Request) {
 		writeBadRequest(w, err.Error())
 		return
 	}
-	s.local.Recover(c)
+	s.local.Recover(r.Context(), c)
 	writeJSON(w, http.StatusOK, struct{}{})
 }
 

@@ -1,6 +1,7 @@
 package tracker_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -120,10 +121,10 @@ func TestRecoverAndReconcileResumeWhatIsLeftInFlight(t *testing.T) {
 	f.stuckAt(byReconcile, storage.StatusPinning)
 	f.stuckAt(unpinByReconcile, storage.StatusUnpinning)
 
-	if f.tr.Recover(busy) {
+	if f.tr.Recover(context.Background(), busy) {
 		t.Fatal("Recover queued again a pin that a worker is on")
 	}
-	if !f.tr.Recover(byRecover) {
+	if !f.tr.Recover(context.Background(), byRecover) {
 		t.Fatal("Recover did not take up a pin left in flight")
 	}
 	if err := f.waitPinned(byRecover, nil); err != nil {

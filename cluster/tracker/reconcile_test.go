@@ -153,3 +153,38 @@ func TestAReconcileRechecksACidWhoseWorkerAskedBeforeIt(t *testing.T) {
 		return f.kubo.IsPinned(c) && f.statusIs(c, storage.StatusPinned)
 	})
 }
+
+// A pin removed from the IPFS node behind Flotilla's back still reads
+// pinned until a reconcile sees it; an operator's recover of it must not
+// wait for that (a garbage collection meanwhile takes the content).
+func TestRecoverRepinsAPinRemovedBehindItsBack(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	f.kubo.Unpin(c)
+	if !f.tr.Recover(context.Background(), c) {
+		t.Fatal("Recover did not queue a pin the IPFS node no longer holds")
+	}
+	eventually(t, "the pin back on IPFS", func() bool {
+		return f.kubo.IsPinned(c) && f.statusIs(c, storage.StatusPinned)
+	})
+	if f.tr.Recover(context.Background(), c) {
+		t.Fatal("Recover queued again a pin the IPFS node holds")
+	}
+	f.wantCalls("pin/add", 2, "recover pins it once more")
+}
+
+// Recover of every failure also finds the pins the IPFS node lost.
+func TestRecoverAllRepinsPinsRemovedBehindItsBack(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	f.mustPin(here(c))
+	f.kubo.Unpin(c)
+	rounds := f.tr.ReconcileRounds()
+	f.recoverAll()
+	eventually(t, "the pin back on IPFS", func() bool {
+		return f.tr.ReconcileRounds() > rounds && f.kubo.IsPinned(c) && f.statusIs(c, storage.StatusPinned)
+	})
+}

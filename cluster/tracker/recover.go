@@ -20,10 +20,48 @@ var recoverable = []storage.TrackerStatus{
 }
 
 // Recover queues a failed pin or unpin of c again, now, or one left in
-// flight with no worker on it, and reports whether there was one.
-func (t *Tracker) Recover(c cid.Cid) bool {
+// flight with no worker on it, or a pin recorded pinned here that the IPFS
+// node no longer holds (removed behind Flotilla's back, ipfs-cluster's
+// unexpectedly_unpinned), and reports whether there was one. Only the last
+// asks the node, so that what it queues is what a garbage collection
+// would otherwise take before the next reconcile.
+func (t *Tracker) Recover(ctx context.Context, c cid.Cid) bool {
 	queued, err := t.recoverCids([]cid.Cid{c})
-	return err == nil && len(queued) > 0
+	if err != nil {
+		return false
+	}
+	return len(queued) > 0 || t.recoverUnheld(ctx, c)
+}
+
+// recoverUnheld queues c again if its record says pinned here and the IPFS
+// node does not hold it as the pin wants. The queueing is the reconcile's,
+// for a pinset and a listing of one: the worker that takes it up reads
+// both afresh and asks the node again.
+func (t *Tracker) recoverUnheld(ctx context.Context, c cid.Cid) bool {
+	st, known, err := t.status.Get(c)
+	if err != nil || !known || st.Status != storage.StatusPinned {
+		return false
+	}
+	pin, err := t.state.Get(c)
+	if err != nil || !t.holds(pin) {
+		return false
+	}
+	askedAt := time.Now()
+	typ, pinned, err := t.ipfs.IsPinned(ctx, c)
+	if err != nil || (pinned && (typ == "recursive" || pin.Mode == storage.Direct)) {
+		return false
+	}
+	n, err := t.reconcileBatch([]reconcileCandidate{{cid: c, allocated: true}}, askedAt)
+	if err != nil {
+		return false
+	}
+	if n > 0 {
+		t.poke()
+		t.bump()
+	}
+	// A worker still on c asks the node once more if it asked before
+	// askedAt (recheck), and pins it again.
+	return n > 0 || t.busy(c)
 }
 
 // recoverCids queues again those of cids that Recover would, deciding from
@@ -61,8 +99,13 @@ func (t *Tracker) recoverCids(cids []cid.Cid) ([]cid.Cid, error) {
 // flight with no worker on it, a page of at most RecoverBatch at a time in
 // CID order, each page in one write. fn is told of each page's CIDs once
 // they are queued; an error from fn, or the end of ctx, stops it. It holds
-// one page at a time, however many failures there are.
+// one page at a time, however many failures there are. It also asks for a
+// reconcile now, which queues again the pins the IPFS node no longer holds
+// (as Recover does for one CID); fn is not told of those.
+//
+// The reconcile starts after the walk, which it would otherwise meet.
 func (t *Tracker) RecoverAll(ctx context.Context, fn func([]cid.Cid) error) error {
+	defer t.Resync()
 	return t.eachStatusPage(ctx, recoverable, func(page []cid.Cid) error {
 		queued, err := t.recoverCids(page)
 		if err != nil || len(queued) == 0 {

@@ -106,14 +106,14 @@ func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
 	f.kubo.AddBlock(good)
 	f.mustPin(here(good))
 	f.wantCalls("pin/add", 3, "a failed pin is not retried before its backoff")
-	if f.tr.Recover(good) {
+	if f.tr.Recover(context.Background(), good) {
 		t.Fatal("Recover reported a pinned CID as recovered")
 	}
 
 	f.kubo.SetOffline(false)
 	f.kubo.AddBlock(a)
 	f.kubo.AddBlock(b)
-	if !f.tr.Recover(a) {
+	if !f.tr.Recover(context.Background(), a) {
 		t.Fatal("Recover did not queue the failed pin")
 	}
 	if err := f.waitPinned(a, nil); err != nil {
