@@ -12,12 +12,19 @@ import (
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
-func TestReconcileRepinsAPinRemovedBehindItsBack(t *testing.T) {
+// removedBehindItsBack is a tracker with a pin it made, which the IPFS
+// node's user then removed.
+func removedBehindItsBack(t *testing.T) (*fixture, cid.Cid) {
 	f := newFixture(t, testConfig())
 	c := testCid(1)
 	f.kubo.AddBlock(c)
 	f.mustPin(here(c))
 	f.kubo.Unpin(c)
+	return f, c
+}
+
+func TestReconcileRepinsAPinRemovedBehindItsBack(t *testing.T) {
+	f, c := removedBehindItsBack(t)
 	f.reconcile()
 	eventually(t, "the pin back on IPFS", func() bool {
 		return f.kubo.IsPinned(c) && f.statusIs(c, storage.StatusPinned)
@@ -158,11 +165,7 @@ func TestAReconcileRechecksACidWhoseWorkerAskedBeforeIt(t *testing.T) {
 // pinned until a reconcile sees it; an operator's recover of it must not
 // wait for that (a garbage collection meanwhile takes the content).
 func TestRecoverRepinsAPinRemovedBehindItsBack(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	f.mustPin(here(c))
-	f.kubo.Unpin(c)
+	f, c := removedBehindItsBack(t)
 	if !f.tr.Recover(context.Background(), c) {
 		t.Fatal("Recover did not queue a pin the IPFS node no longer holds")
 	}
@@ -177,11 +180,7 @@ func TestRecoverRepinsAPinRemovedBehindItsBack(t *testing.T) {
 
 // Recover of every failure also finds the pins the IPFS node lost.
 func TestRecoverAllRepinsPinsRemovedBehindItsBack(t *testing.T) {
-	f := newFixture(t, testConfig())
-	c := testCid(1)
-	f.kubo.AddBlock(c)
-	f.mustPin(here(c))
-	f.kubo.Unpin(c)
+	f, c := removedBehindItsBack(t)
 	rounds := f.tr.ReconcileRounds()
 	f.recoverAll()
 	eventually(t, "the pin back on IPFS", func() bool {
