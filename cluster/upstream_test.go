@@ -34,7 +34,7 @@ func newMemUpstream() *memUpstream {
 	return &memUpstream{pins: map[string]string{}}
 }
 
-func (m *memUpstream) Pin(_ context.Context, c cid.Cid, recursive bool, _ time.Duration, _ func(nodes, bytes uint64)) error {
+func (m *memUpstream) Pin(_ context.Context, c cid.Cid, recursive bool, _ string, _ time.Duration, _ func(nodes, bytes uint64)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	typ := "direct"
@@ -95,3 +95,6 @@ func (m *memUpstream) pinBehindBack(c cid.Cid) {
 	m.pins[c.String()] = "recursive"
 	m.mu.Unlock()
 }
+
+// PinName: names are not kept.
+func (m *memUpstream) PinName(context.Context, cid.Cid, string) (string, error) { return "", nil }

@@ -24,7 +24,7 @@ type memIPFS struct {
 
 var _ tracker.IPFS = (*memIPFS)(nil)
 
-func (m *memIPFS) Pin(_ context.Context, c cid.Cid, recursive bool, _ time.Duration, _ func(nodes, bytes uint64)) error {
+func (m *memIPFS) Pin(_ context.Context, c cid.Cid, recursive bool, _ string, _ time.Duration, _ func(nodes, bytes uint64)) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if recursive || m.pins[c] == "recursive" {
@@ -67,7 +67,7 @@ func (m *memIPFS) IsPinned(_ context.Context, c cid.Cid) (string, bool, error) {
 }
 
 func (m *memIPFS) PinUpdate(ctx context.Context, _, to cid.Cid, d time.Duration) error {
-	return m.Pin(ctx, to, true, d, nil)
+	return m.Pin(ctx, to, true, "", d, nil)
 }
 
 // BenchmarkTrackerOwnCost commits 10,000 pins in entries of 500 to the real
@@ -153,3 +153,6 @@ func benchTracker(b *testing.B, workers int) {
 	b.ReportMetric(float64(n*b.N)/tracked.Seconds(), "pins/s-tracked")
 	b.ReportMetric(float64(n*b.N)/committed.Seconds(), "pins/s-committed")
 }
+
+// PinName: names are not kept.
+func (m *memIPFS) PinName(context.Context, cid.Cid, string) (string, error) { return "", nil }

@@ -97,7 +97,7 @@ type gatedIPFS struct {
 
 var _ IPFS = (*gatedIPFS)(nil)
 
-func (g *gatedIPFS) Pin(_ context.Context, c cid.Cid, _ bool, _ time.Duration, _ func(nodes, bytes uint64)) error {
+func (g *gatedIPFS) Pin(_ context.Context, c cid.Cid, _ bool, _ string, _ time.Duration, _ func(nodes, bytes uint64)) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.pins == nil {
@@ -128,3 +128,6 @@ func (g *gatedIPFS) PinLs(context.Context, string, func(cid.Cid, string) error) 
 func (g *gatedIPFS) PinUpdate(context.Context, cid.Cid, cid.Cid, time.Duration) error {
 	return errors.New("no pin update here")
 }
+
+// PinName: names are not kept.
+func (g *gatedIPFS) PinName(context.Context, cid.Cid, string) (string, error) { return "", nil }

@@ -56,7 +56,7 @@ func (t *Tracker) Protect(ctx context.Context, c cid.Cid) error {
 	if err != nil || !created {
 		return errors.Join(ErrNotProtected, err)
 	}
-	if err := t.ipfs.Pin(ctx, c, true, t.cfg.PinTimeout, nil); err != nil {
+	if err := t.ipfs.Pin(ctx, c, true, "", t.cfg.PinTimeout, nil); err != nil {
 		t.Release(c)
 		return err
 	}

@@ -28,9 +28,9 @@ func (c *countingIPFS) enter() func() {
 	return func() { c.running.Add(-1) }
 }
 
-func (c *countingIPFS) Pin(ctx context.Context, ci cid.Cid, rec bool, d time.Duration, p func(nodes, bytes uint64)) error {
+func (c *countingIPFS) Pin(ctx context.Context, ci cid.Cid, rec bool, name string, d time.Duration, p func(nodes, bytes uint64)) error {
 	defer c.enter()()
-	return c.memIPFS.Pin(ctx, ci, rec, d, p)
+	return c.memIPFS.Pin(ctx, ci, rec, name, d, p)
 }
 
 func (c *countingIPFS) IsPinned(ctx context.Context, ci cid.Cid) (string, bool, error) {
@@ -90,9 +90,9 @@ func (o *orderIPFS) record(pin bool, c cid.Cid) {
 	o.calls = append(o.calls, ipfsCall{pin, c})
 }
 
-func (o *orderIPFS) Pin(ctx context.Context, c cid.Cid, rec bool, d time.Duration, p func(nodes, bytes uint64)) error {
+func (o *orderIPFS) Pin(ctx context.Context, c cid.Cid, rec bool, name string, d time.Duration, p func(nodes, bytes uint64)) error {
 	o.record(true, c)
-	return o.memIPFS.Pin(ctx, c, rec, d, p)
+	return o.memIPFS.Pin(ctx, c, rec, name, d, p)
 }
 
 func (o *orderIPFS) IsPinned(ctx context.Context, c cid.Cid) (string, bool, error) {

@@ -27,10 +27,12 @@ import (
 // IPFS is what the tracker needs from the IPFS node behind this peer.
 // internal/ipfs's Client implements it.
 type IPFS interface {
-	// Pin pins c and returns once the node holds it. inactivity abandons a
-	// fetch that makes no progress for that long; progress is called on
-	// every tick of the fetch.
-	Pin(ctx context.Context, c cid.Cid, recursive bool, inactivity time.Duration, progress func(nodes, bytes uint64)) error
+	// Pin pins c under name (none if empty) and returns once the node holds
+	// it. inactivity abandons a fetch that makes no progress for that long;
+	// progress is called on every tick of the fetch.
+	Pin(ctx context.Context, c cid.Cid, recursive bool, name string, inactivity time.Duration, progress func(nodes, bytes uint64)) error
+	// PinName is the name of c's pin of type typ, "" for none.
+	PinName(ctx context.Context, c cid.Cid, typ string) (string, error)
 	// Unpin removes c's recursive or direct pin; a CID not pinned is success.
 	Unpin(ctx context.Context, c cid.Cid) error
 	// PinLs streams the node's pins of type typ to fn.

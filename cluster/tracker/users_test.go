@@ -1,6 +1,7 @@
 package tracker_test
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -116,4 +117,27 @@ func TestReconcileKeepsTheUnpinThatPutsAUsersDirectPinBack(t *testing.T) {
 		_, ok := f.localStatus(c)
 		return !ok && f.kubo.Pins()[c.String()] == fakekubo.Direct
 	})
+}
+
+// The user's direct pin keeps its name through the cluster's recursive pin,
+// which replaced it, and its return after the cluster's unpin.
+func TestUsersDirectPinKeepsItsName(t *testing.T) {
+	f := newFixture(t, testConfig())
+	c := testCid(1)
+	f.kubo.AddBlock(c)
+	if err := f.ipfs.Pin(context.Background(), c, false, "my-direct-pin", time.Minute, nil); err != nil {
+		t.Fatal(err) // the user's own, on IPFS itself
+	}
+	f.mustPin(here(c))
+	if name, _ := f.kubo.PinName(c); name != "my-direct-pin" || f.kubo.Pins()[c.String()] != fakekubo.Recursive {
+		t.Fatalf("the cluster's recursive pin is named %q, want the user's name", name)
+	}
+	f.unpin(c)
+	eventually(t, "the user's direct pin back", func() bool {
+		_, known := f.localStatus(c)
+		return !known && f.kubo.Pins()[c.String()] == fakekubo.Direct
+	})
+	if name, _ := f.kubo.PinName(c); name != "my-direct-pin" {
+		t.Fatalf("the user's direct pin came back named %q", name)
+	}
 }

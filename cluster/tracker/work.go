@@ -111,11 +111,16 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 }
 
 func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter) {
-	var typ string
+	var typ, name string
 	var pinned bool
 	err := t.slots.call(ctx, &pc.urgent, checkCall, func() (err error) {
 		t.asking(pc)
 		typ, pinned, err = t.ipfs.IsPinned(ctx, pin.Cid)
+		if err == nil && typ == "direct" && pin.Mode == storage.Recursive {
+			// The recursive pin replaces the direct one, which may be a
+			// user's: it keeps the user's name, which its unpin restores.
+			name, err = t.ipfs.PinName(ctx, pin.Cid, "direct")
+		}
 		return err
 	})
 	if err != nil {
@@ -144,7 +149,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 		if t.pinByUpdate(ctx, pin) {
 			return nil
 		}
-		return t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, t.cfg.PinTimeout, func(nodes, bytes uint64) {
+		return t.ipfs.Pin(ctx, pin.Cid, pin.Mode == storage.Recursive, name, t.cfg.PinTimeout, func(nodes, bytes uint64) {
 			t.mu.Lock()
 			pc.nodes, pc.bytes = nodes, bytes
 			t.mu.Unlock()
@@ -195,13 +200,22 @@ func (t *Tracker) unpin(ctx context.Context, st storage.LocalStatus, urgent *ato
 	t.put(st, st.Cid, false)
 	err := t.slots.call(ctx, urgent, checkCall, func() error {
 		uctx, cancel := context.WithTimeout(ctx, t.cfg.UnpinTimeout)
+		defer cancel()
+		var name string
+		if st.PreexistingDirect {
+			// The recursive pin kept the user's name (pin), or the one the
+			// user gave it since.
+			var err error
+			if name, err = t.ipfs.PinName(uctx, st.Cid, "recursive"); err != nil {
+				return err
+			}
+		}
 		err := t.ipfs.Unpin(uctx, st.Cid)
-		cancel()
 		if err == nil && st.PreexistingDirect {
 			// Give the user back the direct pin that the cluster's
 			// recursive pin replaced. Should it fail, the retry unpins (a
 			// no-op by then) and pins it again.
-			err = t.ipfs.Pin(ctx, st.Cid, false, t.cfg.PinTimeout, nil)
+			err = t.ipfs.Pin(ctx, st.Cid, false, name, t.cfg.PinTimeout, nil)
 		}
 		return err
 	})

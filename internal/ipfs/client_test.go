@@ -169,7 +169,7 @@ func TestErrUnavailable(t *testing.T) {
 		t.Fatalf("message %q, want it to start with %q", err, want)
 	}
 	for name, call := range map[string]func() error{
-		"Pin":      func() error { return c.Pin(ctx, testCid(t, "x"), true, 0, nil) },
+		"Pin":      func() error { return c.Pin(ctx, testCid(t, "x"), true, "", 0, nil) },
 		"Unpin":    func() error { return c.Unpin(ctx, testCid(t, "x")) },
 		"PinLs":    func() error { return c.PinLs(ctx, All, func(cid.Cid, string) error { return nil }) },
 		"IsPinned": func() error { _, _, err := c.IsPinned(ctx, testCid(t, "x")); return err },
@@ -191,7 +191,7 @@ func TestErrUnavailableMidPin(t *testing.T) {
 	c := newClient(t, fk)
 	ci := testCid(t, "never")
 	errc := make(chan error, 1)
-	go func() { errc <- c.Pin(context.Background(), ci, true, 0, nil) }()
+	go func() { errc <- c.Pin(context.Background(), ci, true, "", 0, nil) }()
 	testkit.Eventually(t, "the pin to be in flight", func() bool { return fk.Fetching(ci) == 1 })
 	fk.SetDown(true)
 	if err := <-errc; !errors.Is(err, ErrUnavailable) {

@@ -28,14 +28,14 @@ const (
 	All       = "all"
 )
 
-// Pin pins ci recursively or directly and returns once the node has pinned
-// it. It asks for progress and calls progress(nodes, bytes) on every tick.
+// Pin pins ci recursively or directly, under name unless it is empty, and
+// returns once the node has pinned it. It asks for progress and calls progress(nodes, bytes) on every tick.
 //
 // inactivity is an inactivity timeout, like ipfs-cluster's pin_timeout: the
 // pin is abandoned (ErrPinStalled) only when the fetched node and byte counts
 // have not grown for that long, so a big DAG that keeps arriving is never cut
 // off. Zero or less means no timeout; ctx still applies.
-func (c *Client) Pin(ctx context.Context, ci cid.Cid, recursive bool, inactivity time.Duration, progress func(nodes, bytes uint64)) error {
+func (c *Client) Pin(ctx context.Context, ci cid.Cid, recursive bool, name string, inactivity time.Duration, progress func(nodes, bytes uint64)) error {
 	var fetched atomic.Uint64
 	w := newWatchdog(ctx, inactivity, func() error {
 		return fmt.Errorf("%w: no new block of %s for %s (%d fetched)", ErrPinStalled, ci, inactivity, fetched.Load())
@@ -46,7 +46,7 @@ func (c *Client) Pin(ctx context.Context, ci cid.Cid, recursive bool, inactivity
 	start := time.Now()
 	c.log.Debug().Stringer("cid", ci).Bool("recursive", recursive).Msg("pin/add")
 
-	err := w.end(c.pinAdd(w.ctx, ci, recursive, progress))
+	err := w.end(c.pinAdd(w.ctx, ci, recursive, name, progress))
 	c.log.Debug().Stringer("cid", ci).Dur("took", time.Since(start)).Err(err).Msg("pin/add done")
 	return err
 }
@@ -109,11 +109,14 @@ func resetOnGrowth(progress func(nodes, bytes uint64), fetched *atomic.Uint64, r
 	}
 }
 
-func (c *Client) pinAdd(ctx context.Context, ci cid.Cid, recursive bool, progress func(nodes, bytes uint64)) error {
-	res, err := c.api.Request("pin/add", "/ipfs/"+ci.String()).
+func (c *Client) pinAdd(ctx context.Context, ci cid.Cid, recursive bool, name string, progress func(nodes, bytes uint64)) error {
+	req := c.api.Request("pin/add", "/ipfs/"+ci.String()).
 		Option("recursive", recursive).
-		Option("progress", true).
-		Send(ctx)
+		Option("progress", true)
+	if name != "" {
+		req = req.Option("name", name)
+	}
+	res, err := req.Send(ctx)
 	if err != nil {
 		return c.wrap("pin/add", err)
 	}
@@ -242,4 +245,27 @@ func (c *Client) IsPinned(ctx context.Context, ci cid.Cid) (typ string, pinned b
 		}
 	}
 	return "", false, nil
+}
+
+// PinName is the name of ci's pin of type typ (recursive or direct), "" for
+// none or no such pin.
+func (c *Client) PinName(ctx context.Context, ci cid.Cid, typ string) (string, error) {
+	ctx, cancel := c.bounded(ctx)
+	defer cancel()
+	var out struct {
+		Keys map[string]struct{ Name string }
+	}
+	err := c.api.Request("pin/ls", "/ipfs/"+ci.String()).Option("type", typ).Option("names", true).Exec(ctx, &out)
+	if err != nil {
+		err = c.wrap("pin/ls", err)
+		var ae *APIError
+		if errors.As(err, &ae) && strings.Contains(ae.Message, msgIsNotPinned) {
+			return "", nil
+		}
+		return "", err
+	}
+	for _, v := range out.Keys {
+		return v.Name, nil
+	}
+	return "", nil
 }

@@ -25,10 +25,10 @@ func TestPinIsPinnedUnpin(t *testing.T) {
 	fk.AddBlock(rec)
 	fk.AddBlock(dir)
 
-	if err := c.Pin(ctx, rec, true, time.Minute, nil); err != nil {
+	if err := c.Pin(ctx, rec, true, "", time.Minute, nil); err != nil {
 		t.Fatalf("Pin recursive: %v", err)
 	}
-	if err := c.Pin(ctx, dir, false, time.Minute, nil); err != nil {
+	if err := c.Pin(ctx, dir, false, "", time.Minute, nil); err != nil {
 		t.Fatalf("Pin direct: %v", err)
 	}
 	if got := fk.Pins(); got[rec.String()] != Recursive || got[dir.String()] != Direct {
@@ -82,7 +82,7 @@ func TestPinKeepsKuboErrors(t *testing.T) {
 	fk.SetOffline(true)
 	c := newClient(t, fk)
 	ci := testCid(t, "absent")
-	err := c.Pin(context.Background(), ci, true, time.Minute, nil)
+	err := c.Pin(context.Background(), ci, true, "", time.Minute, nil)
 	want := "pin: block was not found locally (offline): ipld: could not find " + ci.String()
 	var ae *APIError
 	if !errors.As(err, &ae) || err.Error() != want || ae.Command != "pin/add" {
@@ -91,7 +91,7 @@ func TestPinKeepsKuboErrors(t *testing.T) {
 
 	fk.SetOffline(false)
 	fk.PinDirect(ci, fakekubo.Recursive)
-	err = c.Pin(context.Background(), ci, false, time.Minute, nil)
+	err = c.Pin(context.Background(), ci, false, "", time.Minute, nil)
 	if want := "pin: " + ci.String() + " already pinned recursively"; err == nil || err.Error() != want {
 		t.Fatalf("direct over recursive: %v, want %q", err, want)
 	}
@@ -117,7 +117,7 @@ func TestPinReportsProgress(t *testing.T) {
 	var ticks, maxNodes atomic.Uint64
 	errc := make(chan error, 1)
 	go func() {
-		errc <- c.Pin(context.Background(), root, true, time.Minute, func(nodes, bytes uint64) {
+		errc <- c.Pin(context.Background(), root, true, "", time.Minute, func(nodes, bytes uint64) {
 			ticks.Add(1)
 			if nodes > maxNodes.Load() {
 				maxNodes.Store(nodes)
@@ -146,7 +146,7 @@ func TestPinInactivityFires(t *testing.T) {
 	const inactivity = 100 * time.Millisecond
 	var ticks atomic.Int64
 	start := time.Now()
-	err := c.Pin(context.Background(), root, true, inactivity, func(uint64, uint64) { ticks.Add(1) })
+	err := c.Pin(context.Background(), root, true, "", inactivity, func(uint64, uint64) { ticks.Add(1) })
 	if !errors.Is(err, ErrPinStalled) {
 		t.Fatalf("err = %v, want ErrPinStalled", err)
 	}
@@ -178,7 +178,7 @@ func TestPinInactivityDoesNotFireWhileProgressing(t *testing.T) {
 	const inactivity = 250 * time.Millisecond
 	start := time.Now()
 	next := 0
-	err := c.Pin(context.Background(), root, true, inactivity, func(nodes, _ uint64) {
+	err := c.Pin(context.Background(), root, true, "", inactivity, func(nodes, _ uint64) {
 		// The fetch walks the children in order: release the one it waits
 		// for, until well past the timeout, then the rest.
 		if time.Since(start) < 3*inactivity {
@@ -209,7 +209,7 @@ func TestPinHonoursContext(t *testing.T) {
 	ci := testCid(t, "slow")
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error, 1)
-	go func() { errc <- c.Pin(ctx, ci, true, time.Hour, nil) }()
+	go func() { errc <- c.Pin(ctx, ci, true, "", time.Hour, nil) }()
 	testkit.Eventually(t, "the pin to be in flight", func() bool { return fk.Fetching(ci) == 1 })
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) || errors.Is(err, ErrPinStalled) {
@@ -312,7 +312,7 @@ func TestStreamErrorsFromTrailer(t *testing.T) {
 	var ticks atomic.Int64
 	errc := make(chan error, 1)
 	go func() {
-		errc <- c.Pin(context.Background(), ci, true, time.Minute, func(uint64, uint64) { ticks.Add(1) })
+		errc <- c.Pin(context.Background(), ci, true, "", time.Minute, func(uint64, uint64) { ticks.Add(1) })
 	}()
 	testkit.Eventually(t, "progress output to start", func() bool { return ticks.Load() > 0 && fk.Fetching(ci) == 1 })
 	fk.SetOffline(true)
@@ -361,7 +361,7 @@ func TestUpstreamWithoutStreaming(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close()
-	if err := c.Pin(context.Background(), ci, true, time.Minute, nil); err != nil {
+	if err := c.Pin(context.Background(), ci, true, "", time.Minute, nil); err != nil {
 		t.Fatalf("Pin: %v", err)
 	}
 	var got []string
