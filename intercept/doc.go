@@ -39,6 +39,11 @@ package intercept
 //     lines therefore arrive one line late. A pin failure goes in the
 //     X-Stream-Error trailer. dag/import reports it in the Root line's
 //     PinErrorMsg, as Kubo does for its own pins.
+//   - add and block/put with cid-base (other than base58btc) or
+//     upgrade-cidv0-in-output print Kubo's CIDv0s as CIDv1; the cluster pins
+//     the CIDv0 Kubo made. For add without cid-version that assumes Kubo's
+//     default CIDv0: with Import.CidVersion set to 1 in Kubo's config, which
+//     the proxy cannot see, such an add pins the v0 of a real CIDv1 root.
 //   - The CAR roots of dag/import are read by a small header parser
 //     (internal/car, shared with the admin API's /add?format=car: CARv1, and
 //     CARv2 with its inner CARv1), because go-car/v2 is not a direct requirement

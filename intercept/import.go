@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/ipfs/go-cid"
+	mh "github.com/multiformats/go-multihash"
 
 	"github.com/flotilla-ipfs/flotilla/internal/car"
 	"github.com/flotilla-ipfs/flotilla/internal/forward"
@@ -36,12 +37,16 @@ type importSpec struct {
 	carRoots bool
 	// name gives the pin name, if the command has one.
 	name func(o options) string
+	// madeV0 says whether the request makes Kubo produce CIDv0s: with
+	// cid-base or upgrade-cidv0-in-output Kubo prints them as CIDv1, but
+	// pins the v0, and it keeps v0 and v1 pins apart.
+	madeV0 func(o options) bool
 }
 
 var importAdd = &importSpec{
 	opts: []optDef{
 		boolOpt("pin"), stringOpt("pin-name"), boolOpt("only-hash", "n"),
-		boolOpt("wrap-with-directory", "w"), boolOpt("silent"),
+		boolOpt("wrap-with-directory", "w"), boolOpt("silent"), intOpt("cid-version"),
 	},
 	pinOpt: "pin",
 	// only-hash stores nothing, so Kubo does not pin with it.
@@ -50,12 +55,19 @@ var importAdd = &importSpec{
 	drop: []string{"pin-name", "silent"},
 	cids: addEventCids,
 	name: func(o options) string { return o.str("pin-name") },
+	// Without cid-version Kubo makes CIDv0 unless its Import.CidVersion
+	// says otherwise, which the proxy cannot see (doc.go).
+	madeV0: func(o options) bool {
+		v, set := o.num("cid-version")
+		return !set || v == 0
+	},
 }
 
 var importBlockPut = &importSpec{
-	opts:    []optDef{boolOpt("pin")},
+	opts:    []optDef{boolOpt("pin"), stringOpt("format", "f")},
 	pinOpt:  "pin",
 	wantPin: func(o options) bool { return o.flag("pin", false) },
+	madeV0:  func(o options) bool { return o.str("format") == "v0" },
 	cids: func(_ options, line []byte) []cid.Cid {
 		var ev struct{ Key string }
 		return decodeCid(line, &ev, func() string { return ev.Key })
@@ -106,6 +118,28 @@ func addEventCids(o options, line []byte) []cid.Cid {
 	return []cid.Cid{c}
 }
 
+// shownAsV1 says whether the answer prints as CIDv1 the CIDv0s that Kubo
+// made and would pin.
+func shownAsV1(spec *importSpec, o options) bool {
+	if spec.madeV0 == nil || !spec.madeV0(o) {
+		return false
+	}
+	enc, err := cidEncoder(o)
+	return err == nil && enc.Upgrade
+}
+
+// storedCid is the CID Kubo made for c as printed in its answer: the CIDv0
+// when the answer upgraded it, else c. Only a dag-pb sha2-256 CID has a v0.
+func (run *importRun) storedCid(c cid.Cid) cid.Cid {
+	if !run.shownAsV1 || c.Version() != 1 || c.Type() != cid.DagProtobuf {
+		return c
+	}
+	if p := c.Prefix(); p.MhType != mh.SHA2_256 || p.MhLength != 32 {
+		return c
+	}
+	return cid.NewCidV0(c.Hash())
+}
+
 func decodeCid(line []byte, into any, field func() string) []cid.Cid {
 	if err := json.Unmarshal(line, into); err != nil || field() == "" {
 		return nil
@@ -142,7 +176,7 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 		fail(msgPinNeedsJSON(enc))
 		return
 	}
-	run := &importRun{h: h, spec: spec, opts: opts, ctx: r.Context()}
+	run := &importRun{h: h, spec: spec, opts: opts, ctx: r.Context(), shownAsV1: shownAsV1(spec, opts)}
 	if spec.name != nil {
 		run.tmpl.Name = spec.name(opts)
 		// Kubo validates pin-name before it adds anything.
@@ -204,4 +238,6 @@ type importRun struct {
 	roots *car.RootReader
 	cids  []cid.Cid
 	seen  map[cid.Cid]bool
+	// shownAsV1: the answer prints Kubo's CIDv0s as CIDv1 (storedCid).
+	shownAsV1 bool
 }

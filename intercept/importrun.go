@@ -43,6 +43,7 @@ func (run *importRun) line(line []byte) {
 		return
 	}
 	for _, c := range run.spec.cids(run.opts, line) {
+		c = run.storedCid(c)
 		if run.seen == nil {
 			run.seen = map[cid.Cid]bool{}
 		}
