@@ -39,6 +39,12 @@ package intercept
 //     lines therefore arrive one line late. A pin failure goes in the
 //     X-Stream-Error trailer. dag/import reports it in the Root line's
 //     PinErrorMsg, as Kubo does for its own pins.
+//   - When the upstream fails mid-stream, add and block/put pin what it
+//     reported before the error (add's top-level entries, block/put's
+//     blocks), as Kubo pins those as it goes, and the client gets Kubo's
+//     error. A block/put block over 2 MiB is pinned by Kubo before it is
+//     refused, with no line to say its CID: through the proxy it stays
+//     stored, unpinned.
 //   - add and block/put with cid-base (other than base58btc) or
 //     upgrade-cidv0-in-output print Kubo's CIDv0s as CIDv1; the cluster pins
 //     the CIDv0 Kubo made. For add without cid-version that assumes Kubo's

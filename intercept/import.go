@@ -32,6 +32,10 @@ type importSpec struct {
 	drop []string
 	// cids learns the CIDs to pin from one NDJSON answer line.
 	cids func(o options, line []byte) []cid.Cid
+	// pinsAsItGoes: Kubo pins each entry it reports as it is stored, so
+	// the entries reported before a later error stay pinned (add's
+	// top-level entries, block/put's blocks; dag/put pins at the end).
+	pinsAsItGoes bool
 	// carRoots: the pins are the roots in the CAR headers of the body, and
 	// Kubo's Root lines are emitted by Flotilla (dag/import).
 	carRoots bool
@@ -52,9 +56,10 @@ var importAdd = &importSpec{
 	// only-hash stores nothing, so Kubo does not pin with it.
 	wantPin: func(o options) bool { return o.flag("pin", true) && !o.flag("only-hash", false) },
 	// pin-name without pin is an error upstream; silent would hide the CIDs.
-	drop: []string{"pin-name", "silent"},
-	cids: addEventCids,
-	name: func(o options) string { return o.str("pin-name") },
+	drop:         []string{"pin-name", "silent"},
+	cids:         addEventCids,
+	pinsAsItGoes: true,
+	name:         func(o options) string { return o.str("pin-name") },
 	// Without cid-version Kubo makes CIDv0 unless its Import.CidVersion
 	// says otherwise, which the proxy cannot see (doc.go).
 	madeV0: func(o options) bool {
@@ -64,10 +69,11 @@ var importAdd = &importSpec{
 }
 
 var importBlockPut = &importSpec{
-	opts:    []optDef{boolOpt("pin"), stringOpt("format", "f")},
-	pinOpt:  "pin",
-	wantPin: func(o options) bool { return o.flag("pin", false) },
-	madeV0:  func(o options) bool { return o.str("format") == "v0" },
+	opts:         []optDef{boolOpt("pin"), stringOpt("format", "f")},
+	pinOpt:       "pin",
+	wantPin:      func(o options) bool { return o.flag("pin", false) },
+	madeV0:       func(o options) bool { return o.str("format") == "v0" },
+	pinsAsItGoes: true,
 	cids: func(_ options, line []byte) []cid.Cid {
 		var ev struct{ Key string }
 		return decodeCid(line, &ev, func() string { return ev.Key })

@@ -58,8 +58,15 @@ func (run *importRun) line(line []byte) {
 // returns lines to emit (dag/import's Root lines) and an error message for
 // the X-Stream-Error trailer.
 func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
-	if trailer.Get(hdrStreamError) != "" {
-		// The upstream failed mid-way and says so in its own trailer.
+	if upstreamErr := trailer.Get(hdrStreamError); upstreamErr != "" {
+		// The upstream failed mid-way and says so in its own trailer, which
+		// the client gets. What Kubo had pinned by then, the cluster pins.
+		if run.spec.pinsAsItGoes && len(run.cids) > 0 {
+			if msg := run.pinAll(); msg != "" {
+				run.h.log.Warn().Str("upstream_error", upstreamErr).Str("pin_error", msg).
+					Msg("entries stored before an upstream error not pinned")
+			}
+		}
 		return nil, ""
 	}
 	if run.spec.carRoots {
@@ -68,6 +75,12 @@ func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
 	if len(run.cids) == 0 {
 		return nil, msgNoCidToPin
 	}
+	return nil, run.pinAll()
+}
+
+// pinAll makes the learned CIDs cluster pins and waits as the caller asked;
+// it returns the message of a failure.
+func (run *importRun) pinAll() string {
 	// The upstream stored the content unpinned: keep it here until an
 	// allocated peer holds it.
 	run.h.cluster.Protect(run.ctx, run.cids)
@@ -75,13 +88,13 @@ func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
 		p := run.tmpl
 		p.Cid = c
 		if _, err := run.h.cluster.Pin(run.ctx, p); err != nil {
-			return nil, kuboMessage(opPin, c.String(), err)
+			return kuboMessage(opPin, c.String(), err)
 		}
 	}
 	if err := run.h.waitPinned(run.ctx, run.cids, nil); err != nil {
-		return nil, err.Error()
+		return err.Error()
 	}
-	return nil, ""
+	return ""
 }
 
 // rootMeta and carImportOutput are Kubo's dag import Root line.
