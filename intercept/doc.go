@@ -39,6 +39,9 @@ package intercept
 //     lines therefore arrive one line late. A pin failure goes in the
 //     X-Stream-Error trailer. dag/import reports it in the Root line's
 //     PinErrorMsg, as Kubo does for its own pins.
+//   - add with silent is asked of the upstream without it, so that the CIDs
+//     of files show; the caller gets the lines Kubo prints with silent (its
+//     directories and progress lines), all at the end, after the pins.
 //   - When the upstream fails mid-stream, add and block/put pin what it
 //     reported before the error (add's top-level entries, block/put's
 //     blocks), as Kubo pins those as it goes, and the client gets Kubo's

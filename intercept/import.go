@@ -55,7 +55,8 @@ var importAdd = &importSpec{
 	pinOpt: "pin",
 	// only-hash stores nothing, so Kubo does not pin with it.
 	wantPin: func(o options) bool { return o.flag("pin", true) && !o.flag("only-hash", false) },
-	// pin-name without pin is an error upstream; silent would hide the CIDs.
+	// pin-name without pin is an error upstream; silent would hide the
+	// CIDs of files (silent.go).
 	drop:         []string{"pin-name", "silent"},
 	cids:         addEventCids,
 	pinsAsItGoes: true,
@@ -200,9 +201,13 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 
 	out := r.Clone(r.Context())
 	out.URL.RawQuery = rewriteQuery(r.URL.RawQuery, spec)
-	if spec.carRoots {
+	switch {
+	case spec.carRoots:
 		run.roots = car.NewRootReader(r.Header.Get("Content-Type"), h.log)
 		out.Body = run.roots.Tee(r.Body, r.ContentLength)
+	case spec == importAdd && opts.flag("silent", false):
+		run.dirs = newUploadDirs(r.Header.Get("Content-Type"), h.log)
+		out.Body = run.dirs.Tee(r.Body, r.ContentLength)
 	}
 	fwd := *h.fwd
 	fwd.ModifyResponse = run.modifyResponse
@@ -246,4 +251,8 @@ type importRun struct {
 	seen  map[cid.Cid]bool
 	// shownAsV1: the answer prints Kubo's CIDv0s as CIDv1 (storedCid).
 	shownAsV1 bool
+	// dirs and silent, for add?silent=true: the upload's directories and
+	// the upstream's lines, from which silentLines picks Kubo's answer.
+	dirs   *uploadDirs
+	silent [][]byte
 }

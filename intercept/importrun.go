@@ -29,9 +29,9 @@ func (run *importRun) modifyResponse(res *http.Response) error {
 	case run.spec.carRoots:
 		// The Root lines Flotilla writes go before Kubo's Stats line.
 		mode = holdAll
-	case run.spec == importAdd && run.opts.flag("silent", false):
+	case run.dirs != nil:
 		// silent was removed upstream so that the CIDs show; the caller
-		// still gets no output.
+		// gets the lines Kubo prints with it when the pins are made.
 		mode = dropAll
 	}
 	res.Body = newPinningBody(res.Body, res.Trailer, mode, run.line, run.finish)
@@ -39,6 +39,9 @@ func (run *importRun) modifyResponse(res *http.Response) error {
 }
 
 func (run *importRun) line(line []byte) {
+	if run.dirs != nil {
+		run.silent = append(run.silent, bytes.Clone(line))
+	}
 	if run.spec.cids == nil {
 		return
 	}
@@ -58,6 +61,7 @@ func (run *importRun) line(line []byte) {
 // returns lines to emit (dag/import's Root lines) and an error message for
 // the X-Stream-Error trailer.
 func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
+	head = run.silentAnswer()
 	if upstreamErr := trailer.Get(hdrStreamError); upstreamErr != "" {
 		// The upstream failed mid-way and says so in its own trailer, which
 		// the client gets. What Kubo had pinned by then, the cluster pins.
@@ -67,15 +71,23 @@ func (run *importRun) finish(trailer http.Header) (head []byte, errMsg string) {
 					Msg("entries stored before an upstream error not pinned")
 			}
 		}
-		return nil, ""
+		return head, ""
 	}
 	if run.spec.carRoots {
 		return run.finishRoots()
 	}
 	if len(run.cids) == 0 {
-		return nil, msgNoCidToPin
+		return head, msgNoCidToPin
 	}
-	return nil, run.pinAll()
+	return head, run.pinAll()
+}
+
+// silentAnswer is what Kubo prints for add?silent=true, nil otherwise.
+func (run *importRun) silentAnswer() []byte {
+	if run.dirs == nil {
+		return nil
+	}
+	return silentLines(run.silent, run.dirs.wait(run.ctx), run.opts.flag("wrap-with-directory", false))
 }
 
 // pinAll makes the learned CIDs cluster pins and waits as the caller asked;
