@@ -6,6 +6,11 @@
 //
 //   - mode=direct is honoured on every route; ipfs-cluster's POST
 //     /pins/{cid} silently pins recursively.
+//   - pin-update keeps the old pin's options, mode included, as
+//     ipfs-cluster's does, but the request's own options win, and
+//     mode=direct too (mode=recursive, which ipfs-cluster's clients always
+//     send, cannot be told from none). ipfs-cluster takes only name and
+//     expiry from the request.
 //   - Bad pin options are 400 with the parameter named: an unknown mode, a
 //     malformed peer ID in user-allocations, an expiry in the past,
 //     replication-min above replication-max. ipfs-cluster falls back to a

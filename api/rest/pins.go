@@ -79,9 +79,8 @@ func (a *API) commitUnpin(w http.ResponseWriter, r *http.Request, c cid.Cid) {
 
 // pinRequest is the pin to commit. With pin-update it starts from the pin
 // being replaced, as ipfs-cluster's PinUpdate does, so that the new CID
-// keeps its name, replication, metadata and expiry unless the request
-// gives new ones; its allocations go first to the old pin's holders, who
-// already have most blocks.
+// keeps its name, mode, replication, user allocations, metadata and expiry
+// unless the request gives new ones.
 func (a *API) pinRequest(ctx context.Context, c cid.Cid, opts storage.Pin) (storage.Pin, error) {
 	opts.Cid = c
 	if !opts.PinUpdate.Defined() || opts.PinUpdate.Equals(c) {
@@ -96,10 +95,12 @@ func (a *API) pinRequest(ctx context.Context, c cid.Cid, opts storage.Pin) (stor
 		return opts, err
 	}
 	p := old
-	p.Cid, p.PinUpdate, p.Mode = c, opts.PinUpdate, opts.Mode
+	p.Cid, p.PinUpdate = c, opts.PinUpdate
 	p.Allocations, p.Timestamp = nil, opts.Timestamp
-	if len(p.UserAllocations) == 0 {
-		p.UserAllocations = old.Allocations
+	// ipfs-cluster's clients send mode=recursive with every pin, updates
+	// included, so only direct can be told from no mode at all.
+	if opts.Mode == storage.Direct {
+		p.Mode = storage.Direct
 	}
 	if opts.Name != "" {
 		p.Name = opts.Name

@@ -118,27 +118,48 @@ func TestPinPathWithoutResolver(t *testing.T) {
 func TestPinUpdateInheritsFromTheOldPin(t *testing.T) {
 	e := newEnv(t, Config{})
 	from, to := testCid(t, "v1"), testCid(t, "v2")
-	holder := e.fc.Peer(2).ID
-	e.fc.add(storage.Pin{Cid: from, Name: "site", ReplicationFactorMin: 1, ReplicationFactorMax: 1,
+	chosen, holder := e.fc.Peer(1).ID, e.fc.Peer(2).ID
+	e.fc.add(storage.Pin{Cid: from, Name: "site", Mode: storage.Direct, ReplicationFactorMin: 1, ReplicationFactorMax: 1,
 		Allocations: []string{holder}, Metadata: map[string]string{"k": "v"}})
 
-	r := e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+from.String()+"&replication-min=0&mode=recursive", nil).
-		wantStatus(t, http.StatusOK)
+	// The query ipfs-cluster-ctl pin update sends: every option at its
+	// zero value, mode=recursive included.
+	ctlQuery := "?pin-update=" + from.String() + "&mode=recursive&name=&replication-min=0&replication-max=0&shard-size=0&user-allocations="
+	r := e.do(http.MethodPost, "/pins/"+to.String()+ctlQuery, nil).wantStatus(t, http.StatusOK)
 	got := object(t, r.body)
 	if got["pin_update"] != from.String() || got["name"] != "site" || got["replication_factor_max"] != 1.0 {
 		t.Errorf("updated pin %v", got)
 	}
-	if a := got["allocations"].([]any); len(a) != 1 || a[0] != holder {
-		t.Errorf("allocations %v: the old holder should keep the new version", a)
+	if got["mode"] != "direct" || got["max_depth"] != 0.0 {
+		t.Errorf("mode %v max_depth %v: the old pin was direct", got["mode"], got["max_depth"])
+	}
+	if ua, _ := got["user_allocations"].([]any); len(ua) != 0 {
+		t.Errorf("user_allocations %v: want the old pin's (none), not its allocations", ua)
+	}
+	if lp := e.fc.LastPin(); lp.Mode != storage.Direct || len(lp.UserAllocations) != 0 {
+		t.Errorf("cluster got mode %v user allocations %v", lp.Mode, lp.UserAllocations)
 	}
 	if got["metadata"].(map[string]any)["k"] != "v" {
 		t.Errorf("metadata not inherited: %v", got["metadata"])
 	}
-	// A new name replaces the old one.
-	r = e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+from.String()+"&name=site2", nil).wantStatus(t, http.StatusOK)
-	if got := object(t, r.body); got["name"] != "site2" {
-		t.Errorf("name %v", got["name"])
+
+	// Options the request sets replace the old ones.
+	r = e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+from.String()+"&name=site2&user-allocations="+holder, nil).
+		wantStatus(t, http.StatusOK)
+	if got := object(t, r.body); got["name"] != "site2" || got["user_allocations"].([]any)[0] != holder {
+		t.Errorf("name %v user_allocations %v", got["name"], got["user_allocations"])
 	}
+	recursive := testCid(t, "v3")
+	e.fc.add(storage.Pin{Cid: recursive, Mode: storage.Recursive, UserAllocations: []string{chosen}, Allocations: []string{holder}})
+	r = e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+recursive.String()+"&mode=direct", nil).wantStatus(t, http.StatusOK)
+	got = object(t, r.body)
+	if got["mode"] != "direct" {
+		t.Errorf("mode=direct on an update of a recursive pin gave %v", got["mode"])
+	}
+	if ua := got["user_allocations"].([]any); len(ua) != 1 || ua[0] != chosen {
+		t.Errorf("user_allocations %v: want the old pin's", ua)
+	}
+
 	e.do(http.MethodPost, "/pins/"+to.String()+"?pin-update="+testCid(t, "nothing").String(), nil).
 		wantError(t, http.StatusBadRequest, "pin-update")
 }
