@@ -45,10 +45,17 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 func (n *Node) self() storage.Peer {
 	p := n.cfg.Self
 	p.ID, p.Name, p.ClusterAddr, p.Follower = n.cfg.ID, n.cfg.Name, n.cfg.Advertise, n.follower()
-	if id, ok := n.ipfsID.Load().(string); ok && id != "" {
-		p.IPFSID = id
-	}
+	p.IPFSID = n.ipfsPeerID()
 	return p
+}
+
+// ipfsPeerID is the IPFS node's ID as last learned: the one known at start
+// is empty when the node was down then, until refreshSelf reaches it.
+func (n *Node) ipfsPeerID() string {
+	if id, ok := n.ipfsID.Load().(string); ok && id != "" {
+		return id
+	}
+	return n.cfg.Self.IPFSID
 }
 
 // refreshSelf learns the IPFS node's ID when it was down at start, and

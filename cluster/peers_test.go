@@ -57,3 +57,34 @@ func TestPeersTellRolesPinCountsAndHeartbeats(t *testing.T) {
 		})
 	}
 }
+
+// A peer whose IPFS node was down at its start learns the node's ID later;
+// from then on its statuses name it, in a single status and in listings.
+func TestStatusesNameTheIPFSNodeLearnedAfterTheStart(t *testing.T) {
+	p := newTestPeer(t)
+	c := testCid(42)
+	if _, err := p.node.Pin(ctx(t), storage.Pin{Cid: c, ReplicationFactorMin: -1, ReplicationFactorMax: -1}); err != nil {
+		t.Fatal(err)
+	}
+	ipfsID, _ := newPeerIdentity(t)
+	p.up.setIPFSID(ipfsID)
+	p.node.refreshSelf(ctx(t))
+	if got := p.node.self().IPFSID; got != ipfsID {
+		t.Fatalf("the peer did not learn its IPFS node's ID: %q", got)
+	}
+
+	if st := p.node.PeerMap(ctx(t), c)[p.id]; st.IPFSPeerID != ipfsID {
+		t.Errorf("status of %s names IPFS node %q, want %q", c, st.IPFSPeerID, ipfsID)
+	}
+	for _, local := range []bool{false, true} {
+		rows := listStatus(t, p.node, local)
+		if len(rows) != 1 {
+			t.Fatalf("listing (local %v) has %d rows, want the pin's", local, len(rows))
+		}
+		for _, row := range rows {
+			if st := row.pm[p.id]; st.IPFSPeerID != ipfsID {
+				t.Errorf("listing (local %v) of %s names IPFS node %q, want %q", local, row.pin.Cid, st.IPFSPeerID, ipfsID)
+			}
+		}
+	}
+}

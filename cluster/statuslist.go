@@ -20,7 +20,7 @@ const listPage = 1024
 func (n *Node) pinStatus(pinned, allocated bool, st *storage.LocalStatus, now time.Time) types.PinStatus {
 	// A read-only follower holds every pin, allocated or not.
 	allocated = allocated || n.follower()
-	out := types.PinStatus{PeerName: n.cfg.Name, IPFSPeerID: n.cfg.Self.IPFSID, Timestamp: now}
+	out := types.PinStatus{PeerName: n.cfg.Name, IPFSPeerID: n.ipfsPeerID(), Timestamp: now}
 	if st != nil {
 		out.Status, out.Error, out.AttemptCount, out.Timestamp = string(st.Status), st.Error, st.AttemptCount, st.Timestamp
 	}

@@ -6,9 +6,22 @@ import (
 )
 
 // The rest of IPFS, for a memUpstream standing in for the whole node: an
-// in-memory node has no identity, no disk and no garbage.
+// in-memory node has no disk and no garbage, and no identity until a test
+// gives it one.
 
-func (m *memUpstream) IPFSID(context.Context) (string, []string, error) { return "", nil, nil }
+func (m *memUpstream) IPFSID(context.Context) (string, []string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ipfsID, nil, nil
+}
+
+// setIPFSID gives the node an identity, as a Kubo that comes up after the
+// peer started.
+func (m *memUpstream) setIPFSID(id string) {
+	m.mu.Lock()
+	m.ipfsID = id
+	m.mu.Unlock()
+}
 
 func (m *memUpstream) FreeSpace(context.Context) (uint64, error) {
 	m.mu.Lock()

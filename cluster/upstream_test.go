@@ -18,6 +18,8 @@ type memUpstream struct {
 	// freeSpaceErr makes FreeSpace fail, as an IPFS node that stopped
 	// answering does: the peer is then no allocation candidate.
 	freeSpaceErr error
+	// ipfsID is what IPFSID answers; empty, as from a node that was down.
+	ipfsID string
 }
 
 func (m *memUpstream) PinUpdate(_ context.Context, from, to cid.Cid, _ time.Duration) error {
