@@ -257,7 +257,13 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 	}
 	if id == n.cfg.ID {
 		// A leader cannot remove itself cleanly: hand over, then ask the
-		// new leader.
+		// new leader. Raft's own answer when no voter could take over is
+		// "cannot find peer", which tells an operator nothing.
+		if others, err := n.otherVoters(); err != nil {
+			return err
+		} else if others == 0 {
+			return types.ErrOnlyVoter
+		}
 		if err := n.rp.raft.LeadershipTransfer().Error(); err != nil {
 			return err
 		}
@@ -280,6 +286,22 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 	n.requestRepair()
 	n.log.Info().Str("peer", id).Msg("removed a peer; its pins will be re-allocated")
 	return nil
+}
+
+// otherVoters counts the voters of this peer's Raft configuration besides
+// itself.
+func (n *Node) otherVoters() (int, error) {
+	cf := n.rp.raft.GetConfiguration()
+	if err := cf.Error(); err != nil {
+		return 0, err
+	}
+	others := 0
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter && string(s.ID) != n.cfg.ID {
+			others++
+		}
+	}
+	return others, nil
 }
 
 func (n *Node) inRaft(id string) bool {

@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"errors"
 	"slices"
 	"testing"
 
@@ -86,5 +87,19 @@ func TestStatusesNameTheIPFSNodeLearnedAfterTheStart(t *testing.T) {
 				t.Errorf("listing (local %v) of %s names IPFS node %q, want %q", local, row.pin.Cid, st.IPFSPeerID, ipfsID)
 			}
 		}
+	}
+}
+
+// The peer of a 1-peer cluster cannot remove itself: it says so, rather
+// than passing on Raft's "cannot find peer" from a leadership transfer
+// that had no voter to go to, and stays the cluster.
+func TestTheOnlyVoterRefusesToRemoveItself(t *testing.T) {
+	p := newTestPeer(t)
+	err := p.node.RemovePeer(ctx(t), p.id)
+	if !errors.Is(err, types.ErrOnlyVoter) {
+		t.Fatalf("removing the only peer: %v, want %v", err, types.ErrOnlyVoter)
+	}
+	if !p.node.inRaft(p.id) || p.node.RaftInfo().State != "leader" {
+		t.Errorf("the refused remove changed the cluster: in Raft %v, state %s", p.node.inRaft(p.id), p.node.RaftInfo().State)
 	}
 }

@@ -13,6 +13,9 @@ var (
 	ErrRemoved = errors.New("this peer was removed from the cluster")
 	// ErrUnknownPeer means the peer is not a member of this cluster.
 	ErrUnknownPeer = errors.New("not a member of this cluster")
+	// ErrOnlyVoter means a request to remove the cluster's only voter, the
+	// peer of a 1-peer cluster among others: no peer could lead after it.
+	ErrOnlyVoter = errors.New("cannot remove the only voter of the cluster (the peer of a 1-peer cluster cannot remove itself): no other peer could lead it")
 	// ErrReadOnlyFollower means a read-only follower asked for a change.
 	// Its own fronts say so, and every member refuses a write that comes
 	// from a connection that proved the follower secret; either way the

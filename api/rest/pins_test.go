@@ -172,6 +172,7 @@ func TestStatusForMapsSentinels(t *testing.T) {
 		{storage.ErrNotFound, 404},
 		{types.ErrUnknownPeer, 404},
 		{types.ErrNoLeader, 503},
+		{types.ErrOnlyVoter, 409},
 		{&alloc.NotEnoughPeersError{Needed: 2}, 500},
 		{errBadRequest("x"), 400},
 		{&http.MaxBytesError{Limit: 1}, 413},

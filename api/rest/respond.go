@@ -47,6 +47,8 @@ func statusFor(err error) int {
 		return http.StatusNotFound
 	case errors.Is(err, types.ErrReadOnlyFollower):
 		return http.StatusForbidden
+	case errors.Is(err, types.ErrOnlyVoter):
+		return http.StatusConflict
 	case errors.Is(err, types.ErrNoLeader):
 		return http.StatusServiceUnavailable
 	case errors.As(err, &notEnough):

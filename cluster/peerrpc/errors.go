@@ -42,6 +42,7 @@ var sentinels = []struct {
 	{"unknown_peer", types.ErrUnknownPeer, http.StatusNotFound},
 	{"not_found", storage.ErrNotFound, http.StatusNotFound},
 	{"read_only", types.ErrReadOnlyFollower, http.StatusForbidden},
+	{"only_voter", types.ErrOnlyVoter, http.StatusConflict},
 }
 
 func writeError(w http.ResponseWriter, err error) {

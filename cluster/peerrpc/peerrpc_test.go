@@ -193,7 +193,7 @@ func TestApplyCarriesTheOpsAndReturnsTheIndex(t *testing.T) {
 }
 
 func TestSentinelErrorsKeepTheirIdentityAcrossTheWire(t *testing.T) {
-	for _, want := range []error{raft.ErrNotLeader, types.ErrRemoved, types.ErrNoLeader, types.ErrUnknownPeer, storage.ErrNotFound, types.ErrReadOnlyFollower} {
+	for _, want := range []error{raft.ErrNotLeader, types.ErrRemoved, types.ErrNoLeader, types.ErrUnknownPeer, storage.ErrNotFound, types.ErrReadOnlyFollower, types.ErrOnlyVoter} {
 		local := &fakeLocal{err: fmt.Errorf("wrapped: %w", want)}
 		client, addr := serve(t, local)
 		err := client.Join(context.Background(), addr, storage.Peer{ID: "p", ClusterAddr: "127.0.0.1:1"}, nil)
