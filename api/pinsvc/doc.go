@@ -2,7 +2,9 @@
 // pinset, so that `ipfs pin remote` and other spec clients pin through
 // Flotilla. Give Kubo the listener's root URL as the endpoint
 // (`ipfs pin remote service add flotilla http://127.0.0.1:9097 <token>`):
-// the resources are /pins and /pins/{requestid}.
+// the resources are /pins and /pins/{requestid}. GET /health answers 204
+// without a token when the peer is ready (503 NOT_READY when not), as
+// ipfs-cluster's pinning service and the admin API do.
 //
 // Request IDs. The cluster holds one pin per CID, so a pin request IS the
 // CID's pin: the requestid is the CID in its canonical text form (base58btc
@@ -45,6 +47,6 @@
 // Errors use the spec's Failure body: 400 BAD_REQUEST, 401 UNAUTHORIZED, 403
 // FORBIDDEN, 404 NOT_FOUND, 405, 413 PAYLOAD_TOO_LARGE (bodies over 1 MiB),
 // 415 UNSUPPORTED_MEDIA_TYPE, 503 NOT_ENOUGH_PEERS or NO_LEADER (the cluster
-// cannot take the pin now), 504, 500. 409 is not used: the spec reserves it
+// cannot take the pin now) or NOT_READY (GET /health), 504, 500. 409 is not used: the spec reserves it
 // for exhausted paid quota.
 package pinsvc

@@ -36,6 +36,12 @@ func errNotFound(msg string) error     { return &requestError{notFound, msg} }
 func errMethod(msg string) error       { return &requestError{methodNotAllowed, msg} }
 func errMediaType(msg string) error    { return &requestError{unsupportedMedia, msg} }
 
+// notReady is the peer's reason for not serving yet, for GET /health.
+type notReady struct{ err error }
+
+func (e *notReady) Error() string { return e.err.Error() }
+func (e *notReady) Unwrap() error { return e.err }
+
 // failureFor is the one place where errors become HTTP statuses and the
 // spec's machine-readable reasons.
 func failureFor(err error) (int, string) {
@@ -43,9 +49,12 @@ func failureFor(err error) (int, string) {
 	var tooBig *http.MaxBytesError
 	var peers *alloc.NotEnoughPeersError
 	var refused *httpguard.Refusal
+	var starting *notReady
 	switch {
 	case errors.As(err, &refused):
 		return http.StatusForbidden, "FORBIDDEN"
+	case errors.As(err, &starting):
+		return http.StatusServiceUnavailable, "NOT_READY"
 	case errors.As(err, &re):
 		switch re.kind {
 		case unauthorized:

@@ -54,7 +54,10 @@ type Config struct {
 	// ListenAddr is the address the API listens on; on loopback, the Host
 	// check is on. When empty, each connection's local address decides.
 	ListenAddr string
-	Log        zerolog.Logger
+	// Ready reports nil when the peer can serve requests, for GET /health;
+	// nil means always ready.
+	Ready func() error
+	Log   zerolog.Logger
 }
 
 // maxBody bounds a request body: a Pin with 1000 meta entries fits easily,
@@ -63,6 +66,7 @@ const maxBody = 1 << 20
 
 type server struct {
 	cluster Cluster
+	ready   func() error
 	// tokens are the SHA-256 digests of the accepted tokens.
 	tokens [][sha256.Size]byte
 	log    zerolog.Logger
@@ -72,14 +76,17 @@ type server struct {
 // the endpoint to give Kubo is the listener's root URL. The browser guard
 // runs first, then CORS (which answers preflights), then the token check.
 func New(c Cluster, cfg Config) http.Handler {
-	s := &server{cluster: c, log: cfg.Log}
+	s := &server{cluster: c, ready: cfg.Ready, log: cfg.Log}
+	if s.ready == nil {
+		s.ready = func() error { return nil }
+	}
 	for _, t := range cfg.Tokens {
 		s.tokens = append(s.tokens, digest(t))
 	}
 	r := chi.NewRouter()
 	r.Use(s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		s.fail(w, r, errNotFound("no such resource: the API serves /pins and /pins/{requestid}"))
+		s.fail(w, r, errNotFound("no such resource: the API serves /pins, /pins/{requestid} and /health"))
 	})
 	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, errMethod(r.Method+" is not supported on "+r.URL.Path))
@@ -89,6 +96,7 @@ func New(c Cluster, cfg Config) http.Handler {
 	r.Get("/pins/{requestid}", s.get)
 	r.Post("/pins/{requestid}", s.replace)
 	r.Delete("/pins/{requestid}", s.remove)
+	r.Get("/health", s.health)
 	guard := httpguard.New(httpguard.Config{Origins: cfg.AllowedOrigins, Hosts: cfg.AllowedHosts, ListenAddr: cfg.ListenAddr})
 	return guard.Handler(withCORS(cfg.AllowedOrigins, r), s.fail)
 }
@@ -108,10 +116,12 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 }
 
 // authenticate checks the bearer token on every route, as the spec's global
-// security requirement asks, before anything else is parsed.
+// security requirement asks, before anything else is parsed. GET /health
+// is open, as on ipfs-cluster's pinning service and the admin API, so that
+// a load balancer or orchestrator probes it without a token.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.tokens) == 0 {
+		if len(s.tokens) == 0 || (r.Method == http.MethodGet && r.URL.Path == "/health") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -139,6 +149,17 @@ func (s *server) validToken(token string) bool {
 		ok |= subtle.ConstantTimeCompare(t[:], got[:])
 	}
 	return ok == 1
+}
+
+// health is GET /health: 204 when the peer can serve, else 503 and why.
+// It does not log as s.fail does: a probe polls a starting peer often.
+func (s *server) health(w http.ResponseWriter, _ *http.Request) {
+	if err := s.ready(); err != nil {
+		code, reason := failureFor(&notReady{err})
+		writeJSON(w, code, failure{Error: failureError{Reason: reason, Details: err.Error()}})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func digest(token string) [sha256.Size]byte { return sha256.Sum256([]byte(token)) }

@@ -264,6 +264,7 @@ func (d *daemon) serveAPIs() error {
 		AllowedOrigins: cfg.PinSvc.AllowedOrigins,
 		AllowedHosts:   cfg.PinSvc.AllowedHosts,
 		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
+		Ready:          d.ready,
 		Log:            d.component("pinsvc"),
 	})
 	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), d.limits(), nil, d.counted("pinsvc", pinsvcTooSlow)), "pinning service API",
