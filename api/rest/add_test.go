@@ -137,6 +137,11 @@ func TestAddErrors(t *testing.T) {
 		wantError(t, http.StatusBadRequest, "isn't multipart/form-data")
 	e.postAdd("layout=zigzag", "a", "b").wantError(t, http.StatusBadRequest, "layout parameter is invalid")
 	e.postAdd("replication=-5", "a", "b").wantError(t, http.StatusBadRequest, "parameter replication invalid")
+	e.postAdd("hash=bogus", "a", "b").wantError(t, http.StatusBadRequest, "parameter hash invalid")
+	e.postAdd("chunker=bogus", "a", "b").wantError(t, http.StatusBadRequest, "parameter chunker invalid")
+	if n := fk.Calls("add"); n != 0 {
+		t.Fatalf("refused adds reached the IPFS node %d times", n)
+	}
 
 	fk.FailNext("add", 1, "disk full")
 	e.postAdd("", "a", "b").wantError(t, http.StatusInternalServerError, "disk full")

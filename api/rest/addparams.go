@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
+	chunk "github.com/ipfs/boxo/chunker"
+	"github.com/ipfs/boxo/verifcid"
 	"github.com/ipfs/go-cid"
+	"github.com/multiformats/go-multihash"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -78,6 +82,12 @@ func addParamsFromQuery(q url.Values, now time.Time) (addParams, error) {
 			return p, errBadRequest("parameter cid-version invalid")
 		}
 	}
+	if err := checkHash(q.Get("hash")); err != nil {
+		return p, err
+	}
+	if err := checkChunker(q.Get("chunker")); err != nil {
+		return p, err
+	}
 
 	// Kubo must not pin: the pin is the cluster's, made once the import is
 	// done, and allocated peers fetch the content from this node.
@@ -102,4 +112,35 @@ func addParamsFromQuery(q url.Values, now time.Time) (addParams, error) {
 		p.upstream = url.Values{"pin-roots": {"false"}, "stats": {"true"}}
 	}
 	return p, nil
+}
+
+// checkHash refuses, before anything reaches the IPFS node, a hash
+// function that the node's add would refuse after the upload: one
+// go-multihash does not know (Kubo looks names up in lower case), or one
+// Kubo's block service holds insecure.
+func checkHash(name string) error {
+	if name == "" {
+		return nil
+	}
+	code, ok := multihash.Names[strings.ToLower(name)]
+	if !ok {
+		return errBadRequest(fmt.Sprintf("parameter hash invalid: unrecognized hash function %q", name))
+	}
+	if !verifcid.DefaultAllowlist.IsAllowed(code) {
+		return errBadRequest(fmt.Sprintf("parameter hash invalid: IPFS refuses the insecure hash function %q", name))
+	}
+	return nil
+}
+
+// checkChunker refuses a chunker the IPFS node's add would refuse, with
+// the parser Kubo uses itself (size-N, rabin, rabin-N, rabin-min-avg-max,
+// buzhash); nothing is read.
+func checkChunker(spec string) error {
+	if spec == "" {
+		return nil
+	}
+	if _, err := chunk.FromString(strings.NewReader(""), spec); err != nil {
+		return errBadRequest(fmt.Sprintf("parameter chunker invalid: %q: %v", spec, err))
+	}
+	return nil
 }

@@ -14,7 +14,8 @@
 //   - Bad pin options are 400 with the parameter named: an unknown mode, a
 //     malformed peer ID in user-allocations, an expiry in the past,
 //     replication-min above replication-max. ipfs-cluster falls back to a
-//     default or answers 500.
+//     default or answers 500. /add refuses, with 400 and before the upload,
+//     a hash or chunker the IPFS node's add would refuse.
 //   - Trailing slashes route like the path without them instead of a 307.
 //   - Bearer tokens expire (api.token_ttl), are signed with a key derived
 //     from the cluster secret (or api.token_secret), and die with their

@@ -128,6 +128,20 @@ func TestAddParamsFromQuery(t *testing.T) {
 		{query: "shard=true", wantErr: "sharding is not supported"},
 		{query: "progress=maybe", wantErr: "parameter progress invalid"},
 		{query: "cid-version=2", wantErr: "parameter cid-version invalid"},
+		// Kubo's names and chunkers pass as they are; what its add would
+		// refuse after the upload is refused before it.
+		{query: "hash=SHA2-512&chunker=rabin-16-32-64", want: url.Values{"pin": {"false"}, "stream-channels": {"true"},
+			"hash": {"SHA2-512"}, "chunker": {"rabin-16-32-64"}}, stream: true},
+		{query: "chunker=buzhash", want: url.Values{"pin": {"false"}, "stream-channels": {"true"}, "chunker": {"buzhash"}}, stream: true},
+		{query: "chunker=rabin-min:16-avg:32-max:64", want: url.Values{"pin": {"false"}, "stream-channels": {"true"},
+			"chunker": {"rabin-min:16-avg:32-max:64"}}, stream: true},
+		{query: "hash=bogus", wantErr: `parameter hash invalid: unrecognized hash function "bogus"`},
+		{query: "hash=md5", wantErr: `parameter hash invalid: IPFS refuses the insecure hash function "md5"`},
+		{query: "chunker=bogus", wantErr: `parameter chunker invalid: "bogus"`},
+		{query: "chunker=size-0", wantErr: `parameter chunker invalid: "size-0"`},
+		{query: "chunker=size-many", wantErr: `parameter chunker invalid: "size-many"`},
+		{query: "chunker=rabin-64-32-128", wantErr: `parameter chunker invalid: "rabin-64-32-128"`},
+		{query: "format=car&hash=bogus", wantErr: "parameter hash invalid"},
 		{query: "replication=x", wantErr: "parameter replication invalid"},
 	}
 	for _, tc := range tests {
