@@ -47,7 +47,10 @@ type connectGraph struct {
 
 // graph is GET /health/graph. Cluster links are what each reachable peer
 // reports as its peers: with Raft every member talks to every other. IPFS
-// swarm links are not known to the cluster and stay empty.
+// swarm links are not known to the cluster (no peer reports its node's
+// swarm peers), so each IPFS node has an empty list; it must have one, as
+// ipfs-cluster gives each, or ipfs-cluster-ctl health graph draws no IPFS
+// node at all.
 func (a *API) graph(w http.ResponseWriter, r *http.Request) {
 	g := connectGraph{
 		ClusterID:         a.cluster.PeerID(),
@@ -67,6 +70,7 @@ func (a *API) graph(w http.ResponseWriter, r *http.Request) {
 		g.ClusterTrustLinks[p.ID] = true
 		if p.IPFS.ID != "" && valid(p.IPFS.ID) {
 			g.ClusterToIPFS[p.ID] = p.IPFS.ID
+			g.IPFSLinks[p.IPFS.ID] = []string{}
 		}
 		if p.Error != "" {
 			continue

@@ -152,6 +152,17 @@ func TestMonitorAndHealth(t *testing.T) {
 	if g["id_to_peername"].(map[string]any)[p1] != "peer1" || g["cluster_to_ipfs"].(map[string]any)[p1] != e.fc.Peer(1).IPFS.ID {
 		t.Errorf("graph names %v", g)
 	}
+	// ipfs-cluster-ctl health graph wants a node in ipfs_links for every
+	// IPFS ID cluster_to_ipfs names, links or not.
+	ipfsLinks := g["ipfs_links"].(map[string]any)
+	for _, ipfsID := range g["cluster_to_ipfs"].(map[string]any) {
+		if l, ok := ipfsLinks[ipfsID.(string)].([]any); !ok || len(l) != 0 {
+			t.Errorf("ipfs_links[%s] = %v, want []", ipfsID, ipfsLinks[ipfsID.(string)])
+		}
+	}
+	if len(ipfsLinks) != 3 {
+		t.Errorf("ipfs_links %v, want the 3 IPFS nodes", ipfsLinks)
+	}
 
 	gc := object(t, e.do(http.MethodPost, "/ipfs/gc", nil).wantStatus(t, http.StatusOK).body)
 	pm := gc["peer_map"].(map[string]any)
