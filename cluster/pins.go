@@ -51,6 +51,13 @@ func (n *Node) Pin(ctx context.Context, p storage.Pin) (storage.Pin, error) {
 	var current []string
 	if existing, err := n.state.Get(p.Cid); err == nil {
 		current = existing.Allocations
+	} else if p.PinUpdate.Defined() {
+		// A new version goes first where the old one is: those peers hold
+		// most of its blocks, and pin it by updating the old pin. The old
+		// pin is read as a read is, after this peer's own writes.
+		if old, err := n.Get(ctx, p.PinUpdate); err == nil {
+			current = old.Allocations
+		}
 	}
 	allocs, err := n.allocate(p, current, nil)
 	if err != nil {
