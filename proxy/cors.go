@@ -21,15 +21,18 @@ var preflightHeaders = []string{"origin", "accept", "content-type", "x-requested
 // corsPolicy is Kubo's browser policy, owned by the proxy because the proxy
 // holds the browser-facing origin: the upstream node would refuse the
 // proxy's origin, so requests are checked here and forwarded without
-// Origin and Referer.
+// Origin and Referer. Its guard keeps pages off every other path too, and
+// on loopback refuses a foreign Host (DNS rebinding).
 type corsPolicy struct {
 	origins  httpguard.Origins
+	guard    *httpguard.Guard
 	allowAll bool
 }
 
 // newCORSPolicy adds Kubo's always-allowed origins for the proxy's own port
-// to the configured ones.
-func newCORSPolicy(configured []string, listenAddr string) *corsPolicy {
+// to the configured ones. hosts are the Host names a loopback proxy
+// answers to besides loopback ones.
+func newCORSPolicy(configured, hosts []string, listenAddr string) *corsPolicy {
 	origins := slices.Clone(configured)
 	if _, port, err := net.SplitHostPort(listenAddr); err == nil && port != "" {
 		for _, scheme := range []string{"http", "https"} {
@@ -39,7 +42,24 @@ func newCORSPolicy(configured []string, listenAddr string) *corsPolicy {
 		}
 	}
 	origins = append(origins, companionOrigins...)
-	return &corsPolicy{origins: httpguard.NewOrigins(origins), allowAll: slices.Contains(configured, "*")}
+	return &corsPolicy{
+		origins:  httpguard.NewOrigins(origins),
+		guard:    httpguard.New(httpguard.Config{Origins: origins, Hosts: hosts, ListenAddr: listenAddr, ReadsChangeState: true}),
+		allowAll: slices.Contains(configured, "*"),
+	}
+}
+
+// checkBrowser is the guard a request meets before anything else. On
+// /api/v0/ it is the Host check alone: Kubo checks the origins after its
+// method check (allowRequest). Every other path is forwarded to Kubo, whose
+// /debug/ endpoints change its profiling on a POST, start a profile on a
+// GET and show its goroutines, so there the whole guard applies, GETs
+// included.
+func (c *corsPolicy) checkBrowser(r *http.Request, api bool) error {
+	if api {
+		return c.guard.CheckHost(r)
+	}
+	return c.guard.Check(r)
 }
 
 func (c *corsPolicy) originAllowed(origin string) bool { return c.origins.Allowed(origin) }
@@ -47,7 +67,7 @@ func (c *corsPolicy) originAllowed(origin string) bool { return c.origins.Allowe
 // allowRequest is go-ipfs-cmds' CSRF check, shared with the admin and
 // pinning-service APIs (httpguard.Origins.Check). The proxy calls it for
 // POSTs only: Kubo answers every other method 405 first.
-func (c *corsPolicy) allowRequest(r *http.Request) bool { return c.origins.Check(r) == nil }
+func (c *corsPolicy) allowRequest(r *http.Request) error { return c.origins.Check(r) }
 
 // actualHeaders adds rs/cors' headers to a non-preflight request's answer.
 func (c *corsPolicy) actualHeaders(w http.ResponseWriter, r *http.Request) {

@@ -28,7 +28,10 @@ import (
 type Config struct {
 	Upstream       *url.URL
 	AllowedOrigins []string // besides Kubo's always-allowed http(s)://127.0.0.1:<own port>, [::1], localhost
-	ListenAddr     string   // used to compute the own-port origins
+	// AllowedHosts are the Host names (with or without a port) a proxy on
+	// loopback answers to besides loopback ones; "*" turns the check off.
+	AllowedHosts []string
+	ListenAddr   string // used to compute the own-port origins
 	// Authorizations, when set, require Kubo-style Authorization headers
 	// (see Authorization), so that the proxy can listen beyond loopback.
 	Authorizations map[string]Authorization
@@ -96,7 +99,7 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 		return nil, errors.New("proxy: the intercept handler is required")
 	}
 	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
-	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.ListenAddr))
+	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedHosts, cfg.ListenAddr))
 	p.upstream = forward.NewDirect(forward.NewTransport())
 	p.fwd = forward.New(cfg.Upstream, p.upstream, intercept.WriteError, cfg.Log)
 	p.fwd.ModifyResponse = func(res *http.Response) error {
@@ -129,7 +132,7 @@ func (p *Proxy) Handler() http.Handler { return p }
 // configured ListenAddr, the own-port origins come from l.
 func (p *Proxy) Serve(l net.Listener) error {
 	if p.cfg.ListenAddr == "" {
-		p.cors.Store(newCORSPolicy(p.cfg.AllowedOrigins, l.Addr().String()))
+		p.cors.Store(newCORSPolicy(p.cfg.AllowedOrigins, p.cfg.AllowedHosts, l.Addr().String()))
 	}
 	err := p.srv.Serve(slowclient.Listener(l, p.limits.MaxConns, kuboRefusal, p.cfg.Refused))
 	if errors.Is(err, http.ErrServerClosed) {
@@ -149,8 +152,8 @@ func (p *Proxy) Shutdown(ctx context.Context) error {
 // port (web UI, gateway paths) are forwarded untouched.
 const apiPrefix = "/api/v0/"
 
-// ServeHTTP runs Kubo's pipeline: CORS preflight, method, CSRF check, then
-// intercept or forward.
+// ServeHTTP runs the browser guard and the authorizations, then Kubo's
+// pipeline: CORS preflight, method, CSRF check, then intercept or forward.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	sw := &statusWriter{ResponseWriter: w}
@@ -166,6 +169,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 
+	cors := p.cors.Load()
+	api := strings.HasPrefix(r.URL.Path, apiPrefix)
+	if err := cors.checkBrowser(r, api); err != nil {
+		p.refuse(sw, r, err)
+		return
+	}
 	if p.auth != nil && r.Method != http.MethodOptions {
 		if !p.auth.allow(r) {
 			p.log.Warn().Str("path", r.URL.Path).Msg("refused: no valid Authorization")
@@ -175,11 +184,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// The secret was the proxy's to check; it does not travel on.
 		r.Header.Del("Authorization")
 	}
-	if !strings.HasPrefix(r.URL.Path, apiPrefix) {
+	if !api {
 		p.forward(sw, r)
 		return
 	}
-	cors := p.cors.Load()
 	if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
 		cors.preflight(sw, r)
 		return
@@ -196,9 +204,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(sw, "405 - Method Not Allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	if !cors.allowRequest(r) {
-		p.log.Warn().Str("path", r.URL.Path).Str("origin", r.Header.Get("Origin")).Msg("blocked request (possible CSRF)")
-		http.Error(sw, "403 - Forbidden", http.StatusForbidden)
+	if err := cors.allowRequest(r); err != nil {
+		p.refuse(sw, r, err)
 		return
 	}
 	stripBrowserContext(r)
@@ -207,6 +214,14 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p.forward(sw, r)
+}
+
+// refuse answers a request the browser guard turned away as Kubo answers
+// its own CSRF refusals, and logs why for the operator.
+func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, why error) {
+	p.log.Warn().Str("path", r.URL.Path).Str("host", r.Host).Str("origin", r.Header.Get("Origin")).
+		Str("reason", why.Error()).Msg("blocked request (possible CSRF or DNS rebinding)")
+	http.Error(w, "403 - Forbidden", http.StatusForbidden)
 }
 
 func (p *Proxy) forward(w http.ResponseWriter, r *http.Request) {

@@ -69,6 +69,7 @@ func newTestProxy(t *testing.T, upstream http.HandlerFunc, origins ...string) *t
 func (tp *testProxy) do(t *testing.T, method, target string, header ...string) *http.Response {
 	t.Helper()
 	req := httptest.NewRequest(method, target, nil)
+	req.Host = "127.0.0.1:9095" // as the ipfs CLI sends it to the proxy's ListenAddr
 	for i := 0; i+1 < len(header); i += 2 {
 		req.Header.Set(header[i], header[i+1])
 	}

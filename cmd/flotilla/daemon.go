@@ -290,6 +290,7 @@ func (d *daemon) startProxy() error {
 	d.proxy, err = proxy.New(proxy.Config{
 		Upstream:       d.ipfs.BaseURL(),
 		AllowedOrigins: cfg.Proxy.AllowedOrigins,
+		AllowedHosts:   cfg.Proxy.AllowedHosts,
 		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
 		Observe:        d.metrics.HTTPObserver("proxy"),
 		Refused:        d.refusedConns("proxy"),

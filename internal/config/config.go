@@ -62,6 +62,9 @@ type Proxy struct {
 	// promise) or "committed" (returns at the Raft commit, for ingest speed).
 	PinWait        string   `json:"pin_wait"`
 	AllowedOrigins []string `json:"allowed_origins"`
+	// AllowedHosts are the Host names, besides loopback ones, that a
+	// loopback proxy answers to (against DNS rebinding).
+	AllowedHosts []string `json:"allowed_hosts"`
 	// Authorizations follow Kubo's API.Authorizations: with any set, every
 	// request needs a matching Authorization header, so that the proxy can
 	// listen beyond loopback.
@@ -168,7 +171,7 @@ func Default() Config {
 			BatchMaxPins:      512,
 			BatchMaxDelay:     Duration(2 * time.Millisecond),
 		},
-		Proxy: Proxy{Listen: "127.0.0.1:9095", PinWait: "pinned", AllowedOrigins: []string{}, Authorizations: map[string]ProxyAuthorization{}},
+		Proxy: Proxy{Listen: "127.0.0.1:9095", PinWait: "pinned", AllowedOrigins: []string{}, AllowedHosts: []string{}, Authorizations: map[string]ProxyAuthorization{}},
 		API: API{
 			Listen:               "127.0.0.1:9094",
 			BasicAuthCredentials: map[string]string{},

@@ -105,6 +105,7 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"origin wildcard", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_PINSVC_ALLOWED_ORIGINS=https://*.example"}, []string{"pinsvc.allowed_origins", "only wildcard"}},
 		{"origin without scheme", `{"pinsvc":{"allowed_origins":["ui.example:3000"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"pinsvc.allowed_origins", "scheme://host"}},
 		{"host with a scheme", `{"api":{"allowed_hosts":["https://admin.example"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.allowed_hosts", "not a host name"}},
+		{"proxy host with a path", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_PROXY_ALLOWED_HOSTS=ipfs.lan/x"}, []string{"proxy.allowed_hosts", "not a host name"}},
 		{"short follower secret", `{"cluster":{"secret":"` + secret + `","follower_secret":"abcd"}}`, nil, []string{"cluster.follower_secret", "64 hex"}},
 		{"follower secret from env equal to the secret", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + strings.ToUpper(secret)}, []string{"cluster.follower_secret", "must differ"}},
 		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},

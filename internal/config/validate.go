@@ -85,6 +85,7 @@ func (c Config) checkBrowserKeys() error {
 		list []string
 		ok   func(string) error
 	}{
+		{"proxy.allowed_hosts", c.Proxy.AllowedHosts, checkHostName},
 		{"api.cors_allowed_origins", c.API.CORSAllowedOrigins, checkOrigin},
 		{"api.allowed_hosts", c.API.AllowedHosts, checkHostName},
 		{"pinsvc.allowed_origins", c.PinSvc.AllowedOrigins, checkOrigin},

@@ -13,8 +13,9 @@
 //     itself, so a browser sends no Origin on its GETs, but it still sends
 //     the page's name as Host).
 //
-// The admin API and the Pinning Service API use the whole Guard; the proxy,
-// which follows Kubo to the letter, uses Origins. The admin API, which
+// The admin API and the Pinning Service API use the whole Guard. The proxy
+// uses it too, but on Kubo's /api/v0/ it checks the Host first and the
+// origins after Kubo's method check, as Kubo orders them. The admin API, which
 // serves a status page, also lets that page's own requests through
 // (Config.SameOrigin).
 package httpguard
@@ -83,9 +84,17 @@ func (o Origins) check(r *http.Request, also func(origin string) bool) error {
 		if IsBrowserUA(r.Header.Get("User-Agent")) {
 			return refusal("request refused: a browser sent it without Origin or Referer")
 		}
-		if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
-			return refusal("cross-site request refused: the browser marked it Sec-Fetch-Site: %s", site)
-		}
+		return checkFetchSite(r)
+	}
+	return nil
+}
+
+// checkFetchSite refuses a request that a browser marked as sent from
+// another site. Only the browser sets Sec-Fetch-Site, so no page can
+// forge it away.
+func checkFetchSite(r *http.Request) error {
+	if site := r.Header.Get("Sec-Fetch-Site"); site == "cross-site" || site == "same-site" {
+		return refusal("cross-site request refused: the browser marked it Sec-Fetch-Site: %s", site)
 	}
 	return nil
 }
@@ -119,6 +128,12 @@ type Config struct {
 	// Referer whose host[:port] is the request's Host, when that Host
 	// cannot be a name an attacker re-pointed (see sameOrigin).
 	SameOrigin bool
+	// ReadsChangeState is for listeners whose GETs have effects (Kubo's
+	// /debug/pprof/profile starts a CPU profile): a GET or HEAD that a
+	// browser marked as sent from another site, without an Origin or
+	// Referer to check, is refused too, as a POST would be. The user's own
+	// navigation (Sec-Fetch-Site: none) still passes.
+	ReadsChangeState bool
 }
 
 // Guard refuses cross-site and DNS-rebinding requests.
@@ -128,6 +143,7 @@ type Guard struct {
 	anyHost    bool
 	listen     string
 	sameOrigin bool
+	reads      bool
 }
 
 // New makes the guard of cfg.
@@ -138,18 +154,26 @@ func New(cfg Config) *Guard {
 		anyHost:    slices.Contains(cfg.Hosts, "*"),
 		listen:     cfg.ListenAddr,
 		sameOrigin: cfg.SameOrigin,
+		reads:      cfg.ReadsChangeState,
 	}
 }
 
 // Check returns a *Refusal when r must be refused, else nil.
 func (g *Guard) Check(r *http.Request) error {
-	if err := g.checkHost(r); err != nil {
+	if err := g.CheckHost(r); err != nil {
 		return err
 	}
+	var also func(origin string) bool
 	if g.sameOrigin {
-		return g.origins.check(r, func(origin string) bool { return g.isSameOrigin(r, origin) })
+		also = func(origin string) bool { return g.isSameOrigin(r, origin) }
 	}
-	return g.origins.Check(r)
+	if err := g.origins.check(r, also); err != nil {
+		return err
+	}
+	if g.reads && r.Header.Get("Origin") == "" && r.Referer() == "" {
+		return checkFetchSite(r)
+	}
+	return nil
 }
 
 // isSameOrigin reports whether origin is the page the request was sent to:
@@ -179,12 +203,13 @@ func (g *Guard) Handler(next http.Handler, refuse func(http.ResponseWriter, *htt
 	})
 }
 
-// checkHost applies only on loopback: a listener reachable from a network
-// is reached by names and addresses that Flotilla cannot know (its DNS
-// names, a load balancer's), and is protected there by its credentials,
-// which a browser keeps for the origin they were given to and so never
-// sends to a page on a rebound name.
-func (g *Guard) checkHost(r *http.Request) error {
+// CheckHost is Check's Host check alone, for a listener that must check
+// the origins later (the proxy, after Kubo's method check). It applies only
+// on loopback: a listener reachable from a network is reached by names and
+// addresses that Flotilla cannot know (its DNS names, a load balancer's),
+// and is protected there by its credentials, which a browser keeps for the
+// origin they were given to and so never sends to a page on a rebound name.
+func (g *Guard) CheckHost(r *http.Request) error {
 	if g.anyHost || !g.onLoopback(r) || loopbackName(r.Host) || g.listedHost(r.Host) {
 		return nil
 	}
