@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/rs/zerolog"
@@ -97,5 +99,37 @@ func TestCommandNameStopsAtFourSegmentsOrAnEmptyOne(t *testing.T) {
 		if got := commandName(path); got != want {
 			t.Errorf("commandName(%q) = %q, want %q", path, got, want)
 		}
+	}
+}
+
+// An OPTIONS needs the Authorization header like any request that goes on
+// to Kubo: only /api/v0/'s, which the proxy answers itself (CORS
+// preflights, which carry no credentials), are exempt.
+func TestAnOptionsWithoutAuthorizationNeverReachesKubo(t *testing.T) {
+	var reached atomic.Int64
+	upstream := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached.Add(1)
+		io.WriteString(w, "ipfs_bitswap_wantlist_total 0\n")
+	})
+	base := serveProxyWith(t, Config{
+		Log:            zerolog.Nop(),
+		Authorizations: map[string]Authorization{"ci": {AuthSecret: "bearer:s3cret", AllowedPaths: []string{"/"}}},
+	}, upstream, nil)
+	for _, path := range []string{"/debug/metrics/prometheus", "/debug/pprof/goroutine", "/webui"} {
+		code, body := send(t, http.MethodOptions, base, path, "")
+		if code != http.StatusForbidden || body != accessDenied+"\n" {
+			t.Errorf("OPTIONS %s without Authorization: %d %q, want Kubo's access denied", path, code, body)
+		}
+	}
+	code, _ := send(t, http.MethodOptions, base, "/api/v0/add", "",
+		"Origin", "http://127.0.0.1:"+portOf(strings.TrimPrefix(base, "http://")), "Access-Control-Request-Method", "POST")
+	if code != http.StatusNoContent {
+		t.Errorf("a CORS preflight of /api/v0/add got %d, want the proxy's own 204", code)
+	}
+	if n := reached.Load(); n != 0 {
+		t.Fatalf("%d OPTIONS without Authorization reached Kubo", n)
+	}
+	if code, _ := send(t, http.MethodOptions, base, "/debug/metrics/prometheus", "", "Authorization", "Bearer s3cret"); code != http.StatusOK || reached.Load() != 1 {
+		t.Fatalf("an authorized OPTIONS got %d and reached Kubo %d times, want Kubo's answer", code, reached.Load())
 	}
 }

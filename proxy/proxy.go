@@ -175,7 +175,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.refuse(sw, r, err)
 		return
 	}
-	if p.auth != nil && r.Method != http.MethodOptions {
+	// The proxy answers an OPTIONS of /api/v0/ itself, and a CORS preflight
+	// never carries credentials; every other request may reach Kubo.
+	if p.auth != nil && (!api || r.Method != http.MethodOptions) {
 		if !p.auth.allow(r) {
 			p.log.Warn().Str("path", r.URL.Path).Msg("refused: no valid Authorization")
 			http.Error(sw, accessDenied, http.StatusForbidden)
