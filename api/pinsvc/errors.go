@@ -30,6 +30,12 @@ type requestError struct {
 
 func (e *requestError) Error() string { return e.msg }
 
+// errBodyCut is a body whose read the listener's deadline ended
+// (internal/slowclient). The listener answers it, with a 408 that says
+// which limit cut it: the read's own error would show the socket's
+// addresses, and any answer written here would stop the listener's.
+var errBodyCut = errors.New("the request's body was cut by the listener's deadline")
+
 func errBadRequest(msg string) error   { return &requestError{badRequest, msg} }
 func errUnauthorized(msg string) error { return &requestError{unauthorized, msg} }
 func errNotFound(msg string) error     { return &requestError{notFound, msg} }
@@ -107,6 +113,9 @@ func ErrorJSON(reason, details string) []byte {
 }
 
 func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, errBodyCut) {
+		return
+	}
 	code, reason := failureFor(err)
 	ev := s.log.Debug()
 	if code >= 500 {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"os"
 	"strings"
 	"unicode/utf8"
 
@@ -97,6 +98,8 @@ func bodyError(err error) error {
 	switch {
 	case errors.As(err, &tooBig):
 		return err
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return errBodyCut
 	case errors.Is(err, io.EOF):
 		return errBadRequest("empty body: a Pin object is required")
 	case errors.As(err, &syntax), errors.Is(err, io.ErrUnexpectedEOF):
