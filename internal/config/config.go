@@ -68,7 +68,7 @@ type Proxy struct {
 	// Authorizations follow Kubo's API.Authorizations: with any set, every
 	// request needs a matching Authorization header, so that the proxy can
 	// listen beyond loopback.
-	Authorizations map[string]ProxyAuthorization `json:"authorizations"`
+	Authorizations map[string]ProxyAuthorization `json:"authorizations" secret:"true"`
 }
 
 // ProxyAuthorization is one named secret and the paths it opens.
@@ -82,7 +82,7 @@ type API struct {
 	Listen string `json:"listen"`
 	// BasicAuthCredentials maps users to passwords. Empty means no auth,
 	// which is why the API listens on loopback by default.
-	BasicAuthCredentials map[string]string `json:"basic_auth_credentials"`
+	BasicAuthCredentials map[string]string `json:"basic_auth_credentials" secret:"true"`
 	// TokenTTL is how long a bearer token from POST /token lasts, and how
 	// long a chain of tokens renewed from one login may last.
 	TokenTTL Duration `json:"token_ttl"`

@@ -137,6 +137,26 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 	}
 }
 
+// A map that holds credentials is never echoed by its error, whatever its
+// shape: the message goes to logs and terminals. Other maps are quoted, to
+// show the operator the pair at fault.
+func TestAMalformedMapOfCredentialsIsNotEchoed(t *testing.T) {
+	p := writeConfig(t, `{"cluster":{"secret":"`+strings.Repeat("ab", 32)+`"}}`)
+	for _, v := range []string{"admin:hunter2", "ops=x,admin:hunter2", `{"admin":"hunter2"`} {
+		_, err := Load(p, []string{"FLOTILLA_API_BASIC_AUTH_CREDENTIALS=" + v})
+		if err == nil || !strings.Contains(err.Error(), "api.basic_auth_credentials") || !strings.Contains(err.Error(), "key=value") {
+			t.Fatalf("%q: %v, want an error that names the key and the format", v, err)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("the password is in the error: %v", err)
+		}
+	}
+	_, err := Load(p, []string{"FLOTILLA_CLUSTER_TAGS=region"})
+	if err == nil || !strings.Contains(err.Error(), `"region" is not a key=value pair`) {
+		t.Fatalf("tags: %v, want the pair quoted", err)
+	}
+}
+
 func TestIdentityRoundTripAndTamper(t *testing.T) {
 	ident, err := NewIdentity()
 	if err != nil {

@@ -136,7 +136,7 @@ func fieldByTag(v reflect.Value, tag string) (reflect.Value, bool) {
 // EnvKeys lists every override variable, for documentation and errors.
 func EnvKeys() []string {
 	var out []string
-	walk(reflect.ValueOf(&Config{}).Elem(), func(section, key string, _ reflect.Value) {
+	walk(reflect.ValueOf(&Config{}).Elem(), func(section, key string, _ reflect.Value, _ bool) {
 		out = append(out, envName(section, key))
 	})
 	sort.Strings(out)
@@ -147,14 +147,17 @@ func envName(section, key string) string {
 	return EnvPrefix + strings.ToUpper(section) + "_" + strings.ToUpper(key)
 }
 
-func walk(cfg reflect.Value, fn func(section, key string, f reflect.Value)) {
+// walk calls fn for every key, with whether its value holds credentials
+// (tagged secret:"true"), which an error about it must never echo.
+func walk(cfg reflect.Value, fn func(section, key string, f reflect.Value, secret bool)) {
 	ct := cfg.Type()
 	for i := 0; i < ct.NumField(); i++ {
 		section := ct.Field(i).Tag.Get("json")
 		sv := cfg.Field(i)
 		st := sv.Type()
 		for j := 0; j < st.NumField(); j++ {
-			fn(section, st.Field(j).Tag.Get("json"), sv.Field(j))
+			tag := st.Field(j).Tag
+			fn(section, tag.Get("json"), sv.Field(j), tag.Get("secret") == "true")
 		}
 	}
 }
@@ -167,13 +170,13 @@ func applyEnv(cfg *Config, environ []string) error {
 		}
 	}
 	var firstErr error
-	walk(reflect.ValueOf(cfg).Elem(), func(section, key string, f reflect.Value) {
+	walk(reflect.ValueOf(cfg).Elem(), func(section, key string, f reflect.Value, secret bool) {
 		name := envName(section, key)
 		v, ok := env[name]
 		if !ok || firstErr != nil {
 			return
 		}
-		if err := setFromString(f, v); err != nil {
+		if err := setFromString(f, v, secret); err != nil {
 			firstErr = &Error{Source: "environment variable " + name, Key: section + "." + key, Err: err}
 		}
 	})
@@ -181,8 +184,9 @@ func applyEnv(cfg *Config, environ []string) error {
 }
 
 // setFromString parses the environment's flat form: lists are
-// comma-separated and maps are key=value pairs separated by commas.
-func setFromString(f reflect.Value, s string) error {
+// comma-separated and maps are key=value pairs separated by commas. An
+// error about a secret value says which pair is wrong, never what it holds.
+func setFromString(f reflect.Value, s string, secret bool) error {
 	if d, ok := f.Addr().Interface().(*Duration); ok {
 		return d.parse(s)
 	}
@@ -221,12 +225,15 @@ func setFromString(f reflect.Value, s string) error {
 			return fmt.Errorf("give this key as a JSON object")
 		}
 		m := map[string]string{}
-		for _, pair := range strings.Split(s, ",") {
+		for i, pair := range strings.Split(s, ",") {
 			if pair = strings.TrimSpace(pair); pair == "" {
 				continue
 			}
 			k, v, ok := strings.Cut(pair, "=")
 			if !ok || strings.TrimSpace(k) == "" {
+				if secret {
+					return fmt.Errorf("pair %d of the comma-separated list is not a key=value pair", i+1)
+				}
 				return fmt.Errorf("%q is not a key=value pair", pair)
 			}
 			m[strings.TrimSpace(k)] = strings.TrimSpace(v)
