@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -162,7 +163,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r.URL.RawQuery = stripQueryKey(r.URL.RawQuery, "api-auth")
 	defer func() {
 		d := time.Since(start)
-		p.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).Str("query", r.URL.RawQuery).
+		// Argument values can be secrets (pin remote service add's token,
+		// config's value): the log names the options, not what they hold.
+		p.log.Debug().Str("method", r.Method).Str("path", r.URL.Path).
+			Func(func(e *zerolog.Event) { e.Strs("options", optionNames(r.URL.RawQuery)) }).
 			Int("status", sw.finalStatus()).Dur("duration", d).Msg("proxy request")
 		if p.cfg.Observe != nil {
 			p.cfg.Observe(commandName(r.URL.Path), sw.finalStatus(), d)
@@ -249,6 +253,21 @@ func stripQueryKey(raw, key string) string {
 		kept = append(kept, pair)
 	}
 	return strings.Join(kept, "&")
+}
+
+// optionNames are the distinct keys of a raw query, in their first order.
+func optionNames(raw string) []string {
+	names := []string{}
+	for pair := range strings.SplitSeq(raw, "&") {
+		k, _, _ := strings.Cut(pair, "=")
+		if uk, err := url.QueryUnescape(k); err == nil {
+			k = uk
+		}
+		if k != "" && !slices.Contains(names, k) {
+			names = append(names, k)
+		}
+	}
+	return names
 }
 
 // commandName is the Kubo command a path names, without the optional path
