@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -63,5 +64,42 @@ func TestACutBodyIsAnsweredInItsAPIsErrorShape(t *testing.T) {
 				t.Fatalf("the cut client got %d %s (%v), want a 408 in the API's shape", res.StatusCode, body, err)
 			}
 		})
+	}
+}
+
+// The header limit docs/security.md gives for the admin API and the
+// Pinning Service API is the one their server applies: Go's server lets a
+// head run 4 KiB past MaxHeaderBytes.
+func TestTheHeaderLimitIsTheDocumentedOne(t *testing.T) {
+	const documented = 20 << 10
+	doc, err := os.ReadFile("../../docs/security.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(doc), fmt.Sprintf("stay under %d KiB", documented>>10)) {
+		t.Fatalf("docs/security.md does not say headers stay under %d KiB", documented>>10)
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	srv.Config = apiServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Start()
+	defer srv.Close()
+	for _, tc := range []struct {
+		size int
+		want int
+	}{
+		{documented - 512, http.StatusOK},
+		{documented + 512, http.StatusRequestHeaderFieldsTooLarge},
+	} {
+		c, err := net.Dial("tcp", srv.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		head := "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Pad: "
+		fmt.Fprintf(c, "%s%s\r\n\r\n", head, strings.Repeat("a", tc.size-len(head)-4))
+		res, _ := testkit.ReadAnswer(t, c)
+		c.Close()
+		if res.StatusCode != tc.want {
+			t.Fatalf("a head of %d bytes got %d, want %d", tc.size, res.StatusCode, tc.want)
+		}
 	}
 }
