@@ -7,12 +7,13 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net/http"
 	"net/url"
 	"path"
 	"strings"
 
 	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/bodytee"
 )
 
 // add?silent=true still makes Kubo print its directories (the adder's
@@ -24,40 +25,35 @@ import (
 // upstream reads it. An empty directory's line cannot be told from a file's
 // by the answer alone; the upload's part types tell them apart.
 type uploadDirs struct {
-	pw   *io.PipeWriter
-	done chan struct{}
-	dirs map[string]bool
+	parser *bodytee.Parser[map[string]bool]
 }
 
 func newUploadDirs(contentType string, lg zerolog.Logger) *uploadDirs {
-	pr, pw := io.Pipe()
-	u := &uploadDirs{pw: pw, done: make(chan struct{}), dirs: map[string]bool{}}
-	go func() {
-		if err := u.parse(pr, contentType); err != nil {
+	return &uploadDirs{parser: bodytee.Start(func(r io.Reader) (map[string]bool, error) {
+		dirs, err := parseUploadDirs(r, contentType)
+		if err != nil {
 			lg.Debug().Err(err).Msg("directory names of the upload not read")
 		}
-		close(u.done)
-		// Keep draining so that the tee never blocks the upload.
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	return u
+		return dirs, nil
+	})}
 }
 
 // parse names directories as Kubo's add does (boxo's multipart files):
 // the unescaped file name, cleaned, relative to the upload.
-func (u *uploadDirs) parse(r io.Reader, contentType string) error {
+func parseUploadDirs(r io.Reader, contentType string) (map[string]bool, error) {
+	dirs := map[string]bool{}
 	mt, params, err := mime.ParseMediaType(contentType)
 	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
-		return errors.New("not a multipart upload")
+		return dirs, errors.New("not a multipart upload")
 	}
 	mr := multipart.NewReader(r, params["boundary"])
 	for {
 		part, err := mr.NextPart()
 		if errors.Is(err, io.EOF) {
-			return nil
+			return dirs, nil
 		}
 		if err != nil {
-			return err
+			return dirs, err
 		}
 		ct, _, _ := mime.ParseMediaType(part.Header.Get("Content-Type"))
 		if ct != "application/x-directory" && ct != "multipart/form-data" {
@@ -68,51 +64,21 @@ func (u *uploadDirs) parse(r io.Reader, contentType string) error {
 		if unescaped, err := url.QueryUnescape(name); err == nil {
 			name = unescaped
 		}
-		u.dirs[strings.TrimPrefix(path.Clean("/"+name), "/")] = true
+		dirs[strings.TrimPrefix(path.Clean("/"+name), "/")] = true
 	}
 }
 
 // Tee returns body with every byte read also fed to the parser.
 func (u *uploadDirs) Tee(body io.ReadCloser, contentLength int64) io.ReadCloser {
-	if body == nil || body == http.NoBody || contentLength == 0 {
-		u.pw.Close()
-		return body
-	}
-	return &dirsTee{src: body, pw: u.pw}
+	return u.parser.Tee(body, contentLength)
 }
 
-// wait returns the directory names once the upload is parsed; the upstream
-// has answered by then, so it has read the upload.
+// wait returns the directory names once the upload is parsed (nil if ctx
+// ends first); the upstream has answered by then, so it has read the
+// upload.
 func (u *uploadDirs) wait(ctx context.Context) map[string]bool {
-	select {
-	case <-u.done:
-		return u.dirs
-	case <-ctx.Done():
-		return nil
-	}
-}
-
-type dirsTee struct {
-	src io.ReadCloser
-	pw  *io.PipeWriter
-}
-
-func (t *dirsTee) Read(p []byte) (int, error) {
-	n, err := t.src.Read(p)
-	if n > 0 {
-		// The parser drains whatever happens: a failed parse must not fail
-		// the upload.
-		_, _ = t.pw.Write(p[:n])
-	}
-	if err != nil {
-		t.pw.CloseWithError(err)
-	}
-	return n, err
-}
-
-func (t *dirsTee) Close() error {
-	t.pw.Close()
-	return t.src.Close()
+	dirs, _ := u.parser.Wait(ctx)
+	return dirs
 }
 
 // silentLines keeps, in order, the lines of a non-silent add answer that a

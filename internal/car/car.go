@@ -16,100 +16,60 @@ import (
 	"math"
 	"mime"
 	"mime/multipart"
-	"net/http"
 
 	"github.com/ipfs/go-cid"
 	"github.com/ipld/go-ipld-prime/codec/dagcbor"
 	cidlink "github.com/ipld/go-ipld-prime/linking/cid"
 	"github.com/ipld/go-ipld-prime/node/basicnode"
 	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/bodytee"
 )
 
 // RootReader learns the root CIDs of the CAR files in an upload while the
-// upstream reads it: the body is teed into a pipe that a goroutine parses
-// as multipart, reading only each part's CAR header. Kubo's dag/import
-// emits no Root lines with pin-roots=false, so the roots must come from the
+// upstream reads it: the body is teed to a goroutine that parses it as
+// multipart, reading only each part's CAR header. Kubo's dag/import emits
+// no Root lines with pin-roots=false, so the roots must come from the
 // upload itself.
 type RootReader struct {
-	pw    *io.PipeWriter
-	done  chan struct{}
+	parser *bodytee.Parser[uploadRoots]
+}
+
+type uploadRoots struct {
 	roots []cid.Cid
 	file  string
-	err   error
 }
 
 // NewRootReader starts reading the roots of a multipart upload of
 // contentType; Tee feeds it the body.
 func NewRootReader(contentType string, lg zerolog.Logger) *RootReader {
-	pr, pw := io.Pipe()
-	c := &RootReader{pw: pw, done: make(chan struct{})}
-	go func() {
-		c.roots, c.file, c.err = parseUploadRoots(pr, contentType)
-		close(c.done)
-		if c.err != nil {
-			lg.Debug().Err(c.err).Msg("CAR roots not read")
+	return &RootReader{parser: bodytee.Start(func(r io.Reader) (uploadRoots, error) {
+		roots, file, err := parseUploadRoots(r, contentType)
+		if err != nil {
+			lg.Debug().Err(err).Msg("CAR roots not read")
 		}
-		// Keep draining so that the tee never blocks the upload.
-		_, _ = io.Copy(io.Discard, pr)
-	}()
-	return c
+		return uploadRoots{roots, file}, err
+	})}
 }
 
-// Tee returns body with every byte read also fed to the parser. A request
-// without a body is never read nor closed by the transport, so the parser
-// is told at once.
+// Tee returns body with every byte read also fed to the parser.
 func (c *RootReader) Tee(body io.ReadCloser, contentLength int64) io.ReadCloser {
-	if body == nil || body == http.NoBody || contentLength == 0 {
-		c.pw.Close()
-		return body
-	}
-	return &teeBody{src: body, pw: c.pw}
+	return c.parser.Tee(body, contentLength)
 }
 
 // Wait returns the roots once the headers are parsed, each once, in upload
 // order. The upload has been read by then (the upstream answered), so this
 // does not wait for long.
 func (c *RootReader) Wait(ctx context.Context) ([]cid.Cid, error) {
-	select {
-	case <-c.done:
-		return c.roots, c.err
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	u, err := c.parser.Wait(ctx)
+	return u.roots, err
 }
 
 // FileName is the file name of the upload's first part, once Wait has
 // returned ("" before, or when the part had none).
 func (c *RootReader) FileName() string {
-	select {
-	case <-c.done:
-		return c.file
-	default:
-		return ""
-	}
-}
-
-type teeBody struct {
-	src io.ReadCloser
-	pw  *io.PipeWriter
-}
-
-func (t *teeBody) Read(p []byte) (int, error) {
-	n, err := t.src.Read(p)
-	if n > 0 {
-		// The parser drains whatever happens, so this write cannot block
-		// for long and its failure must not fail the upload.
-		_, _ = t.pw.Write(p[:n])
-	}
-	if err != nil {
-		t.pw.CloseWithError(err) // io.EOF reads as a clean end
-	}
-	return n, err
-}
-
-func (t *teeBody) Close() error {
-	t.pw.Close()
-	return t.src.Close()
+	u, _ := c.parser.Done()
+	return u.file
 }
 
 // parseUploadRoots reads the roots of every CAR part, in order, once each,
