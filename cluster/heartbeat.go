@@ -72,7 +72,7 @@ func (n *Node) markRemoved() {
 	if n.removed.Swap(true) {
 		return
 	}
-	n.log.Error().Msg("this peer was removed from the cluster; stop it (and wipe its data folder before joining again)")
+	n.log.Error().Msg("this peer was removed from the cluster; to bring it back, start it again with --bootstrap <a member's cluster address> (keep its data folder: what it holds lets it unpin the cluster's pins it no longer holds)")
 }
 
 func (n *Node) heartbeat(ctx context.Context) {

@@ -9,7 +9,7 @@ var (
 	// voters is unreachable from this peer, or an election is under way.
 	ErrNoLeader = errors.New("no leader: the cluster cannot commit right now (is a majority of its voters reachable?)")
 	// ErrRemoved means the cluster removed this peer: it no longer takes
-	// part, and should be stopped (or wiped and joined again).
+	// part, and should be stopped (or started again with --bootstrap to join again).
 	ErrRemoved = errors.New("this peer was removed from the cluster")
 	// ErrUnknownPeer means the peer is not a member of this cluster.
 	ErrUnknownPeer = errors.New("not a member of this cluster")
