@@ -50,13 +50,16 @@ func HCLog(log zerolog.Logger, name string) hclog.Logger {
 	return hclog.New(&hclog.LoggerOptions{
 		Name:            name,
 		Level:           level,
-		Output:          &hclogWriter{log: log},
+		Output:          &hclogWriter{log: log, repeats: &repeatLimiter{now: time.Now}},
 		DisableTime:     true,
 		IncludeLocation: false,
 	})
 }
 
-type hclogWriter struct{ log zerolog.Logger }
+type hclogWriter struct {
+	log     zerolog.Logger
+	repeats *repeatLimiter
+}
 
 func (w *hclogWriter) Write(p []byte) (int, error) {
 	line := string(bytes.TrimSpace(p))
@@ -76,6 +79,15 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 	// be alarmed by it.
 	if strings.Contains(line, "heartbeat timeout reached, starting election") {
 		ev = w.log.Info()
+	}
+	if repeating, pass, skipped := w.repeats.repeating(line); repeating {
+		if !pass {
+			return len(p), nil
+		}
+		ev = w.log.Warn()
+		if skipped > 0 {
+			ev = ev.Int("repeats_not_logged", skipped)
+		}
 	}
 	ev.Msg(line)
 	return len(p), nil
