@@ -174,8 +174,10 @@ func NewWithConfig(c Cluster, cfg Config) *API {
 	a.routes(r)
 	auth := newAuthenticator(cfg.Auth, cfg.Now)
 	// SameOrigin: the status page at GET / calls the API from its own origin.
+	// ReadsChangeState: a GET of /debug/pprof/profile starts a profile, and
+	// no GET here is one another site's page has reason to send.
 	guard := httpguard.New(httpguard.Config{Origins: cfg.CORS.AllowedOrigins, Hosts: cfg.AllowedHosts,
-		ListenAddr: cfg.ListenAddr, SameOrigin: true})
+		ListenAddr: cfg.ListenAddr, SameOrigin: true, ReadsChangeState: true})
 	a.handler = guard.Handler(auth.middleware(newCORS(cfg.CORS, r)), a.refuse)
 	return a
 }

@@ -264,3 +264,20 @@ func TestProfilesAreServedOnlyWhenGivenAndBehindAuth(t *testing.T) {
 	}
 	newEnv(t, Config{}).get("/debug/pprof/heap").wantError(t, http.StatusNotFound, "not found")
 }
+
+// A GET of /debug/pprof/profile starts a CPU profile, and a page on another
+// site can send one (an image) with neither Origin nor Referer: the
+// browser's own mark of a cross-site request must turn it away.
+func TestProfilesRefuseAGetAPageOfAnotherSiteSends(t *testing.T) {
+	profiled := false
+	profiles := http.HandlerFunc(func(http.ResponseWriter, *http.Request) { profiled = true })
+	e := newEnv(t, Config{Profiles: profiles})
+	e.do(http.MethodGet, "/debug/pprof/profile?seconds=20", nil, "Sec-Fetch-Site", "cross-site").wantStatus(t, http.StatusForbidden)
+	if profiled {
+		t.Fatal("a cross-site GET reached the profiler")
+	}
+	e.do(http.MethodGet, "/debug/pprof/profile?seconds=1", nil, "Sec-Fetch-Site", "none").wantStatus(t, http.StatusOK)
+	if !profiled {
+		t.Fatal("the operator's own navigation did not reach the profiler")
+	}
+}
