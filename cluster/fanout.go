@@ -83,18 +83,31 @@ func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatu
 	return n.PeerMaps(ctx, []cid.Cid{c})[0]
 }
 
+// CheckedPeerMap is PeerMap with each peer's pinned status checked against
+// its IPFS node, as ipfs-cluster's status of one CID is: a pin removed from
+// a node behind the cluster's back reads unexpectedly_unpinned there, not
+// pinned until the next reconcile. It costs each allocated peer a question
+// to its node, so listings do not ask it.
+func (n *Node) CheckedPeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
+	return n.peerMaps(ctx, []cid.Cid{c}, true)[0]
+}
+
 // PeerMaps is PeerMap for many CIDs at once: one request per peer for the
 // whole batch instead of one per CID, which is what makes a status listing
 // of a large pinset take minutes rather than hours. Results are in the
 // order of cids.
 func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
+	return n.peerMaps(ctx, cids, false)
+}
+
+func (n *Node) peerMaps(ctx context.Context, cids []cid.Cid, checked bool) []map[string]types.PinStatus {
 	out := make([]map[string]types.PinStatus, len(cids))
 	for i := range out {
 		out[i] = map[string]types.PinStatus{}
 	}
 	var mu sync.Mutex
 	n.fanOut(ctx, func(ctx context.Context, p storage.Peer) {
-		sts, err := n.peerStatuses(ctx, p, cids)
+		sts, err := n.peerStatuses(ctx, p, cids, checked)
 		mu.Lock()
 		defer mu.Unlock()
 		for i := range cids {
@@ -108,9 +121,14 @@ func (n *Node) PeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.
 	return out
 }
 
-func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid) ([]types.PinStatus, error) {
-	if p.ID == n.cfg.ID {
+func (n *Node) peerStatuses(ctx context.Context, p storage.Peer, cids []cid.Cid, checked bool) ([]types.PinStatus, error) {
+	switch {
+	case p.ID == n.cfg.ID && checked:
+		return n.checkedStatuses(ctx, cids), nil
+	case p.ID == n.cfg.ID:
 		return n.localStatuses(cids), nil
+	case checked:
+		return n.client.CheckedStatuses(ctx, p.ClusterAddr, n.acked.Get(), cids)
 	}
 	return n.client.Statuses(ctx, p.ClusterAddr, n.acked.Get(), cids)
 }

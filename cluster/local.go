@@ -94,6 +94,31 @@ func (n *Node) localStatuses(cids []cid.Cid) []types.PinStatus {
 	return out
 }
 
+// checkedStatuses is localStatuses with each pinned status checked against
+// the IPFS node (CheckedPeerMap). A node that cannot answer leaves the
+// status as recorded: the question is the status's, not the pin's.
+func (n *Node) checkedStatuses(ctx context.Context, cids []cid.Cid) []types.PinStatus {
+	out := n.localStatuses(cids)
+	for i, c := range cids {
+		if out[i].Status != string(storage.StatusPinned) {
+			continue
+		}
+		pin, err := n.state.Get(c)
+		if err != nil {
+			continue
+		}
+		if held, err := n.tracker.HeldOnIPFS(ctx, c, pin.Mode); err == nil && !held {
+			out[i].Status = types.StatusUnexpectedlyUnpinned
+		}
+	}
+	return out
+}
+
+// CheckedLocalStatus is LocalStatus checked against the IPFS node.
+func (n *Node) CheckedLocalStatus(ctx context.Context, c cid.Cid) types.PinStatus {
+	return n.checkedStatuses(ctx, []cid.Cid{c})[0]
+}
+
 // ID describes this peer.
 func (n *Node) ID(ctx context.Context) types.ID {
 	info := types.ID{

@@ -104,7 +104,7 @@ func (n *Node) releaseHeld(ctx context.Context, byPeer map[string][]cid.Cid) {
 			continue
 		}
 		pctx, cancel := context.WithTimeout(ctx, perPeerTimeout)
-		sts, err := n.peerStatuses(pctx, p, cids)
+		sts, err := n.peerStatuses(pctx, p, cids, false)
 		cancel()
 		if err != nil {
 			n.log.Debug().Err(err).Str("peer", p.ID).Msg("ask a peer whether it holds protected uploads")

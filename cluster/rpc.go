@@ -80,6 +80,10 @@ func (s peerService) WaitApplied(ctx context.Context, index uint64) error {
 
 func (s peerService) Statuses(cids []cid.Cid) []types.PinStatus { return s.n.localStatuses(cids) }
 
+func (s peerService) CheckedStatuses(ctx context.Context, cids []cid.Cid) []types.PinStatus {
+	return s.n.checkedStatuses(ctx, cids)
+}
+
 // PassCommitOn passes the last commit on to the followers soon, when this
 // peer leads: a follower waits to apply it.
 func (s peerService) PassCommitOn() {

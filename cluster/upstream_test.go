@@ -92,6 +92,13 @@ func (m *memUpstream) has(c cid.Cid) bool {
 	return ok
 }
 
+// unpinBehindBack removes c's pin as a user would on the node itself.
+func (m *memUpstream) unpinBehindBack(c cid.Cid) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.pins, c.String())
+}
+
 func (m *memUpstream) pinBehindBack(c cid.Cid) {
 	m.mu.Lock()
 	m.pins[c.String()] = "recursive"

@@ -12,6 +12,11 @@ const (
 	StatusRemote       = "remote"
 	StatusUnpinned     = "unpinned"
 	StatusClusterError = "cluster_error"
+	// StatusUnexpectedlyUnpinned is a pin recorded pinned that the IPFS
+	// node no longer holds (removed behind the cluster's back), as a
+	// status of one CID finds it, before a reconcile or recover pins it
+	// again.
+	StatusUnexpectedlyUnpinned = "unexpectedly_unpinned"
 )
 
 // PinStatus is one peer's view of one pin: ipfs-cluster's PinInfoShort, the

@@ -9,8 +9,8 @@ import (
 
 // statusFilterNames are the names an ipfs-cluster status filter may list
 // (its TrackerStatus strings), each with the statuses it passes. Flotilla
-// never reports sharded or unexpectedly_unpinned, but a filter naming them
-// is valid there, so it is here. undefined is a name that passes nothing:
+// never reports sharded, but a filter naming it is valid there, so it is
+// here; unexpectedly_unpinned only a status of one CID reports. undefined is a name that passes nothing:
 // ipfs-cluster's filter for it alone is empty, and refused.
 var statusFilterNames = map[string][]string{
 	"undefined":                       nil,
@@ -27,7 +27,7 @@ var statusFilterNames = map[string][]string{
 	string(storage.StatusUnpinQueued): {string(storage.StatusUnpinQueued)},
 	"queued":                          {string(storage.StatusPinQueued), string(storage.StatusUnpinQueued)},
 	"sharded":                         {"sharded"},
-	"unexpectedly_unpinned":           {"unexpectedly_unpinned"},
+	StatusUnexpectedlyUnpinned:        {StatusUnexpectedlyUnpinned},
 }
 
 // StatusFilterNames lists, sorted, every name a status filter may use.

@@ -47,7 +47,15 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 		fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, types.NewGlobalPinInfo(p, a.peerMap(r.Context(), c, isLocal(r))))
+	// One CID's status asks the IPFS nodes, as ipfs-cluster's does, so that
+	// a pin removed behind the cluster's back shows (unexpectedly_unpinned).
+	var pm map[string]types.PinStatus
+	if isLocal(r) {
+		pm = map[string]types.PinStatus{a.cluster.PeerID(): a.cluster.CheckedLocalStatus(r.Context(), c)}
+	} else {
+		pm = a.cluster.CheckedPeerMap(r.Context(), c)
+	}
+	writeJSON(w, http.StatusOK, types.NewGlobalPinInfo(p, pm))
 }
 
 // statusAll is GET /pins: the status of the whole pinset, or of the CIDs

@@ -51,6 +51,10 @@ func TestStatusOfOneCid(t *testing.T) {
 	if pm := object(t, r.body)["peer_map"].(map[string]any); len(pm) != 1 || pm[e.fc.Peer(0).ID] == nil {
 		t.Errorf("local peer_map %v", pm)
 	}
+	// Both asked the IPFS nodes, as ipfs-cluster's status of one CID does.
+	if n := e.fc.CheckedCalls(); n != 2 {
+		t.Errorf("%d of the two statuses were checked against the IPFS nodes", n)
+	}
 }
 
 func TestStatusOfUnknownCidIsUnpinnedEverywhere(t *testing.T) {

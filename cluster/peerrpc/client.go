@@ -148,6 +148,25 @@ func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids [
 	return out, nil
 }
 
+// CheckedStatuses is Statuses with each pinned status checked against the
+// peer's IPFS node. A peer of an older build ignores the header and answers
+// its statuses as recorded.
+func (c *Client) CheckedStatuses(ctx context.Context, addr string, after uint64, cids []cid.Cid) ([]types.PinStatus, error) {
+	if len(cids) > MaxStatusBatch {
+		return nil, fmt.Errorf("checked statuses: %d CIDs, at most %d", len(cids), MaxStatusBatch)
+	}
+	h := readAfter(after)
+	if h == nil {
+		h = http.Header{}
+	}
+	h.Set(checkIPFSHeader, "1")
+	return c.statuses(ctx, addr, cids, h)
+}
+
+// checkIPFSHeader asks a status call to check pinned statuses against the
+// peer's IPFS node.
+const checkIPFSHeader = "Flotilla-Check-IPFS"
+
 // statuses is one status call for cids, at most MaxStatusBatch of them.
 func (c *Client) statuses(ctx context.Context, addr string, cids []cid.Cid, header ...http.Header) ([]types.PinStatus, error) {
 	strs := make([]string, len(cids))

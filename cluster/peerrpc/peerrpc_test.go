@@ -109,6 +109,14 @@ func (f *fakeLocal) RepoStat(context.Context) (types.RepoStat, error) {
 	return types.RepoStat{RepoSize: 7, NumObjects: 3}, f.err
 }
 func (f *fakeLocal) RepoGC(context.Context) types.RepoGC { return types.RepoGC{Peer: "peer-a"} }
+func (f *fakeLocal) CheckedStatuses(_ context.Context, cids []cid.Cid) []types.PinStatus {
+	out := f.Statuses(cids)
+	for i := range out {
+		out[i].Status = types.StatusUnexpectedlyUnpinned
+	}
+	return out
+}
+
 func (f *fakeLocal) Statuses(cids []cid.Cid) []types.PinStatus {
 	f.mu.Lock()
 	f.statusOf = append(f.statusOf, cids)

@@ -59,6 +59,9 @@ type Local interface {
 	RepoGC(ctx context.Context) types.RepoGC
 	// Statuses reports this peer's status of each CID, in order.
 	Statuses(cids []cid.Cid) []types.PinStatus
+	// CheckedStatuses is Statuses with each pinned status checked against
+	// the peer's IPFS node (unexpectedly_unpinned when it lost the pin).
+	CheckedStatuses(ctx context.Context, cids []cid.Cid) []types.PinStatus
 	// WaitSettled returns once this peer's status of c is pinned or
 	// failed, or ctx ends.
 	WaitSettled(ctx context.Context, c cid.Cid)
@@ -301,6 +304,10 @@ func (s *service) statuses(w http.ResponseWriter, r *http.Request) {
 		cids[i] = c
 	}
 	if !s.waitSettled(w, r, cids) {
+		return
+	}
+	if r.Header.Get(checkIPFSHeader) != "" {
+		writeJSON(w, http.StatusOK, s.local.CheckedStatuses(r.Context(), cids))
 		return
 	}
 	writeJSON(w, http.StatusOK, s.local.Statuses(cids))

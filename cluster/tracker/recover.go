@@ -47,8 +47,7 @@ func (t *Tracker) recoverUnheld(ctx context.Context, c cid.Cid) bool {
 		return false
 	}
 	askedAt := time.Now()
-	typ, pinned, err := t.ipfs.IsPinned(ctx, c)
-	if err != nil || (pinned && (typ == "recursive" || pin.Mode == storage.Direct)) {
+	if held, err := t.HeldOnIPFS(ctx, c, pin.Mode); err != nil || held {
 		return false
 	}
 	n, err := t.reconcileBatch([]reconcileCandidate{{cid: c, allocated: true}}, askedAt)
@@ -113,4 +112,17 @@ func (t *Tracker) RecoverAll(ctx context.Context, fn func([]cid.Cid) error) erro
 		}
 		return fn(queued)
 	})
+}
+
+// HeldOnIPFS asks the IPFS node whether it holds c as a cluster pin of
+// mode wants it held.
+func (t *Tracker) HeldOnIPFS(ctx context.Context, c cid.Cid, mode storage.Mode) (bool, error) {
+	typ, pinned, err := t.ipfs.IsPinned(ctx, c)
+	return heldAs(typ, pinned, mode), err
+}
+
+// heldAs reports whether the IPFS node's pin of type typ serves a cluster
+// pin of mode: a recursive pin serves both modes.
+func heldAs(typ string, pinned bool, mode storage.Mode) bool {
+	return pinned && (typ == "recursive" || mode == storage.Direct)
 }

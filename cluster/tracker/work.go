@@ -131,7 +131,7 @@ func (t *Tracker) pin(ctx context.Context, pin storage.Pin, pc *progressCounter)
 		}
 		return
 	}
-	held := pinned && (typ == "recursive" || pin.Mode == storage.Direct)
+	held := heldAs(typ, pinned, pin.Mode)
 	if held {
 		t.sawHeld(pc)
 	}

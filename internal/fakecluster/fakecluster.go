@@ -67,6 +67,7 @@ type Cluster struct {
 	pinCalls         int
 	lastPin          storage.Pin
 	peerMapCalls     int
+	checkedCalls     int
 	peerMapsCalls    int
 	localStatusCalls int
 	recoverCalls     []cid.Cid

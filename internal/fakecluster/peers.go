@@ -265,3 +265,19 @@ func (f *Cluster) SetDelegates(addrs ...string) {
 func (f *Cluster) Delegates(context.Context, cid.Cid) []string {
 	return read(f, func() []string { return slices.Clone(f.delegates) })
 }
+
+// CheckedPeerMap is PeerMap: the fake's statuses are already what it holds.
+// It counts in CheckedCalls.
+func (f *Cluster) CheckedPeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
+	f.locked(func() { f.checkedCalls++ })
+	return f.PeerMap(ctx, c)
+}
+
+// CheckedLocalStatus is LocalStatus, as CheckedPeerMap is PeerMap.
+func (f *Cluster) CheckedLocalStatus(_ context.Context, c cid.Cid) types.PinStatus {
+	f.locked(func() { f.checkedCalls++ })
+	return f.LocalStatus(c)
+}
+
+// CheckedCalls is how many checked statuses were asked.
+func (f *Cluster) CheckedCalls() int { return read(f, func() int { return f.checkedCalls }) }
