@@ -194,14 +194,16 @@ func envExample(t *testing.T) map[string]string {
 			vars[k] = v
 		}
 	}
-	if _, ok := vars["FLOTILLA_CLUSTER_SECRET"]; !ok {
-		t.Fatal(".env.example does not define FLOTILLA_CLUSTER_SECRET")
+	for _, name := range []string{"FLOTILLA_CLUSTER_SECRET", "FLOTILLA_CLUSTER_FOLLOWER_SECRET"} {
+		if _, ok := vars[name]; !ok {
+			t.Fatalf(".env.example does not define %s", name)
+		}
+		secret, err := NewSecret()
+		if err != nil {
+			t.Fatal(err)
+		}
+		vars[name] = secret
 	}
-	secret, err := NewSecret()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars["FLOTILLA_CLUSTER_SECRET"] = secret
 	return vars
 }
 

@@ -43,6 +43,10 @@ func TestComposeSettingsAreConfigurationKeys(t *testing.T) {
 		if cfg.Cluster.Secret != vars["FLOTILLA_CLUSTER_SECRET"] {
 			t.Errorf("peer %s does not take cluster.secret from .env's FLOTILLA_CLUSTER_SECRET", name)
 		}
+		// And one follower secret: a follower must follow whichever leads.
+		if cfg.Cluster.FollowerSecret != vars["FLOTILLA_CLUSTER_FOLLOWER_SECRET"] {
+			t.Errorf("peer %s does not take cluster.follower_secret from .env's FLOTILLA_CLUSTER_FOLLOWER_SECRET", name)
+		}
 	}
 }
 
