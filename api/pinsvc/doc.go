@@ -16,7 +16,10 @@
 // second request: a per-request ID would promise a reference count the
 // cluster does not keep, and deleting either request unpins the CID. Any
 // multibase spelling of the CID is accepted as a requestid; responses always
-// carry the canonical one, and pin.cid likewise.
+// carry the canonical one. pin.cid is the client's spelling in the answer to
+// its POST (add or replace), as the spec's "original Pin values" ask; the
+// cluster keeps the CID, not its spelling, so later GETs and lists carry the
+// canonical one there too.
 //
 // Accounts. Every accepted token sees the whole cluster pinset, including pins
 // made through the proxy or the admin API: tokens authenticate, they do not

@@ -11,7 +11,7 @@ import (
 // add is POST /pins. Pinning a CID the cluster already holds updates that
 // pin (same requestid) with the request's name, origins and meta.
 func (s *server) add(w http.ResponseWriter, r *http.Request) {
-	p, err := decodePin(w, r)
+	p, sentCid, err := decodePin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -24,7 +24,7 @@ func (s *server) add(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.commit(w, r, p)
+	s.commit(w, r, p, sentCid)
 }
 
 // replace is POST /pins/{requestid}: the new pin is committed before the old
@@ -42,14 +42,14 @@ func (s *server) replace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p, err := decodePin(w, r)
+	p, sentCid, err := decodePin(w, r)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
 	keepPlacement(&p, old)
 	if p.Cid.Equals(old.Cid) {
-		s.commit(w, r, p)
+		s.commit(w, r, p, sentCid)
 		return
 	}
 	p.PinUpdate = old.Cid
@@ -62,7 +62,7 @@ func (s *server) replace(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	s.accepted(r.Context(), w, committed)
+	s.accepted(r.Context(), w, committed, sentCid)
 }
 
 // keepPlacement carries over where an existing pin lives: its replication
@@ -74,17 +74,23 @@ func keepPlacement(p *storage.Pin, from storage.Pin) {
 	p.UserAllocations = from.UserAllocations
 }
 
-func (s *server) commit(w http.ResponseWriter, r *http.Request, p storage.Pin) {
+func (s *server) commit(w http.ResponseWriter, r *http.Request, p storage.Pin, sentCid string) {
 	committed, err := s.cluster.Pin(r.Context(), p)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	s.accepted(r.Context(), w, committed)
+	s.accepted(r.Context(), w, committed, sentCid)
 }
 
-func (s *server) accepted(ctx context.Context, w http.ResponseWriter, p storage.Pin) {
-	writeJSON(w, http.StatusAccepted, s.statusOf(ctx, p, "", ""))
+// accepted answers a Pin body with pin.cid as the client spelled it: the
+// spec's PinStatus.pin holds the original Pin, and users paste what Kubo
+// prints back into `ipfs pin remote rm --cid`. The cluster stores the CID,
+// not its spelling, so later GETs and lists give the canonical form.
+func (s *server) accepted(ctx context.Context, w http.ResponseWriter, p storage.Pin, sentCid string) {
+	ps := s.statusOf(ctx, p, "", "")
+	ps.Pin.Cid = sentCid
+	writeJSON(w, http.StatusAccepted, ps)
 }
 
 // get is GET /pins/{requestid}. The cluster answers from this peer's state,

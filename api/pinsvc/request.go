@@ -31,46 +31,47 @@ type pinBody struct {
 	Meta    map[string]string `json:"meta"`
 }
 
-// decodePin reads a Pin body into a recursive cluster pin. It is strict
+// decodePin reads a Pin body into a recursive cluster pin, and returns the
+// cid as the client spelled it, which the answer echoes. It is strict
 // about the shape (a typo'd field would otherwise be silently dropped) and
 // lenient about origins, which are only hints: Kubo sends every address it
 // has, often more than the spec's 20 and some unusable, so the extra ones are
 // dropped rather than refused.
-func decodePin(w http.ResponseWriter, r *http.Request) (storage.Pin, error) {
+func decodePin(w http.ResponseWriter, r *http.Request) (storage.Pin, string, error) {
 	if err := requireJSON(r); err != nil {
-		return storage.Pin{}, err
+		return storage.Pin{}, "", err
 	}
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	dec.DisallowUnknownFields()
 	var b pinBody
 	if err := dec.Decode(&b); err != nil {
-		return storage.Pin{}, bodyError(err)
+		return storage.Pin{}, "", bodyError(err)
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return storage.Pin{}, err
+			return storage.Pin{}, "", err
 		}
-		return storage.Pin{}, errBadRequest("unexpected data after the Pin object")
+		return storage.Pin{}, "", errBadRequest("unexpected data after the Pin object")
 	}
 	if b.Cid == nil || *b.Cid == "" {
-		return storage.Pin{}, errBadRequest(`"cid" is required`)
+		return storage.Pin{}, "", errBadRequest(`"cid" is required`)
 	}
 	c, err := cid.Decode(*b.Cid)
 	if err != nil {
-		return storage.Pin{}, errBadRequest(fmt.Sprintf("invalid cid %s: %v", quote(*b.Cid), err))
+		return storage.Pin{}, "", errBadRequest(fmt.Sprintf("invalid cid %s: %v", quote(*b.Cid), err))
 	}
 	if n := utf8.RuneCountInString(b.Name); n > maxName {
-		return storage.Pin{}, errBadRequest(fmt.Sprintf("name is %d characters long, more than the %d allowed", n, maxName))
+		return storage.Pin{}, "", errBadRequest(fmt.Sprintf("name is %d characters long, more than the %d allowed", n, maxName))
 	}
 	if len(b.Meta) > maxMeta {
-		return storage.Pin{}, errBadRequest(fmt.Sprintf("meta has %d entries, more than the %d allowed", len(b.Meta), maxMeta))
+		return storage.Pin{}, "", errBadRequest(fmt.Sprintf("meta has %d entries, more than the %d allowed", len(b.Meta), maxMeta))
 	}
 	p := storage.Pin{Cid: c, Name: b.Name, Mode: storage.Recursive, Origins: p2pAddrs(b.Origins, maxOrigins)}
 	if len(b.Meta) > 0 {
 		p.Metadata = b.Meta
 	}
-	return p, nil
+	return p, *b.Cid, nil
 }
 
 // requireJSON refuses a Pin body that is not labelled application/json.

@@ -299,3 +299,30 @@ func readAll(t *testing.T, resp *http.Response) []byte {
 	}
 	return b
 }
+
+// The spec's PinStatus.pin holds the Pin as sent, and users paste the CID
+// Kubo prints back into `ipfs pin remote rm --cid`.
+func TestAnswersEchoTheCIDAsSent(t *testing.T) {
+	a := newAPI(t)
+	c, neu := testCid(1), testCid(2)
+	b36, err := c.StringOfBase(multibase.Base36)
+	if err != nil {
+		t.Fatal(err)
+	}
+	added := a.do("POST", "/pins", map[string]any{"cid": b36}).status(t, http.StatusAccepted)
+	if added.Pin.Cid != b36 || added.RequestID != c.String() {
+		t.Fatalf("POST answered pin.cid %q requestid %q, want %s and the canonical %s", added.Pin.Cid, added.RequestID, b36, c)
+	}
+	neu58, err := neu.StringOfBase(multibase.Base58BTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replaced := a.do("POST", "/pins/"+added.RequestID, map[string]any{"cid": neu58}).status(t, http.StatusAccepted)
+	if replaced.Pin.Cid != neu58 || replaced.RequestID != neu.String() {
+		t.Fatalf("replace answered pin.cid %q requestid %q, want %s and the canonical %s", replaced.Pin.Cid, replaced.RequestID, neu58, neu)
+	}
+	// The spelling is not stored: later answers are canonical.
+	if got := a.do("GET", "/pins/"+replaced.RequestID, nil).status(t, http.StatusOK); got.Pin.Cid != neu.String() {
+		t.Fatalf("GET answered pin.cid %q, want %s", got.Pin.Cid, neu)
+	}
+}
