@@ -86,7 +86,7 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	}
 	log = log.With().Str("self", shortID(ident.ID)).Logger()
 
-	d := &daemon{cfg: cfg, cfgPath: cfgPath, home: home, ident: ident, key: key, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
+	d := &daemon{cfg: cfg, cfgPath: cfgPath, environ: g.env.Environ, home: home, ident: ident, key: key, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
 	if err := d.start(ctx, bootstrap, follow); err != nil {
 		d.stop()
 		return err
@@ -127,6 +127,9 @@ func (d *daemon) removedFromCluster(ctx context.Context) <-chan struct{} {
 type daemon struct {
 	cfg     config.Config
 	cfgPath string
+	// environ is the process environment, whose variables may have set
+	// the keys an error names.
+	environ []string
 	home    string
 	ident   config.Identity
 	key     crypto.PrivKey // ident's
@@ -153,8 +156,10 @@ func (d *daemon) component(name string) zerolog.Logger {
 	return d.log.With().Str("component", name).Logger()
 }
 
+// badKey blames key for err, with where its value came from: the file or
+// the variable that overrode it.
 func (d *daemon) badKey(key string, err error) error {
-	return &config.Error{Source: d.cfgPath, Key: key, Err: err}
+	return &config.Error{Source: config.Source(d.cfgPath, d.environ, key), Key: key, Err: err}
 }
 
 // start brings the peer up in named steps. A failed step returns its

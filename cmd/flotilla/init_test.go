@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -80,5 +81,27 @@ func TestAFollowerWithoutTheFollowerSecretSaysWhichKey(t *testing.T) {
 	r := runCLI(t, env, nil, "daemon", "--init", "--follow", "127.0.0.1:1")
 	if r.code != 1 || !strings.Contains(r.stderr, "cluster.follower_secret") {
 		t.Fatalf("a follower without the follower secret: %d %q", r.code, r.stderr)
+	}
+}
+
+// A listen address in use is blamed on the variable that gave it, not on
+// service.json, which may hold another address.
+func TestAListenAddressInUseNamesTheVariableThatGaveIt(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	home := filepath.Join(t.TempDir(), "home")
+	env := []string{
+		"FLOTILLA_PATH=" + home,
+		"FLOTILLA_CLUSTER_LISTEN=127.0.0.1:0", "FLOTILLA_API_LISTEN=" + taken.Addr().String(),
+		"FLOTILLA_PROXY_LISTEN=127.0.0.1:0", "FLOTILLA_PINSVC_LISTEN=127.0.0.1:0",
+		"FLOTILLA_IPFS_API=http://127.0.0.1:1",
+	}
+	r := runCLI(t, env, nil, "daemon", "--init")
+	want := "environment variable FLOTILLA_API_LISTEN: api.listen: "
+	if r.code != 1 || !strings.Contains(r.stderr, want) {
+		t.Fatalf("daemon with api.listen in use: %d %q, want %q", r.code, r.stderr, want)
 	}
 }

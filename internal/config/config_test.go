@@ -182,3 +182,24 @@ func TestIdentityRoundTripAndTamper(t *testing.T) {
 		t.Fatalf("tampered identity accepted: %v", err)
 	}
 }
+
+// A value that fails validation is blamed on where it was written: the
+// variable that overrode the key, else the file, so that the operator
+// edits the right one.
+func TestAnInvalidValueNamesTheVariableThatSetIt(t *testing.T) {
+	p := writeConfig(t, `{"cluster":{"secret":"`+strings.Repeat("ab", 32)+`","peername":"p1"},"raft":{"voters":0}}`)
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{[]string{"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN=3"},
+			"environment variable FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN: cluster.replication_factor_min: "},
+		{[]string{"FLOTILLA_CLUSTER_SECRET=abc"}, "environment variable FLOTILLA_CLUSTER_SECRET: cluster.secret: must be 64 hex"},
+		{[]string{"FLOTILLA_CLUSTER_PEERNAME=p2"}, p + ": raft.voters: "},
+	} {
+		_, err := Load(p, tc.env)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("with %q: %v, want it to start %q", tc.env, err, tc.want)
+		}
+	}
+}

@@ -50,11 +50,29 @@ func Load(path string, environ []string) (Config, error) {
 	if err := cfg.Validate(); err != nil {
 		var ve *Error
 		if errors.As(err, &ve) && ve.Source == "" {
-			ve.Source = path
+			ve.Source = Source(path, environ, ve.Key)
 		}
 		return cfg, err
 	}
 	return cfg, nil
+}
+
+// Source says where the value of key (section.key) came from: the
+// environment variable that overrides it when environ sets one, else the
+// file at path. An error about a value must send the operator to where it
+// is written, not to a file that may not even hold the key.
+func Source(path string, environ []string, key string) string {
+	section, name, ok := strings.Cut(key, ".")
+	if !ok {
+		return path
+	}
+	variable := envName(section, name)
+	for _, kv := range environ {
+		if k, _, ok := strings.Cut(kv, "="); ok && k == variable {
+			return "environment variable " + variable
+		}
+	}
+	return path
 }
 
 // Save writes cfg as indented JSON, readable by an operator.

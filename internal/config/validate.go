@@ -13,7 +13,7 @@ import (
 )
 
 // Validate checks every value that could otherwise fail later, far from its
-// cause. The error names the key; Load adds the file.
+// cause. The error names the key; Load adds where its value came from.
 func (c Config) Validate() error {
 	bad := func(key string, format string, args ...any) error {
 		return &Error{Key: key, Err: fmt.Errorf(format, args...)}
