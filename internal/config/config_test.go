@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 func writeConfig(t *testing.T, body string) string {
@@ -111,6 +113,11 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"short token secret", `{"api":{"token_secret":"hunter2"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.token_secret", "at least 32"}},
 		{"negative min rate", `{"http":{"body_min_rate":-1},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"http.body_min_rate", "negative"}},
 		{"negative connection limit", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_HTTP_MAX_CONNECTIONS=-5"}, []string{"http.max_connections", "negative"}},
+		{"heartbeat timeout under Raft's floor", `{"raft":{"heartbeat_timeout":"1ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.heartbeat_timeout", "at least 10ms"}},
+		{"heartbeat timeout whose leader lease is under Raft's floor", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_RAFT_HEARTBEAT_TIMEOUT=9ms", "FLOTILLA_RAFT_ELECTION_TIMEOUT=9ms"}, []string{"FLOTILLA_RAFT_HEARTBEAT_TIMEOUT", "raft.heartbeat_timeout", "at least 10ms"}},
+		{"election timeout under the heartbeat's", `{"raft":{"election_timeout":"10ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.election_timeout", "shorter than raft.heartbeat_timeout (1s)"}},
+		{"snapshot interval under Raft's floor", `{"raft":{"snapshot_interval":"1ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.snapshot_interval", "at least 5ms"}},
+		{"no heartbeat interval", `{"health":{"heartbeat_interval":"0s"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"health.heartbeat_interval:", "longer than 0s"}},
 		{"pprof beyond loopback", `{"api":{"listen":"0.0.0.0:9094","pprof":true},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.pprof", "loopback"}},
 	}
 	for _, tc := range cases {
@@ -200,6 +207,32 @@ func TestAnInvalidValueNamesTheVariableThatSetIt(t *testing.T) {
 		_, err := Load(p, tc.env)
 		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
 			t.Errorf("with %q: %v, want it to start %q", tc.env, err, tc.want)
+		}
+	}
+}
+
+// Validate's floors on the Raft timings are hashicorp/raft's own: what
+// Validate accepts, Raft starts with, and what it refuses, Raft would have
+// refused. The leader lease is derived as cluster/raft.go derives it.
+func TestRaftTimingFloorsAreRaftsOwn(t *testing.T) {
+	for _, tc := range []struct {
+		heartbeat, election, snapshot time.Duration
+	}{
+		{2 * raftMinTimeout, 2 * raftMinTimeout, raftMinTimeout},
+		{2*raftMinTimeout - 1, time.Second, time.Minute},
+		{time.Second, time.Second - 1, time.Minute},
+		{time.Second, time.Second, raftMinTimeout - 1},
+	} {
+		cfg := validConfig(t)
+		cfg.Raft.HeartbeatTimeout, cfg.Raft.ElectionTimeout, cfg.Raft.SnapshotInterval =
+			Duration(tc.heartbeat), Duration(tc.election), Duration(tc.snapshot)
+		rc := raft.DefaultConfig()
+		rc.LocalID = "p1"
+		rc.HeartbeatTimeout, rc.ElectionTimeout, rc.SnapshotInterval = tc.heartbeat, tc.election, tc.snapshot
+		rc.LeaderLeaseTimeout = min(tc.heartbeat/2, rc.LeaderLeaseTimeout)
+		ours, raftsOwn := cfg.Validate(), raft.ValidateConfig(rc)
+		if (ours == nil) != (raftsOwn == nil) {
+			t.Errorf("%+v: Validate says %v, Raft says %v", tc, ours, raftsOwn)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
 )
@@ -69,8 +70,36 @@ func (c Config) Validate() error {
 	if c.Raft.BatchMaxPins < 1 {
 		return bad("raft.batch_max_pins", "must be at least 1")
 	}
-	if c.Health.HeartbeatInterval <= 0 || c.Health.HeartbeatTTL <= c.Health.HeartbeatInterval {
+	if err := c.checkRaftTimings(); err != nil {
+		return err
+	}
+	if c.Health.HeartbeatInterval <= 0 {
+		return bad("health.heartbeat_interval", "must be longer than 0s")
+	}
+	if c.Health.HeartbeatTTL <= c.Health.HeartbeatInterval {
 		return bad("health.heartbeat_ttl", "must be longer than health.heartbeat_interval (%s)", c.Health.HeartbeatInterval.D())
+	}
+	return nil
+}
+
+// raftMinTimeout is the shortest timeout hashicorp/raft's ValidateConfig
+// accepts, for the heartbeat, election and leader lease timeouts and the
+// snapshot interval.
+const raftMinTimeout = 5 * time.Millisecond
+
+// checkRaftTimings makes the checks hashicorp/raft makes when it starts,
+// so that a bad timing names its key instead of stopping the daemon with
+// Raft's own field names. The leader lease is half the heartbeat timeout
+// (cluster/raft.go), hence twice Raft's floor for the heartbeat.
+func (c Config) checkRaftTimings() error {
+	r := c.Raft
+	switch {
+	case r.HeartbeatTimeout.D() < 2*raftMinTimeout:
+		return &Error{Key: "raft.heartbeat_timeout", Err: fmt.Errorf("%s is too short: Raft needs at least %s", r.HeartbeatTimeout.D(), 2*raftMinTimeout)}
+	case r.ElectionTimeout < r.HeartbeatTimeout:
+		return &Error{Key: "raft.election_timeout", Err: fmt.Errorf("%s is shorter than raft.heartbeat_timeout (%s): Raft needs it at least as long", r.ElectionTimeout.D(), r.HeartbeatTimeout.D())}
+	case r.SnapshotInterval.D() < raftMinTimeout:
+		return &Error{Key: "raft.snapshot_interval", Err: fmt.Errorf("%s is too short: Raft needs at least %s", r.SnapshotInterval.D(), raftMinTimeout)}
 	}
 	return nil
 }
