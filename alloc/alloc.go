@@ -4,6 +4,7 @@
 package alloc
 
 import (
+	"cmp"
 	"fmt"
 	"hash/fnv"
 	"math/bits"
@@ -99,12 +100,62 @@ func Allocate(r Request) ([]string, error) {
 	return ids, nil
 }
 
+// metric is a numeric criterion of AllocateBy: compare is negative when
+// a ranks before b.
+type metric struct {
+	name    string
+	compare func(a, b Candidate) int
+}
+
+// metrics are the numeric criteria AllocateBy may name, in the order that
+// breaks the ties the operator's order leaves. Ranking and CheckAllocateBy
+// both read this one list, so that a name is accepted exactly when it ranks.
+func metrics() []metric {
+	return []metric{
+		{"freespace", func(a, b Candidate) int { return cmp.Compare(spaceBucket(b.FreeSpace), spaceBucket(a.FreeSpace)) }},
+		{"pincount", func(a, b Candidate) int { return cmp.Compare(a.PinCount, b.PinCount) }},
+	}
+}
+
+// tagPrefix starts a criterion that spreads replicas across the values of
+// a tag: "tag:region".
+const tagPrefix = "tag:"
+
+// CheckAllocateBy refuses a criterion that the ranking does not know,
+// which it would otherwise skip in silence, dropping a placement rule.
+func CheckAllocateBy(allocateBy []string) error {
+	known := metrics()
+	for _, m := range allocateBy {
+		if name, ok := strings.CutPrefix(m, tagPrefix); ok && name != "" {
+			continue
+		}
+		if slices.ContainsFunc(known, func(k metric) bool { return k.name == m }) {
+			continue
+		}
+		forms := make([]string, 0, len(known)+1)
+		for _, k := range known {
+			forms = append(forms, k.name)
+		}
+		return fmt.Errorf("%q is not a criterion: use %s or %s<name>", m, strings.Join(forms, ", "), tagPrefix)
+	}
+	return nil
+}
+
 // rankByMetrics sorts best first by the numeric metrics, in the order the
 // operator listed them, then free space and pin count, then a hash of the
 // pin's key and the peer's ID: the order is total, the result deterministic,
 // and pins spread evenly over peers that tie (rendezvous hashing).
 func rankByMetrics(cs []Candidate, allocateBy []string, key string) {
-	order := append(slices.Clone(allocateBy), "freespace", "pincount")
+	known := metrics()
+	var order []func(a, b Candidate) int
+	for _, name := range allocateBy {
+		if i := slices.IndexFunc(known, func(k metric) bool { return k.name == name }); i >= 0 {
+			order = append(order, known[i].compare)
+		}
+	}
+	for _, k := range known {
+		order = append(order, k.compare)
+	}
 	tie := make(map[string]uint64, len(cs))
 	for _, c := range cs {
 		h := fnv.New64a()
@@ -115,16 +166,9 @@ func rankByMetrics(cs []Candidate, allocateBy []string, key string) {
 	}
 	sort.Slice(cs, func(i, j int) bool {
 		a, b := cs[i], cs[j]
-		for _, m := range order {
-			switch m {
-			case "freespace":
-				if fa, fb := spaceBucket(a.FreeSpace), spaceBucket(b.FreeSpace); fa != fb {
-					return fa > fb
-				}
-			case "pincount":
-				if a.PinCount != b.PinCount {
-					return a.PinCount < b.PinCount
-				}
+		for _, compare := range order {
+			if c := compare(a, b); c != 0 {
+				return c < 0
 			}
 		}
 		if tie[a.ID] != tie[b.ID] {
@@ -156,7 +200,7 @@ func spaceBucket(free uint64) uint64 {
 func tagNames(allocateBy []string) []string {
 	var out []string
 	for _, m := range allocateBy {
-		if name, ok := strings.CutPrefix(m, "tag:"); ok {
+		if name, ok := strings.CutPrefix(m, tagPrefix); ok {
 			out = append(out, name)
 		}
 	}

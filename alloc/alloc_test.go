@@ -148,3 +148,26 @@ func TestMoreFreeSpaceStillWinsOverATie(t *testing.T) {
 		}
 	}
 }
+
+// CheckAllocateBy accepts what the ranking acts on and refuses the rest,
+// which the ranking would skip: a misspelt rule must not vanish in silence.
+func TestCheckAllocateByAcceptsWhatRanks(t *testing.T) {
+	for _, m := range metrics() {
+		if err := CheckAllocateBy([]string{m.name}); err != nil {
+			t.Errorf("the ranking's own %q refused: %v", m.name, err)
+		}
+	}
+	if err := CheckAllocateBy([]string{"tag:region", "pincount", "freespace"}); err != nil {
+		t.Errorf("tag:region refused: %v", err)
+	}
+	for _, bad := range []string{"bogus", "tags:region", "tag:", "FreeSpace", ""} {
+		err := CheckAllocateBy([]string{"freespace", bad})
+		if err == nil {
+			t.Errorf("%q accepted", bad)
+			continue
+		}
+		if want := fmt.Sprintf("%q is not a criterion: use freespace, pincount or tag:<name>", bad); err.Error() != want {
+			t.Errorf("%q: %v, want %q", bad, err, want)
+		}
+	}
+}

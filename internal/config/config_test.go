@@ -118,6 +118,9 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"election timeout under the heartbeat's", `{"raft":{"election_timeout":"10ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.election_timeout", "shorter than raft.heartbeat_timeout (1s)"}},
 		{"snapshot interval under Raft's floor", `{"raft":{"snapshot_interval":"1ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.snapshot_interval", "at least 5ms"}},
 		{"no heartbeat interval", `{"health":{"heartbeat_interval":"0s"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"health.heartbeat_interval:", "longer than 0s"}},
+		{"unknown allocation criterion", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_ALLOCATE_BY=freespace,bogus"}, []string{"environment variable FLOTILLA_CLUSTER_ALLOCATE_BY", "cluster.allocate_by", `"bogus"`, "freespace, pincount or tag:<name>"}},
+		{"misspelt tag criterion", `{"cluster":{"secret":"` + secret + `","allocate_by":["tags:region"]}}`, nil, []string{"cluster.allocate_by", `"tags:region"`, "tag:<name>"}},
+		{"tag criterion without a name", `{"cluster":{"secret":"` + secret + `","allocate_by":["tag:"]}}`, nil, []string{"cluster.allocate_by", `"tag:"`}},
 		{"pprof beyond loopback", `{"api":{"listen":"0.0.0.0:9094","pprof":true},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.pprof", "loopback"}},
 	}
 	for _, tc := range cases {

@@ -49,6 +49,9 @@ func (c Config) Validate() error {
 	if err := alloc.CheckFactors(c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax); err != nil {
 		return bad("cluster.replication_factor_min", "%v", err)
 	}
+	if err := alloc.CheckAllocateBy(c.Cluster.AllocateBy); err != nil {
+		return bad("cluster.allocate_by", "%v", err)
+	}
 	if c.Proxy.PinWait != "pinned" && c.Proxy.PinWait != "committed" {
 		return bad("proxy.pin_wait", "%q must be \"pinned\" or \"committed\"", c.Proxy.PinWait)
 	}
