@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -86,8 +87,9 @@ func (e entry) run(ctx context.Context, g *globals, name string, args []string) 
 	if len(args) > 0 && !help {
 		fmt.Fprintf(g.env.Stderr, "flotilla %s: unknown subcommand %q\n", name, args[0])
 	}
-	fmt.Fprintf(g.env.Stderr, "usage: flotilla %s <subcommand> [flags]\n\nsubcommands:\n", name)
-	t := newTable(g.env.Stderr)
+	var text bytes.Buffer
+	fmt.Fprintf(&text, "usage: flotilla %s <subcommand> [flags]\n\nsubcommands:\n", name)
+	t := newTable(&text)
 	for _, n := range slices.Sorted(maps.Keys(e.subs)) {
 		t.row("", strings.TrimSpace(n+" "+e.subs[n].args), e.subs[n].summary)
 	}
@@ -95,8 +97,9 @@ func (e entry) run(ctx context.Context, g *globals, name string, args []string) 
 		return err
 	}
 	if help {
-		return flag.ErrHelp
+		return &helpAsked{text: text.Bytes()}
 	}
+	_, _ = g.env.Stderr.Write(text.Bytes())
 	return errUsage
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"github.com/flotilla-ipfs/flotilla/internal/logging"
 )
 
 // Env is the process environment a command runs in, passed in so that
@@ -51,9 +54,24 @@ func newGlobalFlagSet(g *globals) *flag.FlagSet {
 	fs := flag.NewFlagSet("flotilla", flag.ContinueOnError)
 	fs.SetOutput(g.env.Stderr)
 	fs.StringVar(&g.path, "path", "", "home folder (default $FLOTILLA_PATH, else ~/.flotilla)")
-	fs.StringVar(&g.logLevel, "log-level", "info", "log level: debug, info, warn, error")
-	fs.Usage = func() { usage(g.env.Stderr, fs) }
+	g.logLevel = "info"
+	fs.Var((*levelFlag)(&g.logLevel), "log-level", "log `level`: debug, info, warn, error")
+	fs.Usage = func() { usage(fs.Output(), fs) }
 	return fs
+}
+
+// levelFlag is --log-level, checked as it is parsed: only the daemon logs,
+// and a bad level must not pass unnoticed before any other command.
+type levelFlag string
+
+func (l *levelFlag) String() string { return string(*l) }
+
+func (l *levelFlag) Set(s string) error {
+	if _, err := logging.ParseLevel(s); err != nil {
+		return err
+	}
+	*l = levelFlag(s)
+	return nil
 }
 
 // errUsage marks a mistake in the command line; it exits with status 2.
@@ -63,11 +81,8 @@ var errUsage = errors.New("usage")
 func Run(ctx context.Context, args []string, env Env) int {
 	g := &globals{env: env}
 	fs := newGlobalFlagSet(g)
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	if err := parseFlags(fs, args); err != nil {
+		return exitHelpOrUsage(env, err)
 	}
 	if fs.NArg() == 0 {
 		usage(env.Stderr, fs)
@@ -82,7 +97,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 	}
 	if err := cmd.run(ctx, g, name, fs.Args()[1:]); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return 0
+			return exitHelpOrUsage(env, err)
 		}
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintf(env.Stderr, "flotilla %s: %v\n", name, err)
@@ -122,18 +137,49 @@ func newFlagSet(g *globals, name, args string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(g.env.Stderr)
 	fs.Usage = func() {
-		fmt.Fprintln(g.env.Stderr, strings.TrimSpace("usage: flotilla "+name+" [flags] "+args))
+		fmt.Fprintln(fs.Output(), strings.TrimSpace("usage: flotilla "+name+" [flags] "+args))
 		fs.PrintDefaults()
 	}
 	return fs
 }
 
+// helpAsked is an asked-for help (-h, --help): its text belongs on stdout,
+// where `flotilla --help | less` reads it, and the exit status is 0.
+type helpAsked struct{ text []byte }
+
+func (h *helpAsked) Error() string { return "help asked for" }
+
+func (h *helpAsked) Is(target error) bool { return target == flag.ErrHelp }
+
+// parseFlags parses args with fs. The flag package writes an asked-for help
+// and a mistake's usage to the same output, and only the outcome tells
+// them apart, so its output is held until then: a mistake's goes to the
+// flag set's output (stderr) at once, an asked-for help back to Run.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
+	out := fs.Output()
+	var held bytes.Buffer
+	fs.SetOutput(&held)
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	if errors.Is(err, flag.ErrHelp) {
+		return &helpAsked{text: held.Bytes()}
+	}
+	_, _ = out.Write(held.Bytes())
+	if err != nil {
 		return errUsage
 	}
 	return nil
+}
+
+// exitHelpOrUsage prints an asked-for help on stdout and exits 0; any other
+// parse error has had its usage printed on stderr, and exits 2.
+func exitHelpOrUsage(env Env, err error) int {
+	var help *helpAsked
+	if errors.As(err, &help) {
+		_, _ = env.Stdout.Write(help.text)
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	return 2
 }

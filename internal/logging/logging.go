@@ -5,6 +5,7 @@ package logging
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -17,18 +18,28 @@ import (
 
 // New returns the root logger: human-readable on a terminal, JSON otherwise.
 func New(out *os.File, level string) (zerolog.Logger, error) {
-	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
-	if err != nil || level == "" {
-		if level != "" {
-			return zerolog.Nop(), err
-		}
-		lvl = zerolog.InfoLevel
+	lvl, err := ParseLevel(level)
+	if err != nil {
+		return zerolog.Nop(), err
 	}
 	var w io.Writer = out
 	if isatty.IsTerminal(out.Fd()) {
 		w = zerolog.ConsoleWriter{Out: out, TimeFormat: time.TimeOnly}
 	}
 	return zerolog.New(w).Level(lvl).With().Timestamp().Logger(), nil
+}
+
+// ParseLevel reads a level name in any case; empty is info. zerolog's own
+// error says it defaults to no level, which is not what New does.
+func ParseLevel(level string) (zerolog.Level, error) {
+	if level == "" {
+		return zerolog.InfoLevel, nil
+	}
+	lvl, err := zerolog.ParseLevel(strings.ToLower(level))
+	if err != nil {
+		return zerolog.NoLevel, fmt.Errorf("%q is not a log level: use debug, info, warn or error", level)
+	}
+	return lvl, nil
 }
 
 // HCLog adapts a zerolog logger for libraries that take an hclog.Logger.
