@@ -60,9 +60,12 @@ func (cmd *clientCommand) start(ctx context.Context, args []string, minArgs, max
 	return pos, c, ctx, err
 }
 
-// connect applies the environment and the timeout. When it succeeds, close
-// must be called.
+// connect applies the global --api, the environment and the timeout. When
+// it succeeds, close must be called.
 func (cmd *clientCommand) connect(ctx context.Context) (*apiClient, context.Context, error) {
+	if cmd.api == "" {
+		cmd.api = cmd.g.api
+	}
 	for _, f := range []struct {
 		dst *string
 		env string

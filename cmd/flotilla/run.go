@@ -47,6 +47,9 @@ type globals struct {
 	env      Env
 	path     string
 	logLevel string
+	// api is --api given before the command, as ipfs-cluster-ctl's users
+	// write --host first; a client command's own --api wins over it.
+	api string
 }
 
 // newGlobalFlagSet binds the flags that come before the command name to g.
@@ -56,6 +59,7 @@ func newGlobalFlagSet(g *globals) *flag.FlagSet {
 	fs.StringVar(&g.path, "path", "", "home folder (default $FLOTILLA_PATH, else ~/.flotilla)")
 	g.logLevel = "info"
 	fs.Var((*levelFlag)(&g.logLevel), "log-level", "log `level`: debug, info, warn, error")
+	fs.StringVar(&g.api, "api", "", "admin API `URL` of the client commands, as their own --api")
 	fs.Usage = func() { usage(fs.Output(), fs) }
 	return fs
 }
@@ -111,7 +115,7 @@ func Run(ctx context.Context, args []string, env Env) int {
 }
 
 func usage(w io.Writer, fs *flag.FlagSet) {
-	fmt.Fprintln(w, "usage: flotilla [--path DIR] [--log-level LEVEL] <command> [args]")
+	fmt.Fprintln(w, "usage: flotilla [--path DIR] [--log-level LEVEL] [--api URL] <command> [args]")
 	fmt.Fprintln(w, "\ncommands:")
 	listCommands(w, commandTable())
 	fmt.Fprintln(w, "\nglobal flags:")

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/api/rest"
 )
 
 // An asked-for help is the output of the command: on stdout, so that
@@ -40,5 +44,29 @@ func TestABadLogLevelIsAMistake(t *testing.T) {
 	}
 	if r := runCLI(t, nil, nil, "--log-level", "WARN", "version"); r.code != 0 {
 		t.Fatalf("--log-level WARN version: %s", r)
+	}
+}
+
+// --api before the command, where ipfs-cluster-ctl's users put --host,
+// reaches the API; the command's own --api wins over it, and it wins over
+// FLOTILLA_API.
+func TestAPIBeforeTheCommand(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTeapot)
+		_, _ = w.Write(rest.ErrorJSON(http.StatusTeapot, "the test API answered "+r.URL.Path))
+	}))
+	defer srv.Close()
+	for _, args := range [][]string{
+		{"--api", srv.URL, "id"},
+		{"--api", "ftp://nowhere", "id", "--api", srv.URL},
+	} {
+		r := runCLI(t, []string{"FLOTILLA_API=127.0.0.1:1"}, nil, args...)
+		if r.code != 1 || !strings.Contains(r.stderr, "the test API answered /id") {
+			t.Errorf("flotilla %s: want the test API's answer, got %s", strings.Join(args, " "), r)
+		}
+	}
+	if r := runCLI(t, nil, nil, "--api", "ftp://nowhere", "id"); r.code != 2 || !strings.Contains(r.stderr, "--api") {
+		t.Errorf("a bad --api before the command: want exit 2 naming the flag, got %s", r)
 	}
 }
