@@ -108,14 +108,14 @@ func (n *Node) openFollow() error {
 // start from another address, which the leader would never reach it at,
 // it joins again in the background: the cluster may be down, and the
 // follower still serves what it holds.
-func (n *Node) followAgain(ctx context.Context) error {
+func (n *Node) followAgain(start, life context.Context) error {
 	if n.rp.fresh {
 		// A follower never starts a cluster of its own.
-		return n.join(ctx, n.followAddrs)
+		return n.join(start, n.followAddrs)
 	}
 	if len(n.followAddrs) > 0 && n.unreachedHere() {
 		n.goRun(func() {
-			if err := n.join(ctx, n.followAddrs); err != nil && ctx.Err() == nil {
+			if err := n.join(life, n.followAddrs); err != nil && life.Err() == nil {
 				n.log.Warn().Err(err).Msg("this follower moved to another address, and could not tell its cluster")
 			}
 		})

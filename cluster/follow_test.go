@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os"
@@ -242,14 +243,14 @@ func TestAFollowerRestartsWithoutFollowAndCatchesUp(t *testing.T) {
 func TestAFollowerNeedsItsClusterOnItsFirstStart(t *testing.T) {
 	p := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), follower: true}
 	p.id, p.key = newPeerIdentity(t)
-	_, err := New(p.config())
+	_, err := New(context.Background(), p.config())
 	if err == nil || !strings.Contains(err.Error(), "--follow") {
 		t.Fatalf("a follower's first start without a cluster = %v", err)
 	}
 	full := newTestPeer(t)
 	full.stop()
 	full.follower = true
-	if _, err := New(full.config(full.addr)); !errors.Is(err, ErrNotFollowerHome) {
+	if _, err := New(context.Background(), full.config(full.addr)); !errors.Is(err, ErrNotFollowerHome) {
 		t.Fatalf("following from a full peer's home = %v", err)
 	}
 }

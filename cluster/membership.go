@@ -15,9 +15,11 @@ import (
 )
 
 // join asks the cluster behind the bootstrap addresses to add this peer.
-// Any member forwards the request to the leader.
+// Any member forwards the request to the leader. It gives up after a
+// minute, or at once when ctx ends, with ctx's error.
 func (n *Node) join(ctx context.Context, bootstrap []string) error {
 	n.log.Info().Strs("via", bootstrap).Msg("joining the cluster")
+	stopped := func() error { return fmt.Errorf("stopped joining the cluster through %v: %w", bootstrap, ctx.Err()) }
 	deadline := time.Now().Add(time.Minute)
 	var lastErr error
 	for time.Now().Before(deadline) {
@@ -30,12 +32,16 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 				n.log.Info().Str("via", addr).Msg("joined the cluster")
 				return nil
 			}
+			if ctx.Err() != nil {
+				// The attempt was cut short, not refused: no warning.
+				return stopped()
+			}
 			lastErr = err
 			n.log.Warn().Err(err).Str("via", addr).Msg("join attempt failed")
 		}
 		select {
 		case <-ctx.Done():
-			return ctx.Err()
+			return stopped()
 		case <-time.After(time.Second):
 		}
 	}

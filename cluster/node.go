@@ -84,8 +84,10 @@ type Node struct {
 
 // New opens the peer's state and starts Raft, the cluster port, group commit
 // and the pin tracker, then joins the cluster when asked to. Each step is
-// named; whatever a failed start had opened, Close releases.
-func New(cfg Config) (*Node, error) {
+// named; whatever a failed start had opened, Close releases. ctx bounds the
+// start only: an operator who stops the daemon while it joins must not wait
+// for the join's minute. The peer, once started, runs until Close.
+func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.Allocation.ExpiryInterval == 0 {
 		cfg.Allocation.ExpiryInterval = time.Minute
 	}
@@ -95,7 +97,7 @@ func New(cfg Config) (*Node, error) {
 	if cfg.Observer == nil {
 		cfg.Observer = nopObserver{}
 	}
-	ctx, cancel := context.WithCancel(context.Background())
+	life, cancel := context.WithCancel(context.Background())
 	n := &Node{
 		cfg:     cfg,
 		log:     cfg.Log.With().Str("component", "cluster").Logger(),
@@ -113,16 +115,16 @@ func New(cfg Config) (*Node, error) {
 			return nil, err
 		}
 	}
-	n.startServices(ctx)
-	if err := n.joinIfAsked(ctx); err != nil {
+	n.startServices(life)
+	if err := n.joinIfAsked(ctx, life); err != nil {
 		n.Close()
 		return nil, err
 	}
-	n.goRun(func() { n.syncAfterStart(ctx) })
-	n.heartbeat(ctx)
-	n.goRun(func() { n.heartbeatLoop(ctx) })
-	n.goRun(func() { n.raiseAlerts(ctx) })
-	n.goRun(func() { n.leaderLoop(ctx) })
+	n.goRun(func() { n.syncAfterStart(life) })
+	n.heartbeat(life)
+	n.goRun(func() { n.heartbeatLoop(life) })
+	n.goRun(func() { n.raiseAlerts(life) })
+	n.goRun(func() { n.leaderLoop(life) })
 	return n, nil
 }
 
@@ -231,22 +233,24 @@ func (n *Node) startServices(ctx context.Context) {
 // joinIfAsked starts a new cluster or joins one on a first start, and joins
 // again a cluster that this peer left or was removed from when given
 // bootstrap addresses; its old log is then brought in line by the leader.
-func (n *Node) joinIfAsked(ctx context.Context) error {
+// A join that the start waits for ends with start; one left to run in the
+// background ends with the peer's life.
+func (n *Node) joinIfAsked(start, life context.Context) error {
 	bootstrap := n.cfg.Membership.Bootstrap
 	if n.follower() {
-		return n.followAgain(ctx)
+		return n.followAgain(start, life)
 	}
 	switch {
 	case n.rp.fresh && len(bootstrap) == 0:
 		n.log.Info().Str("id", n.cfg.ID).Msg("starting a new cluster with this peer as its first voter")
 		return n.rp.bootstrapAlone(n.cfg.ID, n.cfg.Advertise)
 	case n.rp.fresh:
-		return n.join(ctx, bootstrap)
+		return n.join(start, bootstrap)
 	case len(bootstrap) > 0 && !n.inRaft(n.cfg.ID):
 		n.log.Info().Msg("this peer is not a member of its cluster any more; joining again")
-		return n.join(ctx, bootstrap)
+		return n.join(start, bootstrap)
 	}
-	n.rejoinIfMoved(ctx, bootstrap)
+	n.rejoinIfMoved(life, bootstrap)
 	return nil
 }
 

@@ -68,7 +68,7 @@ func newTestPeerWith(t testing.TB, repinDelay time.Duration, bootstrap ...string
 
 func (p *testPeer) start(bootstrap ...string) {
 	p.t.Helper()
-	n, err := New(p.config(bootstrap...))
+	n, err := New(context.Background(), p.config(bootstrap...))
 	if err != nil {
 		p.t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestAfterARestartReadsWaitForWhatTheLeaderHeld(t *testing.T) {
 	t.Cleanup(release)
 	cfg := follower.config()
 	cfg.beforeFSM = func() { <-gate }
-	n, err := New(cfg)
+	n, err := New(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

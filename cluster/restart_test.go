@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -28,7 +29,7 @@ func TestAWipedRaftFolderRefusesToStart(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := p.config()
-	n, err := New(cfg)
+	n, err := New(context.Background(), cfg)
 	if err == nil {
 		n.Close()
 		t.Fatal("a peer whose raft folder was wiped started")
@@ -107,7 +108,7 @@ func TestAFollowersTornStateIsRebuiltWithoutUnpinning(t *testing.T) {
 	peers[1].stop()
 	eventually(t, "no leader left", func() bool { return peers[0].node.rp.raft.State() != raft.Leader })
 	tearState(t, f)
-	n, err := New(f.config()) // not f.start: no leader, so never ready
+	n, err := New(context.Background(), f.config()) // not f.start: no leader, so never ready
 	if err != nil {
 		t.Fatal(err)
 	}

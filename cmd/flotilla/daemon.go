@@ -89,6 +89,13 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	d := &daemon{cfg: cfg, cfgPath: cfgPath, environ: g.env.Environ, home: home, ident: ident, key: key, log: log, metrics: telemetry.New(), ipfsBack: make(chan struct{}, 1)}
 	if err := d.start(ctx, bootstrap, follow); err != nil {
 		d.stop()
+		if ctx.Err() != nil {
+			// A signal cut the start short (a join that would have gone
+			// on for a minute): the operator asked for the stop, so it
+			// is no failure of the start.
+			log.Info().Str("reason", context.Cause(ctx).Error()).Msg("shutting down before the peer started")
+			return nil
+		}
 		return err
 	}
 	select {
@@ -164,12 +171,13 @@ func (d *daemon) badKey(key string, err error) error {
 
 // start brings the peer up in named steps. A failed step returns its
 // error; the caller's stop then releases whatever the steps before it had
-// opened, which is the one cleanup path.
-func (d *daemon) start(_ context.Context, bootstrap, follow []string) error {
+// opened, which is the one cleanup path. ctx ending (a signal) ends the
+// cluster join at once.
+func (d *daemon) start(ctx context.Context, bootstrap, follow []string) error {
 	steps := []func() error{
 		d.openIPFS,
 		d.bindListeners,
-		func() error { return d.startNode(bootstrap, follow) },
+		func() error { return d.startNode(ctx, bootstrap, follow) },
 		d.serveAPIs,
 		d.startProxy,
 	}
@@ -208,8 +216,9 @@ func (d *daemon) bindListeners() error {
 	return err
 }
 
-// startNode starts the cluster peer on the cluster listener.
-func (d *daemon) startNode(bootstrap, follow []string) error {
+// startNode starts the cluster peer on the cluster listener; ctx bounds
+// its join.
+func (d *daemon) startNode(ctx context.Context, bootstrap, follow []string) error {
 	cfg := cluster.FromFile(d.cfg, d.home)
 	clusterLn := d.lns[keyCluster]
 	cfg.ID, cfg.Key, cfg.Advertise = d.ident.ID, d.key, advertiseAddr(d.cfg.Cluster.Listen, clusterLn.Addr())
@@ -221,7 +230,7 @@ func (d *daemon) startNode(bootstrap, follow []string) error {
 	cfg.Self.IPFSID = d.ipfsID
 	cfg.IPFS, cfg.Observer, cfg.Log = d.ipfs, d.metrics, d.log
 	var err error
-	d.node, err = cluster.New(cfg)
+	d.node, err = cluster.New(ctx, cfg)
 	if err != nil {
 		return err
 	}

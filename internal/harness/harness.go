@@ -153,7 +153,7 @@ func (c *Cluster) start(p *Peer, bootstrap []string) {
 	cfg.Membership.Bootstrap = bootstrap
 	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
 	cfg.IPFS, cfg.Log = up, log
-	node, err := cluster.New(cfg)
+	node, err := cluster.New(context.Background(), cfg)
 	if err != nil {
 		c.t.Fatal(err)
 	}
