@@ -24,6 +24,7 @@ const dutyTick = time.Second
 func (n *Node) leaderLoop(ctx context.Context) {
 	revoke := func() {}
 	defer func() { revoke() }()
+	leading := false
 	for {
 		select {
 		case <-ctx.Done():
@@ -33,7 +34,12 @@ func (n *Node) leaderLoop(ctx context.Context) {
 			revoke = func() {}
 			if isLeader {
 				revoke = n.establishLeadership(ctx)
+			} else if leading {
+				// Its duties stopped: the operator who saw "this peer is
+				// the leader" must not think it still does them.
+				n.log.Info().Msg("this peer is no longer the leader")
 			}
+			leading = isLeader
 		}
 	}
 }

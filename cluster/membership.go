@@ -114,9 +114,10 @@ func (n *Node) addPeer(p storage.Peer, proof *peerrpc.JoinProof) error {
 			}
 		}
 	}
+	voter := voters < n.cfg.Membership.Voters
 	if !present {
 		var f raft.IndexFuture
-		if voters < n.cfg.Membership.Voters {
+		if voter {
 			f = n.rp.raft.AddVoter(raft.ServerID(p.ID), raft.ServerAddress(p.ClusterAddr), 0, 30*time.Second)
 		} else {
 			f = n.rp.raft.AddNonvoter(raft.ServerID(p.ID), raft.ServerAddress(p.ClusterAddr), 0, 30*time.Second)
@@ -125,7 +126,15 @@ func (n *Node) addPeer(p storage.Peer, proof *peerrpc.JoinProof) error {
 			return fmt.Errorf("add %s to raft: %w", p.ID, err)
 		}
 	}
-	return n.recordPeer(p)
+	if err := n.recordPeer(p); err != nil {
+		return err
+	}
+	if !present {
+		// Refreshed records and moves of present members are no joins.
+		n.log.Info().Str("peer", p.ID).Str("peer_name", p.Name).Str("addr", p.ClusterAddr).Bool("voter", voter).
+			Msg("a member joined the cluster")
+	}
+	return nil
 }
 
 // moveMember points Raft at a member that came back from another address

@@ -125,6 +125,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.goRun(func() { n.heartbeatLoop(life) })
 	n.goRun(func() { n.raiseAlerts(life) })
 	n.goRun(func() { n.leaderLoop(life) })
+	n.goRun(func() { n.watchLeader(life) })
 	return n, nil
 }
 

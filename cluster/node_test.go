@@ -34,6 +34,9 @@ type testPeer struct {
 	addr string
 	up   *memUpstream
 	node *Node
+	// logs are the lines its node logged at info and above, across its
+	// restarts.
+	logs *logLines
 
 	repinDelay time.Duration
 	// follower makes it a read-only follower; voters, when set, is its
@@ -134,7 +137,13 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	cfg.Allocation.RepairInterval = time.Second
 	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
 	cfg.IPFS = p.up
-	cfg.Log = zerolog.New(testkit.LogWriter(p.t)).Level(zerolog.WarnLevel)
+	if p.logs == nil {
+		p.logs = &logLines{}
+	}
+	// The test's log gets warnings, as before; p.logs keeps info lines
+	// too, for the tests of what operators grep for.
+	toTest := &zerolog.FilteredLevelWriter{Writer: zerolog.LevelWriterAdapter{Writer: testkit.LogWriter(p.t)}, Level: zerolog.WarnLevel}
+	cfg.Log = zerolog.New(zerolog.MultiLevelWriter(toTest, p.logs)).Level(zerolog.InfoLevel)
 	return cfg
 }
 
