@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 
@@ -35,11 +36,26 @@ func (n *Node) heartbeatLoop(ctx context.Context) {
 
 // raiseAlerts turns expired heartbeats into alerts. Every peer raises its
 // own, not the leader alone, so that GET /health/alerts and the status page
-// of any peer show them.
+// of any peer show them. It also says when an alerted peer's heartbeats
+// return, so that the operator who read the alert knows it is over.
 func (n *Node) raiseAlerts(ctx context.Context) {
+	alerted := map[string]time.Time{} // peer -> since when it was silent
 	every(ctx, dutyTick, func(now time.Time) {
-		for _, id := range n.monitor.Check(n.otherPeers(), now) {
-			n.log.Warn().Str("peer", id).Msg("alert: peer heartbeat expired")
+		peers := n.otherPeers()
+		for _, id := range n.monitor.Check(peers, now) {
+			down, _ := n.monitor.DownFor(id, now)
+			alerted[id] = now.Add(-down)
+			n.withPeer(n.log.Warn(), "peer", id).Msg("alert: peer heartbeat expired")
+		}
+		for id, since := range alerted {
+			switch {
+			case !slices.Contains(peers, id):
+				delete(alerted, id) // removed: it will not come back
+			case n.monitor.Healthy(id, now):
+				delete(alerted, id)
+				n.withPeer(n.log.Info(), "peer", id).Str("down", now.Sub(since).Round(time.Millisecond).String()).
+					Msg("peer heartbeat is back")
+			}
 		}
 	})
 }

@@ -125,6 +125,8 @@ func (n *Node) repinDeadPeers(ctx context.Context) {
 	type retry struct {
 		at   time.Time
 		wait time.Duration
+		// moved counts the pins that earlier passes of this outage moved.
+		moved int
 	}
 	done := map[string]bool{}
 	retries := map[string]retry{}
@@ -140,17 +142,19 @@ func (n *Node) repinDeadPeers(ctx context.Context) {
 			if !ok || down < n.cfg.Allocation.RepinDelay || done[id] || now.Before(retries[id].at) {
 				continue
 			}
-			unplaced, err := n.reallocate(ctx, id)
+			moved, unplaced, err := n.reallocate(ctx, id)
+			moved += retries[id].moved
 			n.deadPeerPasses.Add(1)
 			if err == nil && unplaced == 0 {
 				done[id] = true
 				delete(retries, id)
-				n.log.Warn().Str("peer", id).Dur("down", down).Msg("re-allocated the pins of a dead peer")
+				n.withPeer(n.log.Warn(), "peer", id).Str("down", down.Round(time.Millisecond).String()).Int("pins", moved).
+					Msg("re-allocated the pins of a dead peer")
 				continue
 			}
 			first := min(unplacedRetry, n.cfg.Allocation.RepairInterval)
 			wait := min(max(2*retries[id].wait, first), n.cfg.Allocation.RepairInterval)
-			retries[id] = retry{at: now.Add(wait), wait: wait}
+			retries[id] = retry{at: now.Add(wait), wait: wait, moved: moved}
 			n.log.Warn().Err(err).Str("peer", id).Int("unplaced", unplaced).Dur("retry_in", wait).
 				Msg("some pins of a dead peer could not be re-allocated")
 		}
@@ -178,7 +182,7 @@ func (n *Node) repairAllocations(ctx context.Context) {
 			return
 		}
 		last = now
-		unplaced, err := n.reallocate(ctx, "")
+		_, unplaced, err := n.reallocate(ctx, "")
 		pending = err != nil || unplaced > 0
 		if err != nil {
 			n.log.Warn().Err(err).Msg("repair of allocations")
@@ -239,9 +243,10 @@ func (n *Node) unpinExpired(ctx context.Context, now time.Time) error {
 // conditional on the version it read. With a dead peer it moves that peer's
 // pins elsewhere; with "" it repairs allocations that name non-members and
 // tops up pins with fewer allocations than their maximum. It returns how
-// many pins it could not place: pins of the dead peer left without a new
-// home, or pins that still name a non-member.
-func (n *Node) reallocate(ctx context.Context, dead string) (unplaced int, err error) {
+// many pins it committed new allocations for, and how many it could not
+// place: pins of the dead peer left without a new home, or pins that
+// still name a non-member.
+func (n *Node) reallocate(ctx context.Context, dead string) (moved, unplaced int, err error) {
 	// Duties and peer removal may ask at once; one at a time keeps each
 	// pass from writing back what another just changed.
 	n.reallocMu.Lock()
@@ -253,6 +258,9 @@ func (n *Node) reallocate(ctx context.Context, dead string) (unplaced int, err e
 			return nil
 		}
 		_, err := n.submit(ctx, batch)
+		if err == nil {
+			moved += len(batch)
+		}
 		batch = nil
 		return err
 	}
@@ -264,7 +272,7 @@ func (n *Node) reallocate(ctx context.Context, dead string) (unplaced int, err e
 			return nil
 		})
 		if err != nil {
-			return unplaced, err
+			return moved, unplaced, err
 		}
 		for _, p := range page {
 			allocs, ok, placed := n.replace(p, dead, member)
@@ -279,7 +287,7 @@ func (n *Node) reallocate(ctx context.Context, dead string) (unplaced int, err e
 			batch = append(batch, storage.Op{Kind: storage.OpPin, Pin: p, Expect: &read})
 			if len(batch) >= reallocBatch {
 				if err := flush(); err != nil {
-					return unplaced, err
+					return moved, unplaced, err
 				}
 			}
 		}
@@ -288,7 +296,8 @@ func (n *Node) reallocate(ctx context.Context, dead string) (unplaced int, err e
 		}
 		after = last
 	}
-	return unplaced, flush()
+	err = flush() // before moved is read: it counts this last batch
+	return moved, unplaced, err
 }
 
 // replace computes p's new allocations: without the dead peer, or (dead

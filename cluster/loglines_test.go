@@ -2,8 +2,12 @@ package cluster
 
 import (
 	"encoding/json"
+	"slices"
 	"sync"
 	"testing"
+	"time"
+
+	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 // logLines keeps a peer's log lines, for tests of what an operator greps
@@ -82,4 +86,59 @@ func TestLeaderChangesAndJoinsAreLogged(t *testing.T) {
 		}
 		return true
 	})
+}
+
+// A dead peer's alert names it; the leader's line on moving its pins says
+// how many moved and how long the peer was down, as a duration; and every
+// peer that raised the alert says when its heartbeats return.
+func TestADeadPeerAndItsReturnAreLoggedByName(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	leader := leaderOf(t, peers)
+	victim := followerOf(peers, leader)
+	const onVictim = 6
+	for i := range onVictim {
+		pin := storage.Pin{Cid: testCid(900 + i), ReplicationFactorMin: 1, ReplicationFactorMax: 1, UserAllocations: []string{victim.id}}
+		if _, err := leader.node.Pin(ctx(t), pin); err != nil {
+			t.Fatal(err)
+		}
+	}
+	victim.stop()
+	others := slices.DeleteFunc(slices.Clone(peers), func(p *testPeer) bool { return p == victim })
+	named := map[string]any{"peer": victim.id, "peer_name": peerName(victim)}
+	for _, p := range others {
+		eventually(t, "the alert naming the dead peer", func() bool {
+			return len(p.logs.find("alert: peer heartbeat expired", named)) > 0
+		})
+	}
+	var moved map[string]any
+	eventually(t, "a leader logged moving the dead peer's pins", func() bool {
+		for _, p := range others {
+			if lines := p.logs.find("re-allocated the pins of a dead peer", named); len(lines) > 0 {
+				moved = lines[0]
+				return true
+			}
+		}
+		return false
+	})
+	if moved["pins"] != float64(onVictim) || !isDuration(moved["down"]) {
+		t.Fatalf("re-allocation line %v: want pins %d and down as a duration", moved, onVictim)
+	}
+	victim.start()
+	for _, p := range others {
+		eventually(t, "the dead peer's heartbeats back, by name", func() bool {
+			lines := p.logs.find("peer heartbeat is back", named)
+			return len(lines) > 0 && isDuration(lines[0]["down"])
+		})
+	}
+}
+
+// isDuration reports whether v is a duration as Go writes it ("20.765s"),
+// not a number without its unit.
+func isDuration(v any) bool {
+	s, ok := v.(string)
+	if !ok {
+		return false
+	}
+	_, err := time.ParseDuration(s)
+	return err == nil
 }
