@@ -200,6 +200,10 @@ func TestWrongOrMissingFollowerSecrets(t *testing.T) {
 	liar.followerSecret = []byte("not it")
 	if _, err := liar.DialRPC(dialCtx(t), member.Addr().String()); !errors.Is(err, errBadSecret) {
 		t.Fatalf("a wrong follower secret = %v", err)
+	} else if !strings.Contains(err.Error(), "the follower secret, which every full peer must share") {
+		// A follower refused after a change of leader must learn which
+		// secret to compare, not only the cluster secret it never holds.
+		t.Fatalf("a follower refused is told %q, which does not name the follower secret", err)
 	}
 }
 

@@ -117,6 +117,7 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"heartbeat timeout whose leader lease is under Raft's floor", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_RAFT_HEARTBEAT_TIMEOUT=9ms", "FLOTILLA_RAFT_ELECTION_TIMEOUT=9ms"}, []string{"FLOTILLA_RAFT_HEARTBEAT_TIMEOUT", "raft.heartbeat_timeout", "at least 10ms"}},
 		{"election timeout under the heartbeat's", `{"raft":{"election_timeout":"10ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.election_timeout", "shorter than raft.heartbeat_timeout (1s)"}},
 		{"snapshot interval under Raft's floor", `{"raft":{"snapshot_interval":"1ms"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"raft.snapshot_interval", "at least 5ms"}},
+		{"negative snapshot threshold", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_RAFT_SNAPSHOT_THRESHOLD=-1"}, []string{"FLOTILLA_RAFT_SNAPSHOT_THRESHOLD", "raft.snapshot_threshold", "negative"}},
 		{"no heartbeat interval", `{"health":{"heartbeat_interval":"0s"},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"health.heartbeat_interval:", "longer than 0s"}},
 		{"unknown allocation criterion", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_ALLOCATE_BY=freespace,bogus"}, []string{"environment variable FLOTILLA_CLUSTER_ALLOCATE_BY", "cluster.allocate_by", `"bogus"`, "freespace, pincount or tag:<name>"}},
 		{"misspelt tag criterion", `{"cluster":{"secret":"` + secret + `","allocate_by":["tags:region"]}}`, nil, []string{"cluster.allocate_by", `"tags:region"`, "tag:<name>"}},

@@ -103,6 +103,10 @@ func (c Config) checkRaftTimings() error {
 		return &Error{Key: "raft.election_timeout", Err: fmt.Errorf("%s is shorter than raft.heartbeat_timeout (%s): Raft needs it at least as long", r.ElectionTimeout.D(), r.HeartbeatTimeout.D())}
 	case r.SnapshotInterval.D() < raftMinTimeout:
 		return &Error{Key: "raft.snapshot_interval", Err: fmt.Errorf("%s is too short: Raft needs at least %s", r.SnapshotInterval.D(), raftMinTimeout)}
+	case r.SnapshotThreshold < 0:
+		// Raft takes it unsigned: a negative count would wrap to one that
+		// is never reached, and the log would grow without a snapshot.
+		return &Error{Key: "raft.snapshot_threshold", Err: fmt.Errorf("%d is negative: it is the number of log entries between snapshots", r.SnapshotThreshold)}
 	}
 	return nil
 }
