@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -19,11 +21,13 @@ func TestTheStatusOfOneCidShowsAPinItsNodeLost(t *testing.T) {
 	if _, err := leader.node.Pin(ctx(t), storage.Pin{Cid: c, ReplicationFactorMin: 1, ReplicationFactorMax: 1, UserAllocations: []string{holder.id}}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the holder pinned it", func() bool { return holder.up.has(c) && holder.node.LocalStatus(c).Status == string(storage.StatusPinned) })
+	eventually(t, "the holder pinned it", func() bool {
+		return holder.up.has(c) && holder.node.LocalStatus(c).Status == string(storage.StatusPinned)
+	})
 	holder.up.unpinBehindBack(c)
 
 	for _, through := range []*testPeer{leader, holder} {
-		if got := through.node.CheckedPeerMap(ctx(t), c)[holder.id].Status; got != types.StatusUnexpectedlyUnpinned {
+		if got := through.node.CheckedPeerMaps(ctx(t), []cid.Cid{c})[0][holder.id].Status; got != types.StatusUnexpectedlyUnpinned {
 			t.Errorf("through %s, the holder's checked status is %q, want %q", through.id, got, types.StatusUnexpectedlyUnpinned)
 		}
 		if got := through.node.PeerMap(ctx(t), c)[holder.id].Status; got != string(storage.StatusPinned) {

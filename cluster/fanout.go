@@ -83,13 +83,13 @@ func (n *Node) PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatu
 	return n.PeerMaps(ctx, []cid.Cid{c})[0]
 }
 
-// CheckedPeerMap is PeerMap with each peer's pinned status checked against
-// its IPFS node, as ipfs-cluster's status of one CID is: a pin removed from
-// a node behind the cluster's back reads unexpectedly_unpinned there, not
-// pinned until the next reconcile. It costs each allocated peer a question
-// to its node, so listings do not ask it.
-func (n *Node) CheckedPeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
-	return n.peerMaps(ctx, []cid.Cid{c}, true)[0]
+// CheckedPeerMaps is PeerMaps with each peer's pinned status checked
+// against its IPFS node, as ipfs-cluster's status of named CIDs is: a pin
+// removed from a node behind the cluster's back reads unexpectedly_unpinned
+// there, not pinned until the next reconcile. It costs each allocated peer
+// a question to its node a CID, so listings of the pinset do not ask it.
+func (n *Node) CheckedPeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
+	return n.peerMaps(ctx, cids, true)
 }
 
 // PeerMaps is PeerMap for many CIDs at once: one request per peer for the

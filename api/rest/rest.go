@@ -39,9 +39,9 @@ type Cluster interface {
 	PinCount() (int, error)
 	// PeerMap returns every peer's status of c, keyed by peer ID.
 	PeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
-	// CheckedPeerMap is PeerMap with each pinned status checked against
-	// the peer's IPFS node, for the status of one CID.
-	CheckedPeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus
+	// CheckedPeerMaps is PeerMaps with each pinned status checked against
+	// the peer's IPFS node, for the status of CIDs a caller names.
+	CheckedPeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus
 	// CheckedLocalStatus is LocalStatus checked against the IPFS node.
 	CheckedLocalStatus(ctx context.Context, c cid.Cid) types.PinStatus
 	// PeerMaps is PeerMap for many CIDs with one round trip per peer; the

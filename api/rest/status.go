@@ -53,7 +53,7 @@ func (a *API) status(w http.ResponseWriter, r *http.Request) {
 	if isLocal(r) {
 		pm = map[string]types.PinStatus{a.cluster.PeerID(): a.cluster.CheckedLocalStatus(r.Context(), c)}
 	} else {
-		pm = a.cluster.CheckedPeerMap(r.Context(), c)
+		pm = a.cluster.CheckedPeerMaps(r.Context(), []cid.Cid{c})[0]
 	}
 	writeJSON(w, http.StatusOK, types.NewGlobalPinInfo(p, pm))
 }
@@ -112,7 +112,7 @@ func (a *API) statusAll(w http.ResponseWriter, r *http.Request) {
 	s := newStream(w)
 	err = mapOrdered(r.Context(), statusConcurrency, produce,
 		func(ctx context.Context, p storage.Pin) result {
-			pm, keep := filter.Apply(a.peerMap(ctx, p.Cid, local))
+			pm, keep := filter.Apply(map[string]types.PinStatus{a.cluster.PeerID(): a.cluster.CheckedLocalStatus(ctx, p.Cid)})
 			return result{types.NewGlobalPinInfo(p, pm), keep}
 		},
 		func(res result) error {
@@ -200,7 +200,8 @@ func (a *API) statusAllBatched(ctx context.Context, w http.ResponseWriter, filte
 		for i, p := range batch {
 			cids[i] = p.Cid
 		}
-		for i, pm := range a.cluster.PeerMaps(ctx, cids) {
+		// Named CIDs, as ipfs-cluster's status of them, ask the IPFS nodes.
+		for i, pm := range a.cluster.CheckedPeerMaps(ctx, cids) {
 			if pm, keep := filter.Apply(pm); keep {
 				if err := s.send(types.NewGlobalPinInfo(batch[i], pm)); err != nil {
 					return err

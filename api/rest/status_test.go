@@ -136,9 +136,16 @@ func TestStatusAllFilters(t *testing.T) {
 	check("filter=pinned", map[cid.Cid][]string{cids[0]: {p0}, cids[2]: {p0}})
 	check("filter=unpin_error", nil)
 	check("filter=pinned&local=true", map[cid.Cid][]string{cids[0]: {p0}, cids[2]: {p0}})
+	if n := e.fc.CheckedCalls(); n != 0 {
+		t.Errorf("a listing of the pinset asked the IPFS nodes %d times", n)
+	}
 	check("cids="+cids[0].String()+","+testCid(t, "unknown").String()+"&filter=unpinned",
 		map[cid.Cid][]string{testCid(t, "unknown"): {p0, p1, e.fc.Peer(2).ID}})
 	check("cids="+cids[2].String(), map[cid.Cid][]string{cids[2]: {p0, p1, e.fc.Peer(2).ID}})
+	// Named CIDs are checked against the IPFS nodes, as one CID's status is.
+	if n := e.fc.CheckedCalls(); n != 2 {
+		t.Errorf("the two statuses of named CIDs asked the IPFS nodes %d times, want 2", n)
+	}
 
 	e.get("/pins?filter=bogus").wantError(t, http.StatusBadRequest, "invalid filter value")
 	e.get("/pins?filter=undefined").wantError(t, http.StatusBadRequest, "invalid filter value")

@@ -137,9 +137,26 @@ func (c *Client) RepoGC(ctx context.Context, addr string) (types.RepoGC, error) 
 // calls of at most MaxStatusBatch CIDs, once it applied the entry at index
 // after (0: at once).
 func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids []cid.Cid) ([]types.PinStatus, error) {
+	return c.statusBatches(ctx, addr, cids, readAfter(after))
+}
+
+// CheckedStatuses is Statuses with each pinned status checked against the
+// peer's IPFS node. A peer of an older build ignores the header and answers
+// its statuses as recorded.
+func (c *Client) CheckedStatuses(ctx context.Context, addr string, after uint64, cids []cid.Cid) ([]types.PinStatus, error) {
+	return c.statusBatches(ctx, addr, cids, readAfter(after), http.Header{checkIPFSHeader: {"1"}})
+}
+
+// checkIPFSHeader asks a status call to check pinned statuses against the
+// peer's IPFS node.
+const checkIPFSHeader = "Flotilla-Check-IPFS"
+
+// statusBatches asks the statuses of cids in calls of at most
+// MaxStatusBatch, each with header.
+func (c *Client) statusBatches(ctx context.Context, addr string, cids []cid.Cid, header ...http.Header) ([]types.PinStatus, error) {
 	out := make([]types.PinStatus, 0, len(cids))
 	for start := 0; start < len(cids); start += MaxStatusBatch {
-		sts, err := c.statuses(ctx, addr, cids[start:min(start+MaxStatusBatch, len(cids))], readAfter(after))
+		sts, err := c.statuses(ctx, addr, cids[start:min(start+MaxStatusBatch, len(cids))], header...)
 		if err != nil {
 			return nil, err
 		}
@@ -147,25 +164,6 @@ func (c *Client) Statuses(ctx context.Context, addr string, after uint64, cids [
 	}
 	return out, nil
 }
-
-// CheckedStatuses is Statuses with each pinned status checked against the
-// peer's IPFS node. A peer of an older build ignores the header and answers
-// its statuses as recorded.
-func (c *Client) CheckedStatuses(ctx context.Context, addr string, after uint64, cids []cid.Cid) ([]types.PinStatus, error) {
-	if len(cids) > MaxStatusBatch {
-		return nil, fmt.Errorf("checked statuses: %d CIDs, at most %d", len(cids), MaxStatusBatch)
-	}
-	h := readAfter(after)
-	if h == nil {
-		h = http.Header{}
-	}
-	h.Set(checkIPFSHeader, "1")
-	return c.statuses(ctx, addr, cids, h)
-}
-
-// checkIPFSHeader asks a status call to check pinned statuses against the
-// peer's IPFS node.
-const checkIPFSHeader = "Flotilla-Check-IPFS"
 
 // statuses is one status call for cids, at most MaxStatusBatch of them.
 func (c *Client) statuses(ctx context.Context, addr string, cids []cid.Cid, header ...http.Header) ([]types.PinStatus, error) {

@@ -266,11 +266,11 @@ func (f *Cluster) Delegates(context.Context, cid.Cid) []string {
 	return read(f, func() []string { return slices.Clone(f.delegates) })
 }
 
-// CheckedPeerMap is PeerMap: the fake's statuses are already what it holds.
-// It counts in CheckedCalls.
-func (f *Cluster) CheckedPeerMap(ctx context.Context, c cid.Cid) map[string]types.PinStatus {
+// CheckedPeerMaps is PeerMaps: the fake's statuses are already what it
+// holds. It counts in CheckedCalls.
+func (f *Cluster) CheckedPeerMaps(ctx context.Context, cids []cid.Cid) []map[string]types.PinStatus {
 	f.locked(func() { f.checkedCalls++ })
-	return f.PeerMap(ctx, c)
+	return f.PeerMaps(ctx, cids)
 }
 
 // CheckedLocalStatus is LocalStatus, as CheckedPeerMap is PeerMap.
