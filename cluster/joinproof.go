@@ -1,6 +1,8 @@
 package cluster
 
 import (
+	"crypto/hmac"
+	"crypto/sha256"
 	"fmt"
 	"strconv"
 	"time"
@@ -30,19 +32,59 @@ func joinMessage(p storage.Peer, at int64) []byte {
 	return []byte("flotilla join v1\n" + p.ID + "\n" + p.ClusterAddr + "\n" + strconv.FormatInt(at, 10))
 }
 
-// proveJoin signs p's join with this peer's key; nil without a key.
+// proveJoin signs p's join with this peer's key (none without a key) and,
+// from a member, adds the MAC of its follower secret; nil with neither.
 func (n *Node) proveJoin(p storage.Peer) *peerrpc.JoinProof {
-	if n.cfg.Key == nil {
+	proof := &peerrpc.JoinProof{}
+	if !p.Follower {
+		proof.FollowerSecretMAC = followerSecretMAC(n.cfg.Port.FollowerSecret, p.ID)
+	}
+	if n.cfg.Key != nil {
+		proof.Time = time.Now().Unix()
+		sig, err := n.cfg.Key.Sign(joinMessage(p, proof.Time))
+		if err != nil {
+			n.log.Warn().Err(err).Msg("sign the join")
+		}
+		proof.Signature = sig
+	}
+	if proof.Signature == nil && proof.FollowerSecretMAC == nil {
 		return nil
 	}
-	at := time.Now().Unix()
-	sig, err := n.cfg.Key.Sign(joinMessage(p, at))
-	if err != nil {
-		n.log.Warn().Err(err).Msg("sign the join")
-		return nil
-	}
-	return &peerrpc.JoinProof{Time: at, Signature: sig}
+	return proof
 }
+
+// Every full peer must hold the cluster's follower secret: a follower and
+// whichever member leads prove it to each other. A joining member proves
+// its own to the leader with a MAC bound to its ID, so that a member made
+// with another (flotilla init makes each peer one) is reported at its
+// join, rather than found out when it leads and the followers stop
+// following. It is reported, not refused: clusters built before the guides
+// said to copy the follower secret, and with no follower, must still take
+// their members.
+
+// followerSecretMAC is the proof of secret for peer id; nil without one.
+func followerSecretMAC(secret []byte, id string) []byte {
+	if len(secret) == 0 {
+		return nil
+	}
+	h := hmac.New(sha256.New, secret)
+	h.Write([]byte("flotilla follower secret v1\n" + id))
+	return h.Sum(nil)
+}
+
+// checkFollowerSecret warns of a joining member whose follower secret
+// differs from this peer's. A member of an earlier build, or either side
+// without a follower secret, has nothing to compare.
+func (n *Node) checkFollowerSecret(p storage.Peer, proof *peerrpc.JoinProof) {
+	want := followerSecretMAC(n.cfg.Port.FollowerSecret, p.ID)
+	if proof == nil || proof.FollowerSecretMAC == nil || want == nil || hmac.Equal(proof.FollowerSecretMAC, want) {
+		return
+	}
+	n.withPeer(n.log.Warn(), "peer", p.ID).Msg(otherFollowerSecretLine)
+}
+
+const otherFollowerSecretLine = "a member joined with another cluster.follower_secret than this peer's: " +
+	"read-only followers stop following while it leads; give every full peer the same follower secret"
 
 // checkJoinProof verifies that proof was made, recently, by the key of
 // p's ID for p's address.

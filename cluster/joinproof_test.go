@@ -48,3 +48,23 @@ func TestAFollowerCannotTakeADownFollowersID(t *testing.T) {
 	f.start(peers[0].addr)
 	waitRecordedAt(t, leader, f)
 }
+
+// A member made with another follower secret (flotilla init makes each
+// peer its own) is reported at its join, naming the key: once it led, no
+// read-only follower could follow it. It still joins, as clusters without
+// followers always did.
+func TestAMemberWithAnotherFollowerSecretIsReportedAtItsJoin(t *testing.T) {
+	first := newTestPeer(t)
+	other := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), repinDelay: time.Second, followerSecret: []byte("another follower secret")}
+	other.id, other.key = newPeerIdentity(t)
+	other.start(first.addr)
+	t.Cleanup(other.stop)
+	same := newTestPeer(t, first.addr)
+	warned := func(id string) bool {
+		return len(first.logs.find(otherFollowerSecretLine, map[string]any{"peer": id, "level": "warn"})) > 0
+	}
+	eventually(t, "the warning of the other follower secret", func() bool { return warned(other.id) })
+	if warned(same.id) {
+		t.Fatal("a member with the cluster's follower secret was reported")
+	}
+}

@@ -98,6 +98,7 @@ func (n *Node) addPeer(p storage.Peer, proof *peerrpc.JoinProof) error {
 		}
 		return n.addFollower(p)
 	}
+	n.checkFollowerSecret(p, proof)
 	cf := n.rp.raft.GetConfiguration()
 	if err := cf.Error(); err != nil {
 		return err

@@ -46,6 +46,8 @@ type testPeer struct {
 	// slowCommitNews, when set, is its Raft's CommitTimeout and its
 	// commit nudge's delay (Config.commitTimeout, Config.nudgeDelay).
 	slowCommitNews time.Duration
+	// followerSecret, when set, replaces the tests' follower secret.
+	followerSecret []byte
 }
 
 func testCid(i int) cid.Cid {
@@ -123,6 +125,9 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	cfg.ID, cfg.Key, cfg.Name, cfg.DataDir = p.id, p.key, "peer-"+p.id[len(p.id)-4:], p.dir
 	cfg.Port.Listener, cfg.Port.Secret, cfg.Advertise = ln, testSecret, p.addr
 	cfg.Port.FollowerSecret = testFollowerSecret
+	if p.followerSecret != nil {
+		cfg.Port.FollowerSecret = p.followerSecret
+	}
 	if p.follower {
 		// A follower's own cluster secret is never used.
 		cfg.Port.Secret = []byte("a secret of the follower's own")

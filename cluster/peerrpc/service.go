@@ -127,6 +127,9 @@ type joinRequest struct {
 type JoinProof struct {
 	Time      int64  `json:"time"` // Unix seconds
 	Signature []byte `json:"signature"`
+	// FollowerSecretMAC, from a member, lets the leader compare the
+	// member's follower secret with its own without either sending it.
+	FollowerSecretMAC []byte `json:"follower_secret_mac,omitempty"`
 }
 
 type removeRequest struct {
