@@ -32,6 +32,9 @@ type importSpec struct {
 	drop []string
 	// cids learns the CIDs to pin from one NDJSON answer line.
 	cids func(o options, line []byte) []cid.Cid
+	// rootOfAll, when set, says whether a line's entry holds every entry
+	// reported before it, which are then no pins of their own.
+	rootOfAll func(line []byte) bool
 	// pinsAsItGoes: Kubo pins each entry it reports as it is stored, so
 	// the entries reported before a later error stay pinned (add's
 	// top-level entries, block/put's blocks; dag/put pins at the end).
@@ -59,6 +62,7 @@ var importAdd = &importSpec{
 	// CIDs of files (silent.go).
 	drop:         []string{"pin-name", "silent"},
 	cids:         addEventCids,
+	rootOfAll:    unnamedRoot,
 	pinsAsItGoes: true,
 	name:         func(o options) string { return o.str("pin-name") },
 	// Without cid-version Kubo makes CIDv0 unless its Import.CidVersion
@@ -105,7 +109,9 @@ var importDagImport = &importSpec{
 }
 
 // addEventCids picks the entries Kubo's add pins: each top-level entry (a
-// name without '/'), or only the wrapping directory (name "") with -w.
+// name without '/'), or only the wrapping directory (name "") with -w. An
+// unnamed top-level directory (unnamedRoot) then takes the place of the
+// entries before it.
 func addEventCids(o options, line []byte) []cid.Cid {
 	var ev struct{ Name, Hash string }
 	if err := json.Unmarshal(line, &ev); err != nil || ev.Hash == "" {
@@ -123,6 +129,15 @@ func addEventCids(o options, line []byte) []cid.Cid {
 		return nil
 	}
 	return []cid.Cid{c}
+}
+
+// unnamedRoot reports an entry named "": the -w wrapper, or, without -w, a
+// directory the client uploaded unnamed as its one top-level entry (Kubo's
+// Go client does). Either way it holds every entry before it; Kubo pins it
+// alone, and the names of its children, relative to it, have no '/'.
+func unnamedRoot(line []byte) bool {
+	var ev struct{ Name, Hash string }
+	return json.Unmarshal(line, &ev) == nil && ev.Hash != "" && ev.Name == ""
 }
 
 // shownAsV1 says whether the answer prints as CIDv1 the CIDv0s that Kubo

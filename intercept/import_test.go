@@ -180,6 +180,26 @@ func TestAddWrapPinsOnlyTheWrapper(t *testing.T) {
 	}
 }
 
+// Kubo's Go client uploads a directory unnamed: Kubo reports its children
+// by names without '/', then the directory as "", and pins that alone.
+func TestAddOfAnUnnamedDirectoryPinsOnlyTheDirectory(t *testing.T) {
+	fileA, fileB, sub, root := testCid(1), testCid(2), testCid(3), testCid(4)
+	up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {
+		kuboStream(w, fmt.Sprintf(`{"Name":"a.txt","Hash":"%s","Size":"9"}`, fileA),
+			fmt.Sprintf(`{"Name":"sub/b.txt","Hash":"%s","Size":"9"}`, fileB),
+			fmt.Sprintf(`{"Name":"sub","Hash":"%s","Size":"60"}`, sub),
+			fmt.Sprintf(`{"Name":"","Hash":"%s","Size":"120"}`, root))
+	})
+	f := newFakeCluster()
+	h := newTestHandlers(t, f, nil, up.srv.URL, false)
+	body, ct := addBody(t)
+	res := post(t, h, "/api/v0/add", bytes.NewReader(body), "Content-Type", ct)
+	readBody(t, res)
+	if got := f.Calls(); !slices.Equal(got, []string{"pin " + root.String() + " recursive"}) {
+		t.Errorf("calls %v, want the unnamed directory's pin alone", got)
+	}
+}
+
 func TestAddWithoutPinIsForwardedUnchanged(t *testing.T) {
 	for _, q := range []string{"pin=false&pin-name=x", "only-hash=true&pin=true", "n=1"} {
 		up := newFakeUpstream(t, func(w http.ResponseWriter, r *http.Request, _ []byte) {

@@ -45,6 +45,9 @@ func (run *importRun) line(line []byte) {
 	if run.spec.cids == nil {
 		return
 	}
+	if run.spec.rootOfAll != nil && run.spec.rootOfAll(line) {
+		run.cids, run.seen = nil, nil
+	}
 	for _, c := range run.spec.cids(run.opts, line) {
 		c = run.storedCid(c)
 		if run.seen == nil {
