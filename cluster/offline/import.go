@@ -12,6 +12,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/internal/durable"
+	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -24,7 +25,7 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return 0, err
 	}
-	rs, err := openRaftFiles(dataDir)
+	rs, err := openRaftFiles(dataDir, folderlock.Lock)
 	if err != nil {
 		return 0, err
 	}

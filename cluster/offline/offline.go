@@ -28,6 +28,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -87,7 +88,7 @@ var errNoState = errors.New("no peer state")
 // openCommitted opens the peer's state as the daemon would see it after
 // replaying its log. done closes it and removes any temp copy.
 func openCommitted(dataDir string) (*storage.State, func() error, error) {
-	rs, err := openRaftFiles(dataDir)
+	rs, err := openRaftFiles(dataDir, folderlock.LockIfPresent)
 	if err != nil {
 		return nil, nil, err
 	}

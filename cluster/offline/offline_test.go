@@ -3,6 +3,7 @@ package offline_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/cluster/offline"
 	"github.com/flotilla-ipfs/flotilla/cluster/offline/offlinetest"
+	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -138,5 +140,23 @@ func TestExportOfAFolderWithoutState(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("export wrote into an empty folder: %v", entries)
+	}
+}
+
+// An import into a peer that has never run locks its folder, which has no
+// file of its own to lock yet, and waits for no one: a daemon (or another
+// import) that holds the folder makes it refuse.
+func TestImportRefusesAFolderADaemonHolds(t *testing.T) {
+	dir := t.TempDir()
+	release, err := folderlock.Lock(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := offline.Import(dir, "a", "a:9096", offlinetest.NDJSON(t, pinsOf(3))); !errors.Is(err, offline.ErrPeerRunning) {
+		t.Fatalf("import into a held folder: %v", err)
+	}
+	release()
+	if n, err := offline.Import(dir, "a", "a:9096", offlinetest.NDJSON(t, pinsOf(3))); err != nil || n != len(pinsOf(3)) {
+		t.Fatalf("import once the folder is free: %d, %v", n, err)
 	}
 }

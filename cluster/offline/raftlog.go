@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/raft"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/raftstore"
+	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -17,6 +18,9 @@ import (
 // snapshots, never changing them. The open log holds off a daemon that
 // would start meanwhile.
 type raftFiles struct {
+	// release lets the data folder's lock go (folderlock): the offline
+	// tools hold it from their start to their end, as the daemon does.
+	release     func() error
 	dir         string
 	store       raftstore.Store // nil when the peer has no log
 	snaps       *raft.FileSnapshotStore
@@ -24,16 +28,27 @@ type raftFiles struct {
 	first, last uint64             // the log's range; 0 when empty
 }
 
-func openRaftFiles(dataDir string) (*raftFiles, error) {
-	rs := &raftFiles{dir: filepath.Join(dataDir, "raft")}
-	var err error
-	rs.store, err = raftstore.OpenStopped(rs.dir, lockTimeout)
-	if errors.Is(err, storage.ErrInUse) {
-		return nil, fmt.Errorf("%s: %w", rs.dir, ErrPeerRunning)
+// openRaftFiles opens dataDir's Raft files under its folder lock, taken by
+// lock: folderlock.Lock to write the folder, LockIfPresent to read it.
+func openRaftFiles(dataDir string, lock func(string) (func() error, error)) (*raftFiles, error) {
+	release, err := lock(dataDir)
+	if errors.Is(err, folderlock.ErrHeld) {
+		return nil, fmt.Errorf("%s: %w", dataDir, ErrPeerRunning)
 	}
 	if err != nil {
 		return nil, err
 	}
+	rs := &raftFiles{dir: filepath.Join(dataDir, "raft"), release: release}
+	store, err := raftstore.OpenStopped(rs.dir, lockTimeout)
+	if errors.Is(err, storage.ErrInUse) {
+		rs.close()
+		return nil, fmt.Errorf("%s: %w", rs.dir, ErrPeerRunning)
+	}
+	if err != nil {
+		rs.close()
+		return nil, err
+	}
+	rs.store = store
 	if rs.store != nil {
 		if rs.first, rs.last, err = raftstore.Range(rs.store); err != nil {
 			rs.close()
@@ -59,11 +74,15 @@ func openRaftFiles(dataDir string) (*raftFiles, error) {
 }
 
 func (rs *raftFiles) close() error {
-	if rs.store == nil {
-		return nil
+	var err error
+	if rs.store != nil {
+		err = rs.store.Close()
+		rs.store = nil
 	}
-	err := rs.store.Close()
-	rs.store = nil
+	if rs.release != nil {
+		err = errors.Join(err, rs.release())
+		rs.release = nil
+	}
 	return err
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/cluster"
 	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
@@ -151,7 +152,10 @@ type daemon struct {
 	watchCtx context.Context
 	metrics  *telemetry.Metrics
 	lns      map[string]net.Listener
-	node     *cluster.Node
+	// releaseData lets the data folder's lock go (folderlock), which the
+	// daemon holds from its start to its stop.
+	releaseData func() error
+	node        *cluster.Node
 	// follower is set when the node is a read-only follower.
 	follower bool
 	servers  []*http.Server
@@ -175,6 +179,7 @@ func (d *daemon) badKey(key string, err error) error {
 // cluster join at once.
 func (d *daemon) start(ctx context.Context, bootstrap, follow []string) error {
 	steps := []func() error{
+		d.lockData,
 		d.openIPFS,
 		d.bindListeners,
 		func() error { return d.startNode(ctx, bootstrap, follow) },
@@ -362,4 +367,22 @@ func (d *daemon) stop() {
 	if d.cancel != nil {
 		d.cancel()
 	}
+	if d.releaseData != nil {
+		_ = d.releaseData()
+	}
+}
+
+// lockData takes the data folder's lock: a state import or export, or
+// another daemon, on the same folder must not run beside this one.
+func (d *daemon) lockData() error {
+	dir := filepath.Join(d.home, "data")
+	release, err := folderlock.Lock(dir)
+	if errors.Is(err, folderlock.ErrHeld) {
+		return fmt.Errorf("%w: stop the other daemon, or let its state import or export end, first", err)
+	}
+	if err != nil {
+		return err
+	}
+	d.releaseData = release
+	return nil
 }
