@@ -67,8 +67,8 @@ var (
 	// compare.
 	errBadSecret = errors.New("cluster handshake: the peer does not know the cluster secret " +
 		"(between a read-only follower and a full peer: the follower secret, which every full peer must share)")
-	errOldPeer   = errors.New("cluster handshake: peer speaks cluster protocol v1; this peer needs v2: upgrade it")
-	errNotPeer   = errors.New("cluster handshake: not a Flotilla cluster peer")
+	errOldPeer = errors.New("cluster handshake: peer speaks cluster protocol v1; this peer needs v2: upgrade it")
+	errNotPeer = errors.New("cluster handshake: not a Flotilla cluster peer")
 )
 
 func mac(secret []byte, role string, channel byte, ekm []byte) []byte {
