@@ -18,12 +18,7 @@ import (
 // join failed.
 func TestASignalWhileJoiningStopsTheDaemon(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
-	env := []string{
-		"FLOTILLA_PATH=" + home,
-		"FLOTILLA_CLUSTER_LISTEN=127.0.0.1:0", "FLOTILLA_API_LISTEN=127.0.0.1:0",
-		"FLOTILLA_PROXY_LISTEN=127.0.0.1:0", "FLOTILLA_PINSVC_LISTEN=127.0.0.1:0",
-		"FLOTILLA_IPFS_API=http://127.0.0.1:1",
-	}
+	env := daemonEnv(home)
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)

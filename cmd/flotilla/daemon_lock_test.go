@@ -1,12 +1,9 @@
 package main
 
 import (
-	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 )
@@ -22,23 +19,19 @@ func TestADaemonRefusesAFolderAnImportHolds(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer release()
-	env := []string{
+	r := runCLI(t, daemonEnv(home), nil, "daemon", "--init")
+	if r.code == 0 || !strings.Contains(r.stderr, "another flotilla process uses this data folder") {
+		t.Fatalf("a daemon on a held folder: exit %d, stderr:\n%s", r.code, r.stderr)
+	}
+}
+
+// daemonEnv is a daemon's environment for a test: its home, every listener
+// on a free loopback port, an IPFS node that does not answer, and extra.
+func daemonEnv(home string, extra ...string) []string {
+	return append([]string{
 		"FLOTILLA_PATH=" + home,
 		"FLOTILLA_CLUSTER_LISTEN=127.0.0.1:0", "FLOTILLA_API_LISTEN=127.0.0.1:0",
 		"FLOTILLA_PROXY_LISTEN=127.0.0.1:0", "FLOTILLA_PINSVC_LISTEN=127.0.0.1:0",
 		"FLOTILLA_IPFS_API=http://127.0.0.1:1",
-	}
-	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer stderr.Close()
-	// Bounded, so that a daemon that starts anyway ends and fails the test.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	code := Run(ctx, []string{"daemon", "--init"}, Env{Stdout: &strings.Builder{}, Stderr: stderr, Environ: env})
-	out, _ := os.ReadFile(stderr.Name())
-	if code == 0 || !strings.Contains(string(out), "another flotilla process uses this data folder") {
-		t.Fatalf("a daemon on a held folder: exit %d, stderr:\n%s", code, out)
-	}
+	}, extra...)
 }

@@ -72,13 +72,7 @@ func TestDaemonFollowAndBootstrapExcludeEachOther(t *testing.T) {
 
 func TestAFollowerWithoutTheFollowerSecretSaysWhichKey(t *testing.T) {
 	home := filepath.Join(t.TempDir(), "home")
-	env := []string{
-		"FLOTILLA_PATH=" + home, "FLOTILLA_CLUSTER_FOLLOWER_SECRET=",
-		"FLOTILLA_CLUSTER_LISTEN=127.0.0.1:0", "FLOTILLA_API_LISTEN=127.0.0.1:0",
-		"FLOTILLA_PROXY_LISTEN=127.0.0.1:0", "FLOTILLA_PINSVC_LISTEN=127.0.0.1:0",
-		"FLOTILLA_IPFS_API=http://127.0.0.1:1",
-	}
-	r := runCLI(t, env, nil, "daemon", "--init", "--follow", "127.0.0.1:1")
+	r := runCLI(t, daemonEnv(home, "FLOTILLA_CLUSTER_FOLLOWER_SECRET="), nil, "daemon", "--init", "--follow", "127.0.0.1:1")
 	if r.code != 1 || !strings.Contains(r.stderr, "cluster.follower_secret") {
 		t.Fatalf("a follower without the follower secret: %d %q", r.code, r.stderr)
 	}
