@@ -13,8 +13,12 @@
 //     node is already in the wanted state.
 //   - PinLs streams (stream=true) and checks the HTTP status itself, where
 //     client/rpc's Pin().Ls would dereference nil on an error answer.
-//   - IsPinned asks pin/ls with type=all so that indirect pins are reported;
-//     only recursive and direct count as pinned.
+//   - IsPinned asks pin/ls with type=recursive, then type=direct: type=all
+//     would make Kubo walk every recursive DAG for a CID that is not pinned.
+//   - Every pin/ls carries HeldHeader (Flotilla-Held: true). Kubo ignores it;
+//     an upstream Flotilla proxy then answers with what its IPFS nodes hold
+//     rather than with its pinset, so that a pin that failed on every peer of
+//     an inner cluster does not read pinned to the outer one.
 //   - RepoSize is repo/stat?size-only=true, cheap enough for periodic
 //     metrics; RepoStat also counts objects, which walks the blockstore.
 //

@@ -93,7 +93,7 @@ func (c *Client) IndirectRoot(ctx context.Context, ci cid.Cid) (typ string, ok b
 	var out struct {
 		Keys map[string]struct{ Type string }
 	}
-	err = c.api.Request("pin/ls", "/ipfs/"+ci.String()).Option("type", Indirect).Exec(ctx, &out)
+	err = c.pinLs("/ipfs/"+ci.String()).Option("type", Indirect).Exec(ctx, &out)
 	if err != nil {
 		err = c.wrap("pin/ls", err)
 		var ae *APIError

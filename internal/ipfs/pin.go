@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ipfs/go-cid"
+	"github.com/ipfs/kubo/client/rpc"
 )
 
 // Kubo's messages that mean "nothing to do" (boxo pinner.ErrNotPinned, and
@@ -19,6 +20,20 @@ const (
 	msgNotPinned   = "not pinned or pinned indirectly"
 	msgIsNotPinned = "is not pinned"
 )
+
+// HeldHeader asks the upstream of a pin/ls to answer with what IPFS
+// actually holds. Kubo ignores it; a Flotilla proxy upstream (clusters of
+// clusters) would otherwise answer from its pinset, where a pin that failed
+// on every one of its peers still reads pinned, and this peer's tracker
+// would take it as held and stop trying. Every pin/ls of this client sends
+// it: the tracker, reconcile and a proxy's indirect lookups all want what
+// is held.
+const HeldHeader = "Flotilla-Held"
+
+// pinLs starts a pin/ls request that asks for what is held.
+func (c *Client) pinLs(args ...string) rpc.RequestBuilder {
+	return c.api.Request("pin/ls", args...).Header(HeldHeader, "true")
+}
 
 // Pin types as Kubo names them.
 const (
@@ -176,7 +191,7 @@ func (c *Client) PinLs(ctx context.Context, typ string, fn func(ci cid.Cid, typ 
 	default:
 		return fmt.Errorf("pin ls: unknown pin type %q", typ)
 	}
-	res, err := c.api.Request("pin/ls").Option("type", typ).Option("stream", true).Send(ctx)
+	res, err := c.pinLs().Option("type", typ).Option("stream", true).Send(ctx)
 	if err != nil {
 		return c.wrap("pin/ls", err)
 	}
@@ -231,7 +246,7 @@ func (c *Client) IsPinned(ctx context.Context, ci cid.Cid) (typ string, pinned b
 		var out struct {
 			Keys map[string]struct{ Type string }
 		}
-		err = c.api.Request("pin/ls", "/ipfs/"+ci.String()).Option("type", want).Exec(ctx, &out)
+		err = c.pinLs("/ipfs/"+ci.String()).Option("type", want).Exec(ctx, &out)
 		if err != nil {
 			err = c.wrap("pin/ls", err)
 			var ae *APIError
@@ -255,7 +270,7 @@ func (c *Client) PinName(ctx context.Context, ci cid.Cid, typ string) (string, e
 	var out struct {
 		Keys map[string]struct{ Name string }
 	}
-	err := c.api.Request("pin/ls", "/ipfs/"+ci.String()).Option("type", typ).Option("names", true).Exec(ctx, &out)
+	err := c.pinLs("/ipfs/"+ci.String()).Option("type", typ).Option("names", true).Exec(ctx, &out)
 	if err != nil {
 		err = c.wrap("pin/ls", err)
 		var ae *APIError
