@@ -19,6 +19,12 @@ package intercept
 //     replication below "every peer", indirect pins under roots allocated
 //     to other peers are not listed. Kubo's order (recursive, then direct)
 //     and its sorted Keys are not kept: roots come in pinset order.
+//   - A pin ls that sends ipfs.HeldHeader (Flotilla-Held: true) gets what
+//     the cluster's IPFS nodes hold, not the pinset: named CIDs by the
+//     peers' statuses checked against their nodes, listings by the peers'
+//     status records. An outer cluster's tracker sends it, so that a pin
+//     that failed on every peer of this cluster does not read pinned to
+//     it. Kubo ignores the header; Kubo's users never send it.
 //   - pin ls without stream writes its Keys object as it lists. A listing
 //     failure within the first 64 KiB is Kubo's 500 error object; a later one
 //     leaves a truncated object and the X-Stream-Error trailer.

@@ -48,6 +48,12 @@ type Cluster interface {
 	Get(ctx context.Context, c cid.Cid) (storage.Pin, error)
 	// List streams the pinset, which may not fit in memory.
 	List(ctx context.Context, fn func(storage.Pin) error) error
+	// Held tells, for each of cids (pins of the pinset), whether the IPFS
+	// node of at least one peer holds it: pin/ls answers this way to a
+	// caller that sends ipfs.HeldHeader.
+	Held(ctx context.Context, cids []cid.Cid) ([]bool, error)
+	// ListHeld is List restricted to the pins some peer records as pinned.
+	ListHeld(ctx context.Context, fn func(storage.Pin) error) error
 	// RepoStat sums the repos of the cluster's IPFS nodes: ipfs-cluster answers
 	// repo/stat this way, so that tools see the cluster's capacity.
 	RepoStat(ctx context.Context) (types.RepoStat, error)

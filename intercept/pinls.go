@@ -8,6 +8,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"github.com/flotilla-ipfs/flotilla/internal/cidtext"
+	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -80,9 +81,20 @@ func runPinLs(c *call) error {
 	return sink.finish()
 }
 
-// listRoots lists the cluster pinset.
+// asksHeld tells whether the caller wants to know what IPFS holds rather
+// than what the pinset says: an outer cluster's tracker, whose IPFS node
+// this proxy is. A committed pin that failed on every peer is not held.
+func (c *call) asksHeld() bool {
+	return c.r.Header.Get(ipfs.HeldHeader) == "true"
+}
+
+// listRoots lists the cluster pinset, or the part of it some peer holds.
 func (c *call) listRoots(sink lsSink, typ, filter string, display bool) error {
-	return c.h.cluster.List(c.ctx, func(p storage.Pin) error {
+	list := c.h.cluster.List
+	if c.asksHeld() {
+		list = c.h.cluster.ListHeld
+	}
+	return list(c.ctx, func(p storage.Pin) error {
 		if !typeMatches(typ, p.Mode) || !strings.Contains(p.Name, filter) {
 			return nil
 		}
@@ -134,21 +146,21 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 		}
 		pins[i] = &p
 	}
+	if c.asksHeld() {
+		if err := c.dropUnheld(cids, pins); err != nil {
+			return kuboErr(opCheck, c.args[0], err)
+		}
+	}
 	indirect := make([]string, len(cids))
 	for i, p := range pins {
 		if p != nil && typeMatches(typ, p.Mode) || typ == "recursive" || typ == "direct" {
 			continue
 		}
-		if c.h.resolver == nil {
-			continue
-		}
-		through, ok, err := c.h.resolver.IndirectRoot(c.ctx, cids[i])
+		through, err := c.indirectThroughRoot(cids[i])
 		if err != nil {
 			return kuboErr(opCheck, c.args[i], err)
 		}
-		if ok {
-			indirect[i] = through
-		}
+		indirect[i] = through
 	}
 	seen := make(map[cid.Cid]bool, len(cids))
 	for i, p := range pins {
@@ -175,6 +187,47 @@ func (c *call) lsArgs(sink lsSink, typ string, display bool) error {
 		}
 	}
 	return sink.finish()
+}
+
+// dropUnheld forgets the pins that no peer's IPFS node holds, so that
+// they read as not pinned.
+func (c *call) dropUnheld(cids []cid.Cid, pins []*storage.Pin) error {
+	var asked []int
+	for i, p := range pins {
+		if p != nil {
+			asked = append(asked, i)
+		}
+	}
+	if len(asked) == 0 {
+		return nil
+	}
+	some := make([]cid.Cid, len(asked))
+	for j, i := range asked {
+		some[j] = cids[i]
+	}
+	held, err := c.h.cluster.Held(c.ctx, some)
+	if err != nil {
+		return err
+	}
+	for j, i := range asked {
+		if !held[j] {
+			pins[i] = nil
+		}
+	}
+	return nil
+}
+
+// indirectThroughRoot is Kubo's "indirect through <root>" for ci when the
+// node pins it indirectly, "" otherwise.
+func (c *call) indirectThroughRoot(ci cid.Cid) (string, error) {
+	if c.h.resolver == nil {
+		return "", nil
+	}
+	through, ok, err := c.h.resolver.IndirectRoot(c.ctx, ci)
+	if err != nil || !ok {
+		return "", err
+	}
+	return through, nil
 }
 
 // cidText is c.enc.Encode(ci), without go-cid's slow base58.

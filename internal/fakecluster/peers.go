@@ -281,3 +281,33 @@ func (f *Cluster) CheckedLocalStatus(_ context.Context, c cid.Cid) types.PinStat
 
 // CheckedCalls is how many checked statuses were asked.
 func (f *Cluster) CheckedCalls() int { return read(f, func() int { return f.checkedCalls }) }
+
+// Held tells, for each of cids, whether a member's status of it is pinned.
+func (f *Cluster) Held(_ context.Context, cids []cid.Cid) ([]bool, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	held := make([]bool, len(cids))
+	for i, c := range cids {
+		held[i] = f.held(c)
+	}
+	return held, nil
+}
+
+// ListHeld visits the pins of List that a member's status says are pinned.
+func (f *Cluster) ListHeld(ctx context.Context, fn func(storage.Pin) error) error {
+	return f.List(ctx, func(p storage.Pin) error {
+		if !read(f, func() bool { return f.held(p.Cid) }) {
+			return nil
+		}
+		return fn(p)
+	})
+}
+
+func (f *Cluster) held(c cid.Cid) bool {
+	for _, st := range f.peerMap(c) {
+		if st.Status == string(storage.StatusPinned) {
+			return true
+		}
+	}
+	return false
+}
