@@ -19,6 +19,12 @@ package intercept
 //     replication below "every peer", indirect pins under roots allocated
 //     to other peers are not listed. Kubo's order (recursive, then direct)
 //     and its sorted Keys are not kept: roots come in pinset order.
+//   - pin ls of named CIDs answers "indirect through <root>" only for a root
+//     of the cluster pinset, "not pinned" otherwise. Kubo names one root,
+//     so a CID also under a root the node's user pinned may read not
+//     pinned. The listings of indirect pins (type=indirect, or all without
+//     arguments) are the node's, and include those under the user's roots:
+//     filtering them would mean walking the cluster roots' DAGs.
 //   - A pin ls that sends ipfs.HeldHeader (Flotilla-Held: true) gets what
 //     the cluster's IPFS nodes hold, not the pinset: named CIDs by the
 //     peers' statuses checked against their nodes, listings by the peers'

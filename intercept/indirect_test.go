@@ -98,3 +98,22 @@ func TestPinLsStreamSendsRootsBeforeTheNodesIndirectPins(t *testing.T) {
 		t.Fatalf("first line %q, want %q", line, want)
 	}
 }
+
+// pin ls shows the cluster's pins: a CID under a root that only the node's
+// user pinned is not indirectly pinned through the proxy, as that root is
+// not pinned through it either.
+func TestPinLsOfAChildOfARootOutsideThePinsetIsNotPinned(t *testing.T) {
+	userRoot, kid := testCid(1), testCid(2)
+	r := &indirectResolver{children: []cid.Cid{kid}, root: userRoot}
+	h := newTestHandlers(t, newFakeCluster(recursivePin(testCid(3), "")), r, "", true)
+
+	for _, arg := range []string{userRoot.String(), kid.String()} {
+		for _, typ := range []string{"all", "indirect"} {
+			res := post(t, h, "/api/v0/pin/ls?type="+typ+"&arg="+arg, nil)
+			want := `{"Message":"path '` + arg + `' is not pinned","Code":0,"Type":"error"}` + "\n"
+			if body := readBody(t, res); res.StatusCode != 500 || body != want {
+				t.Errorf("pin ls --type=%s %s: %d %s\nwant 500 %s", typ, arg, res.StatusCode, body, want)
+			}
+		}
+	}
+}

@@ -2,6 +2,7 @@ package intercept
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"strings"
 
@@ -218,7 +219,11 @@ func (c *call) dropUnheld(cids []cid.Cid, pins []*storage.Pin) error {
 }
 
 // indirectThroughRoot is Kubo's "indirect through <root>" for ci when the
-// node pins it indirectly, "" otherwise.
+// node pins it under a root of this cluster's pinset, "" otherwise: pin ls
+// shows the cluster's pins, and an indirect pin under a root that only the
+// node's user (or an inner cluster) pinned is not one. Kubo names one root
+// of the several a CID may be under, so a CID under a user's root and a
+// cluster root may read not pinned: telling would mean walking DAGs.
 func (c *call) indirectThroughRoot(ci cid.Cid) (string, error) {
 	if c.h.resolver == nil {
 		return "", nil
@@ -227,8 +232,24 @@ func (c *call) indirectThroughRoot(ci cid.Cid) (string, error) {
 	if err != nil || !ok {
 		return "", err
 	}
-	return through, nil
+	root, err := cid.Decode(strings.TrimPrefix(through, indirectPrefix))
+	if err != nil {
+		return "", fmt.Errorf("the IPFS node answered %q for %s: %w", through, ci, err)
+	}
+	p, err := c.h.cluster.Get(c.ctx, root)
+	switch {
+	case err != nil && isNotFound(err):
+		return "", nil
+	case err != nil:
+		return "", err
+	case p.Mode != storage.Recursive:
+		return "", nil
+	}
+	return indirectPrefix + c.enc.Encode(root), nil
 }
+
+// indirectPrefix starts Kubo's type of an indirect pin.
+const indirectPrefix = "indirect through "
 
 // cidText is c.enc.Encode(ci), without go-cid's slow base58.
 func (c *call) cidText(ci cid.Cid) string {
