@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,21 +12,8 @@ import (
 // localStatus is this peer's own status of c, as GET /pins/<cid>?local=true
 // reports it ("" when it cannot be read).
 func (p *peer) localStatus(c string) string {
-	resp, err := p.client().Get("http://" + p.api + "/pins/" + c + "?local=true")
-	if err != nil {
-		return ""
-	}
-	defer resp.Body.Close()
-	var info struct {
-		PeerMap map[string]struct{ Status string } `json:"peer_map"`
-	}
-	if json.NewDecoder(resp.Body).Decode(&info) != nil {
-		return ""
-	}
-	for _, st := range info.PeerMap {
-		return st.Status
-	}
-	return ""
+	status, _ := p.localAttempt(c)
+	return status
 }
 
 // After the cluster pins a CID the user holds as a direct pin on Kubo, and
