@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/ipfs/go-cid"
@@ -142,34 +141,16 @@ func (p *Pin) UnmarshalJSON(b []byte) error {
 	return j.decode(p)
 }
 
-// DecodeExport reads ipfs-cluster's state export (Pin objects, one after
-// the other) and hands fn each pin with its type: "pin", or one of the
-// sharding types, which Flotilla does not take. Each object is parsed
-// once, for imports of millions of pins.
-func DecodeExport(r io.Reader, fn func(p Pin, typ string) error) error {
-	dec := json.NewDecoder(r)
-	for n := 1; ; n++ {
-		var j pinJSON
-		if err := dec.Decode(&j); errors.Is(err, io.EOF) {
-			return nil
-		} else if err != nil {
-			return fmt.Errorf("pin %d: %w", n, err)
-		}
-		var p Pin
-		if err := j.decode(&p); err != nil {
-			return fmt.Errorf("pin %d: %w", n, err)
-		}
-		if err := fn(p, j.Type); err != nil {
-			return fmt.Errorf("pin %d: %w", n, err)
-		}
-	}
-}
-
 // decode checks j and makes it a Pin.
 func (j *pinJSON) decode(p *Pin) error {
 	c, err := cid.Decode(j.Cid)
 	if err != nil {
-		return fmt.Errorf("pin cid %q: %w", j.Cid, err)
+		// go-cid's own message starts "invalid cid" too.
+		var invalid cid.ErrInvalidCid
+		if errors.As(err, &invalid) {
+			err = invalid.Err
+		}
+		return fmt.Errorf("invalid cid %q: %w", j.Cid, err)
 	}
 	mode, err := ParseMode(j.Mode)
 	if err != nil {

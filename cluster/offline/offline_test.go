@@ -69,11 +69,11 @@ func TestImportRefusesBadPinsAndChangesNothing(t *testing.T) {
 	}
 	good := offlinetest.NDJSON(t, offlinetest.FullPins(1)).String()
 	for name, tc := range map[string]struct{ input, want string }{
-		"bad cid":     {`{"cid":"nope","mode":"recursive","replication_factor_min":-1,"replication_factor_max":-1}`, "pin 2: pin cid"},
-		"bad mode":    {strings.Replace(good, `"mode":"recursive"`, `"mode":"sideways"`, 1), "pin 2: invalid pin mode"},
+		"bad cid":     {`{"cid":"nope","mode":"recursive","replication_factor_min":-1,"replication_factor_max":-1}`, "line 2: invalid cid"},
+		"bad mode":    {strings.Replace(good, `"mode":"recursive"`, `"mode":"sideways"`, 1), "line 2: invalid pin mode"},
 		"shard pin":   {strings.Replace(good, `"type":"pin"`, `"type":"shard-pin"`, 1), "not supported"},
 		"bad factors": {strings.Replace(good, `"replication_factor_min":1`, `"replication_factor_min":0`, 1), "replication factors"},
-		"not json":    {"{", "pin 2:"},
+		"not json":    {"{", "line 3: invalid character"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			_, err := offline.Import(dir, offlinetest.PeerID(t), "127.0.0.1:1", strings.NewReader(good+tc.input+"\n"+good))

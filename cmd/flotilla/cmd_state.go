@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/offline"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
+	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
 type stateExportCommand struct {
@@ -107,20 +107,24 @@ func (c *stateImportCommand) Run(_ context.Context, args []string) error {
 	if count > 0 && !c.force {
 		return fmt.Errorf("the peer holds %d pins: use --force to replace them", count)
 	}
-	var in io.Reader = g.env.Stdin
+	in, name := g.env.Stdin, "stdin"
 	if c.file != "" {
 		f, err := os.Open(c.file)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		in = f
+		in, name = f, c.file
 	}
 	if in == nil {
 		return errors.New("nothing to import: give --file or a pinset on stdin")
 	}
 	n, err := offline.Import(dataDir, ident.ID, selfAddr, in)
-	if err != nil {
+	var bad *storage.InputError
+	switch {
+	case errors.As(err, &bad):
+		return fmt.Errorf("%s:%d: %w", name, bad.Line, bad.Err)
+	case err != nil:
 		return err
 	}
 	fmt.Fprintf(g.env.Stdout, "imported %d pins; the peer serves them from its next start\n", n)

@@ -38,15 +38,22 @@ func sameLines(a, b string) bool {
 	return sortRows("\n"+a) == sortRows("\n"+b)
 }
 
-func TestStateExportImport(t *testing.T) {
+// stateHome is a home fresh from `flotilla init`, and a runner of `state`
+// subcommands on it.
+func stateHome(t *testing.T) func(stdin []byte, args ...string) result {
+	t.Helper()
 	home := t.TempDir()
-	state := func(stdin []byte, args ...string) result {
-		t.Helper()
-		return runCLI(t, nil, bytes.NewBuffer(stdin), append([]string{"--path", home, "state"}, args...)...)
-	}
 	if r := runCLI(t, nil, nil, "--path", home, "init"); r.code != 0 {
 		t.Fatal(r)
 	}
+	return func(stdin []byte, args ...string) result {
+		t.Helper()
+		return runCLI(t, nil, bytes.NewBuffer(stdin), append([]string{"--path", home, "state"}, args...)...)
+	}
+}
+
+func TestStateExportImport(t *testing.T) {
+	state := stateHome(t)
 	if r := state(nil, "export"); r.code != 1 || !strings.Contains(r.stderr, "no peer state") {
 		t.Fatalf("export of a peer that never ran: %s", r)
 	}
@@ -81,7 +88,7 @@ func TestStateExportImport(t *testing.T) {
 	if r := state(nil, "export"); !sameLines(r.stdout, string(second)) {
 		t.Fatalf("after a forced import:\n%s", r)
 	}
-	if r := state([]byte("{\"cid\":\"x\"}\n"), "import", "--force"); r.code != 1 || !strings.Contains(r.stderr, "pin 1") {
+	if r := state([]byte("{\"cid\":\"x\"}\n"), "import", "--force"); r.code != 1 || !strings.Contains(r.stderr, `stdin:1: invalid cid "x"`) {
 		t.Fatalf("import of garbage: %s", r)
 	}
 	if r := state(nil, "export"); !sameLines(r.stdout, string(second)) {
@@ -92,5 +99,28 @@ func TestStateExportImport(t *testing.T) {
 	}
 	if r := state(nil, "import", "extra"); r.code != 2 {
 		t.Fatalf("state import with an argument: %s", r)
+	}
+}
+
+// importHome is stateHome holding the pins of statePins(3, 1).
+func importHome(t *testing.T) func(stdin []byte, args ...string) result {
+	t.Helper()
+	state := stateHome(t)
+	if r := state(statePins(3, 1), "import"); r.code != 0 {
+		t.Fatal(r)
+	}
+	return state
+}
+
+// An error names the file and the line of the input, not the pin's number.
+func TestStateImportErrorNamesFileAndLine(t *testing.T) {
+	state := importHome(t)
+	in := filepath.Join(t.TempDir(), "pins.ndjson")
+	bad := append(append(statePins(2, 10), "\n{\"cid\":\"foo\"}\n"...), statePins(1, 20)...)
+	if err := os.WriteFile(in, bad, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if r := state(nil, "import", "--force", "--file", in); r.code != 1 || !strings.Contains(r.stderr, in+`:4: invalid cid "foo"`) {
+		t.Fatalf("import of a bad line 4: %s", r)
 	}
 }
