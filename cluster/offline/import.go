@@ -16,12 +16,28 @@ import (
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
+// ErrNoPins is returned by Import when its input holds no pin: an empty
+// file, or a wrong redirect, would otherwise have the next start unpin
+// every cluster pin on the IPFS nodes.
+var ErrNoPins = errors.New("the input holds no pins")
+
 // Import replaces the pinset with the pins read from r (ndjson of storage.Pin), for a stopped peer.
 // The peer set is kept. selfID and selfAddr make a one-voter configuration
 // when the peer has no Raft state yet. Every peer of a cluster must import
 // the same file: Raft does not send a follower what its own log already
-// covers.
+// covers. An input without pins is refused with ErrNoPins, and nothing
+// changes; ImportAllowingEmpty takes it.
 func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
+	return importPins(dataDir, selfID, selfAddr, r, false)
+}
+
+// ImportAllowingEmpty is Import that takes an input without pins, which
+// empties the pinset.
+func ImportAllowingEmpty(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
+	return importPins(dataDir, selfID, selfAddr, r, true)
+}
+
+func importPins(dataDir, selfID, selfAddr string, r io.Reader, allowEmpty bool) (int, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return 0, err
 	}
@@ -61,6 +77,9 @@ func Import(dataDir, selfID, selfAddr string, r io.Reader) (int, error) {
 	// instead of one per batch.
 	fresh.BulkLoad(true)
 	n, err := fillState(fresh, r, peers, index, tmp)
+	if err == nil && n == 0 && !allowEmpty {
+		err = ErrNoPins
+	}
 	if err == nil {
 		err = fresh.Sync()
 	}

@@ -88,6 +88,26 @@ func TestImportRefusesBadPinsAndChangesNothing(t *testing.T) {
 	}
 }
 
+// An input without pins (an empty file, a wrong redirect) would empty the
+// pinset, and the next start would unpin everything: it takes asking for.
+func TestImportRefusesAnInputWithoutPins(t *testing.T) {
+	dir := t.TempDir()
+	keep := offlinetest.FullPins(2)
+	if _, err := offline.Import(dir, offlinetest.PeerID(t), "127.0.0.1:1", offlinetest.NDJSON(t, keep)); err != nil {
+		t.Fatal(err)
+	}
+	for _, input := range []string{"", "\n \n\t\n"} {
+		if n, err := offline.Import(dir, offlinetest.PeerID(t), "127.0.0.1:1", strings.NewReader(input)); !errors.Is(err, offline.ErrNoPins) {
+			t.Fatalf("import of %q: %d, %v, want ErrNoPins", input, n, err)
+		}
+		offlinetest.SamePins(t, offlinetest.Export(t, dir), keep)
+	}
+	if n, err := offline.ImportAllowingEmpty(dir, offlinetest.PeerID(t), "127.0.0.1:1", strings.NewReader("")); err != nil || n != 0 {
+		t.Fatalf("import allowing empty: %d, %v", n, err)
+	}
+	offlinetest.SamePins(t, offlinetest.Export(t, dir), nil)
+}
+
 // An import sorts the pins in runs on disk and writes them in batches: a
 // CID given twice is still one pin, the later line winning, whether both
 // lines fall in the same run or not.

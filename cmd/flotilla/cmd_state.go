@@ -67,14 +67,16 @@ func (c *stateExportCommand) Run(_ context.Context, args []string) error {
 
 type stateImportCommand struct {
 	base
-	file  string
-	force bool
+	file       string
+	force      bool
+	allowEmpty bool
 }
 
 func newStateImportCommand(g *globals, name, args string) command {
 	c := &stateImportCommand{base: newBase(g, name, args)}
 	c.fs.StringVar(&c.file, "file", "", "read from this file instead of stdin")
 	c.fs.BoolVar(&c.force, "force", false, "replace a pinset that is not empty")
+	c.fs.BoolVar(&c.allowEmpty, "allow-empty", false, "take an input without pins, which empties the pinset")
 	return c
 }
 
@@ -119,9 +121,15 @@ func (c *stateImportCommand) Run(_ context.Context, args []string) error {
 	if in == nil {
 		return errors.New("nothing to import: give --file or a pinset on stdin")
 	}
-	n, err := offline.Import(dataDir, ident.ID, selfAddr, in)
+	importPins := offline.Import
+	if c.allowEmpty {
+		importPins = offline.ImportAllowingEmpty
+	}
+	n, err := importPins(dataDir, ident.ID, selfAddr, in)
 	var bad *storage.InputError
 	switch {
+	case errors.Is(err, offline.ErrNoPins):
+		return fmt.Errorf("%s holds no pins: nothing imported (to empty the pinset, give --allow-empty)", name)
 	case errors.As(err, &bad):
 		return fmt.Errorf("%s:%d: %w", name, bad.Line, bad.Err)
 	case err != nil:

@@ -112,6 +112,37 @@ func importHome(t *testing.T) func(stdin []byte, args ...string) result {
 	return state
 }
 
+// A forced import of nothing (an empty file, a wrong redirect) would
+// empty the pinset, and the daemon's next start would unpin everything.
+func TestStateImportRefusesAnInputWithoutPins(t *testing.T) {
+	state := importHome(t)
+	kept := string(statePins(3, 1))
+	empty := filepath.Join(t.TempDir(), "pins.ndjson")
+	if err := os.WriteFile(empty, []byte("\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		says string
+	}{
+		{[]string{"import", "--force"}, "stdin holds no pins: nothing imported (to empty the pinset, give --allow-empty)"},
+		{[]string{"import", "--force", "--file", empty}, empty + " holds no pins"},
+	} {
+		if r := state(nil, tc.args...); r.code != 1 || !strings.Contains(r.stderr, tc.says) {
+			t.Fatalf("%v: want exit 1 saying %q, got %s", tc.args, tc.says, r)
+		}
+		if r := state(nil, "export"); !sameLines(r.stdout, kept) {
+			t.Fatalf("a refused import changed the pinset:\n%s", r)
+		}
+	}
+	if r := state(nil, "import", "--force", "--allow-empty"); r.code != 0 || !strings.HasPrefix(r.stdout, "imported 0 pins") {
+		t.Fatalf("import --allow-empty: %s", r)
+	}
+	if r := state(nil, "export"); r.code != 0 || r.stdout != "" || r.stderr != "exported 0 pins\n" {
+		t.Fatalf("after an import of nothing, allowed: %s", r)
+	}
+}
+
 // An error names the file and the line of the input, not the pin's number.
 func TestStateImportErrorNamesFileAndLine(t *testing.T) {
 	state := importHome(t)
