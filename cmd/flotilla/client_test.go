@@ -71,16 +71,23 @@ func (cl *cli) run(args ...string) result {
 
 func runCLI(t *testing.T, environ []string, stdin *bytes.Buffer, args ...string) result {
 	t.Helper()
+	env := Env{Environ: environ}
+	if stdin != nil {
+		env.Stdin = stdin
+	}
+	return runEnv(t, env, args...)
+}
+
+// runEnv runs one command line in env, with its output captured.
+func runEnv(t *testing.T, env Env, args ...string) result {
+	t.Helper()
 	errFile, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer errFile.Close()
 	var out bytes.Buffer
-	env := Env{Stdout: &out, Stderr: errFile, Environ: environ}
-	if stdin != nil {
-		env.Stdin = stdin
-	}
+	env.Stdout, env.Stderr = &out, errFile
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	code := Run(ctx, args, env)

@@ -20,7 +20,7 @@ type stateExportCommand struct {
 
 func newStateExportCommand(g *globals, name, args string) command {
 	c := &stateExportCommand{base: newBase(g, name, args)}
-	c.fs.StringVar(&c.file, "file", "", "write to this file instead of stdout")
+	c.fs.StringVar(&c.file, "file", "", "write to this file instead of stdout (- is stdout)")
 	return c
 }
 
@@ -34,7 +34,7 @@ func (c *stateExportCommand) Run(_ context.Context, args []string) error {
 		return err
 	}
 	dataDir := filepath.Join(home, "data")
-	if c.file == "" {
+	if c.file == "" || c.file == "-" {
 		n, err := offline.Export(dataDir, g.env.Stdout)
 		if err == nil {
 			fmt.Fprintf(g.env.Stderr, "exported %d pins\n", n)
@@ -74,7 +74,7 @@ type stateImportCommand struct {
 
 func newStateImportCommand(g *globals, name, args string) command {
 	c := &stateImportCommand{base: newBase(g, name, args)}
-	c.fs.StringVar(&c.file, "file", "", "read from this file instead of stdin")
+	c.fs.StringVar(&c.file, "file", "", "read from this file instead of stdin (- is stdin)")
 	c.fs.BoolVar(&c.force, "force", false, "replace a pinset that is not empty")
 	c.fs.BoolVar(&c.allowEmpty, "allow-empty", false, "take an input without pins, which empties the pinset")
 	return c
@@ -110,16 +110,18 @@ func (c *stateImportCommand) Run(_ context.Context, args []string) error {
 		return fmt.Errorf("the peer holds %d pins: use --force to replace them", count)
 	}
 	in, name := g.env.Stdin, "stdin"
-	if c.file != "" {
+	if c.file != "" && c.file != "-" {
 		f, err := os.Open(c.file)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 		in, name = f, c.file
-	}
-	if in == nil {
+	} else if in == nil {
 		return errors.New("nothing to import: give --file or a pinset on stdin")
+	} else if g.env.terminal(in) {
+		// Else a user who forgot --file faces a silent prompt.
+		fmt.Fprintln(g.env.Stderr, "reading pins from stdin (end with Ctrl-D); use --file to read a file")
 	}
 	importPins := offline.Import
 	if c.allowEmpty {

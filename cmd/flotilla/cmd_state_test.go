@@ -143,6 +143,18 @@ func TestStateImportRefusesAnInputWithoutPins(t *testing.T) {
 	}
 }
 
+// "-" is stdin or stdout, as everywhere else, not a file named "-".
+func TestStateFileDashIsStdinAndStdout(t *testing.T) {
+	state := importHome(t)
+	second := statePins(2, 10)
+	if r := state(second, "import", "--force", "--file", "-"); r.code != 0 {
+		t.Fatalf("import --file -: %s", r)
+	}
+	if r := state(nil, "export", "--file", "-"); r.code != 0 || !sameLines(r.stdout, string(second)) {
+		t.Fatalf("export --file -: %s", r)
+	}
+}
+
 // An error names the file and the line of the input, not the pin's number.
 func TestStateImportErrorNamesFileAndLine(t *testing.T) {
 	state := importHome(t)
@@ -153,5 +165,23 @@ func TestStateImportErrorNamesFileAndLine(t *testing.T) {
 	}
 	if r := state(nil, "import", "--force", "--file", in); r.code != 1 || !strings.Contains(r.stderr, in+`:4: invalid cid "foo"`) {
 		t.Fatalf("import of a bad line 4: %s", r)
+	}
+}
+
+// Reading a terminal, the import says so, rather than leave a user who
+// forgot --file at a silent prompt; a pipe or a file gets no such line.
+func TestStateImportHintsWhenStdinIsATerminal(t *testing.T) {
+	home := t.TempDir()
+	if r := runCLI(t, nil, nil, "--path", home, "init"); r.code != 0 {
+		t.Fatal(r)
+	}
+	const hint = "reading pins from stdin (end with Ctrl-D); use --file to read a file\n"
+	for _, tty := range []bool{true, false} {
+		stdin := bytes.NewBuffer(statePins(1, 1))
+		env := Env{Stdin: stdin, IsTerminal: func(s any) bool { return tty && s == stdin }}
+		r := runEnv(t, env, "--path", home, "state", "import", "--force")
+		if r.code != 0 || strings.Contains(r.stderr, hint) != tty {
+			t.Fatalf("stdin a terminal: %v: %s", tty, r)
+		}
 	}
 }

@@ -21,16 +21,16 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  *os.File
 	Environ []string
-	// IsTerminal says whether a writer is a terminal; nil looks at the
-	// file's mode. Tests set it to see the terminal's output.
-	IsTerminal func(io.Writer) bool
+	// IsTerminal says whether Stdin, Stdout or Stderr is a terminal; nil
+	// looks at the file's mode. Tests set it to see the terminal's side.
+	IsTerminal func(stream any) bool
 }
 
-func (e Env) terminal(w io.Writer) bool {
+func (e Env) terminal(stream any) bool {
 	if e.IsTerminal != nil {
-		return e.IsTerminal(w)
+		return e.IsTerminal(stream)
 	}
-	return isTerminal(w)
+	return isTerminal(stream)
 }
 
 func (e Env) getenv(key string) string {

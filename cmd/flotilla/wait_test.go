@@ -1,13 +1,9 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -76,19 +72,7 @@ func (s *scriptedAPI) pollCount() int {
 // terminal.
 func (s *scriptedAPI) run(tty bool, args ...string) result {
 	s.t.Helper()
-	errFile, err := os.CreateTemp(s.t.TempDir(), "stderr")
-	if err != nil {
-		s.t.Fatal(err)
-	}
-	defer errFile.Close()
-	var out bytes.Buffer
-	env := Env{Stdout: &out, Stderr: errFile, Environ: []string{"FLOTILLA_API=" + s.url},
-		IsTerminal: func(io.Writer) bool { return tty }}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	code := Run(ctx, args, env)
-	stderr, _ := os.ReadFile(errFile.Name())
-	return result{code: code, stdout: out.String(), stderr: string(stderr)}
+	return runEnv(s.t, Env{Environ: []string{"FLOTILLA_API=" + s.url}, IsTerminal: func(any) bool { return tty }}, args...)
 }
 
 var pinningScript = [][3]string{
