@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -157,6 +158,40 @@ func (e *apiError) Error() string {
 	return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status)
 }
 
+// unreachableError is an API that could not be dialled. Go's own message
+// (Get "…/id": dial tcp …: connect: connection refused) hides the cause
+// in a chain and says nothing of the usual one, a daemon not running.
+type unreachableError struct {
+	api    *url.URL
+	reason string
+	err    error
+}
+
+func (e *unreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the flotilla API at %s: %s (is the daemon running? set --api or FLOTILLA_API to reach another address)", e.api, e.reason)
+}
+
+func (e *unreachableError) Unwrap() error { return e.err }
+
+// unreachable makes err an *unreachableError when it is a failed dial, and
+// leaves any other error (a broken answer, a TLS mismatch) as it is.
+func unreachable(api *url.URL, err error) error {
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "dial" {
+		return err
+	}
+	reason := op.Err.Error()
+	var errno syscall.Errno
+	var dns *net.DNSError
+	switch {
+	case errors.As(op.Err, &errno):
+		reason = errno.Error()
+	case errors.As(op.Err, &dns):
+		reason = fmt.Sprintf("%s: %s", dns.Name, dns.Err)
+	}
+	return &unreachableError{api: api, reason: reason, err: err}
+}
+
 // request is one call. path is already escaped.
 type request struct {
 	method      string
@@ -187,6 +222,9 @@ func (c *apiClient) do(ctx context.Context, r request) (*http.Response, error) {
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
+		if ctx.Err() == nil {
+			err = unreachable(c.base, err)
+		}
 		return nil, err
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {

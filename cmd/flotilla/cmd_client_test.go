@@ -211,6 +211,33 @@ func TestClientFailures(t *testing.T) {
 	}
 }
 
+// A peer that is not running gets one clear line, whatever the command,
+// rather than Go's dial error.
+func TestClientCommandsSayTheAPIIsUnreachable(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "f")
+	if err := os.WriteFile(file, []byte("x"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const want = "cannot reach the flotilla API at http://127.0.0.1:1: connection refused " +
+		"(is the daemon running? set --api or FLOTILLA_API to reach another address)\n"
+	for _, tc := range []struct {
+		environ []string
+		args    []string
+	}{
+		{[]string{"FLOTILLA_API=127.0.0.1:1"}, []string{"id"}},
+		{[]string{"FLOTILLA_API=127.0.0.1:1"}, []string{"peers", "ls"}},
+		{nil, []string{"status", "--api", "http://127.0.0.1:1"}},
+		{nil, []string{"--api", "/ip4/127.0.0.1/tcp/1", "pin", "add", testCID(1).String()}},
+		{nil, []string{"pin", "ls", "--api", "127.0.0.1:1"}},
+		{nil, []string{"add", "--api", "127.0.0.1:1", file}},
+	} {
+		r := runCLI(t, tc.environ, nil, tc.args...)
+		if r.code != 1 || !strings.HasSuffix(r.stderr, ": "+want) || strings.Count(r.stderr, "\n") != 1 {
+			t.Errorf("%v: want exit 1 saying %q, got %s", tc.args, want, r)
+		}
+	}
+}
+
 func TestClientStreamErrorTrailer(t *testing.T) {
 	// A stream that breaks after its first item: the command must fail
 	// even though it already printed something.
