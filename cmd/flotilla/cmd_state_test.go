@@ -184,4 +184,13 @@ func TestStateImportHintsWhenStdinIsATerminal(t *testing.T) {
 			t.Fatalf("stdin a terminal: %v: %s", tty, r)
 		}
 	}
+	// A character device, but no terminal.
+	null, err := os.Open(os.DevNull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	if r := runEnv(t, Env{Stdin: null}, "--path", home, "state", "import", "--force"); r.code != 1 || strings.Contains(r.stderr, hint) {
+		t.Fatalf("stdin %s: %s", os.DevNull, r)
+	}
 }
