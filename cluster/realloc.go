@@ -12,16 +12,18 @@ import (
 // reallocate re-places pins and commits the changes in batches, each move
 // conditional on the version it read. With a dead peer it moves that peer's
 // pins elsewhere; with "" it repairs allocations that name non-members and
-// tops up pins with fewer allocations than their maximum. It returns how
-// many pins it committed new allocations for, and how many it could not
-// place: pins of the dead peer left without a new home, or pins that
-// still name a non-member.
+// tops up pins with fewer allocations than their maximum, and says in one
+// line how many pins it left on fewer members than their minimum. It
+// returns how many pins it committed new allocations for, and how many it
+// could not place: pins of the dead peer left without a new home, or pins
+// that still name a non-member.
 func (n *Node) reallocate(ctx context.Context, dead string) (moved, unplaced int, err error) {
 	// Duties and peer removal may ask at once; one at a time keeps each
 	// pass from writing back what another just changed.
 	n.reallocMu.Lock()
 	defer n.reallocMu.Unlock()
 	member := n.memberSet()
+	var short shortOfMinimum
 	var batch []storage.Op
 	flush := func() error {
 		if len(batch) == 0 {
@@ -49,6 +51,9 @@ func (n *Node) reallocate(ctx context.Context, dead string) (moved, unplaced int
 			if !placed {
 				unplaced++
 			}
+			if dead == "" {
+				short.note(p, allocs, ok, member)
+			}
 			if !ok {
 				continue
 			}
@@ -67,12 +72,58 @@ func (n *Node) reallocate(ctx context.Context, dead string) (moved, unplaced int
 		after = last
 	}
 	err = flush() // before moved is read: it counts this last batch
+	if err == nil && short.pins > 0 {
+		n.log.Warn().Int("pins", short.pins).Str("example_cid", short.example.String()).Int("members", n.peerCount()).
+			Msg(shortOfMinimumLine)
+	}
 	return moved, unplaced, err
+}
+
+const shortOfMinimumLine = "some pins are allocated to fewer members than their replication_factor_min: " +
+	"each is on every member the leader could place it on, and goes to more as members join; " +
+	"add peers or lower their minimum"
+
+// shortOfMinimum counts the pins a repair pass leaves allocated to fewer
+// members than their minimum, so that the pass says so in one line rather
+// than one per pin.
+type shortOfMinimum struct {
+	pins    int
+	example cid.Cid
+}
+
+// note counts p when its allocations after the pass (allocs when changed)
+// name fewer members than its minimum.
+func (s *shortOfMinimum) note(p storage.Pin, allocs []string, changed bool, member map[string]bool) {
+	if p.Everywhere() {
+		return
+	}
+	if !changed {
+		allocs = p.Allocations
+	}
+	held := 0
+	for _, id := range allocs {
+		if member[id] {
+			held++
+		}
+	}
+	if held < p.ReplicationFactorMin {
+		s.pins++
+		if !s.example.Defined() {
+			s.example = p.Cid
+		}
+	}
 }
 
 // replace computes p's new allocations: without the dead peer, or (dead
 // == "") without non-members and topped up to the maximum. It reports
 // whether they changed, and whether p is placed to the pass's satisfaction.
+//
+// The repair (dead == "") places a pin on the healthy peers there are even
+// when they are fewer than its minimum: a new pin is refused for that, but
+// this one is committed already, and refusing it would leave it on no
+// member at all (a state imported from a bigger cluster names that
+// cluster's peers). A dead peer's pin stays on the dead peer instead until
+// it can move whole: the peer may come back.
 func (n *Node) replace(p storage.Pin, dead string, member map[string]bool) (allocs []string, changed, placed bool) {
 	if p.Everywhere() {
 		return nil, false, true
@@ -95,7 +146,7 @@ func (n *Node) replace(p storage.Pin, dead string, member map[string]bool) (allo
 		return nil, false, true
 	}
 	extra := p
-	extra.ReplicationFactorMin = max(0, p.ReplicationFactorMin-len(kept))
+	extra.ReplicationFactorMin = 0 // best effort: never a NotEnoughPeersError
 	extra.ReplicationFactorMax = p.ReplicationFactorMax - len(kept)
 	more, err := n.allocate(extra, nil, kept)
 	if err != nil {

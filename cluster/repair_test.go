@@ -114,3 +114,33 @@ func TestRepinDelayIsRespected(t *testing.T) {
 		t.Fatalf("%d passes moved a dead peer's pins within the repin delay", n)
 	}
 }
+
+// A committed pin whose minimum exceeds the members (imported from a bigger
+// cluster, allocated to its peers) is placed on every member there is,
+// rather than left on no one, and the leader says once per pass how many
+// pins are short of their minimum. A member that joins later gets it too.
+func TestPinsAboveTheClusterSizeArePlacedOnWhatThereIs(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	leader := leaderOf(t, peers)
+	ghosts := []string{
+		"12D3KooWGhostGhostGhostGhostGhostGhostGhostGhostGho1",
+		"12D3KooWGhostGhostGhostGhostGhostGhostGhostGhostGho2",
+	}
+	pin := storage.Pin{Cid: testCid(503), Mode: storage.Recursive, ReplicationFactorMin: 3, ReplicationFactorMax: 3,
+		Allocations: ghosts, Timestamp: time.Now().UTC()}
+	if _, err := leader.node.submit(ctx(t), []storage.Op{{Kind: storage.OpPin, Pin: pin}}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the pin on both members' IPFS", func() bool { return len(holders(peers, pin)) == 2 })
+	short := map[string]any{"pins": float64(1), "example_cid": pin.Cid.String()}
+	eventually(t, "a leader's warning of pins short of their minimum", func() bool {
+		for _, p := range peers {
+			if len(p.logs.find(shortOfMinimumLine, short)) > 0 {
+				return true
+			}
+		}
+		return false
+	})
+	third := newTestPeer(t, peers[0].addr)
+	eventually(t, "the joiner receives the pin", func() bool { return third.up.has(pin.Cid) })
+}
