@@ -153,11 +153,13 @@ func (n *Node) repinDeadPeers(ctx context.Context) {
 			first := min(unplacedRetry, n.cfg.Allocation.RepairInterval)
 			wait := min(max(2*retries[id].wait, first), n.cfg.Allocation.RepairInterval)
 			retries[id] = retry{at: now.Add(wait), wait: wait, moved: moved}
-			n.log.Warn().Err(err).Str("peer", id).Int("unplaced", unplaced).Dur("retry_in", wait).
-				Msg("some pins of a dead peer could not be re-allocated")
+			n.log.Warn().Err(err).Str("peer", id).Int("unplaced", unplaced).Str("retry_in", wait.String()).
+				Msg(unplacedLine)
 		}
 	})
 }
+
+const unplacedLine = "some pins of a dead peer could not be re-allocated"
 
 // unplacedRetry is how soon the leader tries again to place pins that a
 // pass could not place, unless the repair interval is shorter.

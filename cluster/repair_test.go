@@ -74,6 +74,15 @@ func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 	if got, _ := leader.node.Get(ctx(t), pin.Cid); !got.AllocatedTo(victim.id) {
 		t.Fatalf("the pin moved with too few peers: %v", got.Allocations)
 	}
+	var unplaced []map[string]any
+	eventually(t, "a leader's warning that the victim's pin could not move", func() bool {
+		unplaced = append(leader.logs.find(unplacedLine, map[string]any{"peer": victim.id}),
+			other.logs.find(unplacedLine, map[string]any{"peer": victim.id})...)
+		return len(unplaced) > 0
+	})
+	if !isDuration(unplaced[0]["retry_in"]) {
+		t.Fatalf("%v: want retry_in as a duration", unplaced[0])
+	}
 	other.up.setFreeSpaceErr(nil)
 	eventually(t, "the pin moved to the leader and the other peer", func() bool {
 		got, err := leader.node.Get(ctx(t), pin.Cid)
