@@ -103,6 +103,7 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"bad duration", `{"cluster":{"secret":"` + secret + `","repin_delay":"soon"}}`, nil, []string{"cluster.repin_delay", "duration"}},
 		{"bad env", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_RAFT_VOTERS=many"}, []string{"FLOTILLA_RAFT_VOTERS", "raft.voters"}},
 		{"min above max", `{"cluster":{"secret":"` + secret + `","replication_factor_min":3,"replication_factor_max":2}}`, nil, []string{"replication_factor_min", "larger than max"}},
+		{"max of zero", `{"cluster":{"secret":"` + secret + `","replication_factor_min":3,"replication_factor_max":0}}`, nil, []string{"cluster.replication_factor_max:", "positive or -1"}},
 		{"origin with a path", `{"api":{"cors_allowed_origins":["https://ui.example/"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.cors_allowed_origins", "without a path"}},
 		{"origin wildcard", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_PINSVC_ALLOWED_ORIGINS=https://*.example"}, []string{"pinsvc.allowed_origins", "only wildcard"}},
 		{"origin without scheme", `{"pinsvc":{"allowed_origins":["ui.example:3000"]},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"pinsvc.allowed_origins", "scheme://host"}},
@@ -205,6 +206,10 @@ func TestAnInvalidValueNamesTheVariableThatSetIt(t *testing.T) {
 	}{
 		{[]string{"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN=3"},
 			"environment variable FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN: cluster.replication_factor_min: "},
+		{[]string{"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX=2"},
+			"environment variable FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX: cluster.replication_factor_max: "},
+		{[]string{"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN=2", "FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX=0"},
+			"environment variable FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX: cluster.replication_factor_max: "},
 		{[]string{"FLOTILLA_CLUSTER_SECRET=abc"}, "environment variable FLOTILLA_CLUSTER_SECRET: cluster.secret: must be 64 hex"},
 		{[]string{"FLOTILLA_CLUSTER_PEERNAME=p2"}, p + ": raft.voters: "},
 	} {

@@ -21,7 +21,11 @@ const EnvPrefix = "FLOTILLA_"
 type Error struct {
 	Source string // the file, or the environment variable
 	Key    string // section.key
-	Err    error
+	// OrKey is another key whose value may be the wrong one, when only the
+	// two together are: Load blames it instead of Key when the environment
+	// set it and not Key, since the operator then changed it last.
+	OrKey string
+	Err   error
 }
 
 func (e *Error) Error() string {
@@ -51,6 +55,9 @@ func Load(path string, environ []string) (Config, error) {
 		var ve *Error
 		if errors.As(err, &ve) && ve.Source == "" {
 			ve.Source = Source(path, environ, ve.Key)
+			if other := Source(path, environ, ve.OrKey); ve.OrKey != "" && ve.Source == path && other != path {
+				ve.Key, ve.Source = ve.OrKey, other
+			}
 		}
 		return cfg, err
 	}

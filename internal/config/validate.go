@@ -46,8 +46,8 @@ func (c Config) Validate() error {
 	if err := c.checkBrowserKeys(); err != nil {
 		return err
 	}
-	if err := alloc.CheckFactors(c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax); err != nil {
-		return bad("cluster.replication_factor_min", "%v", err)
+	if err := c.checkFactors(); err != nil {
+		return err
 	}
 	if err := alloc.CheckAllocateBy(c.Cluster.AllocateBy); err != nil {
 		return bad("cluster.allocate_by", "%v", err)
@@ -83,6 +83,26 @@ func (c Config) Validate() error {
 		return bad("health.heartbeat_ttl", "must be longer than health.heartbeat_interval (%s)", c.Health.HeartbeatInterval.D())
 	}
 	return nil
+}
+
+// checkFactors blames the replication factor that is wrong on its own (0,
+// or below -1); when only the pair is wrong (min above max, one of them
+// -1), either may be, and Load names the one the environment set.
+func (c Config) checkFactors() error {
+	lo, hi := c.Cluster.ReplicationFactorMin, c.Cluster.ReplicationFactorMax
+	err := alloc.CheckFactors(lo, hi)
+	if err == nil {
+		return nil
+	}
+	const minKey, maxKey = "cluster.replication_factor_min", "cluster.replication_factor_max"
+	wrongAlone := func(v int) bool { return v == 0 || v < -1 }
+	switch {
+	case wrongAlone(lo):
+		return &Error{Key: minKey, Err: err}
+	case wrongAlone(hi):
+		return &Error{Key: maxKey, Err: err}
+	}
+	return &Error{Key: minKey, OrKey: maxKey, Err: err}
 }
 
 // raftMinTimeout is the shortest timeout hashicorp/raft's ValidateConfig
