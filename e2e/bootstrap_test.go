@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -17,8 +18,8 @@ import (
 // until it gave up.)
 func TestJoinThroughAnIPFSClusterStyleMultiaddr(t *testing.T) {
 	flotillaBin, ipfsBin := binaries(t)
-	secret := "FLOTILLA_CLUSTER_SECRET=" + randomSecret()
-	first := newPeer(t, flotillaBin, startKubo(t, ipfsBin), secret)
+	secrets := clusterSecrets()
+	first := newPeer(t, flotillaBin, startKubo(t, ipfsBin), secrets...)
 	first.start()
 	resp, err := first.client().Get("http://" + first.api + "/id")
 	if err != nil {
@@ -36,7 +37,7 @@ func TestJoinThroughAnIPFSClusterStyleMultiaddr(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	joiner := newPeer(t, flotillaBin, startKubo(t, ipfsBin), secret)
+	joiner := newPeer(t, flotillaBin, startKubo(t, ipfsBin), secrets...)
 	joiner.start("--bootstrap", "/ip4/"+host+"/tcp/"+port+"/p2p/"+id.ID)
 	waitFor(t, "the joiner in the first peer's peer set", 60*time.Second, func() bool {
 		return len(peerIDs(t, first)) == 2
@@ -53,13 +54,15 @@ func TestJoinThroughAnIPFSClusterStyleMultiaddr(t *testing.T) {
 // keeps every pin and catches up with what it missed.
 func TestAPeerJoinsByASnapshotAndSurvivesACrash(t *testing.T) {
 	flotillaBin, ipfsBin := binaries(t)
-	secret := "FLOTILLA_CLUSTER_SECRET=" + randomSecret()
+	secrets := clusterSecrets()
 	kubos := []*kubo{startKubo(t, ipfsBin), startKubo(t, ipfsBin), startKubo(t, ipfsBin)}
 	// Fixed cluster ports, as in a real deployment: the import writes the
 	// first peer's address into the Raft configuration before it ever
 	// listens, and a restarted peer must come back where the others look.
-	port := func() string { return fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)) }
-	first := newPeer(t, flotillaBin, kubos[0], secret, port())
+	env := func() []string {
+		return append(slices.Clone(secrets), fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)))
+	}
+	first := newPeer(t, flotillaBin, kubos[0], env()...)
 	const imported = 200
 	export := filepath.Join(t.TempDir(), "pinset.ndjson")
 	writeExport(t, export, imported, func(i int) string { return scaleCID(i).String() })
@@ -68,9 +71,9 @@ func TestAPeerJoinsByASnapshotAndSurvivesACrash(t *testing.T) {
 	}
 	first.start()
 	// Two joiners, so that the cluster keeps a majority while one is down.
-	joiner := newPeer(t, flotillaBin, kubos[1], secret, port())
+	joiner := newPeer(t, flotillaBin, kubos[1], env()...)
 	joiner.start("--bootstrap", first.clust)
-	newPeer(t, flotillaBin, kubos[2], secret, port()).start("--bootstrap", first.clust)
+	newPeer(t, flotillaBin, kubos[2], env()...).start("--bootstrap", first.clust)
 	pins := func(p *peer) int {
 		n, err := listAll(t, p.client(), http.MethodPost, p.proxyURL()+"/api/v0/pin/ls?type=recursive&stream=true", countLines)
 		if err != nil {
@@ -106,7 +109,7 @@ func TestAPeerJoinsByASnapshotAndSurvivesACrash(t *testing.T) {
 func TestAMemberRestartedAtAnotherAddressIsReachedThere(t *testing.T) {
 	// Each peer listens on a port of the system's choosing, so a restarted
 	// one comes back at another.
-	kubos, peers := startPeers(t, 3, []string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()})
+	kubos, peers := startPeers(t, 3, clusterSecrets())
 	moved := peers[2]
 	old := moved.clust
 	moved.stop()
@@ -124,4 +127,22 @@ func TestAMemberRestartedAtAnotherAddressIsReachedThere(t *testing.T) {
 	waitFor(t, "the moved peer's Kubo to pin the new pin", 60*time.Second, func() bool {
 		return kubos[2].pinned()[c] == "recursive"
 	})
+}
+
+// The peers the harness makes into one cluster hold one follower secret,
+// as operators are told to give theirs: the leader then has no member of
+// another follower secret to warn of when the second peer joins.
+func TestTheHarnessGivesAClusterOneFollowerSecret(t *testing.T) {
+	_, peers := startPeers(t, 2, clusterSecrets())
+	leaderLog := func() []string { return strings.Split(peers[0].logs.String(), "\n") }
+	waitFor(t, "the leader's line of the second peer's join", 30*time.Second, func() bool {
+		return slices.ContainsFunc(leaderLog(), func(line string) bool {
+			return strings.Contains(line, "a member joined the cluster") && strings.Contains(line, `"peer_name":"peer-1"`)
+		})
+	})
+	for _, line := range leaderLog() {
+		if strings.Contains(line, "another cluster.follower_secret") {
+			t.Fatalf("the leader warns of the joiner's follower secret: %s", line)
+		}
+	}
 }

@@ -25,7 +25,15 @@ func threePeers(t *testing.T) ([]*kubo, []*peer) { return threePeersWith(t, "", 
 // threePeersWith is threePeers with the daemons' log level ("" is the
 // harness's debug) and environment.
 func threePeersWith(t testing.TB, logLevel string, extraEnv ...string) ([]*kubo, []*peer) {
-	return startPeersLogging(t, 3, logLevel, append([]string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret()}, extraEnv...))
+	return startPeersLogging(t, 3, logLevel, append(clusterSecrets(), extraEnv...))
+}
+
+// clusterSecrets is the environment that makes peers one cluster: one
+// cluster secret and one follower secret for all, as docs/operators.md has
+// operators copy both. Each `flotilla init` makes a follower secret of its
+// own, and a leader warns at the join of a member with another.
+func clusterSecrets() []string {
+	return []string{"FLOTILLA_CLUSTER_SECRET=" + randomSecret(), "FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + randomSecret()}
 }
 
 // randomSecret is a cluster secret (or follower secret) in hex.

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	mrand "math/rand/v2"
@@ -155,13 +153,10 @@ func TestNemesisRealProcesses(t *testing.T) {
 func (w *nemesisWorld) setup() {
 	t := w.t
 	flotillaBin, ipfsBin := binaries(t)
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	env := append([]string{
-		"FLOTILLA_CLUSTER_SECRET=" + hex.EncodeToString(secret),
+	env := append(append(clusterSecrets(),
 		"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MIN=2",
 		"FLOTILLA_CLUSTER_REPLICATION_FACTOR_MAX=2",
-	}, fastHealth...)
+	), fastHealth...)
 	if w.cfg.partitions {
 		w.lab = newNetLab(t, 3)
 	}
