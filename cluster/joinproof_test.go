@@ -61,7 +61,7 @@ func TestAMemberWithAnotherFollowerSecretIsReportedAtItsJoin(t *testing.T) {
 	t.Cleanup(other.stop)
 	same := newTestPeer(t, first.addr)
 	warned := func(id string) bool {
-		return len(first.logs.find(otherFollowerSecretLine, map[string]any{"peer": id, "level": "warn"})) > 0
+		return len(first.logs.Find(otherFollowerSecretLine, map[string]any{"peer": id, "level": "warn"})) > 0
 	}
 	eventually(t, "the warning of the other follower secret", func() bool { return warned(other.id) })
 	if warned(same.id) {

@@ -1,52 +1,12 @@
 package cluster
 
 import (
-	"encoding/json"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
-
-// logLines keeps a peer's log lines, for tests of what an operator greps
-// for.
-type logLines struct {
-	mu    sync.Mutex
-	lines []map[string]any
-}
-
-func (l *logLines) Write(p []byte) (int, error) {
-	var line map[string]any
-	if err := json.Unmarshal(p, &line); err != nil {
-		return 0, err
-	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.lines = append(l.lines, line)
-	return len(p), nil
-}
-
-// find is the lines whose message is msg and whose fields hold fields.
-func (l *logLines) find(msg string, fields map[string]any) []map[string]any {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	var out []map[string]any
-	for _, line := range l.lines {
-		if line["message"] != msg {
-			continue
-		}
-		match := true
-		for k, v := range fields {
-			match = match && line[k] == v
-		}
-		if match {
-			out = append(out, line)
-		}
-	}
-	return out
-}
 
 // peerName is the name a test peer runs with (testPeer.config).
 func peerName(p *testPeer) string { return "peer-" + p.id[len(p.id)-4:] }
@@ -58,7 +18,7 @@ func TestLeaderChangesAndJoinsAreLogged(t *testing.T) {
 	for _, p := range peers[1:] {
 		eventually(t, "a leader logged the member's join", func() bool {
 			for _, q := range peers {
-				if len(q.logs.find("a member joined the cluster", map[string]any{"peer": p.id, "peer_name": peerName(p)})) > 0 {
+				if len(q.logs.Find("a member joined the cluster", map[string]any{"peer": p.id, "peer_name": peerName(p)})) > 0 {
 					return true
 				}
 			}
@@ -70,7 +30,7 @@ func TestLeaderChangesAndJoinsAreLogged(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "the old leader logged that it no longer leads", func() bool {
-		return len(old.logs.find("this peer is no longer the leader", nil)) > 0
+		return len(old.logs.Find("this peer is no longer the leader", nil)) > 0
 	})
 	// Another election may follow on a loaded machine: each peer must
 	// have named whoever leads now.
@@ -80,7 +40,7 @@ func TestLeaderChangesAndJoinsAreLogged(t *testing.T) {
 			return false
 		}
 		for _, p := range peers {
-			if len(p.logs.find("the cluster has a new leader", map[string]any{"leader": now.id, "leader_name": peerName(now)})) == 0 {
+			if len(p.logs.Find("the cluster has a new leader", map[string]any{"leader": now.id, "leader_name": peerName(now)})) == 0 {
 				return false
 			}
 		}
@@ -107,13 +67,13 @@ func TestADeadPeerAndItsReturnAreLoggedByName(t *testing.T) {
 	named := map[string]any{"peer": victim.id, "peer_name": peerName(victim)}
 	for _, p := range others {
 		eventually(t, "the alert naming the dead peer", func() bool {
-			return len(p.logs.find("alert: peer heartbeat expired", named)) > 0
+			return len(p.logs.Find("alert: peer heartbeat expired", named)) > 0
 		})
 	}
 	var moved map[string]any
 	eventually(t, "a leader logged moving the dead peer's pins", func() bool {
 		for _, p := range others {
-			if lines := p.logs.find("re-allocated the pins of a dead peer", named); len(lines) > 0 {
+			if lines := p.logs.Find("re-allocated the pins of a dead peer", named); len(lines) > 0 {
 				moved = lines[0]
 				return true
 			}
@@ -126,7 +86,7 @@ func TestADeadPeerAndItsReturnAreLoggedByName(t *testing.T) {
 	victim.start()
 	for _, p := range others {
 		eventually(t, "the dead peer's heartbeats back, by name", func() bool {
-			lines := p.logs.find("peer heartbeat is back", named)
+			lines := p.logs.Find("peer heartbeat is back", named)
 			return len(lines) > 0 && isDuration(lines[0]["down"])
 		})
 	}

@@ -36,7 +36,7 @@ type testPeer struct {
 	node *Node
 	// logs are the lines its node logged at info and above, across its
 	// restarts.
-	logs *logLines
+	logs *testkit.LogLines
 
 	repinDelay time.Duration
 	// follower makes it a read-only follower; voters, when set, is its
@@ -143,7 +143,7 @@ func (p *testPeer) config(bootstrap ...string) Config {
 	cfg.Tracker.RetryBackoff = 50 * time.Millisecond
 	cfg.IPFS = p.up
 	if p.logs == nil {
-		p.logs = &logLines{}
+		p.logs = &testkit.LogLines{}
 	}
 	// The test's log gets warnings, as before; p.logs keeps info lines
 	// too, for the tests of what operators grep for.

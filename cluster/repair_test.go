@@ -76,8 +76,8 @@ func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 	}
 	var unplaced []map[string]any
 	eventually(t, "a leader's warning that the victim's pin could not move", func() bool {
-		unplaced = append(leader.logs.find(unplacedLine, map[string]any{"peer": victim.id}),
-			other.logs.find(unplacedLine, map[string]any{"peer": victim.id})...)
+		unplaced = append(leader.logs.Find(unplacedLine, map[string]any{"peer": victim.id}),
+			other.logs.Find(unplacedLine, map[string]any{"peer": victim.id})...)
 		return len(unplaced) > 0
 	})
 	if !isDuration(unplaced[0]["retry_in"]) {
@@ -144,7 +144,7 @@ func TestPinsAboveTheClusterSizeArePlacedOnWhatThereIs(t *testing.T) {
 	short := map[string]any{"pins": float64(1), "example_cid": pin.Cid.String()}
 	eventually(t, "a leader's warning of pins short of their minimum", func() bool {
 		for _, p := range peers {
-			if len(p.logs.find(shortOfMinimumLine, short)) > 0 {
+			if len(p.logs.Find(shortOfMinimumLine, short)) > 0 {
 				return true
 			}
 		}
