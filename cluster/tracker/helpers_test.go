@@ -40,6 +40,8 @@ type fixture struct {
 	cfg    tracker.Config
 	tr     *tracker.Tracker
 	stop   func()
+	// warnings are the tracker's lines at warn and above, decoded.
+	warnings testkit.LogLines
 }
 
 // testConfig retries fast and never reconciles on its own after the start,
@@ -102,7 +104,7 @@ func (f *fixture) waitStartReconciled() {
 // startTrackerOn is startTracker with the tracker's calls going to node.
 func (f *fixture) startTrackerOn(node tracker.IPFS) {
 	f.t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(f.t)).Level(zerolog.WarnLevel)
+	log := zerolog.New(zerolog.MultiLevelWriter(zerolog.NewTestWriter(f.t), &f.warnings)).Level(zerolog.WarnLevel)
 	f.tr = tracker.New(self, f.state, f.status, node, f.cfg, log)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})

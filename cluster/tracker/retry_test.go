@@ -59,6 +59,16 @@ func TestFailedPinKeepsRetryingAtTheCappedBackoff(t *testing.T) {
 		return st.Status == storage.StatusPinError && st.AttemptCount >= attempts
 	})
 
+	// Its one warning, at the last doubling, says when the next try is,
+	// as a duration.
+	warned := f.warnings.Find("IPFS operation failed; will retry", nil)
+	if len(warned) != 1 {
+		t.Fatalf("%d warnings of the failing pin, want one: %v", len(warned), warned)
+	}
+	if d, ok := warned[0]["retry_in"].(string); !ok || d != (cfg.RetryBackoff<<cfg.MaxRetries).String() {
+		t.Fatalf("%v: want retry_in %s", warned[0], cfg.RetryBackoff<<cfg.MaxRetries)
+	}
+
 	// A pin that works still goes through meanwhile.
 	good := testCid(2)
 	f.kubo.AddBlock(good)

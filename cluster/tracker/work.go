@@ -106,7 +106,7 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 		ev = t.log.Warn() // once per failing CID: its backoff stops growing here
 	}
 	ev.Err(err).Str("cid", st.Cid.String()).Str("status", string(status)).
-		Int("attempt", st.AttemptCount).Dur("retry_in", wait).Msg("IPFS operation failed; will retry")
+		Int("attempt", st.AttemptCount).Str("retry_in", wait.String()).Msg("IPFS operation failed; will retry")
 	t.put(st, st.Cid, false)
 }
 
