@@ -64,6 +64,8 @@ type Node struct {
 	cancel context.CancelFunc
 	// reallocMu serializes re-allocation passes.
 	reallocMu sync.Mutex
+	// shortWarned is guarded by reallocMu.
+	shortWarned shortWarning
 	// repairRequested asks the leader's repair duty for a pass now.
 	repairRequested atomic.Bool
 	// deadPeerPasses counts the passes that tried to move a dead peer's

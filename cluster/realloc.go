@@ -3,6 +3,7 @@ package cluster
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -72,7 +73,7 @@ func (n *Node) reallocate(ctx context.Context, dead string) (moved, unplaced int
 		after = last
 	}
 	err = flush() // before moved is read: it counts this last batch
-	if err == nil && short.pins > 0 {
+	if err == nil && dead == "" && n.shortWarned.due(short.pins, time.Now()) {
 		n.log.Warn().Int("pins", short.pins).Str("example_cid", short.example.String()).Int("members", n.peerCount()).
 			Msg(shortOfMinimumLine)
 	}
@@ -89,6 +90,27 @@ const shortOfMinimumLine = "some pins are allocated to fewer members than their 
 type shortOfMinimum struct {
 	pins    int
 	example cid.Cid
+}
+
+// shortWarning keeps the warning of pins short of their minimum to one
+// line when their number changes and one every shortWarningEvery
+// otherwise: a cluster too small for its pins stays so for days, and a
+// line every repair pass (30 s) would bury what else the log says.
+type shortWarning struct {
+	pins int
+	at   time.Time
+}
+
+const shortWarningEvery = 10 * time.Minute
+
+// due reports whether a pass that left pins short of their minimum should
+// say so now, and records it when it should.
+func (w *shortWarning) due(pins int, now time.Time) bool {
+	if pins == w.pins && (pins == 0 || now.Sub(w.at) < shortWarningEvery) {
+		return false
+	}
+	w.pins, w.at = pins, now
+	return pins > 0
 }
 
 // note counts p when its allocations after the pass (allocs when changed)

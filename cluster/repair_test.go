@@ -153,3 +153,30 @@ func TestPinsAboveTheClusterSizeArePlacedOnWhatThereIs(t *testing.T) {
 	third := newTestPeer(t, peers[0].addr)
 	eventually(t, "the joiner receives the pin", func() bool { return third.up.has(pin.Cid) })
 }
+
+// A cluster too small for its pins stays so for days: the warning comes
+// when the number of pins short of their minimum changes, and otherwise
+// once every shortWarningEvery, not at every repair pass.
+func TestTheWarningOfPinsShortOfTheirMinimumIsNotRepeatedEveryPass(t *testing.T) {
+	var w shortWarning
+	start := time.Now()
+	steps := []struct {
+		pins  int
+		after time.Duration
+		want  bool
+	}{
+		{0, 0, false},
+		{3, time.Second, true},
+		{3, 30 * time.Second, false},
+		{3, time.Minute, false},
+		{4, 90 * time.Second, true},
+		{4, 90*time.Second + shortWarningEvery, true},
+		{0, 2 * shortWarningEvery, false},
+		{4, 2*shortWarningEvery + time.Second, true},
+	}
+	for i, s := range steps {
+		if got := w.due(s.pins, start.Add(s.after)); got != s.want {
+			t.Fatalf("step %d (%d pins after %v): warned %v, want %v", i, s.pins, s.after, got, s.want)
+		}
+	}
+}
