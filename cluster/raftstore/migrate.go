@@ -72,7 +72,7 @@ func moveBoltLog(dir string, hlog hclog.Logger, log zerolog.Logger) error {
 	if err != nil {
 		return err
 	}
-	log.Info().Uint64("entries", n).Dur("took", time.Since(start)).Str("from", boltPath).Str("to", walDir).
+	log.Info().Uint64("entries", n).Str("took", time.Since(start).Round(time.Millisecond).String()).Str("from", boltPath).Str("to", walDir).
 		Str("kept_as", moved).Msg("moved the raft log into the WAL")
 	return nil
 }
