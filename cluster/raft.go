@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
 
@@ -27,20 +28,12 @@ type raftParts struct {
 }
 
 func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uint64, log zerolog.Logger) (*raftParts, error) {
+	hlog := raftLogger(log)
+	store, snaps, err := openRaftStores(cfg.DataDir, hlog, log)
+	if err != nil {
+		return nil, err
+	}
 	dir := filepath.Join(cfg.DataDir, "raft")
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, err
-	}
-	hlog := logging.HCLog(log.Level(max(log.GetLevel(), zerolog.WarnLevel)), "raft")
-	store, err := raftstore.Open(dir, hlog, log)
-	if err != nil {
-		return nil, err
-	}
-	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
-	if err != nil {
-		store.Close()
-		return nil, fmt.Errorf("open raft snapshots: %w", err)
-	}
 	// MaxRPCsInFlight 1 turns pipelined replication off. Its pipeline can
 	// deadlock when a follower refuses an append (a log that diverged in a
 	// partition): the replication goroutine parks for good, the follower
@@ -54,20 +47,7 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 		Timeout:         10 * time.Second,
 		Logger:          hlog,
 	})
-
-	rc := raft.DefaultConfig()
-	rc.LocalID = raft.ServerID(cfg.ID)
-	rc.Logger = hlog
-	rc.HeartbeatTimeout = cfg.Raft.HeartbeatTimeout
-	rc.ElectionTimeout = cfg.Raft.ElectionTimeout
-	rc.LeaderLeaseTimeout = min(cfg.Raft.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
-	rc.SnapshotThreshold = uint64(cfg.Raft.SnapshotThreshold)
-	rc.SnapshotInterval = cfg.Raft.SnapshotInterval
-	if cfg.commitTimeout > 0 {
-		rc.CommitTimeout = cfg.commitTimeout
-	}
-	// BatchApplyCh stays off: with it, an Apply queued as Raft shuts down
-	// is never answered. Group commit is the batcher's job instead.
+	rc := raftConfig(cfg, hlog)
 
 	// The state is a file kept in step with the log, so a restart need not
 	// restore the last snapshot over it: that would roll the pinset back to
@@ -95,6 +75,49 @@ func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uin
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
 	return &raftParts{raft: r, store: store, stable: stable, transport: transport, fresh: !existing, restoresSnapshot: restores}, nil
+}
+
+// raftLogger is Raft's logger: its info lines are per-election chatter.
+func raftLogger(log zerolog.Logger) hclog.Logger {
+	return logging.HCLog(log.Level(max(log.GetLevel(), zerolog.WarnLevel)), "raft")
+}
+
+// openRaftStores opens the Raft log and stable store, and the snapshots, in
+// dataDir's raft folder: for the daemon, and for the quorum recovery of a
+// stopped peer, which must see them exactly as the daemon does.
+func openRaftStores(dataDir string, hlog hclog.Logger, log zerolog.Logger) (raftstore.Store, *raft.FileSnapshotStore, error) {
+	dir := filepath.Join(dataDir, "raft")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, err
+	}
+	store, err := raftstore.Open(dir, hlog, log)
+	if err != nil {
+		return nil, nil, err
+	}
+	snaps, err := raft.NewFileSnapshotStoreWithLogger(dir, 2, hlog)
+	if err != nil {
+		store.Close()
+		return nil, nil, fmt.Errorf("open raft snapshots: %w", err)
+	}
+	return store, snaps, nil
+}
+
+// raftConfig is this peer's Raft configuration.
+func raftConfig(cfg Config, hlog hclog.Logger) *raft.Config {
+	rc := raft.DefaultConfig()
+	rc.LocalID = raft.ServerID(cfg.ID)
+	rc.Logger = hlog
+	rc.HeartbeatTimeout = cfg.Raft.HeartbeatTimeout
+	rc.ElectionTimeout = cfg.Raft.ElectionTimeout
+	rc.LeaderLeaseTimeout = min(cfg.Raft.HeartbeatTimeout/2, rc.LeaderLeaseTimeout)
+	rc.SnapshotThreshold = uint64(cfg.Raft.SnapshotThreshold)
+	rc.SnapshotInterval = cfg.Raft.SnapshotInterval
+	if cfg.commitTimeout > 0 {
+		rc.CommitTimeout = cfg.commitTimeout
+	}
+	// BatchApplyCh stays off: with it, an Apply queued as Raft shuts down
+	// is never answered. Group commit is the batcher's job instead.
+	return rc
 }
 
 // bootstrapAlone makes this peer the one voter of a new cluster.

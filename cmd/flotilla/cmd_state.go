@@ -85,17 +85,9 @@ func (c *stateImportCommand) Run(_ context.Context, args []string) error {
 	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
-	home, err := g.home()
-	if err != nil {
-		return err
-	}
 	// The identity and cluster address make the Raft configuration of a
 	// peer that never ran; a peer that did keeps its own.
-	ident, _, err := config.LoadIdentity(filepath.Join(home, identityFile))
-	if err != nil {
-		return fmt.Errorf("%w (run `flotilla init` first)", err)
-	}
-	cfg, err := config.Load(filepath.Join(home, configFile), g.env.Environ)
+	home, ident, cfg, err := stoppedPeer(g)
 	if err != nil {
 		return err
 	}
@@ -139,4 +131,17 @@ func (c *stateImportCommand) Run(_ context.Context, args []string) error {
 	}
 	fmt.Fprintf(g.env.Stdout, "imported %d pins; the peer serves them from its next start\n", n)
 	return nil
+}
+
+// stoppedPeer is what the offline commands read of a peer: its home, its
+// identity and its configuration.
+func stoppedPeer(g *globals) (home string, ident config.Identity, cfg config.Config, err error) {
+	if home, err = g.home(); err != nil {
+		return "", ident, cfg, err
+	}
+	if ident, _, err = config.LoadIdentity(filepath.Join(home, identityFile)); err != nil {
+		return "", ident, cfg, fmt.Errorf("%w (run `flotilla init` first)", err)
+	}
+	cfg, err = config.Load(filepath.Join(home, configFile), g.env.Environ)
+	return home, ident, cfg, err
 }

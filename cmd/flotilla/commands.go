@@ -63,9 +63,11 @@ func commandTable() map[string]entry {
 			"metrics": {summary: "list metric names, or every peer's latest value of one", args: "[name]", make: newHealthMetricsCommand},
 		}},
 		"add": {summary: "add files to IPFS and pin them in the cluster", args: "FILE...", make: newAddCommand, argFiles: true},
-		"state": {summary: "export or import a stopped peer's pinset", subs: map[string]entry{
+		"state": {summary: "export, import or recover a stopped peer's state", subs: map[string]entry{
 			"export": {summary: "write the pinset of a stopped peer as ndjson (ipfs-cluster's format)", make: newStateExportCommand},
 			"import": {summary: "replace the pinset of a stopped peer with an export", make: newStateImportCommand},
+			"recover-quorum": {summary: "make a stopped peer the only voter, after its cluster lost a majority of voters for good",
+				make: newStateRecoverQuorumCommand},
 		}},
 		"completion": {summary: "print a shell completion script", args: "bash|zsh", make: newCompletionCommand,
 			argWords: completionShells()},

@@ -1,0 +1,115 @@
+package e2e
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Two of three peers burn for good: the survivor cannot elect a leader
+// until `state recover-quorum` makes it the only voter. It then serves every
+// pin it held, commits new ones, takes over the lost peers' pins, lets the
+// operator remove them, and lets a new peer join.
+func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
+	const repinDelay = "3s"
+	kubos, peers := threePeersWith(t, "",
+		"FLOTILLA_HEALTH_HEARTBEAT_INTERVAL=200ms", "FLOTILLA_HEALTH_HEARTBEAT_TTL=1s",
+		"FLOTILLA_CLUSTER_REPIN_DELAY="+repinDelay)
+	survivor, survivorKubo := peers[2], kubos[2]
+
+	// Content is in every Kubo, so that the survivor's pins the lost
+	// peers held need no bitswap from the dead. Pins that need one peer
+	// move to the survivor alone; those that need two wait for a second.
+	queries := []string{"replication=3", "replication=2", "replication-min=1&replication-max=2"}
+	var cids []string
+	movable := map[string]bool{}
+	for i := range 9 {
+		c := addEverywhere(t, kubos, fmt.Sprintf("held before the fire %d", i))
+		q := queries[i%3]
+		proxyPin(t, peers[i%3], c, q)
+		want := 2
+		if i%3 == 0 {
+			want = 3
+		}
+		waitFor(t, "the pin placed on its peers", 30*time.Second, func() bool { return holders(kubos, c) == want })
+		cids = append(cids, c)
+		if i%3 == 2 && survivorKubo.pinned()[c] == "" {
+			movable[c] = true
+		}
+	}
+	if len(movable) == 0 {
+		t.Fatal("every pin that needs one peer is allocated to the survivor: the test would not see the lost peers' pins move")
+	}
+	self, lost := peerID(t, survivor), []string{peerID(t, peers[0]), peerID(t, peers[1])}
+	for i := range 2 {
+		peers[i].kill()
+		kubos[i].stop()
+	}
+
+	if out, err := survivor.flotilla("state", "recover-quorum", "--force"); err == nil || !strings.Contains(out, "in use") {
+		t.Fatalf("recover-quorum beside the running daemon: %v\n%s", err, out)
+	}
+	survivor.stop()
+	out, err := survivor.flotilla("state", "recover-quorum")
+	if err == nil || !strings.Contains(out, "ends at index") || !strings.Contains(out, "--force") {
+		t.Fatalf("recover-quorum without --force: %v\n%s", err, out)
+	}
+	out, err = survivor.flotilla("state", "recover-quorum", "--force")
+	if err != nil {
+		t.Fatalf("recover-quorum --force: %v\n%s", err, out)
+	}
+	_, now, _ := strings.Cut(out, "configuration now:")
+	if !strings.Contains(now, self) || strings.Contains(now, lost[0]) || strings.Contains(now, lost[1]) {
+		t.Fatalf("the new configuration is not the survivor alone:\n%s", out)
+	}
+
+	survivor.start()
+	list := survivorKubo.run("--api", survivor.proxyAPI(), "pin", "ls", "--type=recursive")
+	for _, c := range cids {
+		if !strings.Contains(list, c) {
+			t.Fatalf("pin ls after the recovery lacks %s:\n%s", c, list)
+		}
+	}
+	fresh := addEverywhere(t, []*kubo{survivorKubo}, "pinned after the recovery")
+	proxyPin(t, survivor, fresh, "")
+	waitFor(t, "the lost peers' pins that need one peer pinned on the survivor's Kubo", 60*time.Second, func() bool {
+		return holders([]*kubo{survivorKubo}, fresh) == 1 && allPinned(survivorKubo, slices.Collect(maps.Keys(movable)))
+	})
+
+	for _, id := range lost {
+		if out, err := survivor.flotilla("--api", "http://"+survivor.api, "peers", "rm", id); err != nil {
+			t.Fatalf("peers rm %s: %v\n%s", id, err, out)
+		}
+	}
+	waitFor(t, "the lost peers gone from the peer set", 30*time.Second, func() bool { return len(peerIDs(t, survivor)) == 1 })
+
+	flotillaBin, ipfsBin := binaries(t)
+	newKubo := startKubo(t, ipfsBin)
+	var clusterEnv []string
+	for _, kv := range survivor.env {
+		if strings.HasPrefix(kv, "FLOTILLA_CLUSTER_SECRET=") || strings.HasPrefix(kv, "FLOTILLA_HEALTH_") {
+			clusterEnv = append(clusterEnv, kv)
+		}
+	}
+	joiner := newPeer(t, flotillaBin, newKubo, clusterEnv...)
+	joiner.start("--bootstrap", survivor.clust)
+	waitFor(t, "the new peer in the cluster", 30*time.Second, func() bool { return len(peerIDs(t, survivor)) == 2 })
+	second := addEverywhere(t, []*kubo{survivorKubo, newKubo}, "pinned through the new peer")
+	proxyPin(t, joiner, second, "replication=2")
+	waitFor(t, "the new pin on both Kubos", 30*time.Second, func() bool {
+		return holders([]*kubo{survivorKubo, newKubo}, second) == 2
+	})
+}
+
+func allPinned(k *kubo, cids []string) bool {
+	pinned := k.pinned()
+	for _, c := range cids {
+		if pinned[c] == "" {
+			return false
+		}
+	}
+	return true
+}
