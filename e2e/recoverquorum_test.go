@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"fmt"
-	"maps"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +10,8 @@ import (
 // Two of three peers burn for good: the survivor cannot elect a leader
 // until `state recover-quorum` makes it the only voter. It then serves every
 // pin it held, commits new ones, takes over the lost peers' pins, lets the
-// operator remove them, and lets a new peer join.
+// operator remove them (the pins held only by them then go to the
+// survivor), and lets a new peer join.
 func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
 	const repinDelay = "3s"
 	kubos, peers := threePeersWith(t, "",
@@ -20,30 +19,35 @@ func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
 		"FLOTILLA_CLUSTER_REPIN_DELAY="+repinDelay)
 	survivor, survivorKubo := peers[2], kubos[2]
 
+	self, lost := peerID(t, survivor), []string{peerID(t, peers[0]), peerID(t, peers[1])}
 	// Content is in every Kubo, so that the survivor's pins the lost
 	// peers held need no bitswap from the dead. Pins that need one peer
-	// move to the survivor alone; those that need two wait for a second.
-	queries := []string{"replication=3", "replication=2", "replication-min=1&replication-max=2"}
-	var cids []string
-	movable := map[string]bool{}
+	// and were placed on the two lost peers move to the survivor alone;
+	// those that need two wait for the lost peers' removal.
+	queries := []string{"replication=3", "replication=2", ""}
+	var cids, movable []string
 	for i := range 9 {
 		c := addEverywhere(t, kubos, fmt.Sprintf("held before the fire %d", i))
-		q := queries[i%3]
-		proxyPin(t, peers[i%3], c, q)
 		want := 2
-		if i%3 == 0 {
+		switch i % 3 {
+		case 2:
+			if out, err := peers[i%3].flotilla("--api", "http://"+peers[i%3].api, "pin", "add", "--replication-min", "1",
+				"--replication-max", "2", "--user-allocations", strings.Join(lost, ","), c); err != nil {
+				t.Fatalf("pin add with user allocations: %v\n%s", err, out)
+			}
+			movable = append(movable, c)
+		case 0:
 			want = 3
+			fallthrough
+		default:
+			proxyPin(t, peers[i%3], c, queries[i%3])
 		}
 		waitFor(t, "the pin placed on its peers", 30*time.Second, func() bool { return holders(kubos, c) == want })
 		cids = append(cids, c)
-		if i%3 == 2 && survivorKubo.pinned()[c] == "" {
-			movable[c] = true
-		}
 	}
-	if len(movable) == 0 {
-		t.Fatal("every pin that needs one peer is allocated to the survivor: the test would not see the lost peers' pins move")
+	if pinned := survivorKubo.pinned(); pinned[movable[0]] != "" {
+		t.Fatalf("a pin allocated to the lost peers is on the survivor's Kubo before they are lost")
 	}
-	self, lost := peerID(t, survivor), []string{peerID(t, peers[0]), peerID(t, peers[1])}
 	for i := range 2 {
 		peers[i].kill()
 		kubos[i].stop()
@@ -76,7 +80,7 @@ func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
 	fresh := addEverywhere(t, []*kubo{survivorKubo}, "pinned after the recovery")
 	proxyPin(t, survivor, fresh, "")
 	waitFor(t, "the lost peers' pins that need one peer pinned on the survivor's Kubo", 60*time.Second, func() bool {
-		return holders([]*kubo{survivorKubo}, fresh) == 1 && allPinned(survivorKubo, slices.Collect(maps.Keys(movable)))
+		return holders([]*kubo{survivorKubo}, fresh) == 1 && allPinned(survivorKubo, movable)
 	})
 
 	for _, id := range lost {
@@ -85,12 +89,17 @@ func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
 		}
 	}
 	waitFor(t, "the lost peers gone from the peer set", 30*time.Second, func() bool { return len(peerIDs(t, survivor)) == 1 })
+	// A pin whose every allocation was lost is held by no one until it
+	// has a member: the repair then places it on the survivor, below its
+	// minimum, rather than leave it nowhere.
+	waitFor(t, "every pin on the survivor's Kubo", 60*time.Second, func() bool { return allPinned(survivorKubo, cids) })
 
 	flotillaBin, ipfsBin := binaries(t)
 	newKubo := startKubo(t, ipfsBin)
 	var clusterEnv []string
 	for _, kv := range survivor.env {
-		if strings.HasPrefix(kv, "FLOTILLA_CLUSTER_SECRET=") || strings.HasPrefix(kv, "FLOTILLA_HEALTH_") {
+		if strings.HasPrefix(kv, "FLOTILLA_CLUSTER_SECRET=") || strings.HasPrefix(kv, "FLOTILLA_CLUSTER_FOLLOWER_SECRET=") ||
+			strings.HasPrefix(kv, "FLOTILLA_HEALTH_") {
 			clusterEnv = append(clusterEnv, kv)
 		}
 	}
