@@ -184,11 +184,39 @@ func (n *Node) rejoinIfMoved(ctx context.Context, bootstrap []string) {
 		return
 	}
 	n.log.Info().Str("was", known).Str("now", n.cfg.Advertise).Msg("this peer moved to another address; telling the cluster")
+	if len(via) == 0 {
+		// The only member: no one to tell. It leads alone, and as leader
+		// points Raft at its own new address, which a member joining
+		// later is given.
+		n.goRun(func() { n.moveSelfWhenLeading(ctx, raft.ServerAddress(known)) })
+		return
+	}
 	n.goRun(func() {
 		if err := n.join(ctx, via); err != nil && ctx.Err() == nil {
 			n.log.Warn().Err(err).Msg("this peer moved to another address, and could not tell its cluster")
 		}
 	})
+}
+
+// moveSelfWhenLeading waits for this peer to lead, then moves its own
+// Raft address from was to the one it advertises now.
+func (n *Node) moveSelfWhenLeading(ctx context.Context, was raft.ServerAddress) {
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for n.rp.raft.State() != raft.Leader {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+	self := raft.Server{ID: raft.ServerID(n.cfg.ID), Address: was, Suffrage: raft.Voter}
+	if s, ok, _ := n.raftServer(n.cfg.ID); ok {
+		self = s
+	}
+	if err := n.moveMember(self, n.cfg.Advertise); err != nil && ctx.Err() == nil {
+		n.log.Warn().Err(err).Msg("this peer moved to another address, and could not record it in the raft configuration")
+	}
 }
 
 // recordPeer commits p's description into the shared peer set.

@@ -146,3 +146,29 @@ func TestTheHarnessGivesAClusterOneFollowerSecret(t *testing.T) {
 		}
 	}
 }
+
+// The only member of a cluster, restarted at another address, has no one
+// to tell: it leads alone and points Raft at its own new address, which a
+// member joining later is given. (It used to try to join through no one
+// for a minute and log a warning, and Raft kept the old address.)
+func TestAnOnlyMemberRestartedAtAnotherAddressRecordsIt(t *testing.T) {
+	_, peers := startPeers(t, 1, clusterSecrets())
+	p := peers[0]
+	old := p.clust
+	p.stop()
+	p.start()
+	if p.clust == old {
+		t.Fatalf("the peer came back at %s, its old address", old)
+	}
+	waitFor(t, "the leader to record its own move", 30*time.Second, func() bool {
+		return strings.Contains(p.logs.String(), "a member moved to another address")
+	})
+	p.stop()
+	out, _ := p.flotilla("state", "recover-quorum")
+	if !strings.Contains(out, p.clust) || strings.Contains(out, old) {
+		t.Fatalf("the raft configuration does not hold the new address %s alone:\n%s", p.clust, out)
+	}
+	if strings.Contains(p.logs.String(), "could not tell its cluster") {
+		t.Fatalf("the only member warned that it could not tell its cluster:\n%s", p.logs)
+	}
+}
