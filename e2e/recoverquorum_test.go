@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -121,4 +122,49 @@ func allPinned(k *kubo, cids []string) bool {
 		}
 	}
 	return true
+}
+
+// Step 6 of the operators' guide: a survivor that was not chosen comes back
+// with its data folder as it is, by --bootstrap to the recovered peer, as
+// a removed peer does, and the two commit together again. (A wiped folder
+// would take the cluster's pins on its Kubo for its user's.)
+func TestASurvivorNotChosenRejoinsTheRecoveredPeerWithItsData(t *testing.T) {
+	kubos, peers := threePeersWith(t, "")
+	chosen, other := peers[2], peers[1]
+	for i := range 3 {
+		c := addEverywhere(t, kubos, fmt.Sprintf("held before the fire %d", i))
+		proxyPin(t, peers[i], c, "replication=2")
+	}
+	peers[0].kill()
+	kubos[0].stop()
+	other.stop()
+	chosen.stop()
+	if out, err := chosen.flotilla("state", "recover-quorum", "--force"); err != nil {
+		t.Fatalf("recover-quorum --force: %v\n%s", err, out)
+	}
+	chosen.start()
+	other.start("--bootstrap", chosen.clust)
+	otherID := peerID(t, other)
+	waitFor(t, "the survivor back as a voter", 30*time.Second, func() bool {
+		out, _ := chosen.flotilla("--api", "http://"+chosen.api, "peers", "ls")
+		for _, line := range strings.Split(out, "\n") {
+			if strings.Contains(line, otherID) && strings.Contains(line, "voter") && !strings.Contains(line, "non-voter") {
+				return true
+			}
+		}
+		return false
+	})
+	live := []*kubo{kubos[1], kubos[2]}
+	c := addEverywhere(t, live, "pinned after the survivor came back")
+	// The allocator counts the returned survivor once its heartbeat
+	// arrived: until then a pin of two is refused, and is asked again.
+	waitFor(t, "a pin of two committed through the returned survivor", 30*time.Second, func() bool {
+		resp, err := http.Post(other.proxyURL()+"/api/v0/pin/add?replication=2&arg="+c, "", nil)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK
+	})
+	waitFor(t, "the new pin on both live Kubos", 30*time.Second, func() bool { return holders(live, c) == 2 })
 }
