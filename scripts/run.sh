@@ -44,16 +44,24 @@ done
 
 FLOTILLA_IPFS_API="http://127.0.0.1:$kubo_api_port" "$flotilla" daemon &
 pids+=($!)
+started=
 for _ in $(seq 1 100); do
-	if curl -fsS http://127.0.0.1:9094/health >/dev/null 2>&1; then break; fi
+	if ! kill -0 "${pids[1]}" 2>/dev/null; then break; fi
+	if curl -fsS http://127.0.0.1:9094/health >/dev/null 2>&1; then started=1; break; fi
 	sleep 0.1
 done
+if [ -z "$started" ]; then
+	echo "Flotilla failed to start: see its message above" >&2
+	exit 1
+fi
 
 cat <<MSG
 
 Flotilla is running.
   IPFS RPC API (proxy):  http://127.0.0.1:9095   (Kubo's own API: http://127.0.0.1:$kubo_api_port)
   admin REST API:        http://127.0.0.1:9094
+  cluster port:          9096 on every interface (other peers join here; the cluster secret guards it)
+  Flotilla's home:       $FLOTILLA_PATH  (for offline commands: flotilla --path $FLOTILLA_PATH state export)
 Try:
   echo hello | $ipfs --api /ip4/127.0.0.1/tcp/9095 add
   $ipfs --api /ip4/127.0.0.1/tcp/9095 pin ls --type=recursive
