@@ -146,7 +146,12 @@ func (n *Node) repinDeadPeers(ctx context.Context) {
 			if err == nil && unplaced == 0 {
 				done[id] = true
 				delete(retries, id)
-				n.withPeer(n.log.Warn(), "peer", id).Str("down", down.Round(time.Millisecond).String()).Int("pins", moved).
+				// Nothing moved (the peer held no pin) is no warning.
+				level := n.log.Warn()
+				if moved == 0 {
+					level = n.log.Info()
+				}
+				n.withPeer(level, "peer", id).Str("down", down.Round(time.Millisecond).String()).Int("pins", moved).
 					Msg("re-allocated the pins of a dead peer")
 				continue
 			}

@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashicorp/raft"
+
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -80,8 +82,8 @@ func TestADeadPeerAndItsReturnAreLoggedByName(t *testing.T) {
 		}
 		return false
 	})
-	if moved["pins"] != float64(onVictim) || !isDuration(moved["down"]) {
-		t.Fatalf("re-allocation line %v: want pins %d and down as a duration", moved, onVictim)
+	if moved["pins"] != float64(onVictim) || !isDuration(moved["down"]) || moved["level"] != "warn" {
+		t.Fatalf("re-allocation line %v: want a warning with pins %d and down as a duration", moved, onVictim)
 	}
 	victim.start()
 	for _, p := range others {
@@ -89,6 +91,32 @@ func TestADeadPeerAndItsReturnAreLoggedByName(t *testing.T) {
 			lines := p.logs.Find("peer heartbeat is back", named)
 			return len(lines) > 0 && isDuration(lines[0]["down"])
 		})
+	}
+}
+
+// A dead peer that held no pin moves nothing: the leader's line says so
+// at info, not as a warning.
+func TestADeadPeerWithoutPinsIsNoWarningToMove(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	leader := leaderOf(t, peers)
+	victim := followerOf(peers, leader)
+	victim.stop()
+	named := map[string]any{"peer": victim.id, "pins": float64(0)}
+	var line map[string]any
+	eventually(t, "a leader's line on the dead peer's pins", func() bool {
+		for _, p := range peers {
+			if p == victim {
+				continue
+			}
+			if lines := p.logs.Find("re-allocated the pins of a dead peer", named); len(lines) > 0 {
+				line = lines[0]
+				return true
+			}
+		}
+		return false
+	})
+	if line["level"] != "info" {
+		t.Fatalf("re-allocation of no pins logged as %v, want info", line)
 	}
 }
 
@@ -101,4 +129,55 @@ func isDuration(v any) bool {
 	}
 	_, err := time.ParseDuration(s)
 	return err == nil
+}
+
+// A peer left without a leader for longer than an election takes says so,
+// naming the leader it had, and says when a leader is back and after how
+// long, even when the same peer leads again: an operator must see a
+// cluster that cannot write in the log, not only in failed requests.
+func TestALeaderlessClusterAndItsLeadersReturnAreLogged(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	leader := leaderOf(t, peers)
+	var followers []*testPeer
+	for _, p := range peers {
+		if p != leader {
+			followers = append(followers, p)
+		}
+	}
+	for _, f := range followers {
+		f.stop()
+	}
+	eventually(t, "the survivor to say the cluster has no leader", func() bool {
+		return len(leader.logs.Find(leaderlessLine, map[string]any{"was": leader.id})) > 0
+	})
+	followers[0].start()
+	eventually(t, "the survivor to say a leader is back, and after how long", func() bool {
+		for _, l := range leader.logs.Find(leaderBackLine, nil) {
+			if isDuration(l["without"]) && l["leader"] != nil {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// A leader stopped cleanly hands its leadership to another voter first: the
+// others have a new leader the moment it is gone, instead of waiting out
+// an election timeout with writes failing, and it says so.
+func TestACleanStopOfTheLeaderHandsItsLeadershipOver(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	old := leaderOf(t, peers)
+	old.stop()
+	var leads bool
+	for _, p := range peers {
+		if p != old && p.node.rp.raft.State() == raft.Leader {
+			leads = true
+		}
+	}
+	if !leads {
+		t.Fatal("no other peer leads the moment the leader stopped")
+	}
+	if len(old.logs.Find("handed the leadership over before stopping", nil)) == 0 {
+		t.Fatal("the old leader did not say it handed its leadership over")
+	}
 }

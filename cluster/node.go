@@ -297,6 +297,8 @@ func (n *Node) Close() error {
 				n.log.Warn().Err(err).Msg("leave the cluster on shutdown")
 			}
 			cancel()
+		} else if n.rp != nil {
+			n.handOverLeadership()
 		}
 		n.cancel()
 		if n.rpc != nil {

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"context"
+	"time"
 
 	"github.com/hashicorp/raft"
 	"github.com/rs/zerolog"
@@ -20,11 +21,31 @@ func (n *Node) watchLeader(ctx context.Context) {
 	})
 	n.rp.raft.RegisterObserver(observer)
 	defer n.rp.raft.DeregisterObserver(observer)
-	var known raft.ServerID
+	var (
+		known raft.ServerID
+		// lostAt is when this peer last lost its leader; lostTold, whether
+		// it said so (elections that end fast are not worth a line).
+		lostAt   time.Time
+		lostTold bool
+		grace    = time.NewTimer(time.Hour)
+	)
+	grace.Stop()
 	tell := func(leader raft.ServerID) {
-		// No leader is a moment of an election, which Raft logs itself;
-		// the same leader again after it is no change.
-		if leader == "" || leader == known {
+		if leader == "" {
+			if known != "" && lostAt.IsZero() {
+				lostAt, lostTold = time.Now(), false
+				grace.Reset(leaderlessGrace)
+			}
+			return
+		}
+		if lostTold {
+			n.withPeer(n.log.Info(), "leader", string(leader)).Str("was", string(known)).
+				Str("without", time.Since(lostAt).Round(time.Millisecond).String()).Msg(leaderBackLine)
+		}
+		grace.Stop()
+		lostAt, lostTold = time.Time{}, false
+		// The same leader again after a short election is no change.
+		if leader == known {
 			return
 		}
 		line := n.withPeer(n.log.Info(), "leader", string(leader))
@@ -44,9 +65,23 @@ func (n *Node) watchLeader(ctx context.Context) {
 			return
 		case o := <-observed:
 			tell(o.Data.(raft.LeaderObservation).LeaderID)
+		case <-grace.C:
+			if !lostAt.IsZero() {
+				lostTold = true
+				n.withPeer(n.log.Warn(), "was", string(known)).Msg(leaderlessLine)
+			}
 		}
 	}
 }
+
+// leaderlessGrace is how long this peer may be without a leader before it
+// says so: an election after a leader's loss takes a second or two.
+const leaderlessGrace = 5 * time.Second
+
+const (
+	leaderlessLine = "the cluster has no leader: writes fail until a majority of its voters reach each other"
+	leaderBackLine = "the cluster has a leader again"
+)
 
 // withPeer adds a peer's ID to a log line under key, and its name under
 // key_name when the peer set knows it: operators know their peers by name.
@@ -56,4 +91,31 @@ func (n *Node) withPeer(line *zerolog.Event, key, id string) *zerolog.Event {
 		line = line.Str(key+"_name", p.Name)
 	}
 	return line
+}
+
+// handOverLeadership makes another voter the leader before a clean stop of
+// the leader, as Consul and Nomad do: the others would otherwise take the
+// stop for a crash, wait out an election timeout and fail writes meanwhile.
+func (n *Node) handOverLeadership() {
+	if n.rp.raft.State() != raft.Leader {
+		return
+	}
+	cf := n.rp.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	voters := 0
+	for _, s := range cf.Configuration().Servers {
+		if s.Suffrage == raft.Voter {
+			voters++
+		}
+	}
+	if voters < 2 {
+		return
+	}
+	if err := n.rp.raft.LeadershipTransfer().Error(); err != nil {
+		n.log.Warn().Err(err).Msg("could not hand the leadership over before stopping")
+		return
+	}
+	n.log.Info().Msg("handed the leadership over before stopping")
 }

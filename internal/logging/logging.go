@@ -67,6 +67,28 @@ func HCLog(log zerolog.Logger, name string) hclog.Logger {
 	})
 }
 
+// Raft reports these as warnings, though each is a routine step: an
+// election starting or going on (the cluster's own line says when a peer
+// stays without a leader, cluster/watchleader.go), a follower's log caught
+// up from further back (every join, every restart), a vote refused while a
+// leader is known. An operator should not be alarmed by them.
+var routineRaftWarnings = []string{
+	"heartbeat timeout reached, starting election",
+	"Election timeout reached, restarting election",
+	"appendEntries rejected, sending older logs",
+	"failed to get previous log",
+	"rejecting pre-vote request since we have a leader",
+}
+
+func routineRaftLine(line string) bool {
+	for _, r := range routineRaftWarnings {
+		if strings.Contains(line, r) {
+			return true
+		}
+	}
+	return false
+}
+
 type hclogWriter struct {
 	log     zerolog.Logger
 	repeats *repeatLimiter
@@ -85,10 +107,7 @@ func (w *hclogWriter) Write(p []byte) (int, error) {
 			break
 		}
 	}
-	// Raft reports the routine start of an election as a warning; at start
-	// and after a leader leaves it is expected, and an operator should not
-	// be alarmed by it.
-	if strings.Contains(line, "heartbeat timeout reached, starting election") {
+	if routineRaftLine(line) {
 		ev = w.log.Info()
 	}
 	if repeating, pass, skipped := w.repeats.repeating(line); repeating {

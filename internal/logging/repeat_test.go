@@ -60,3 +60,26 @@ func TestRaftsRepeatedFailuresToReachAPeerAreLoggedOnceAMinute(t *testing.T) {
 		t.Errorf("the minute's next warning says %v were left out, want 9", last["repeats_not_logged"])
 	}
 }
+
+// Raft's warnings of routine steps (an election going on, a log caught up
+// from further back at a join, a vote refused while a leader is known) are
+// info, which the Raft logger leaves out at its warn level; a real warning
+// stays one.
+func TestRaftsRoutineWarningsAreNotWarnings(t *testing.T) {
+	var out bytes.Buffer
+	w := &hclogWriter{log: zerolog.New(&out).Level(zerolog.WarnLevel), repeats: &repeatLimiter{now: time.Now}}
+	for _, line := range []string{
+		`[WARN]  raft: heartbeat timeout reached, starting election: last-leader-addr=127.0.0.1:9196 last-leader-id=A`,
+		`[WARN]  raft: Election timeout reached, restarting election`,
+		`[WARN]  raft: appendEntries rejected, sending older logs: peer="{Voter B 127.0.0.1:9296}" next=24`,
+		`[WARN]  raft: failed to get previous log: previous-index=28 last-index=23 error="log not found"`,
+		`[WARN]  raft: rejecting pre-vote request since we have a leader: from=127.0.0.1:9396 leader=127.0.0.1:9196`,
+		`[WARN]  raft: unable to get address for server, using fallback address: id=C`,
+	} {
+		w.Write([]byte(line + "\n"))
+	}
+	got := strings.TrimSpace(out.String())
+	if strings.Count(got, "\n") != 0 || !strings.Contains(got, "unable to get address for server") {
+		t.Fatalf("logged at warn:\n%s\nwant only the one real warning", got)
+	}
+}
