@@ -101,8 +101,10 @@ func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	}
 	select {
 	case <-ctx.Done():
-		log.Info().Msg("shutting down")
+		began := time.Now()
+		log.Info().Str("reason", context.Cause(ctx).Error()).Msg("shutting down")
 		d.stop()
+		log.Info().Str("took", time.Since(began).Round(time.Millisecond).String()).Msg("stopped")
 		return nil
 	case <-d.removedFromCluster(ctx):
 		d.stop()

@@ -13,39 +13,72 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
-// A signal while the daemon joins its cluster stops it at once, not after
-// the join's minute, and it says that the signal stopped it, not that the
-// join failed.
-func TestASignalWhileJoiningStopsTheDaemon(t *testing.T) {
-	home := filepath.Join(t.TempDir(), "home")
-	env := daemonEnv(home)
+// signalledDaemon is a daemon run in-process, its stderr in a file, that
+// a test stops as a signal would.
+type signalledDaemon struct {
+	stderr *os.File
+	signal context.CancelCauseFunc
+	exited chan int
+}
+
+func runSignalledDaemon(t *testing.T, args ...string) *signalledDaemon {
+	t.Helper()
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer stderr.Close()
-	logged := func() string {
-		b, _ := os.ReadFile(stderr.Name())
-		return string(b)
-	}
+	t.Cleanup(func() { stderr.Close() })
 	ctx, signal := context.WithCancelCause(context.Background())
-	defer signal(nil)
-	exited := make(chan int, 1)
+	t.Cleanup(func() { signal(nil) })
+	d := &signalledDaemon{stderr: stderr, signal: signal, exited: make(chan int, 1)}
+	env := daemonEnv(filepath.Join(t.TempDir(), "home"))
 	go func() {
-		exited <- Run(ctx, []string{"daemon", "--init", "--bootstrap", refusingAddr(t)}, Env{Stdout: &strings.Builder{}, Stderr: stderr, Environ: env})
+		d.exited <- Run(ctx, append([]string{"daemon", "--init"}, args...), Env{Stdout: &strings.Builder{}, Stderr: stderr, Environ: env})
 	}()
-	testkit.Eventually(t, "the daemon trying to join", func() bool { return strings.Contains(logged(), "join attempt failed") },
-		testkit.Within(30*time.Second))
-	signal(errors.New("terminated signal received"))
+	return d
+}
+
+func (d *signalledDaemon) logged() string {
+	b, _ := os.ReadFile(d.stderr.Name())
+	return string(b)
+}
+
+// stop signals the daemon and returns its exit status and what it logged.
+func (d *signalledDaemon) stop(t *testing.T, within time.Duration) (int, string) {
+	t.Helper()
+	d.signal(errors.New("terminated signal received"))
 	select {
-	case code := <-exited:
-		out := logged()
-		if code != 0 || !strings.Contains(out, "shutting down before the peer started") ||
-			!strings.Contains(out, "terminated signal received") || strings.Contains(out, "could not join") {
-			t.Fatalf("a daemon stopped while it joined: exit %d, stderr:\n%s", code, out)
-		}
-	case <-time.After(15 * time.Second): // the join alone would go on for a minute
-		t.Fatalf("the daemon still runs after its signal; stderr:\n%s", logged())
+	case code := <-d.exited:
+		return code, d.logged()
+	case <-time.After(within):
+		t.Fatalf("the daemon still runs after its signal; stderr:\n%s", d.logged())
+		return 0, ""
+	}
+}
+
+// A signal while the daemon joins its cluster stops it at once, not after
+// the join's minute, and it says that the signal stopped it, not that the
+// join failed.
+func TestASignalWhileJoiningStopsTheDaemon(t *testing.T) {
+	d := runSignalledDaemon(t, "--bootstrap", refusingAddr(t))
+	testkit.Eventually(t, "the daemon trying to join", func() bool { return strings.Contains(d.logged(), "join attempt failed") },
+		testkit.Within(30*time.Second))
+	code, out := d.stop(t, 15*time.Second) // the join alone would go on for a minute
+	if code != 0 || !strings.Contains(out, "shutting down before the peer started") ||
+		!strings.Contains(out, "terminated signal received") || strings.Contains(out, "could not join") {
+		t.Fatalf("a daemon stopped while it joined: exit %d, stderr:\n%s", code, out)
+	}
+}
+
+// A signal to a running daemon stops it cleanly: it says which signal, and
+// that it stopped, so that its log tells a clean stop from a crash.
+func TestASignalStopsARunningDaemonAndItSaysSo(t *testing.T) {
+	d := runSignalledDaemon(t)
+	testkit.Eventually(t, "the daemon started", func() bool { return strings.Contains(d.logged(), "flotilla peer started") },
+		testkit.Within(30*time.Second))
+	code, out := d.stop(t, 30*time.Second)
+	if code != 0 || !strings.Contains(out, `"reason":"terminated signal received","time"`) || !strings.Contains(out, `"message":"stopped"`) {
+		t.Fatalf("a daemon stopped by a signal: exit %d, stderr:\n%s", code, out)
 	}
 }
 
