@@ -59,6 +59,9 @@ func (c *initCommand) Run(_ context.Context, args []string) error {
 	if host, err := os.Hostname(); err == nil {
 		cfg.Cluster.Peername = host
 	}
+	if err := c.secretsFromEnv(&cfg); err != nil {
+		return err
+	}
 	ident, err := config.NewIdentity()
 	if err != nil {
 		return err
@@ -70,6 +73,36 @@ func (c *initCommand) Run(_ context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(g.env.Stdout, "initialized peer %s in %s\n", ident.ID, home)
+	return nil
+}
+
+// secretsFromEnv writes the cluster's secrets into the new service.json
+// when the environment carries them, as ipfs-cluster-service init takes
+// CLUSTER_SECRET: a peer made to join a cluster keeps them for every later
+// start, where a variable exported in one shell would be gone at the next.
+func (c *initCommand) secretsFromEnv(cfg *config.Config) error {
+	for _, s := range []struct {
+		env   string
+		field *string
+	}{
+		{"FLOTILLA_CLUSTER_SECRET", &cfg.Cluster.Secret},
+		{"FLOTILLA_CLUSTER_FOLLOWER_SECRET", &cfg.Cluster.FollowerSecret},
+	} {
+		v := c.g.env.getenv(s.env)
+		if v == "" {
+			continue
+		}
+		*s.field = v
+		if err := cfg.Validate(); err != nil {
+			var ce *config.Error
+			if errors.As(err, &ce) {
+				ce.Source = "environment variable " + s.env
+				return ce
+			}
+			return fmt.Errorf("environment variable %s: %w", s.env, err)
+		}
+		fmt.Fprintf(c.g.env.Stdout, "took %s from the environment\n", s.env)
+	}
 	return nil
 }
 

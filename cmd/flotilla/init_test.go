@@ -54,6 +54,27 @@ func TestInitWritesConfigAndIdentityAndRefusesToOverwrite(t *testing.T) {
 	}
 }
 
+// A peer made to join a cluster is initialised with the cluster's secrets
+// from the environment, which init writes into its service.json: every
+// later start has them, as ipfs-cluster-service init takes CLUSTER_SECRET.
+// A malformed one is refused, naming its variable.
+func TestInitTakesTheClusterSecretsFromTheEnvironment(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	secret, follower := strings.Repeat("ab", 32), strings.Repeat("cd", 32)
+	r := runCLI(t, []string{"FLOTILLA_PATH=" + home, "FLOTILLA_CLUSTER_SECRET=" + secret, "FLOTILLA_CLUSTER_FOLLOWER_SECRET=" + follower}, nil, "init")
+	if r.code != 0 {
+		t.Fatalf("init: %d %s", r.code, r.stderr)
+	}
+	b, _ := os.ReadFile(filepath.Join(home, "service.json"))
+	if !strings.Contains(string(b), `"secret": "`+secret+`"`) || !strings.Contains(string(b), `"follower_secret": "`+follower+`"`) {
+		t.Fatalf("service.json lacks the secrets of the environment:\n%s", b)
+	}
+	r = runCLI(t, []string{"FLOTILLA_PATH=" + filepath.Join(t.TempDir(), "other"), "FLOTILLA_CLUSTER_SECRET=nothex"}, nil, "init")
+	if r.code == 0 || !strings.Contains(r.stderr, "FLOTILLA_CLUSTER_SECRET") || strings.Contains(r.stderr, "nothex") {
+		t.Fatalf("init with a malformed secret: %d %q, want a refusal naming the variable, not the value", r.code, r.stderr)
+	}
+}
+
 func TestVersionAndUnknownCommand(t *testing.T) {
 	if r := runCLI(t, nil, nil, "version"); r.code != 0 || strings.TrimSpace(r.stdout) == "" {
 		t.Fatalf("version: %d %q", r.code, r.stdout)
