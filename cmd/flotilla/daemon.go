@@ -201,6 +201,10 @@ func (d *daemon) start(ctx context.Context, bootstrap, follow []string) error {
 		Bool("follower", d.follower).
 		Str("ipfs", d.cfg.IPFS.API).
 		Msg("flotilla peer started")
+	for _, o := range d.cfg.OpenListeners() {
+		d.log.Warn().Str("key", o.Key).Str("listen", o.Listen).Str("credentials", o.Credentials).
+			Msg("this listener is bound beyond loopback and asks no credentials: whoever reaches it may use it; set the credentials key, or bind it to loopback")
+	}
 	return nil
 }
 

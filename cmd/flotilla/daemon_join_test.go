@@ -21,7 +21,7 @@ type signalledDaemon struct {
 	exited chan int
 }
 
-func runSignalledDaemon(t *testing.T, args ...string) *signalledDaemon {
+func runSignalledDaemon(t *testing.T, extraEnv []string, args ...string) *signalledDaemon {
 	t.Helper()
 	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
 	if err != nil {
@@ -31,7 +31,7 @@ func runSignalledDaemon(t *testing.T, args ...string) *signalledDaemon {
 	ctx, signal := context.WithCancelCause(context.Background())
 	t.Cleanup(func() { signal(nil) })
 	d := &signalledDaemon{stderr: stderr, signal: signal, exited: make(chan int, 1)}
-	env := daemonEnv(filepath.Join(t.TempDir(), "home"))
+	env := append(daemonEnv(filepath.Join(t.TempDir(), "home")), extraEnv...)
 	go func() {
 		d.exited <- Run(ctx, append([]string{"daemon", "--init"}, args...), Env{Stdout: &strings.Builder{}, Stderr: stderr, Environ: env})
 	}()
@@ -60,7 +60,7 @@ func (d *signalledDaemon) stop(t *testing.T, within time.Duration) (int, string)
 // the join's minute, and it says that the signal stopped it, not that the
 // join failed.
 func TestASignalWhileJoiningStopsTheDaemon(t *testing.T) {
-	d := runSignalledDaemon(t, "--bootstrap", refusingAddr(t))
+	d := runSignalledDaemon(t, nil, "--bootstrap", refusingAddr(t))
 	testkit.Eventually(t, "the daemon trying to join", func() bool { return strings.Contains(d.logged(), "join attempt failed") },
 		testkit.Within(30*time.Second))
 	code, out := d.stop(t, 15*time.Second) // the join alone would go on for a minute
@@ -73,12 +73,26 @@ func TestASignalWhileJoiningStopsTheDaemon(t *testing.T) {
 // A signal to a running daemon stops it cleanly: it says which signal, and
 // that it stopped, so that its log tells a clean stop from a crash.
 func TestASignalStopsARunningDaemonAndItSaysSo(t *testing.T) {
-	d := runSignalledDaemon(t)
+	d := runSignalledDaemon(t, nil)
 	testkit.Eventually(t, "the daemon started", func() bool { return strings.Contains(d.logged(), "flotilla peer started") },
 		testkit.Within(30*time.Second))
 	code, out := d.stop(t, 30*time.Second)
 	if code != 0 || !strings.Contains(out, `"reason":"terminated signal received","time"`) || !strings.Contains(out, `"message":"stopped"`) {
 		t.Fatalf("a daemon stopped by a signal: exit %d, stderr:\n%s", code, out)
+	}
+}
+
+// A listener bound beyond loopback without credentials is allowed (a
+// container's ports published to the host's loopback), but the daemon
+// warns of it at start, naming the key that would close it.
+func TestAnOpenListenerBeyondLoopbackIsWarnedOf(t *testing.T) {
+	d := runSignalledDaemon(t, []string{"FLOTILLA_PINSVC_LISTEN=0.0.0.0:0"})
+	testkit.Eventually(t, "the daemon started", func() bool { return strings.Contains(d.logged(), "flotilla peer started") },
+		testkit.Within(30*time.Second))
+	_, out := d.stop(t, 30*time.Second)
+	if !strings.Contains(out, `"key":"pinsvc.listen","listen":"0.0.0.0:0","credentials":"pinsvc.tokens"`) ||
+		strings.Contains(out, `"key":"api.listen"`) {
+		t.Fatalf("want one warning, of the Pinning Service's open listener; stderr:\n%s", out)
 	}
 }
 
