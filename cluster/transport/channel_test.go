@@ -236,5 +236,5 @@ func TestAlteredHellosFailTheProofs(t *testing.T) {
 	if _, err := client.dial(dialCtx(t), r.Addr(), channelRPC); !errors.Is(err, errBadSecret) {
 		t.Fatalf("dial with an altered hello = %v, want errBadSecret", err)
 	}
-	log.waitFor(t, "the peer does not know the cluster secret")
+	log.waitFor(t, "the two peers hold different cluster secrets")
 }

@@ -65,7 +65,7 @@ var (
 	// A follower and a full peer prove the follower secret to each other,
 	// so a follower refused after a change of leader is told what to
 	// compare.
-	errBadSecret = errors.New("cluster handshake: the peer does not know the cluster secret " +
+	errBadSecret = errors.New("cluster handshake: the two peers hold different cluster secrets " +
 		"(between a read-only follower and a full peer: the follower secret, which every full peer must share)")
 	errOldPeer = errors.New("cluster handshake: peer speaks cluster protocol v1; this peer needs v2: upgrade it")
 	errNotPeer = errors.New("cluster handshake: not a Flotilla cluster peer")

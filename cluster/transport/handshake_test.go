@@ -99,10 +99,10 @@ func TestAWrongSecretIsReportedOnBothSides(t *testing.T) {
 	server, log := startLoggedPort(t, []byte("right secret"), nil, nil)
 	bad := startPort(t, []byte("wrong secret"), nil)
 	_, err := bad.dial(dialCtx(t), server.Addr().String(), channelRaft)
-	if !errors.Is(err, errBadSecret) || !strings.Contains(err.Error(), "the peer does not know the cluster secret") {
+	if !errors.Is(err, errBadSecret) || !strings.Contains(err.Error(), "the two peers hold different cluster secrets") {
 		t.Fatalf("dial with the wrong secret = %v", err)
 	}
-	log.waitFor(t, "the peer does not know the cluster secret")
+	log.waitFor(t, "the two peers hold different cluster secrets")
 }
 
 // A man in the middle that ends TLS on both sides with keys of its own, and
@@ -147,7 +147,7 @@ func TestAManInTheMiddleWithItsOwnTLSIsRefused(t *testing.T) {
 	if !errors.Is(err, errBadSecret) {
 		t.Fatalf("dial through a TLS-ending man in the middle = %v, want errBadSecret", err)
 	}
-	log.waitFor(t, "the peer does not know the cluster secret")
+	log.waitFor(t, "the two peers hold different cluster secrets")
 	if accepted(server, 300*time.Millisecond) {
 		t.Fatal("a connection through the man in the middle reached RPC")
 	}

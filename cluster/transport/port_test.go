@@ -137,7 +137,7 @@ func TestForgedProofNeverReachesRaft(t *testing.T) {
 	if !bytes.Equal(verdict, []byte{verdictRefused}) {
 		t.Fatalf("the server answered a forged proof with %q", verdict)
 	}
-	log.waitFor(t, "the peer does not know the cluster secret")
+	log.waitFor(t, "the two peers hold different cluster secrets")
 	if raftAccepted(server, 300*time.Millisecond) {
 		t.Fatal("an unauthenticated connection reached Raft")
 	}
