@@ -2,6 +2,7 @@ package tracker
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -59,6 +60,37 @@ func TestProgressIsOneInfoLineForTheQueue(t *testing.T) {
 	line := out.String()
 	if !strings.Contains(line, `"done":3`) || !strings.Contains(line, `"queued":1`) || !strings.Contains(line, `"level":"info"`) {
 		t.Fatalf("progress line %q", line)
+	}
+}
+
+// Pins that keep failing make the progress line a warning that gives one
+// of them and its error, said again only when the count changes or every
+// stuckProgressEvery: not the same counts every 30 s for days.
+func TestFailingPinsMakeTheProgressLineAWarningWithAnExample(t *testing.T) {
+	state, status := openStores(t)
+	var out strings.Builder
+	tr := New("12D3KooWSelf", state, status, nil, Config{}, zerolog.New(&out).Level(zerolog.InfoLevel))
+	mh, _ := multihash.Sum([]byte("failing"), multihash.SHA2_256, -1)
+	c := cid.NewCidV1(cid.Raw, mh)
+	if err := status.Put(storage.LocalStatus{Cid: c, Status: storage.StatusPinError, Error: "block not found", Timestamp: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	tr.noteFailure(c.String(), errors.New("block not found"))
+	tr.logProgress()
+	line := out.String()
+	if !strings.Contains(line, `"level":"warn"`) || !strings.Contains(line, `"failed":1`) ||
+		!strings.Contains(line, `"example_cid":"`+c.String()+`"`) || !strings.Contains(line, `"example_error":"block not found"`) {
+		t.Fatalf("progress line with a failed pin: %q", line)
+	}
+	out.Reset()
+	tr.logProgress()
+	if out.Len() != 0 {
+		t.Fatalf("the same failed count said again at once: %q", out.String())
+	}
+	tr.progress.at = tr.progress.at.Add(-stuckProgressEvery)
+	tr.logProgress()
+	if !strings.Contains(out.String(), `"failed":1`) {
+		t.Fatalf("the failed count not said again after %v: %q", stuckProgressEvery, out.String())
 	}
 }
 

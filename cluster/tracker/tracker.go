@@ -105,7 +105,9 @@ type Tracker struct {
 	maxInflight int
 	workers     sync.WaitGroup
 	// done counts the pins and unpins finished since the last progress line.
-	done atomic.Int64
+	done       atomic.Int64
+	lastFailed atomic.Pointer[lastFailure]
+	progress   progressLog
 	// recent are the latest changes, dispatched before the backlog.
 	recent recentQueue
 	// backlogAfter is where dispatch reads the queued backlog on from.

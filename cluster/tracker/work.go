@@ -107,6 +107,7 @@ func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, e
 	}
 	ev.Err(err).Str("cid", st.Cid.String()).Str("status", string(status)).
 		Int("attempt", st.AttemptCount).Str("retry_in", wait.String()).Msg("IPFS operation failed; will retry")
+	t.noteFailure(st.Cid.String(), err)
 	t.put(st, st.Cid, false)
 }
 
