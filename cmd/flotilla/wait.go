@@ -73,6 +73,7 @@ func (wf *waitFlags) waitPinned(ctx context.Context, c *apiClient, g *globals, q
 	defer p.done()
 	poll := waitFirstPoll
 	last := "no status yet"
+	var followers map[string]bool // asked once, for a pin allocated everywhere
 	for {
 		var info types.GlobalPinInfo
 		raw, err := c.call(ctx, request{method: http.MethodGet, path: "/pins/" + url.PathEscape(target)}, &info)
@@ -82,7 +83,14 @@ func (wf *waitFlags) waitPinned(ctx context.Context, c *apiClient, g *globals, q
 		if err != nil {
 			return info, nil, err
 		}
-		pp := progressOf(info)
+		if len(info.Allocations) == 0 && followers == nil {
+			if followers, err = c.followers(ctx); ctx.Err() != nil {
+				return info, nil, waitError(ctx, target, last)
+			} else if err != nil {
+				return info, nil, err
+			}
+		}
+		pp := progressOf(info, followers)
 		want := pp.want(wf.limit)
 		last = pp.String()
 		p.show(target + ": " + last)
@@ -115,10 +123,22 @@ type pinProgress struct {
 	failed            []string       // the peers in pin_error, with their errors
 }
 
-func progressOf(info types.GlobalPinInfo) pinProgress {
+// progressOf counts the peers allocated the pin: its allocations, or, for
+// a pin allocated everywhere (no allocations), every peer but the read-only
+// followers, which pin every pin of the cluster though none is theirs to
+// hold. A follower or a peer not allocated that pinned does not make the
+// pin replicated.
+func progressOf(info types.GlobalPinInfo, followers map[string]bool) pinProgress {
+	allocated := func(id string) bool { return !followers[id] }
+	if len(info.Allocations) > 0 {
+		allocated = func(id string) bool { return slices.Contains(info.Allocations, id) }
+	}
 	pp := pinProgress{others: map[string]int{}}
 	for _, id := range slices.Sorted(maps.Keys(info.PeerMap)) {
 		st := info.PeerMap[id]
+		if !allocated(id) {
+			continue
+		}
 		switch st.Status {
 		case types.StatusRemote:
 			continue
@@ -151,6 +171,18 @@ func (pp pinProgress) String() string {
 		s += fmt.Sprintf(", %d %s", pp.others[st], st)
 	}
 	return s
+}
+
+// followers are the read-only followers among the cluster's peers.
+func (c *apiClient) followers(ctx context.Context) (map[string]bool, error) {
+	followers := map[string]bool{}
+	err := c.stream(ctx, request{method: http.MethodGet, path: "/peers"}, decodeEach(func(p types.ID, _ json.RawMessage) error {
+		if peerRole(p) == types.RoleFollower {
+			followers[p.ID] = true
+		}
+		return nil
+	}))
+	return followers, err
 }
 
 func peerLabel(id string, st types.PinStatus) string {

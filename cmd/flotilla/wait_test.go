@@ -24,6 +24,10 @@ type scriptedAPI struct {
 	polls  int
 	errMsg string // the error of a peer in pin_error
 	query  string // the last GET /pins query
+	// allocations are the pin's (none: everywhere); follower is the ID of
+	// a read-only follower among the peers, if any.
+	allocations []string
+	follower    string
 }
 
 func newScriptedAPI(t *testing.T, script ...[3]string) *scriptedAPI {
@@ -53,8 +57,16 @@ func (s *scriptedAPI) serve(w http.ResponseWriter, r *http.Request) {
 			}
 			pm["id"+string(rune('0'+i))] = ps
 		}
-		info := types.GlobalPinInfo{Cid: c.String(), Name: "site", PeerMap: pm}
+		info := types.GlobalPinInfo{Cid: c.String(), Name: "site", Allocations: s.allocations, PeerMap: pm}
 		json.NewEncoder(w).Encode(info)
+	case r.Method == http.MethodGet && r.URL.Path == "/peers":
+		for i := range 3 {
+			id := types.ID{ID: "id" + string(rune('0'+i)), Role: types.RoleVoter}
+			if id.ID == s.follower {
+				id.Role = types.RoleFollower
+			}
+			json.NewEncoder(w).Encode(id)
+		}
 	case r.Method == http.MethodGet && r.URL.Path == "/pins":
 		s.query = r.URL.RawQuery
 	default:
