@@ -46,7 +46,7 @@ func newDaemonCommand(g *globals, name, args string) command {
 
 func (c *daemonCommand) Run(ctx context.Context, args []string) error {
 	g := c.g
-	if err := parseFlags(c.fs, args); err != nil {
+	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
 	if c.bootstrap != "" && c.follow != "" {

@@ -29,7 +29,7 @@ func newInitCommand(g *globals, name, args string) command {
 
 func (c *initCommand) Run(_ context.Context, args []string) error {
 	g := c.g
-	if err := parseFlags(c.fs, args); err != nil {
+	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
 	home, err := g.home()
@@ -113,7 +113,7 @@ func newVersionCommand(g *globals, name, args string) command {
 }
 
 func (c *versionCommand) Run(_ context.Context, args []string) error {
-	if err := parseFlags(c.fs, args); err != nil {
+	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
 	fmt.Fprintln(c.g.env.Stdout, version.Version)
