@@ -78,7 +78,7 @@ func commandTable() map[string]entry {
 // args start with.
 func (e entry) run(ctx context.Context, g *globals, name string, args []string) error {
 	if e.make != nil {
-		return e.make(g, name, e.args).Run(ctx, args)
+		return e.makeCommand(g, name).Run(ctx, args)
 	}
 	if len(args) > 0 {
 		if sub, ok := e.subs[args[0]]; ok {
@@ -103,6 +103,33 @@ func (e entry) run(ctx context.Context, g *globals, name string, args []string) 
 	}
 	_, _ = g.env.Stderr.Write(text.Bytes())
 	return errUsage
+}
+
+// globalsAfterTheCommand are the global flags that a command also takes
+// after its name (`flotilla init --path DIR`). --api is not among them: the
+// client commands have their own, which falls back to the global one.
+var globalsAfterTheCommand = []string{"path", "log-level"}
+
+// makeCommand makes the command called name, with the global flags of
+// globalsAfterTheCommand added to its own, bound to the same globals as
+// before the name; the command's own flag of the same name wins.
+func (e entry) makeCommand(g *globals, name string) command {
+	cmd := e.make(g, name, e.args)
+	if g.flags == nil {
+		return cmd
+	}
+	fs := cmd.Flags()
+	for _, n := range globalsAfterTheCommand {
+		global := g.flags.Lookup(n)
+		if global == nil || fs.Lookup(n) != nil {
+			continue
+		}
+		fs.Var(global.Value, global.Name, global.Usage)
+		// The value bound may already hold what came before the command;
+		// the default shown is the global flag's.
+		fs.Lookup(n).DefValue = global.DefValue
+	}
+	return cmd
 }
 
 // listCommands writes the top-level commands with their summaries; a

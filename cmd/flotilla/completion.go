@@ -79,7 +79,7 @@ func completionNodes(g *globals) []completionNode {
 				walk(n.Path, e.subs)
 				continue
 			}
-			n.Flags, n.ValueFlags = flagNames(e.make(g, strings.TrimPrefix(n.Path, "flotilla "), e.args).Flags())
+			n.Flags, n.ValueFlags = flagNames(e.makeCommand(g, strings.TrimPrefix(n.Path, "flotilla ")).Flags())
 			nodes = append(nodes, n)
 		}
 	}

@@ -117,7 +117,7 @@ func TestCompletion(t *testing.T) {
 		{"flotilla pin update --mode ", []string{"direct", "recursive"}},
 		{"flotilla --log-level w", []string{"warn"}},
 		{"flotilla completion ", []string{"bash", "zsh"}},
-		{"flotilla state export --", []string{"--file"}},
+		{"flotilla state export --", []string{"--file", "--log-level", "--path"}},
 		{"flotilla pin add --name ls --r", []string{"--replication", "--replication-max", "--replication-min"}},
 	}
 	for shell, newCompleter := range map[string]func(*testing.T) completer{"bash": bashCompleter, "zsh": zshCompleter} {
@@ -129,7 +129,9 @@ func TestCompletion(t *testing.T) {
 				lines, wants = append(lines, tc.line), append(wants, tc.want)
 			}
 			// Every command, subcommand and flag of the table.
-			for _, n := range completionNodes(&globals{}) {
+			g := &globals{}
+			newGlobalFlagSet(g)
+			for _, n := range completionNodes(g) {
 				if n.Subs != nil {
 					lines, wants = append(lines, n.Path+" "), append(wants, n.Subs)
 				}

@@ -42,9 +42,11 @@ func (e Env) getenv(key string) string {
 	return ""
 }
 
-// globals are the flags that come before the command name.
+// globals are the flags that come before the command name; --path and
+// --log-level may also come after it.
 type globals struct {
 	env      Env
+	flags    *flag.FlagSet
 	path     string
 	logLevel string
 	// api is --api given before the command, as ipfs-cluster-ctl's users
@@ -55,6 +57,7 @@ type globals struct {
 // newGlobalFlagSet binds the flags that come before the command name to g.
 func newGlobalFlagSet(g *globals) *flag.FlagSet {
 	fs := flag.NewFlagSet("flotilla", flag.ContinueOnError)
+	g.flags = fs
 	fs.SetOutput(g.env.Stderr)
 	fs.StringVar(&g.path, "path", "", "home folder (default $FLOTILLA_PATH, else ~/.flotilla)")
 	g.logLevel = "info"

@@ -3,6 +3,8 @@ package main
 import (
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -68,5 +70,29 @@ func TestAPIBeforeTheCommand(t *testing.T) {
 	}
 	if r := runCLI(t, nil, nil, "--api", "ftp://nowhere", "id"); r.code != 2 || !strings.Contains(r.stderr, "--api") {
 		t.Errorf("a bad --api before the command: want exit 2 naming the flag, got %s", r)
+	}
+}
+
+// --path and --log-level, the global flags, also work after the command
+// name, as users type them (`flotilla init --path DIR`).
+func TestGlobalFlagsAfterTheCommand(t *testing.T) {
+	home := filepath.Join(t.TempDir(), "home")
+	if r := runCLI(t, nil, nil, "init", "--path", home); r.code != 0 {
+		t.Fatalf("init --path: %s", r)
+	}
+	if _, err := os.Stat(filepath.Join(home, "service.json")); err != nil {
+		t.Fatalf("init --path wrote no service.json there: %v", err)
+	}
+	// A peer that never ran has no state to export: the error names the
+	// data folder of the home given.
+	if r := runCLI(t, nil, nil, "state", "export", "--path", home); !strings.Contains(r.stderr, filepath.Join(home, "data")+" holds no peer state") {
+		t.Fatalf("state export --path: %s", r)
+	}
+	if r := runCLI(t, nil, nil, "version", "--log-level", "debug"); r.code != 0 {
+		t.Fatalf("version --log-level debug: %s", r)
+	}
+	r := runCLI(t, nil, nil, "version", "--log-level", "bogus")
+	if r.code != 2 || !strings.Contains(r.stderr, `invalid value "bogus" for flag -log-level`) {
+		t.Fatalf("version --log-level bogus: want exit 2 naming the flag, got %s", r)
 	}
 }
