@@ -30,11 +30,15 @@ var statusFilterNames = map[string][]string{
 	StatusUnexpectedlyUnpinned:        {StatusUnexpectedlyUnpinned},
 }
 
-// StatusFilterNames lists, sorted, every name a status filter may use.
+// StatusFilterNames lists, sorted, the names a status filter may use, as
+// help, errors and completion offer them: undefined, which passes nothing,
+// is taken beside others but offered nowhere.
 func StatusFilterNames() []string {
 	names := make([]string, 0, len(statusFilterNames))
 	for n := range statusFilterNames {
-		names = append(names, n)
+		if n != "undefined" {
+			names = append(names, n)
+		}
 	}
 	slices.Sort(names)
 	return names

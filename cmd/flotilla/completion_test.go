@@ -114,6 +114,7 @@ func TestCompletion(t *testing.T) {
 		{"flotilla pin add --no-", []string{"--no-status"}},
 		{"flotilla status --filter pin", []string{"pin_error", "pin_queued", "pinned", "pinning"}},
 		{"flotilla status --filter pinned,unpin_", []string{"pinned,unpin_error", "pinned,unpin_queued"}},
+		{"flotilla status --filter u", []string{"unexpectedly_unpinned", "unpin_error", "unpin_queued", "unpinned", "unpinning"}},
 		{"flotilla pin update --mode ", []string{"direct", "recursive"}},
 		{"flotilla --log-level w", []string{"warn"}},
 		{"flotilla completion ", []string{"bash", "zsh"}},

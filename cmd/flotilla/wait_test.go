@@ -208,7 +208,8 @@ func TestStatusFilterNames(t *testing.T) {
 	}
 	for _, filter := range []string{"pined", "pinned,bogus", "undefined"} {
 		r := api.run(false, "status", "--filter", filter)
-		if r.code != 2 || !strings.Contains(r.stderr, "want statuses among cluster_error, error, pin_error") {
+		if r.code != 2 || !strings.Contains(r.stderr, "want statuses among cluster_error, error, pin_error") || strings.Contains(r.stderr, "undefined,") ||
+			!strings.HasSuffix(strings.TrimSpace(r.stderr), "sharded, unexpectedly_unpinned, unpin_error, unpin_queued, unpinned, unpinning") {
 			t.Errorf("--filter %s: %s", filter, r)
 		}
 	}
