@@ -3,7 +3,9 @@ package rest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/ipfs/go-cid"
@@ -173,12 +175,14 @@ func (a *API) recoverAll(w http.ResponseWriter, r *http.Request) {
 }
 
 // parseStatusFilter reads ipfs-cluster's comma list of statuses. As there,
-// unknown names are skipped, and a list that passes nothing is an error
-// rather than "everything".
+// unknown names beside a known one are skipped, and a list that passes
+// nothing (unknown names alone) is an error rather than "everything"; the
+// error names the value and the valid names, where ipfs-cluster's says
+// "invalid filter value" alone.
 func parseStatusFilter(s string) (types.StatusFilter, error) {
 	f, _ := types.ParseStatusFilter(s)
 	if f != nil && len(f) == 0 {
-		return nil, errBadRequest("invalid filter value")
+		return nil, errBadRequest(fmt.Sprintf("invalid filter value %q: want statuses among %s", s, strings.Join(types.StatusFilterNames(), ", ")))
 	}
 	return f, nil
 }

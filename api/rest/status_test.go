@@ -147,7 +147,7 @@ func TestStatusAllFilters(t *testing.T) {
 		t.Errorf("the two statuses of named CIDs asked the IPFS nodes %d times, want 2", n)
 	}
 
-	e.get("/pins?filter=bogus").wantError(t, http.StatusBadRequest, "invalid filter value")
+	e.get("/pins?filter=bogus").wantError(t, http.StatusBadRequest, `invalid filter value "bogus": want statuses among cluster_error, error, pin_error`)
 	e.get("/pins?filter=undefined").wantError(t, http.StatusBadRequest, "invalid filter value")
 	e.get("/pins?cids=nope").wantError(t, http.StatusBadRequest, "error decoding Cid")
 	if e.fc.LocalStatusCalls() == 0 {
