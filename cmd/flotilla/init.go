@@ -116,6 +116,12 @@ func (c *versionCommand) Run(_ context.Context, args []string) error {
 	if _, err := parseArgs(c.fs, args, 0, 0); err != nil {
 		return err
 	}
-	fmt.Fprintln(c.g.env.Stdout, version.Version)
+	// The commit too, as GET /id reports it: a version alone does not tell
+	// two builds apart.
+	if version.Commit == "" {
+		fmt.Fprintf(c.g.env.Stdout, "flotilla %s\n", version.Version)
+		return nil
+	}
+	fmt.Fprintf(c.g.env.Stdout, "flotilla %s (commit %s)\n", version.Version, version.Commit)
 	return nil
 }

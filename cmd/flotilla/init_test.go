@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 )
 
 func TestInitWritesConfigAndIdentityAndRefusesToOverwrite(t *testing.T) {
@@ -72,6 +74,19 @@ func TestInitTakesTheClusterSecretsFromTheEnvironment(t *testing.T) {
 	r = runCLI(t, []string{"FLOTILLA_PATH=" + filepath.Join(t.TempDir(), "other"), "FLOTILLA_CLUSTER_SECRET=nothex"}, nil, "init")
 	if r.code == 0 || !strings.Contains(r.stderr, "FLOTILLA_CLUSTER_SECRET") || strings.Contains(r.stderr, "nothex") {
 		t.Fatalf("init with a malformed secret: %d %q, want a refusal naming the variable, not the value", r.code, r.stderr)
+	}
+}
+
+// version prints the commit the binary was built from, as GET /id does.
+func TestVersionPrintsTheCommit(t *testing.T) {
+	defer func(c string) { version.Commit = c }(version.Commit)
+	version.Commit = "abc1234"
+	if r := runCLI(t, nil, nil, "version"); r.code != 0 || r.stdout != "flotilla "+version.Version+" (commit abc1234)\n" {
+		t.Fatalf("version: %s", r)
+	}
+	version.Commit = ""
+	if r := runCLI(t, nil, nil, "version"); r.code != 0 || r.stdout != "flotilla "+version.Version+"\n" {
+		t.Fatalf("version of a build without a commit: %s", r)
 	}
 }
 
