@@ -88,7 +88,8 @@ func TestClientCommands(t *testing.T) {
 
 	// pin update
 	{
-		cl.ok("pin", "update", beta.String(), delta.String(), "--meta", "v=2")
+		// The old pin may be named /ipfs/<cid>, as the new one may.
+		cl.ok("pin", "update", "/ipfs/"+beta.String(), delta.String(), "--meta", "v=2")
 		p, err := peers[0].Node.Get(t.Context(), delta)
 		if err != nil {
 			t.Fatal(err)
@@ -192,6 +193,10 @@ func TestClientFailures(t *testing.T) {
 	cl.fails(2, "--api", "id", "--api", "ftp://nowhere")
 	cl.fails(1, "parameter mode invalid", "pin", "add", missing.String(), "--mode", "sideways")
 	cl.fails(1, "error decoding Cid", "status", "not-a-cid")
+	// pin update names the old pin by its CID: a path below it, or a word
+	// that is no CID, says so.
+	cl.fails(2, "want the CID of the pin to update, or /ipfs/<cid>, not a path", "pin", "update", "/ipfs/"+missing.String()+"/sub", missing.String())
+	cl.fails(1, "cannot update from not-a-cid: want the CID of the pin to update", "pin", "update", "not-a-cid", missing.String())
 
 	// Content no IPFS node has: the wait gives up.
 	cl.fails(1, "is not pinned yet", "pin", "add", missing.String(), "--wait", "--wait-timeout", "200ms")

@@ -231,6 +231,11 @@ func (cmd *pinUpdateCommand) Run(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The old pin is named by its CID; a path below it names no pin.
+	from := strings.TrimPrefix(pos[0], "/ipfs/")
+	if strings.Contains(from, "/") {
+		return usageError(cmd.g, "pin update %s: want the CID of the pin to update, or /ipfs/<cid>, not a path", pos[0])
+	}
 	route, err := pinRoute(pos[1])
 	if err != nil {
 		return usageError(cmd.g, "%v", err)
@@ -245,16 +250,19 @@ func (cmd *pinUpdateCommand) Run(ctx context.Context, args []string) error {
 	defer cmd.close()
 	// The new pin starts from the old one's options, so that an update
 	// keeps its name, mode, replication and metadata unless told otherwise.
-	var from storage.Pin
-	_, err = c.call(ctx, request{method: http.MethodGet, path: "/allocations/" + url.PathEscape(pos[0])}, &from)
+	var old storage.Pin
+	_, err = c.call(ctx, request{method: http.MethodGet, path: "/allocations/" + url.PathEscape(from)}, &old)
 	var apiErr *apiError
+	if errors.As(err, &apiErr) && apiErr.Status == http.StatusBadRequest {
+		return fmt.Errorf("cannot update from %s: want the CID of the pin to update: %w", pos[0], err)
+	}
 	if errors.As(err, &apiErr) && apiErr.Status == http.StatusNotFound {
 		return fmt.Errorf("cannot update from %s: %w", pos[0], err)
 	}
 	if err != nil {
 		return err
 	}
-	q := override(optionsQuery(from, time.Now()), cmd.pin.query())
-	q.Set("pin-update", from.Cid.String())
+	q := override(optionsQuery(old, time.Now()), cmd.pin.query())
+	q.Set("pin-update", old.Cid.String())
 	return commitPin(ctx, c, cmd.clientCommand, cmd.out, route, q)
 }
