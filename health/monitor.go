@@ -19,6 +19,7 @@ type Monitor struct {
 	down    map[string]time.Time         // peer -> when its heartbeat expired
 	listed  map[string]time.Time         // peer -> first Check that listed it
 	alerts  []Alert
+	raised  uint64 // alerts raised since start, beyond the history's cap
 }
 
 // silentGrace is how long a member may go unheard after it first appears
@@ -43,8 +44,9 @@ func (m *Monitor) Accept(ms []Metric, now time.Time) {
 			m.latest[x.Peer] = byName
 		}
 		byName[x.Name] = x
-		if x.Name == PingMetric && !x.Expired(now) {
+		if _, down := m.down[x.Peer]; down && x.Name == PingMetric && !x.Expired(now) {
 			delete(m.down, x.Peer)
+			m.clearAlert(x.Peer, now)
 		}
 	}
 }
@@ -140,11 +142,12 @@ func (m *Monitor) Check(members []string, now time.Time) []string {
 		}
 		m.down[peer] = since
 		newlyDown = append(newlyDown, peer)
-		alert := Alert{Metric: Metric{Name: PingMetric, Peer: peer, Expire: since.UnixNano()}, TriggeredAt: now.UTC()}
+		alert := Alert{Metric: Metric{Name: PingMetric, Peer: peer, Expire: since.UnixNano()}, TriggeredAt: now.UTC(), Active: true}
 		if heard {
 			alert.Metric = ping
 		}
 		m.alerts = append(m.alerts, alert)
+		m.raised++
 		if len(m.alerts) > maxAlerts {
 			m.alerts = slices.Clone(m.alerts[len(m.alerts)-maxAlerts:])
 		}
@@ -182,4 +185,26 @@ func (m *Monitor) Forget(peer string) {
 	delete(m.latest, peer)
 	delete(m.down, peer)
 	delete(m.listed, peer)
+	m.clearAlert(peer, time.Now())
+}
+
+// clearAlert ends peer's active alert, the latest of its own: a peer has
+// at most one, as Check raises none for a peer already down.
+func (m *Monitor) clearAlert(peer string, now time.Time) {
+	for i := len(m.alerts) - 1; i >= 0; i-- {
+		if a := &m.alerts[i]; a.Peer == peer && a.Active {
+			cleared := now.UTC()
+			a.Active, a.ClearedAt = false, &cleared
+			return
+		}
+	}
+}
+
+// AlertCounts reports the alerts raised since start, which the history's
+// cap does not bound, and the alerts active now: peers whose heartbeat
+// expired and has not come back.
+func (m *Monitor) AlertCounts() (raised uint64, active int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.raised, len(m.down)
 }

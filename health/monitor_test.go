@@ -2,6 +2,7 @@ package health
 
 import (
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -76,5 +77,49 @@ func TestInvalidMetricsAreNotCandidates(t *testing.T) {
 	}
 	if !m.Healthy("a", t0) {
 		t.Fatal("the peer itself is alive")
+	}
+}
+
+// An alert is active while its peer is silent and cleared once its
+// heartbeat comes back; the count of alerts raised only grows, past the
+// history's cap.
+func TestAlertsClearAndAreCountedPastTheHistory(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	m := NewMonitor(t0)
+	ttl := 6 * time.Second
+	m.Accept(Sample{IPFSOK: true}.Metrics("a", t0, ttl), t0)
+	t1 := t0.Add(10 * time.Second)
+	m.Check([]string{"a"}, t1)
+	if alerts := m.Alerts(); len(alerts) != 1 || !alerts[0].Active || alerts[0].ClearedAt != nil {
+		t.Fatalf("alerts of a silent peer = %+v, want one active", alerts)
+	}
+	if raised, active := m.AlertCounts(); raised != 1 || active != 1 {
+		t.Fatalf("AlertCounts = %d raised, %d active; want 1, 1", raised, active)
+	}
+	t2 := t1.Add(time.Second)
+	m.Accept(Sample{IPFSOK: true}.Metrics("a", t2, ttl), t2)
+	alerts := m.Alerts()
+	if len(alerts) != 1 || alerts[0].Active || alerts[0].ClearedAt == nil || !alerts[0].ClearedAt.Equal(t2) {
+		t.Fatalf("alerts after the heartbeat came back = %+v, want one cleared at %v", alerts, t2)
+	}
+	if raised, active := m.AlertCounts(); raised != 1 || active != 0 {
+		t.Fatalf("AlertCounts = %d raised, %d active; want 1, 0", raised, active)
+	}
+
+	// A peer that leaves while silent clears its alert too.
+	now := t2
+	for i := range maxAlerts + 5 {
+		now = now.Add(time.Minute)
+		peer := "p" + strconv.Itoa(i)
+		m.Check([]string{peer}, now)
+		m.Check([]string{peer}, now.Add(silentGrace+time.Second))
+		m.Forget(peer)
+	}
+	raised, active := m.AlertCounts()
+	if raised != maxAlerts+6 || active != 0 {
+		t.Fatalf("AlertCounts = %d raised, %d active; want %d, 0", raised, active, maxAlerts+6)
+	}
+	if alerts := m.Alerts(); len(alerts) != maxAlerts || alerts[0].Active {
+		t.Fatalf("history of %d, latest %+v; want %d, cleared", len(alerts), alerts[0], maxAlerts)
 	}
 }
