@@ -72,16 +72,23 @@ func (n *Node) Stats() types.Stats {
 	}
 	now := time.Now()
 	if peers, err := n.state.Peers(); err == nil {
-		s.Peers = len(peers)
 		for _, p := range peers {
-			if n.monitor.Healthy(p.ID, now) {
+			switch {
+			case p.Follower:
+				s.Followers++
+			case n.monitor.Healthy(p.ID, now):
+				s.Peers++
 				s.HealthyPeers++
+			default:
+				s.Peers++
 			}
 		}
 	}
-	s.Alerts = len(n.monitor.Alerts())
+	s.AlertsRaised, s.AlertsActive = n.monitor.AlertCounts()
 	ri := n.RaftInfo()
 	s.RaftState, s.Leader, s.Voter = ri.State, ri.State == "leader", ri.Voter
+	s.LeaderKnown = ri.Leader != ""
+	s.LastContact = n.lastContact()
 	s.Term, s.CommitIndex, s.AppliedIndex = ri.Term, ri.CommitIndex, ri.AppliedIndex
 	return s
 }

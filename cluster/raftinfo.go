@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -23,6 +24,20 @@ func (n *Node) RaftInfo() types.RaftInfo {
 		info.Voter = s.Suffrage == raft.Voter
 	}
 	return info
+}
+
+// lastContact is the time since this peer last heard from the Raft leader,
+// as Raft's "last_contact" stat: 0 on the leader, negative when never.
+func (n *Node) lastContact() time.Duration {
+	r := n.rp.raft
+	if r.State() == raft.Leader {
+		return 0
+	}
+	last := r.LastContact()
+	if last.IsZero() {
+		return -1
+	}
+	return time.Since(last)
 }
 
 func stateName(s raft.RaftState) string {

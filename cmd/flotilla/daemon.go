@@ -246,6 +246,7 @@ func (d *daemon) startNode(ctx context.Context, bootstrap, follow []string) erro
 		return err
 	}
 	d.metrics.WatchNode(d.node.Stats)
+	d.metrics.WatchIPFS(d.ipfsUp.Load)
 	go d.retryWhenIPFSIsBack(d.node)
 	return nil
 }

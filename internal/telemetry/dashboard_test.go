@@ -61,6 +61,7 @@ func registered(t *testing.T) series {
 	m.WatchNode(func() types.Stats {
 		return types.Stats{RaftState: "leader", LocalStatus: map[storage.TrackerStatus]int{}}
 	})
+	m.WatchIPFS(func() bool { return true })
 	m.ObserveCommit(time.Millisecond, 1)
 	m.ObservePin(time.Second, true)
 	m.ObservePin(time.Second, false)
@@ -209,6 +210,13 @@ func TestDashboardCoversTheCluster(t *testing.T) {
 		"Commit batch size":            "flotilla_raft_batch_pins",
 		"Raft state":                   "flotilla_raft_state",
 		"Peer health":                  "flotilla_peers_healthy",
+		"Leader known":                 "flotilla_raft_leader_known",
+		"Last contact with the leader": "flotilla_raft_last_contact_seconds",
+		"IPFS node up":                 "flotilla_ipfs_up",
+		"Alerts and versions":          "flotilla_alerts_total",
+		// A follower's own commit index is about its applied index: the
+		// lag is against the highest commit index of the cluster.
+		"Apply lag":                    "max by (job) (flotilla_raft_commit_index) - on (job) group_right flotilla_raft_applied_index",
 		"Proxy latency by route (p99)": `flotilla_http_request_duration_seconds_bucket{listener="proxy"`,
 	} {
 		i := slices.IndexFunc(panels, func(p panel) bool { return p.Title == title })

@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
 
@@ -58,7 +59,11 @@ func New() *Metrics {
 			Name: "flotilla_http_bodies_cut_total", Help: "Requests whose body came too slowly and was cut (http.body_* limits).",
 		}, []string{"listener"}),
 	}
-	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused, m.cut,
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "flotilla_build_info", Help: "1, labelled with the version and commit this binary was built from.",
+	}, []string{"version", "commit"})
+	buildInfo.WithLabelValues(version.Version, version.Commit).Set(1)
+	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused, m.cut, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -86,6 +91,14 @@ func (m *Metrics) ObservePin(d time.Duration, ok bool) {
 // WatchNode reports the node's state at every scrape.
 func (m *Metrics) WatchNode(stats func() types.Stats) {
 	m.registry.MustRegister(&nodeCollector{stats: stats})
+}
+
+// WatchIPFS reports at every scrape whether the peer's IPFS node answers,
+// as the peer's own watch of it last found (what /health reports).
+func (m *Metrics) WatchIPFS(up func() bool) {
+	m.registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "flotilla_ipfs_up", Help: "1 when this peer's IPFS node answers.",
+	}, func() float64 { return one(up()) }))
 }
 
 // ConnRefused returns the function a listener calls for each connection it

@@ -42,7 +42,7 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 	for _, want := range []string{
 		"flotilla_pinset_pins 42",
 		`flotilla_local_pins{status="pinned"} 40`,
-		"flotilla_tracker_queue_length 2",
+		`flotilla_tracker_queue_length{op="pin"} 2`,
 		"flotilla_peers_healthy 2",
 		`flotilla_raft_state{state="leader"} 1`,
 		`flotilla_raft_state{state="follower"} 0`,
@@ -56,5 +56,51 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 		if !strings.Contains(out, want) {
 			t.Errorf("scrape lacks %q", want)
 		}
+	}
+}
+
+// What an operator alerts on: a peer without a leader, or out of touch
+// with it, or whose IPFS node does not answer, and the alerts raised and
+// active; each read from the node at the scrape.
+func TestMetricsReportWhatAnOperatorAlertsOn(t *testing.T) {
+	m := New()
+	stats := types.Stats{
+		RaftState: "follower", LeaderKnown: true, LastContact: 1500 * time.Millisecond,
+		Peers: 3, Followers: 2, HealthyPeers: 2, AlertsRaised: 1200, AlertsActive: 1,
+		LocalStatus: map[storage.TrackerStatus]int{
+			storage.StatusPinQueued: 1, storage.StatusPinning: 2, storage.StatusUnpinQueued: 4, storage.StatusUnpinning: 1,
+		},
+	}
+	ipfsUp := true
+	m.WatchNode(func() types.Stats { return stats })
+	m.WatchIPFS(func() bool { return ipfsUp })
+	for _, want := range []string{
+		"flotilla_raft_leader_known 1",
+		"flotilla_raft_last_contact_seconds 1.5",
+		"flotilla_ipfs_up 1",
+		"flotilla_peers 3",
+		"flotilla_followers 2",
+		"# TYPE flotilla_alerts_total counter\nflotilla_alerts_total 1200",
+		"flotilla_alerts_active 1",
+		`flotilla_tracker_queue_length{op="pin"} 3`,
+		`flotilla_tracker_queue_length{op="unpin"} 5`,
+		`flotilla_build_info{commit="",version="0.1.0"} 1`,
+	} {
+		if out := scrape(t, m); !strings.Contains(out, want) {
+			t.Errorf("scrape lacks %q", want)
+		}
+	}
+
+	stats.RaftState, stats.LeaderKnown, stats.LastContact = "candidate", false, -1
+	ipfsUp = false
+	out := scrape(t, m)
+	for _, want := range []string{"flotilla_raft_leader_known 0", "flotilla_raft_last_contact_seconds +Inf", "flotilla_ipfs_up 0"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("a peer that never heard from a leader and whose IPFS node is down: scrape lacks %q", want)
+		}
+	}
+	stats.RaftState, stats.LeaderKnown, stats.LastContact = "leader", true, 0
+	if out := scrape(t, m); !strings.Contains(out, "flotilla_raft_last_contact_seconds 0\n") {
+		t.Error("the leader does not report 0 since its last contact")
 	}
 }
