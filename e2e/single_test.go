@@ -223,18 +223,30 @@ func TestMetricsEndpoint(t *testing.T) {
 	k, p := onePeer(t)
 	root := strings.TrimSpace(k.run("--api", p.proxyAPI(), "add", "-Q", writeFile(t, []byte("counted"))))
 	k.run("--api", p.proxyAPI(), "pin", "ls", root)
-	waitFor(t, "the pin to be counted as pinned", 30*time.Second, func() bool {
+	scrape := func() string {
 		resp, err := http.Get("http://" + p.api + "/metrics")
 		if err != nil {
-			return false
+			return ""
 		}
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(resp.Body)
-		body := string(b)
+		return string(b)
+	}
+	waitFor(t, "the pin to be counted as pinned", 30*time.Second, func() bool {
+		body := scrape()
 		return strings.Contains(body, "flotilla_pinset_pins 1") &&
 			strings.Contains(body, `flotilla_local_pins{status="pinned"} 1`) &&
 			strings.Contains(body, `flotilla_http_requests_total{code="200",listener="proxy",route="/api/v0/pin/ls"} 1`) &&
-			strings.Contains(body, `flotilla_raft_state{state="leader"} 1`)
+			strings.Contains(body, `flotilla_raft_state{state="leader"} 1`) &&
+			strings.Contains(body, "flotilla_raft_leader_known 1") &&
+			strings.Contains(body, "flotilla_raft_last_contact_seconds 0\n") &&
+			strings.Contains(body, "flotilla_ipfs_up 1") &&
+			strings.Contains(body, `flotilla_build_info{commit=`)
+	})
+	// A stopped IPFS node shows in the metrics, as it does in /health.
+	k.stop()
+	waitFor(t, "flotilla_ipfs_up 0 once Kubo stopped", 30*time.Second, func() bool {
+		return strings.Contains(scrape(), "flotilla_ipfs_up 0")
 	})
 }
 
