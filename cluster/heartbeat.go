@@ -172,5 +172,20 @@ func (n *Node) Metrics(name string) []health.Metric {
 // MetricNames lists the metric names heard of.
 func (n *Node) MetricNames() []string { return n.monitor.MetricNames() }
 
-// Alerts returns the alerts raised, most recent first.
-func (n *Node) Alerts() []health.Alert { return n.monitor.Alerts() }
+// Alerts returns the alerts raised, most recent first, each with its
+// peer's name while the peer is a member.
+func (n *Node) Alerts() []health.Alert {
+	alerts := n.monitor.Alerts()
+	peers, err := n.state.Peers()
+	if err != nil {
+		return alerts
+	}
+	names := make(map[string]string, len(peers))
+	for _, p := range peers {
+		names[p.ID] = p.Name
+	}
+	for i := range alerts {
+		alerts[i].Peername = names[alerts[i].Peer]
+	}
+	return alerts
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/flotilla-ipfs/flotilla/health"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -151,6 +152,7 @@ func TestDeadPeerPinsMoveAndReturningPeerCleansUp(t *testing.T) {
 		}
 		return true
 	})
+	victimName := victim.node.cfg.Name
 	victim.stop()
 	eventually(t, "dead peer's pins re-allocated and pinned elsewhere", func() bool {
 		for _, pin := range moved {
@@ -165,10 +167,22 @@ func TestDeadPeerPinsMoveAndReturningPeerCleansUp(t *testing.T) {
 		}
 		return true
 	})
-	if len(leader.node.Alerts()) == 0 {
-		t.Fatal("no alert for the dead peer")
+	victimAlert := func() (health.Alert, bool) {
+		alerts := leader.node.Alerts()
+		i := slices.IndexFunc(alerts, func(a health.Alert) bool { return a.Peer == victim.id })
+		if i < 0 {
+			return health.Alert{}, false
+		}
+		return alerts[i], true
+	}
+	if a, ok := victimAlert(); !ok || !a.Active || a.ClearedAt != nil || a.Peername != victimName {
+		t.Fatalf("the dead peer's alert = %+v, %v; want one active, with its name", a, ok)
 	}
 	victim.start()
+	eventually(t, "the alert cleared once the peer's heartbeat is back", func() bool {
+		a, ok := victimAlert()
+		return ok && !a.Active && a.ClearedAt != nil
+	})
 	eventually(t, "returning peer unpins what moved away", func() bool {
 		for _, pin := range moved {
 			if victim.up.has(pin.Cid) {

@@ -43,15 +43,17 @@ func (m Metric) Uint() uint64 {
 	return v
 }
 
-// Alert is ipfs-cluster's Alert: the metric that expired, and when. Active
-// and ClearedAt are Flotilla's own, since ipfs-cluster never says whether
-// an alert still holds: an alert is active until its peer's heartbeat
-// comes back or the peer leaves the cluster.
+// Alert is ipfs-cluster's Alert: the metric that expired, and when. Active,
+// ClearedAt and Peername are Flotilla's own, since ipfs-cluster never says
+// whether an alert still holds: an alert is active until its peer's
+// heartbeat comes back or the peer leaves the cluster.
 type Alert struct {
 	Metric
 	TriggeredAt time.Time  `json:"triggered_at"`
 	Active      bool       `json:"active"`
 	ClearedAt   *time.Time `json:"cleared_at,omitempty"`
+	// Peername is the peer's name while it is a member.
+	Peername string `json:"peername,omitempty"`
 }
 
 // Sample is what one peer reports about itself in one heartbeat.

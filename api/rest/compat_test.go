@@ -280,7 +280,10 @@ func TestCompatMonitorAndErrors(t *testing.T) {
 	ctx := t.Context()
 	p1 := e.fc.Peer(1).ID
 	e.fc.SetMetrics("freespace", []health.Metric{{Name: "freespace", Peer: p1, Value: "1000", Valid: true, Weight: 1000, Expire: 7}})
-	e.fc.SetAlerts(health.Alert{Metric: health.Metric{Name: "ping", Peer: p1, Expire: 3}, TriggeredAt: e.fc.Now()})
+	cleared := e.fc.Now()
+	// Flotilla's own fields (active, cleared_at, peername) do not trouble
+	// ipfs-cluster's client.
+	e.fc.SetAlerts(health.Alert{Metric: health.Metric{Name: "ping", Peer: p1, Expire: 3}, TriggeredAt: e.fc.Now(), ClearedAt: &cleared, Peername: "peer1"})
 
 	names, err := c.MetricNames(ctx)
 	if err != nil || !slices.Equal(names, []string{"freespace"}) {

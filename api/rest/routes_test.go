@@ -118,7 +118,9 @@ func TestMonitorAndHealth(t *testing.T) {
 	m := health.Metric{Name: "freespace", Peer: p1, Value: "100", Expire: 5, Valid: true, Weight: 100, ReceivedAt: 4}
 	e.fc.SetMetrics("freespace", []health.Metric{m})
 	e.fc.SetMetrics("ping", nil)
-	e.fc.SetAlerts(health.Alert{Metric: health.Metric{Name: "ping", Peer: p1}, TriggeredAt: e.fc.Now()})
+	cleared := e.fc.Now()
+	e.fc.SetAlerts(health.Alert{Metric: health.Metric{Name: "ping", Peer: p1}, TriggeredAt: e.fc.Now(), Active: true, Peername: "peer1"},
+		health.Alert{Metric: health.Metric{Name: "ping", Peer: p1}, TriggeredAt: e.fc.Now(), ClearedAt: &cleared})
 
 	names := e.get("/monitor/metrics").wantStatus(t, http.StatusOK).body
 	if string(names) != "[\"freespace\",\"ping\"]\n" {
@@ -134,10 +136,17 @@ func TestMonitorAndHealth(t *testing.T) {
 	}
 
 	var alerts []map[string]any
-	if err := jsonUnmarshal(e.get("/health/alerts").wantStatus(t, http.StatusOK).body, &alerts); err != nil || len(alerts) != 1 {
+	if err := jsonUnmarshal(e.get("/health/alerts").wantStatus(t, http.StatusOK).body, &alerts); err != nil || len(alerts) != 2 {
 		t.Fatalf("alerts %v %v", alerts, err)
 	}
-	wantKeys(t, "Alert", alerts[0], "name", "peer", "value", "expire", "valid", "weight", "partitionable", "received_at", "triggered_at")
+	// ipfs-cluster's fields, and Flotilla's own that tell an active alert
+	// from a cleared one.
+	alertKeys := []string{"name", "peer", "value", "expire", "valid", "weight", "partitionable", "received_at", "triggered_at", "active"}
+	wantKeys(t, "Alert", alerts[0], append(alertKeys, "peername")...)
+	wantKeys(t, "cleared Alert", alerts[1], append(alertKeys, "cleared_at")...)
+	if alerts[0]["active"] != true || alerts[1]["active"] != false {
+		t.Errorf("active: %v, %v; want true, false", alerts[0]["active"], alerts[1]["active"])
+	}
 	e.fc.SetAlerts()
 	if b := e.get("/health/alerts").body; string(b) != "[]\n" {
 		t.Errorf("no alerts: %s", b)

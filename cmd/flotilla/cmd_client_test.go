@@ -119,7 +119,7 @@ func TestClientCommands(t *testing.T) {
 		cl.golden("health_metrics_ping", sortRows(cl.normalize(cl.ok("health", "metrics", "ping"))))
 		// A loaded machine may miss a heartbeat: the alerts themselves
 		// cannot be pinned down, their shape can.
-		if out := cl.ok("health", "alerts"); !strings.HasPrefix(out, "PEER  METRIC  TRIGGERED  EXPIRED\n") {
+		if out := cl.ok("health", "alerts"); !strings.HasPrefix(out, "NAME  PEER  METRIC  STATE  TRIGGERED  EXPIRED  CLEARED\n") {
 			t.Fatalf("health alerts:\n%s", out)
 		}
 		var alerts []map[string]any
@@ -261,6 +261,30 @@ func TestClientStreamErrorTrailer(t *testing.T) {
 	r = runCLI(t, []string{"FLOTILLA_API=" + srv.URL}, nil, "pin", "ls", "--json")
 	if r.code != 1 || strings.Count(r.stdout, "\n") != 1 {
 		t.Fatalf("stream error with --json: %s", r)
+	}
+}
+
+// health alerts tells an active alert from a cleared one, and names the
+// peer when the server knows its name.
+func TestHealthAlertsShowStateAndName(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/health/alerts" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`[
+{"name":"ping","peer":"12D3KooWB","value":"","expire":0,"valid":true,"weight":0,"partitionable":false,"received_at":0,"triggered_at":"2030-01-02T03:05:00Z","active":true,"peername":"bravo"},
+{"name":"ping","peer":"12D3KooWA","value":"","expire":0,"valid":true,"weight":0,"partitionable":false,"received_at":0,"triggered_at":"2030-01-02T03:04:00Z","active":false,"cleared_at":"2030-01-02T03:04:30Z"}
+]`))
+	}))
+	defer srv.Close()
+	r := runCLI(t, []string{"FLOTILLA_API=" + srv.URL}, nil, "health", "alerts")
+	want := "NAME   PEER       METRIC  STATE    TRIGGERED             EXPIRED  CLEARED\n" +
+		"bravo  12D3KooWB  ping    active   2030-01-02T03:05:00Z\n" +
+		"-      12D3KooWA  ping    cleared  2030-01-02T03:04:00Z           2030-01-02T03:04:30Z\n"
+	if r.code != 0 || r.stdout != want {
+		t.Fatalf("health alerts: %s\nwant:\n%s", r, want)
 	}
 }
 

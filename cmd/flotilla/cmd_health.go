@@ -34,11 +34,28 @@ func (cmd *healthAlertsCommand) Run(ctx context.Context, args []string) error {
 	if cmd.json {
 		return printJSON(g.env.Stdout, raw)
 	}
-	t := newTable(g.env.Stdout, "PEER", "METRIC", "TRIGGERED", "EXPIRED")
+	// NAME first, as in peers ls; a peer that left the cluster has none.
+	t := newTable(g.env.Stdout, "NAME", "PEER", "METRIC", "STATE", "TRIGGERED", "EXPIRED", "CLEARED")
 	for _, a := range alerts {
-		t.row(a.Peer, a.Name, formatTime(a.TriggeredAt), formatTime(unixNano(a.Expire)))
+		name, cleared := a.Peername, ""
+		if name == "" {
+			name = "-"
+		}
+		if a.ClearedAt != nil {
+			cleared = formatTime(*a.ClearedAt)
+		}
+		t.row(name, a.Peer, a.Name, alertState(a), formatTime(a.TriggeredAt), formatTime(unixNano(a.Expire)), cleared)
 	}
 	return t.flush()
+}
+
+// alertState is "active" while the alert's peer is still silent, "cleared"
+// once its heartbeat came back or it left the cluster.
+func alertState(a health.Alert) string {
+	if a.Active {
+		return "active"
+	}
+	return "cleared"
 }
 
 type healthMetricsCommand struct{ *clientCommand }
