@@ -50,7 +50,10 @@ func (n *Node) raiseAlerts(ctx context.Context) {
 		for id, since := range alerted {
 			switch {
 			case !slices.Contains(peers, id):
-				delete(alerted, id) // removed: it will not come back
+				// Removed: it will not come back. The leader that removed it
+				// forgot it; every other peer clears its alert here.
+				delete(alerted, id)
+				n.monitor.Forget(id)
 			case n.monitor.Healthy(id, now):
 				delete(alerted, id)
 				n.withPeer(n.log.Info(), "peer", id).Str("down", now.Sub(since).Round(time.Millisecond).String()).
