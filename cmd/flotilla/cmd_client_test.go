@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -285,6 +286,25 @@ func TestHealthAlertsShowStateAndName(t *testing.T) {
 		"-      12D3KooWA  ping    cleared  2030-01-02T03:04:00Z           2030-01-02T03:04:30Z\n"
 	if r.code != 0 || r.stdout != want {
 		t.Fatalf("health alerts: %s\nwant:\n%s", r, want)
+	}
+}
+
+// peers ls of a cluster where no peer leads says so after the table,
+// which otherwise looks as it always does.
+func TestPeersLsSaysWhenNoPeerLeads(t *testing.T) {
+	role := "voter"
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, "{\"id\":\"12D3KooWA\",\"peername\":\"alpha\",\"role\":%q}\n{\"id\":\"12D3KooWB\",\"peername\":\"bravo\",\"role\":\"voter\"}\n", role)
+	}))
+	defer srv.Close()
+	r := runCLI(t, []string{"FLOTILLA_API=" + srv.URL}, nil, "peers", "ls")
+	if r.code != 0 || !strings.Contains(r.stdout, "alpha") || !strings.Contains(r.stderr, "no peer leads") {
+		t.Fatalf("peers ls without a leader: %s", r)
+	}
+	role = "leader"
+	if r := runCLI(t, []string{"FLOTILLA_API=" + srv.URL}, nil, "peers", "ls"); r.code != 0 || r.stderr != "" {
+		t.Fatalf("peers ls with a leader: %s", r)
 	}
 }
 

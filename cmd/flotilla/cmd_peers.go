@@ -118,10 +118,19 @@ func (cmd *peersLsCommand) Run(ctx context.Context, args []string) error {
 		return cmp.Or(cmp.Compare(a.Peername, b.Peername), cmp.Compare(a.ID, b.ID))
 	})
 	t := newTable(g.env.Stdout, "NAME", "ID", "ROLE", "ADDRESS", "IPFS", "ERROR")
+	led := false
 	for _, p := range peers {
 		t.row(p.Peername, p.ID, peerRole(p), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
+		led = led || peerRole(p) == types.RoleLeader
 	}
-	return t.flush()
+	if err := t.flush(); err != nil {
+		return err
+	}
+	if !led && len(peers) > 0 {
+		// The table alone looks as it always does: say what matters most.
+		fmt.Fprintln(g.env.Stderr, "no peer leads: the cluster cannot pin, unpin or change its members until a majority of its voters reach each other")
+	}
+	return nil
 }
 
 type peersRmCommand struct{ *clientCommand }
