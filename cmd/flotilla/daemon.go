@@ -25,6 +25,7 @@ import (
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 	"github.com/flotilla-ipfs/flotilla/internal/telemetry"
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 	"github.com/flotilla-ipfs/flotilla/proxy"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -200,6 +201,7 @@ func (d *daemon) start(ctx context.Context, bootstrap, follow []string) error {
 		Str("cluster", d.node.Advertise()).
 		Bool("follower", d.follower).
 		Str("ipfs", d.cfg.IPFS.API).
+		Str("version", version.Version).Str("commit", version.Commit).
 		Msg("flotilla peer started")
 	for _, o := range d.cfg.OpenListeners() {
 		d.log.Warn().Str("key", o.Key).Str("listen", o.Listen).Str("credentials", o.Credentials).

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 )
 
 // signalledDaemon is a daemon run in-process, its stderr in a file, that
@@ -71,13 +72,15 @@ func TestASignalWhileJoiningStopsTheDaemon(t *testing.T) {
 }
 
 // A signal to a running daemon stops it cleanly: it says which signal, and
-// that it stopped, so that its log tells a clean stop from a crash.
+// that it stopped, so that its log tells a clean stop from a crash. Its
+// start names its version, for the operator of a rolling upgrade.
 func TestASignalStopsARunningDaemonAndItSaysSo(t *testing.T) {
 	d := runSignalledDaemon(t, nil)
 	testkit.Eventually(t, "the daemon started", func() bool { return strings.Contains(d.logged(), "flotilla peer started") },
 		testkit.Within(30*time.Second))
 	code, out := d.stop(t, 30*time.Second)
-	if code != 0 || !strings.Contains(out, `"reason":"terminated signal received","time"`) || !strings.Contains(out, `"message":"stopped"`) {
+	if code != 0 || !strings.Contains(out, `"reason":"terminated signal received","time"`) || !strings.Contains(out, `"message":"stopped"`) ||
+		!strings.Contains(out, `"version":"`+version.Version+`"`) {
 		t.Fatalf("a daemon stopped by a signal: exit %d, stderr:\n%s", code, out)
 	}
 }
