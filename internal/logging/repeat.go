@@ -62,7 +62,7 @@ func (l *repeatLimiter) repeating(line string) (repeating, pass bool, skipped in
 
 // peerOf is the value of the line's peer= or target= field, quoted or not.
 func peerOf(line string) string {
-	for _, field := range []string{"peer=", "target="} {
+	for _, field := range []string{"peer=", "target=", "server-id="} {
 		i := strings.Index(line, field)
 		if i < 0 {
 			continue

@@ -83,3 +83,15 @@ func TestRaftsRoutineWarningsAreNotWarnings(t *testing.T) {
 		t.Fatalf("logged at warn:\n%s\nwant only the one real warning", got)
 	}
 }
+
+// Raft names the peer it failed to contact by server-id: each peer's line
+// is let through on its own, not one for every peer together.
+func TestFailuresToContactArePacedPerPeer(t *testing.T) {
+	var out bytes.Buffer
+	w := &hclogWriter{log: zerolog.New(&out), repeats: &repeatLimiter{now: time.Now}}
+	w.Write([]byte(`[WARN]  raft: failed to contact: server-id=12D3KooWA time=2.5s` + "\n"))
+	w.Write([]byte(`[WARN]  raft: failed to contact: server-id=12D3KooWB time=2.5s` + "\n"))
+	if n := strings.Count(strings.TrimSpace(out.String()), "\n") + 1; n != 2 {
+		t.Fatalf("%d lines for two peers' first failures to contact, want 2:\n%s", n, out.String())
+	}
+}
