@@ -69,10 +69,18 @@ func (n *Node) checkMembership() {
 	if n.removed.Load() {
 		return
 	}
-	if n.inRaft(n.cfg.ID) {
+	cf := n.rp.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return
+	}
+	if _, in := findServer(cf.Configuration().Servers, n.cfg.ID); in {
 		// Only a peer that has seen itself a member can be removed: a peer
-		// that just joined may not have received its membership yet.
-		n.member.Store(true)
+		// that just joined may not have received its membership yet, and
+		// one that joins again may still be catching up through the entry
+		// that removed it.
+		if cf.Index() > n.staleConfigIndex.Load() {
+			n.member.Store(true)
+		}
 		return
 	}
 	if !n.member.Load() {
@@ -88,7 +96,7 @@ func (n *Node) checkMembership() {
 // heartbeats only once its join is committed, so a leader that does not
 // count it in has removed it.
 func (n *Node) markRemoved() {
-	if n.removed.Swap(true) {
+	if n.rejoining.Load() || n.removed.Swap(true) {
 		return
 	}
 	n.log.Error().Msg("this peer was removed from the cluster; to bring it back, start it again with --bootstrap <a member's cluster address> (keep its data folder: what it holds lets it unpin the cluster's pins it no longer holds)")
@@ -102,6 +110,9 @@ func (n *Node) heartbeat(ctx context.Context) {
 	if err != nil {
 		return
 	}
+	// A leader's answer to a heartbeat sent before this peer's join was
+	// done may arrive after it: it is no word of a removal.
+	rejoining := n.rejoining.Load()
 	var wg sync.WaitGroup
 	for _, p := range peers {
 		if p.ID == n.cfg.ID {
@@ -113,7 +124,7 @@ func (n *Node) heartbeat(ctx context.Context) {
 			cctx, cancel := context.WithTimeout(ctx, n.cfg.Health.HeartbeatInterval)
 			defer cancel()
 			err := n.client.Metrics(cctx, addr, metrics)
-			if errors.Is(err, types.ErrRemoved) {
+			if errors.Is(err, types.ErrRemoved) && !rejoining {
 				n.markRemoved()
 			} else if err != nil {
 				n.log.Debug().Err(err).Str("to", addr).Msg("heartbeat not delivered")

@@ -77,6 +77,15 @@ type Node struct {
 	// member is set once this peer has seen itself in the Raft
 	// configuration; removed once it has seen itself taken out.
 	member, removed atomic.Bool
+	// rejoining is set while this peer, started with --bootstrap though
+	// its own Raft configuration still lists it, joins again: the leader
+	// may have removed it while it was down, and says so until the join
+	// is done.
+	rejoining atomic.Bool
+	// staleConfigIndex is the index of the Raft configuration this peer
+	// started with when it joins again: one at or below it that lists the
+	// peer predates its removal, and proves no membership.
+	staleConfigIndex atomic.Uint64
 	// followAddrs are where a read-only follower joins its cluster.
 	followAddrs []string
 	// beforeApplied, set by tests only, runs after each state write and
@@ -252,8 +261,11 @@ func (n *Node) joinIfAsked(start, life context.Context) error {
 	case len(bootstrap) > 0 && !n.inRaft(n.cfg.ID):
 		n.log.Info().Msg("this peer is not a member of its cluster any more; joining again")
 		return n.join(start, bootstrap)
+	case len(bootstrap) > 0:
+		n.joinAgain(life, bootstrap)
+		return nil
 	}
-	n.rejoinIfMoved(life, bootstrap)
+	n.rejoinIfMoved(life)
 	return nil
 }
 
