@@ -303,7 +303,10 @@ func (n *Node) afterRestore() {
 func (n *Node) Close() error {
 	var err error
 	n.once.Do(func() {
-		if n.cfg.Membership.LeaveOnShutdown && n.rp != nil {
+		// A removed peer has nothing to leave: asking a leader it cannot
+		// reach would hold its stop for the leave's 15 s, while it raises
+		// alerts for every member.
+		if n.cfg.Membership.LeaveOnShutdown && n.rp != nil && !n.removed.Load() {
 			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 			if err := n.Leave(ctx); err != nil {
 				n.log.Warn().Err(err).Msg("leave the cluster on shutdown")

@@ -3,6 +3,7 @@ package e2e
 import (
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 )
@@ -45,3 +46,43 @@ func TestAPeerRemovedWhileDownComesBackWithBootstrap(t *testing.T) {
 	}
 }
 
+// docs/operators.md: a peer that left with cluster.leave_on_shutdown
+// needs --bootstrap to come back; started without it, it stops with the
+// error that says so, as a removed peer does, rather than run outside the
+// cluster raising alerts for every member.
+func TestAPeerThatLeftStopsWhenStartedWithoutBootstrap(t *testing.T) {
+	_, peers := threePeersWith(t, "", append(fastHealth, "FLOTILLA_CLUSTER_LEAVE_ON_SHUTDOWN=true")...)
+	leaver := peers[2]
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the leaver's log:\n%s", leaver.logs)
+		}
+	})
+	// Its leave asks of its own peer set whether it is a member.
+	waitFor(t, "the leaver to know itself a member", 30*time.Second, func() bool { return len(peerIDs(t, leaver)) == 3 })
+	leaver.stop()
+	waitFor(t, "two peers left in the cluster", 30*time.Second, func() bool { return len(peerIDs(t, peers[0])) == 2 })
+
+	leaver.env = append(leaver.env, "FLOTILLA_CLUSTER_LISTEN="+leaver.clust)
+	leaver.startUnready()
+	select {
+	case <-leaver.exited:
+		if code := leaver.cmd.ProcessState.ExitCode(); code == 0 {
+			t.Fatalf("the peer that left exited with status 0:\n%s", leaver.logs)
+		}
+		leaver.cmd = nil
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the peer that left kept running outside the cluster:\n%s", leaver.logs)
+	}
+	logs := leaver.logs.String()
+	if !strings.Contains(logs, "--bootstrap") {
+		t.Fatalf("the peer that left did not say to start it with --bootstrap:\n%s", logs)
+	}
+	// Its first start's leave is the last: a removed peer has no cluster
+	// to leave, nor members to raise alerts for.
+	for _, line := range []string{"alert: peer heartbeat expired", "leave the cluster on shutdown"} {
+		if strings.Contains(logs, line) {
+			t.Fatalf("the peer that left, once told it was removed, logged %q:\n%s", line, logs)
+		}
+	}
+}
