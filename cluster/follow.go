@@ -105,13 +105,18 @@ func (n *Node) openFollow() error {
 }
 
 // followAgain joins the cluster on a follower's first start. On a later
-// start from another address, which the leader would never reach it at,
-// it joins again in the background: the cluster may be down, and the
-// follower still serves what it holds.
+// start given --follow (the way back of a removed follower), or from
+// another address, which the leader would never reach it at, it joins
+// again in the background: the cluster may be down, and the follower
+// still serves what it holds.
 func (n *Node) followAgain(start, life context.Context) error {
 	if n.rp.fresh {
 		// A follower never starts a cluster of its own.
 		return n.join(start, n.followAddrs)
+	}
+	if len(n.cfg.Membership.Bootstrap) > 0 {
+		n.joinAgain(life, n.followAddrs)
+		return nil
 	}
 	if len(n.followAddrs) > 0 && n.unreachedHere() {
 		n.goRun(func() {
@@ -125,11 +130,10 @@ func (n *Node) followAgain(start, life context.Context) error {
 
 // unreachedHere reports whether the cluster, as far as this follower knows,
 // would not reach it at the address it listens at now: its record, or
-// else its Raft entry, names another; or it knows of neither and either
-// holds no Raft configuration at all (it stopped after the leader's first
+// else its Raft entry, names another; or it knows of neither and holds no
+// Raft configuration at all (it stopped after the leader's first
 // heartbeat, before any entry came: it knows nothing a first start would
-// not) or is given --follow again (it stopped before it learned of its own
-// join, or was removed).
+// not).
 func (n *Node) unreachedHere() bool {
 	cur, err := n.state.Peer(n.cfg.ID)
 	switch {
@@ -146,7 +150,7 @@ func (n *Node) unreachedHere() bool {
 	if s, ok := findServer(servers, n.cfg.ID); ok {
 		return string(s.Address) != n.cfg.Advertise
 	}
-	return len(servers) == 0 || len(n.cfg.Membership.Bootstrap) > 0
+	return len(servers) == 0
 }
 
 // pinClusterKey keeps the member key met at the first join.

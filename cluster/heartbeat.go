@@ -99,6 +99,10 @@ func (n *Node) markRemoved() {
 	if n.rejoining.Load() || n.removed.Swap(true) {
 		return
 	}
+	if n.follower() {
+		n.log.Error().Msg("this read-only follower was removed from the cluster; to bring it back, start it again with --follow <a member's cluster address> (keep its data folder: what it holds lets it unpin the cluster's pins it no longer holds)")
+		return
+	}
 	n.log.Error().Msg("this peer was removed from the cluster; to bring it back, start it again with --bootstrap <a member's cluster address> (keep its data folder: what it holds lets it unpin the cluster's pins it no longer holds)")
 }
 

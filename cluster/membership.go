@@ -182,8 +182,9 @@ func (n *Node) rejoinIfMoved(ctx context.Context) {
 	})
 }
 
-// joinAgain joins, in the background, a member that was started with
-// --bootstrap though its own Raft configuration lists it: the cluster may
+// joinAgain joins, in the background, a peer that was started with
+// --bootstrap (or a follower with --follow) though it is no fresh one: the
+// cluster may
 // have removed it while it was down, which only the leader knows. The
 // leader adds it back, or refreshes its record (and address) when it is
 // still a member. A start that waited for the join would keep a peer of a
@@ -196,7 +197,7 @@ func (n *Node) joinAgain(ctx context.Context, bootstrap []string) {
 	}
 	_, via, _ := n.raftAddrs(bootstrap)
 	n.rejoining.Store(true)
-	n.log.Info().Strs("via", via).Msg("started with --bootstrap: joining the cluster again, in case it removed this peer while it was down")
+	n.log.Info().Strs("via", via).Msg("joining the cluster again, in case it removed this peer while it was down")
 	n.goRun(func() {
 		defer n.rejoining.Store(false)
 		if err := n.join(ctx, via); err != nil && ctx.Err() == nil {

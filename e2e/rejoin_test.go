@@ -86,3 +86,43 @@ func TestAPeerThatLeftStopsWhenStartedWithoutBootstrap(t *testing.T) {
 		}
 	}
 }
+
+// docs/operators.md: a removed read-only follower says how to come back,
+// --follow, and does come back that way with its data folder, at the
+// address it had, mirroring the pins made meanwhile.
+func TestARemovedFollowerComesBackWithFollow(t *testing.T) {
+	flotillaBin, ipfsBin := binaries(t)
+	secrets := clusterSecrets()
+	kubos, peers := startPeers(t, 2, append(secrets, fastHealth...))
+	fk := startKubo(t, ipfsBin)
+	f := newPeer(t, flotillaBin, fk, append([]string{secrets[1]}, fastHealth...)...)
+	f.start("--follow", peers[0].clust)
+	fid := peerID(t, f)
+	waitFor(t, "the follower a member", 30*time.Second, func() bool { return slices.Contains(peerIDs(t, peers[0]), fid) })
+
+	if out, err := peers[0].flotilla("--api", "http://"+peers[0].api, "peers", "rm", fid); err != nil {
+		t.Fatalf("flotilla peers rm: %v\n%s", err, out)
+	}
+	select {
+	case <-f.exited:
+		f.cmd = nil
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the removed follower kept running:\n%s", f.logs)
+	}
+	if !strings.Contains(f.logs.String(), "start it again with --follow") {
+		t.Fatalf("the removed follower did not say to start it with --follow:\n%s", f.logs)
+	}
+	all := append(kubos[:2:2], fk)
+	late := addEverywhere(t, all, "pinned while the follower was removed")
+	proxyPin(t, peers[0], late, "replication=1")
+
+	f.env = append(f.env, "FLOTILLA_CLUSTER_LISTEN="+f.clust)
+	f.start("--follow", peers[1].clust)
+	waitFor(t, "the follower a member again", 30*time.Second, func() bool { return slices.Contains(peerIDs(t, peers[0]), fid) })
+	waitFor(t, "the pin made meanwhile on the follower's Kubo", 60*time.Second, func() bool { return fk.pinned()[late] == "recursive" })
+	select {
+	case <-f.exited:
+		t.Fatalf("the returned follower stopped:\n%s", f.logs)
+	default:
+	}
+}
