@@ -4,6 +4,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/hashicorp/raft"
 	"github.com/libp2p/go-libp2p/core/crypto"
 	"github.com/rs/zerolog"
 
@@ -49,6 +50,9 @@ type Config struct {
 	// only what it tests passes a commit on.
 	commitTimeout time.Duration
 	nudgeDelay    time.Duration
+	// raftLayer, set by tests only, wraps the stream layer Raft talks
+	// over: a test holds back what a peer hears from its leader.
+	raftLayer func(raft.StreamLayer) raft.StreamLayer
 }
 
 // MembershipConfig says how this peer joins and leaves.

@@ -6,6 +6,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	"github.com/hashicorp/raft"
 )
 
 // A join that cannot succeed ends as soon as the start's context does (an
@@ -71,4 +73,44 @@ func silentBootstrap(t *testing.T) (addr string, attempted <-chan struct{}) {
 		}
 	}()
 	return ln.Addr().String(), arrived
+}
+
+// A peer with leave_on_shutdown that stops as soon as its join returns,
+// before it heard anything from its leader (neither its own record in the
+// peer set nor the Raft configuration that adds it), still leaves: the
+// leader, which knows it, decides.
+func TestAPeerStoppedRightAfterItsJoinLeaves(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	joiner := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), repinDelay: time.Second}
+	joiner.id, joiner.key = newPeerIdentity(t)
+	cfg := joiner.config(peers[0].addr)
+	cfg.Membership.LeaveOnShutdown = true
+	deaf := make(chan struct{})
+	t.Cleanup(func() { close(deaf) })
+	cfg.raftLayer = func(l raft.StreamLayer) raft.StreamLayer { return &heldAccepts{StreamLayer: l, until: deaf} }
+	n, err := New(ctx(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range peers {
+		eventually(t, "the joiner gone from the peer set and Raft", func() bool {
+			ps, _ := p.node.state.Peers()
+			return len(ps) == 2 && !p.node.inRaft(joiner.id)
+		})
+	}
+}
+
+// heldAccepts is a Raft stream layer that takes no connection until
+// until closes: the peer hears nothing from its leader.
+type heldAccepts struct {
+	raft.StreamLayer
+	until <-chan struct{}
+}
+
+func (h *heldAccepts) Accept() (net.Conn, error) {
+	<-h.until
+	return h.StreamLayer.Accept()
 }

@@ -216,10 +216,45 @@ func (n *Node) RemovePeer(ctx context.Context, id string) error {
 	if err := n.refuseWrite(); err != nil {
 		return err
 	}
-	if _, err := n.state.Peer(id); err != nil && !n.inRaft(id) {
+	// This peer's peer set and Raft configuration may lag the leader's: a
+	// peer that joined a moment ago is in neither yet, not even its own,
+	// and must still be able to leave. The leader decides.
+	known := n.knowsMember(id)
+	if !known && n.rp.raft.State() == raft.Leader {
 		return fmt.Errorf("%w: %s", types.ErrUnknownPeer, id)
 	}
-	return retryLeaderChanges(ctx, membershipRetryWindow, func() error { return n.removeOnce(ctx, id) })
+	return retryLeaderChanges(ctx, membershipRetryWindow, func() error {
+		err := n.removeOnce(ctx, id)
+		if errors.Is(err, types.ErrNoLeader) {
+			err = n.removeThroughMembers(ctx, id)
+		}
+		if known && errors.Is(err, types.ErrUnknownPeer) {
+			// Known here, gone at the leader: an earlier attempt whose
+			// answer was lost, or another remove, took it out.
+			return nil
+		}
+		return err
+	})
+}
+
+// knowsMember tells whether id is a member as far as this peer knows.
+func (n *Node) knowsMember(id string) bool {
+	_, err := n.state.Peer(id)
+	return err == nil || n.inRaft(id)
+}
+
+// removeThroughMembers asks the members this peer knows of, or joined
+// through, to pass the remove on to their leader: a peer that joined a
+// moment ago may not have heard from its leader yet.
+func (n *Node) removeThroughMembers(ctx context.Context, id string) error {
+	_, via, _ := n.raftAddrs(n.cfg.Membership.Bootstrap)
+	for _, addr := range via {
+		err := n.client.Remove(ctx, addr, id)
+		if err == nil || errors.Is(err, types.ErrUnknownPeer) {
+			return err
+		}
+	}
+	return types.ErrNoLeader
 }
 
 // membershipRetryWindow is how long a membership change keeps trying
@@ -236,6 +271,9 @@ func (n *Node) removeOnce(ctx context.Context, id string) error {
 			return types.ErrNoLeader
 		}
 		return n.client.Remove(ctx, string(addr), id)
+	}
+	if !n.knowsMember(id) {
+		return fmt.Errorf("%w: %s", types.ErrUnknownPeer, id)
 	}
 	if id == n.cfg.ID {
 		// A leader cannot remove itself cleanly: hand over, then ask the

@@ -103,3 +103,19 @@ func TestTheOnlyVoterRefusesToRemoveItself(t *testing.T) {
 		t.Errorf("the refused remove changed the cluster: in Raft %v, state %s", p.node.inRaft(p.id), p.node.RaftInfo().State)
 	}
 }
+
+// A remove of a peer no member knows, asked of a follower, which asks the
+// leader, and of the leader, says so and changes nothing.
+func TestRemovingAnUnknownPeerSaysSo(t *testing.T) {
+	peers := newTestCluster(t, 2)
+	leader := leaderOf(t, peers)
+	unknown, _ := newPeerIdentity(t)
+	for _, asked := range []*testPeer{followerOf(peers, leader), leader} {
+		if err := asked.node.RemovePeer(ctx(t), unknown); !errors.Is(err, types.ErrUnknownPeer) {
+			t.Fatalf("removing an unknown peer: %v, want %v", err, types.ErrUnknownPeer)
+		}
+	}
+	if ps, _ := leader.node.state.Peers(); len(ps) != 2 {
+		t.Errorf("the refused removes left %d peers, want 2", len(ps))
+	}
+}

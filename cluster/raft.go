@@ -29,6 +29,9 @@ type raftParts struct {
 
 func openRaft(cfg Config, fsm raft.FSM, layer raft.StreamLayer, stateApplied uint64, log zerolog.Logger) (*raftParts, error) {
 	hlog := raftLogger(log)
+	if cfg.raftLayer != nil {
+		layer = cfg.raftLayer(layer)
+	}
 	store, snaps, err := openRaftStores(cfg.DataDir, hlog, log)
 	if err != nil {
 		return nil, err
