@@ -79,7 +79,8 @@ func TestStateExportImport(t *testing.T) {
 	}
 
 	second := statePins(2, 10)
-	if r := state(second, "import"); r.code != 1 || !strings.Contains(r.stderr, "holds 3 pins: use --force") {
+	if r := state(second, "import"); r.code != 1 || !strings.HasPrefix(r.stderr, "flotilla state import: ") ||
+		!strings.Contains(r.stderr, "holds 3 pins: use --force") {
 		t.Fatalf("import over a pinset without --force: %s", r)
 	}
 	if r := state(second, "import", "--force"); r.code != 0 {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -78,7 +79,11 @@ func commandTable() map[string]entry {
 // args start with.
 func (e entry) run(ctx context.Context, g *globals, name string, args []string) error {
 	if e.make != nil {
-		return e.makeCommand(g, name).Run(ctx, args)
+		err := e.makeCommand(g, name).Run(ctx, args)
+		if err == nil || errors.Is(err, errUsage) || errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return &commandFailed{path: name, err: err}
 	}
 	if len(args) > 0 {
 		if sub, ok := e.subs[args[0]]; ok {
@@ -104,6 +109,17 @@ func (e entry) run(ctx context.Context, g *globals, name string, args []string) 
 	_, _ = g.env.Stderr.Write(text.Bytes())
 	return errUsage
 }
+
+// commandFailed is the failure of the command at path (`state import`),
+// which Run names in its message rather than the top command alone.
+type commandFailed struct {
+	path string
+	err  error
+}
+
+func (c *commandFailed) Error() string { return c.path + ": " + c.err.Error() }
+
+func (c *commandFailed) Unwrap() error { return c.err }
 
 // globalsAfterTheCommand are the global flags that a command also takes
 // after its name (`flotilla init --path DIR`). --api is not among them: the

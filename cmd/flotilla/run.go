@@ -106,11 +106,14 @@ func Run(ctx context.Context, args []string, env Env) int {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitHelpOrUsage(env, err)
 		}
-		if !errors.Is(err, errUsage) {
-			fmt.Fprintf(env.Stderr, "flotilla %s: %v\n", name, err)
-		}
 		if errors.Is(err, errUsage) {
 			return 2
+		}
+		var failed *commandFailed
+		if errors.As(err, &failed) {
+			fmt.Fprintf(env.Stderr, "flotilla %v\n", failed)
+		} else {
+			fmt.Fprintf(env.Stderr, "flotilla %s: %v\n", name, err)
 		}
 		return 1
 	}
