@@ -61,7 +61,8 @@ func pinRowPinned(c, name string, peers int) string {
 
 // The status page of a real cluster shows its peers and a pin made through
 // the proxy, and shows a peer killed meanwhile as down, with an alert,
-// without a reload.
+// without a reload; killed again after it came back, only its new alert
+// is active.
 func TestStatusPageShowsTheClusterLive(t *testing.T) {
 	binaries(t) // skips unless end-to-end tests are on
 	ctx := browser(t)
@@ -98,6 +99,17 @@ func TestStatusPageShowsTheClusterLive(t *testing.T) {
 			waitForPage(t, ctx, "peer "+other+" still up", peerState(other)+` === 'up'`)
 		}
 	}
+
+	// Back, then killed again: the first alert was cleared when it came
+	// back, and stays cleared beside the new one.
+	victim.start()
+	waitForPage(t, ctx, "the restarted peer up", peerState(id)+` === 'up'`)
+	victim.kill()
+	waitForPage(t, ctx, "the second alert, active, beside the cleared first",
+		fmt.Sprintf(`(() => {
+			const states = [...document.querySelectorAll('#alerts tr[data-peer-id=%q]')].map((r) => r.lastChild.textContent);
+			return states.length === 2 && states[0] === 'active' && states[1] === 'cleared';
+		})()`, id))
 }
 
 // TestStatusPageBehindBasicAuth opens the page of a peer with credentials

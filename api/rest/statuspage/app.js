@@ -249,17 +249,20 @@ async function refreshAlerts() {
 }
 
 function renderAlerts() {
-  // An alert stays in the history; it is active while its peer, still a
-  // member, is silent.
+  // An alert stays in the history. The peer says which alerts are active
+  // (only a peer's latest, while it is silent); a peer of an older build
+  // does not, and then an alert is active while its peer, still a member,
+  // is silent.
   const members = new Set(view.peers.map((p) => p.id));
-  const active = (a) => members.has(a.peer) && !view.alive.has(a.peer);
+  const active = (a) => (typeof a.active === 'boolean' ? a.active : members.has(a.peer) && !view.alive.has(a.peer));
+  const cleared = (a) => badge('cleared', 'ok', a.cleared_at ? 'cleared ' + ago(a.cleared_at) + ' (' + a.cleared_at + ')' : null);
   const activePeers = new Set(view.alerts.filter(active).map((a) => a.peer));
   const rows = view.alerts.slice(0, ALERTS_SHOWN).map((a) =>
     h('tr', { 'data-peer-id': a.peer },
       h('td', null, h('span', { class: 'strong' }, peerName(a.peer))),
       h('td', null, a.name === 'ping' ? 'heartbeat' : a.name),
       h('td', { class: 'nowrap', title: a.triggered_at }, ago(a.triggered_at)),
-      h('td', null, active(a) ? badge('active', 'err dot') : badge('cleared', 'ok'))));
+      h('td', null, active(a) ? badge('active', 'err dot') : cleared(a))));
   fillBody('alerts', rows, 'No alerts: every peer has kept its heartbeat.');
   setText('sum-alerts', num(activePeers.size), activePeers.size ? 'bad' : 'good');
   const more = view.alerts.length - ALERTS_SHOWN;
