@@ -268,7 +268,8 @@ func TestClientStreamErrorTrailer(t *testing.T) {
 }
 
 // health alerts tells an active alert from a cleared one, and names the
-// peer when the server knows its name.
+// peer when the server knows its name; from a peer of an earlier build,
+// which says neither, the state is unknown, not cleared.
 func TestHealthAlertsShowStateAndName(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/health/alerts" {
@@ -278,14 +279,16 @@ func TestHealthAlertsShowStateAndName(t *testing.T) {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write([]byte(`[
 {"name":"ping","peer":"12D3KooWB","value":"","expire":0,"valid":true,"weight":0,"partitionable":false,"received_at":0,"triggered_at":"2030-01-02T03:05:00Z","active":true,"peername":"bravo"},
-{"name":"ping","peer":"12D3KooWA","value":"","expire":0,"valid":true,"weight":0,"partitionable":false,"received_at":0,"triggered_at":"2030-01-02T03:04:00Z","active":false,"cleared_at":"2030-01-02T03:04:30Z"}
+{"name":"ping","peer":"12D3KooWA","value":"","expire":0,"valid":true,"weight":0,"partitionable":false,"received_at":0,"triggered_at":"2030-01-02T03:04:00Z","active":false,"cleared_at":"2030-01-02T03:04:30Z"},
+{"name":"ping","peer":"12D3KooWC","value":"","expire":0,"valid":true,"weight":0,"partitionable":false,"received_at":0,"triggered_at":"2030-01-02T03:03:00Z"}
 ]`))
 	}))
 	defer srv.Close()
 	r := runCLI(t, []string{"FLOTILLA_API=" + srv.URL}, nil, "health", "alerts")
 	want := "NAME   PEER       METRIC  STATE    TRIGGERED             EXPIRED  CLEARED\n" +
 		"bravo  12D3KooWB  ping    active   2030-01-02T03:05:00Z\n" +
-		"-      12D3KooWA  ping    cleared  2030-01-02T03:04:00Z           2030-01-02T03:04:30Z\n"
+		"-      12D3KooWA  ping    cleared  2030-01-02T03:04:00Z           2030-01-02T03:04:30Z\n" +
+		"       12D3KooWC  ping    unknown  2030-01-02T03:03:00Z\n"
 	if r.code != 0 || r.stdout != want {
 		t.Fatalf("health alerts: %s\nwant:\n%s", r, want)
 	}

@@ -26,7 +26,7 @@ func (cmd *healthAlertsCommand) Run(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cmd.close()
-	var alerts []health.Alert
+	var alerts []shownAlert
 	raw, err := c.call(ctx, request{method: http.MethodGet, path: "/health/alerts"}, &alerts)
 	if err != nil {
 		return err
@@ -38,21 +38,33 @@ func (cmd *healthAlertsCommand) Run(ctx context.Context, args []string) error {
 	t := newTable(g.env.Stdout, "NAME", "PEER", "METRIC", "STATE", "TRIGGERED", "EXPIRED", "CLEARED")
 	for _, a := range alerts {
 		name, cleared := a.Peername, ""
-		if name == "" {
+		if name == "" && a.Active != nil {
 			name = "-"
 		}
 		if a.ClearedAt != nil {
 			cleared = formatTime(*a.ClearedAt)
 		}
-		t.row(name, a.Peer, a.Name, alertState(a), formatTime(a.TriggeredAt), formatTime(unixNano(a.Expire)), cleared)
+		t.row(name, a.Peer, a.Name, a.state(), formatTime(a.TriggeredAt), formatTime(unixNano(a.Expire)), cleared)
 	}
 	return t.flush()
 }
 
-// alertState is "active" while the alert's peer is still silent, "cleared"
+// shownAlert is an alert as the API answers it. A peer of an earlier build
+// (or ipfs-cluster) says nothing of whether it is active, nor the peer's
+// name: Active is then nil, and the table says "unknown", never "cleared"
+// for a peer that may still be down.
+type shownAlert struct {
+	health.Alert
+	Active *bool `json:"active"`
+}
+
+// state is "active" while the alert's peer is still silent, "cleared"
 // once its heartbeat came back or it left the cluster.
-func alertState(a health.Alert) string {
-	if a.Active {
+func (a shownAlert) state() string {
+	switch {
+	case a.Active == nil:
+		return "unknown"
+	case *a.Active:
 		return "active"
 	}
 	return "cleared"
