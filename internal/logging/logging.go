@@ -67,12 +67,16 @@ func HCLog(log zerolog.Logger, name string) hclog.Logger {
 	})
 }
 
-// Raft reports these as warnings, though each is a routine step: an
-// election starting or going on (the cluster's own line says when a peer
-// stays without a leader, cluster/watchleader.go), a follower's log caught
-// up from further back (every join, every restart), a vote refused while a
-// leader is known. An operator should not be alarmed by them.
-var routineRaftWarnings = []string{
+// Raft reports these as warnings or errors, though each is a routine step:
+// an election starting or going on (the cluster's own line says when a
+// peer stays without a leader, cluster/watchleader.go), a follower's log
+// caught up from further back (every join, every restart), a vote refused
+// while a leader is known, a leader that handed over (every clean stop of
+// a leader) and a connection cut by its own shutdown. An operator should
+// not be alarmed by them.
+var routineRaftLines = []string{
+	"peer has newer term, stopping replication",
+	`failed to decode incoming command: error="transport shutdown"`,
 	"heartbeat timeout reached, starting election",
 	"Election timeout reached, restarting election",
 	"appendEntries rejected, sending older logs",
@@ -81,7 +85,7 @@ var routineRaftWarnings = []string{
 }
 
 func routineRaftLine(line string) bool {
-	for _, r := range routineRaftWarnings {
+	for _, r := range routineRaftLines {
 		if strings.Contains(line, r) {
 			return true
 		}

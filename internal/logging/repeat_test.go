@@ -61,9 +61,9 @@ func TestRaftsRepeatedFailuresToReachAPeerAreLoggedOnceAMinute(t *testing.T) {
 	}
 }
 
-// Raft's warnings of routine steps (an election going on, a log caught up
-// from further back at a join, a vote refused while a leader is known) are
-// info, which the Raft logger leaves out at its warn level; a real warning
+// Raft's warnings and errors of routine steps (an election going on, a log
+// caught up from further back at a join, a vote refused while a leader is
+// known, a handover, a shutdown's own cut connection) are info, which the Raft logger leaves out at its warn level; a real warning
 // stays one.
 func TestRaftsRoutineWarningsAreNotWarnings(t *testing.T) {
 	var out bytes.Buffer
@@ -74,6 +74,8 @@ func TestRaftsRoutineWarningsAreNotWarnings(t *testing.T) {
 		`[WARN]  raft: appendEntries rejected, sending older logs: peer="{Voter B 127.0.0.1:9296}" next=24`,
 		`[WARN]  raft: failed to get previous log: previous-index=28 last-index=23 error="log not found"`,
 		`[WARN]  raft: rejecting pre-vote request since we have a leader: from=127.0.0.1:9396 leader=127.0.0.1:9196`,
+		`[ERROR] raft: peer has newer term, stopping replication: peer="{Voter B 127.0.0.1:9296}"`,
+		`[ERROR] raft: failed to decode incoming command: error="transport shutdown"`,
 		`[WARN]  raft: unable to get address for server, using fallback address: id=C`,
 	} {
 		w.Write([]byte(line + "\n"))
