@@ -158,7 +158,7 @@ func (n *Node) repinDeadPeers(ctx context.Context) {
 			first := min(unplacedRetry, n.cfg.Allocation.RepairInterval)
 			wait := min(max(2*retries[id].wait, first), n.cfg.Allocation.RepairInterval)
 			retries[id] = retry{at: now.Add(wait), wait: wait, moved: moved}
-			n.withPeer(n.log.Warn(), "peer", id).Err(err).Int("unplaced", unplaced).Str("retry_in", wait.String()).
+			n.withPeer(n.log.Warn(), "peer", id).Err(err).Int("pins", moved).Int("unplaced", unplaced).Str("retry_in", wait.String()).
 				Msg(unplacedLine)
 		}
 	})

@@ -83,6 +83,9 @@ func TestDeadPeersPinsArePlacedOnceTheyCanBe(t *testing.T) {
 	if !isDuration(unplaced[0]["retry_in"]) {
 		t.Fatalf("%v: want retry_in as a duration", unplaced[0])
 	}
+	if unplaced[0]["pins"] == nil {
+		t.Fatalf("%v: want the number of pins moved so far", unplaced[0])
+	}
 	if unplaced[0]["peer_name"] == nil {
 		t.Fatalf("%v: want the dead peer's name, as its other lines give", unplaced[0])
 	}
