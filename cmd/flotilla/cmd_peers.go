@@ -117,10 +117,10 @@ func (cmd *peersLsCommand) Run(ctx context.Context, args []string) error {
 	slices.SortFunc(peers, func(a, b types.ID) int {
 		return cmp.Or(cmp.Compare(a.Peername, b.Peername), cmp.Compare(a.ID, b.ID))
 	})
-	t := newTable(g.env.Stdout, "NAME", "ID", "ROLE", "ADDRESS", "IPFS", "ERROR")
+	t := newTable(g.env.Stdout, "NAME", "ID", "ROLE", "VERSION", "ADDRESS", "IPFS", "ERROR")
 	led := false
 	for _, p := range peers {
-		t.row(p.Peername, p.ID, peerRole(p), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
+		t.row(p.Peername, p.ID, peerRole(p), build(p), strings.Join(p.Addresses, ","), p.IPFS.ID, cmp.Or(p.Error, p.IPFS.Error))
 		led = led || peerRole(p) == types.RoleLeader
 	}
 	if err := t.flush(); err != nil {
@@ -131,6 +131,15 @@ func (cmd *peersLsCommand) Run(ctx context.Context, args []string) error {
 		fmt.Fprintln(g.env.Stderr, "no peer leads: the cluster cannot pin, unpin or change its members until a majority of its voters reach each other")
 	}
 	return nil
+}
+
+// build is the version a peer runs, with its commit when it says: during a
+// rolling upgrade the operator reads which peers run which.
+func build(p types.ID) string {
+	if p.Commit == "" {
+		return p.Version
+	}
+	return p.Version + " (" + p.Commit + ")"
 }
 
 type peersRmCommand struct{ *clientCommand }

@@ -84,7 +84,7 @@ func TestMetricsReportWhatAnOperatorAlertsOn(t *testing.T) {
 		"flotilla_alerts_active 1",
 		`flotilla_tracker_queue_length{op="pin"} 3`,
 		`flotilla_tracker_queue_length{op="unpin"} 5`,
-		`flotilla_build_info{commit="",version="0.1.0"} 1`,
+		`flotilla_build_info{commit="",version="0.2.0"} 1`,
 	} {
 		if out := scrape(t, m); !strings.Contains(out, want) {
 			t.Errorf("scrape lacks %q", want)

@@ -3,7 +3,7 @@
 package version
 
 // Version is Flotilla's semantic version.
-var Version = "0.1.0"
+var Version = "0.2.0"
 
 // Commit is the git commit the binary was built from, when known.
 var Commit = ""
