@@ -79,11 +79,11 @@ func TestAPeerThatLeftStopsWhenStartedWithoutBootstrap(t *testing.T) {
 		t.Fatalf("the peer that left did not say to start it with --bootstrap:\n%s", logs)
 	}
 	// Its first start's leave is the last: a removed peer has no cluster
-	// to leave, nor members to raise alerts for.
-	for _, line := range []string{"alert: peer heartbeat expired", "leave the cluster on shutdown"} {
-		if strings.Contains(logs, line) {
-			t.Fatalf("the peer that left, once told it was removed, logged %q:\n%s", line, logs)
-		}
+	// to leave. (It may raise an alert in the second before it is told it
+	// was removed: the members send no heartbeats to a non-member, and the
+	// test's heartbeat TTL is 1 s.)
+	if strings.Contains(logs, "leave the cluster on shutdown") {
+		t.Fatalf("the peer that left, once told it was removed, tried to leave again:\n%s", logs)
 	}
 }
 
