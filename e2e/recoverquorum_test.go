@@ -41,7 +41,7 @@ func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
 			want = 3
 			fallthrough
 		default:
-			proxyPin(t, peers[i%3], c, queries[i%3])
+			pinEventually(t, peers[i%3], c, queries[i%3])
 		}
 		waitFor(t, "the pin placed on its peers", 30*time.Second, func() bool { return holders(kubos, c) == want })
 		cids = append(cids, c)
@@ -108,7 +108,7 @@ func TestRecoverQuorumAfterLosingTwoOfThreePeers(t *testing.T) {
 	joiner.start("--bootstrap", survivor.clust)
 	waitFor(t, "the new peer in the cluster", 30*time.Second, func() bool { return len(peerIDs(t, survivor)) == 2 })
 	second := addEverywhere(t, []*kubo{survivorKubo, newKubo}, "pinned through the new peer")
-	proxyPin(t, joiner, second, "replication=2")
+	pinEventually(t, joiner, second, "replication=2")
 	waitFor(t, "the new pin on both Kubos", 30*time.Second, func() bool {
 		return holders([]*kubo{survivorKubo, newKubo}, second) == 2
 	})
@@ -129,11 +129,11 @@ func allPinned(k *kubo, cids []string) bool {
 // a removed peer does, and the two commit together again. (A wiped folder
 // would take the cluster's pins on its Kubo for its user's.)
 func TestASurvivorNotChosenRejoinsTheRecoveredPeerWithItsData(t *testing.T) {
-	kubos, peers := threePeersWith(t, "")
+	kubos, peers := threePeersWith(t, "", fastHealth...)
 	chosen, other := peers[2], peers[1]
 	for i := range 3 {
 		c := addEverywhere(t, kubos, fmt.Sprintf("held before the fire %d", i))
-		proxyPin(t, peers[i], c, "replication=2")
+		pinEventually(t, peers[i], c, "replication=2")
 	}
 	peers[0].kill()
 	kubos[0].stop()
@@ -156,15 +156,21 @@ func TestASurvivorNotChosenRejoinsTheRecoveredPeerWithItsData(t *testing.T) {
 	})
 	live := []*kubo{kubos[1], kubos[2]}
 	c := addEverywhere(t, live, "pinned after the survivor came back")
-	// The allocator counts the returned survivor once its heartbeat
-	// arrived: until then a pin of two is refused, and is asked again.
-	waitFor(t, "a pin of two committed through the returned survivor", 30*time.Second, func() bool {
-		resp, err := http.Post(other.proxyURL()+"/api/v0/pin/add?replication=2&arg="+c, "", nil)
+	pinEventually(t, other, c, "replication=2")
+	waitFor(t, "the new pin on both live Kubos", 30*time.Second, func() bool { return holders(live, c) == 2 })
+}
+
+// pinEventually pins c through p's proxy with the query's options. The
+// allocator counts a peer once its first heartbeat arrived: until then a
+// pin on more peers than it counts is refused, and is asked again.
+func pinEventually(t *testing.T, p *peer, c, query string) {
+	t.Helper()
+	waitFor(t, "a pin ("+query+") committed through "+p.proxy, 30*time.Second, func() bool {
+		resp, err := http.Post(p.proxyURL()+"/api/v0/pin/add?"+query+"&arg="+c, "", nil)
 		if err != nil {
 			return false
 		}
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK
 	})
-	waitFor(t, "the new pin on both live Kubos", 30*time.Second, func() bool { return holders(live, c) == 2 })
 }
