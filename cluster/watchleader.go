@@ -100,17 +100,7 @@ func (n *Node) handOverLeadership() {
 	if n.rp.raft.State() != raft.Leader {
 		return
 	}
-	cf := n.rp.raft.GetConfiguration()
-	if cf.Error() != nil {
-		return
-	}
-	voters := 0
-	for _, s := range cf.Configuration().Servers {
-		if s.Suffrage == raft.Voter {
-			voters++
-		}
-	}
-	if voters < 2 {
+	if others, err := n.otherVoters(); err != nil || others == 0 {
 		return
 	}
 	if err := n.rp.raft.LeadershipTransfer().Error(); err != nil {
