@@ -119,11 +119,7 @@ func (n *Node) followAgain(start, life context.Context) error {
 		return nil
 	}
 	if len(n.followAddrs) > 0 && n.unreachedHere() {
-		n.goRun(func() {
-			if err := n.join(life, n.followAddrs); err != nil && life.Err() == nil {
-				n.log.Warn().Err(err).Msg("this follower moved to another address, and could not tell its cluster")
-			}
-		})
+		n.joinInBackground(life, n.followAddrs, "this follower moved to another address, and could not tell its cluster", nil)
 	}
 	return nil
 }

@@ -25,11 +25,7 @@ func (n *Node) rejoinIfMoved(ctx context.Context) {
 		n.goRun(func() { n.moveSelfWhenLeading(ctx, raft.ServerAddress(known)) })
 		return
 	}
-	n.goRun(func() {
-		if err := n.join(ctx, via); err != nil && ctx.Err() == nil {
-			n.log.Warn().Err(err).Msg("this peer moved to another address, and could not tell its cluster")
-		}
-	})
+	n.joinInBackground(ctx, via, "this peer moved to another address, and could not tell its cluster", nil)
 }
 
 // joinAgain joins, in the background, a peer that was started with
@@ -48,10 +44,19 @@ func (n *Node) joinAgain(ctx context.Context, bootstrap []string) {
 	_, via, _ := n.raftAddrs(bootstrap)
 	n.rejoining.Store(true)
 	n.log.Info().Strs("via", via).Msg("joining the cluster again, in case it removed this peer while it was down")
+	n.joinInBackground(ctx, via, "could not join the cluster again", func() { n.rejoining.Store(false) })
+}
+
+// joinInBackground joins through via while the peer serves, and warns
+// with failed when the join gives up, unless ctx ended it; done, when not
+// nil, runs after the join either way.
+func (n *Node) joinInBackground(ctx context.Context, via []string, failed string, done func()) {
 	n.goRun(func() {
-		defer n.rejoining.Store(false)
+		if done != nil {
+			defer done()
+		}
 		if err := n.join(ctx, via); err != nil && ctx.Err() == nil {
-			n.log.Warn().Err(err).Msg("could not join the cluster again")
+			n.log.Warn().Err(err).Msg(failed)
 		}
 	})
 }
