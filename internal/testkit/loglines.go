@@ -42,3 +42,17 @@ func (l *LogLines) Find(msg string, fields map[string]any) []map[string]any {
 	}
 	return out
 }
+
+// Messages is every message logged so far, in order: for a test that
+// looks at what was logged after a point, or for a prefix (Raft's lines
+// carry their fields in the message).
+func (l *LogLines) Messages() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	out := make([]string, 0, len(l.lines))
+	for _, line := range l.lines {
+		m, _ := line["message"].(string)
+		out = append(out, m)
+	}
+	return out
+}
