@@ -50,6 +50,8 @@ type Config struct {
 	// only what it tests passes a commit on.
 	commitTimeout time.Duration
 	nudgeDelay    time.Duration
+	// joinQuietFor, set by tests only, replaces joinQuietFor.
+	joinQuietFor time.Duration
 	// raftLayer, set by tests only, wraps the stream layer Raft talks
 	// over: a test holds back what a peer hears from its leader.
 	raftLayer func(raft.StreamLayer) raft.StreamLayer

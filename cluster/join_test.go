@@ -8,6 +8,9 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/rs/zerolog"
+
+	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 )
 
 // A join that cannot succeed ends as soon as the start's context does (an
@@ -113,4 +116,46 @@ type heldAccepts struct {
 func (h *heldAccepts) Accept() (net.Conn, error) {
 	<-h.until
 	return h.StreamLayer.Accept()
+}
+
+// A peer that joins while its cluster has no leader retries quietly (at
+// debug) for as long as an election may take: that is no news to the
+// operator. Only when joining keeps failing does each attempt warn.
+func TestAJoinDuringAnElectionWarnsOnlyWhenItLasts(t *testing.T) {
+	peers := newTestCluster(t, 3)
+	survivor := leaderOf(t, peers)
+	for _, p := range peers {
+		if p != survivor {
+			p.stop()
+		}
+	}
+	eventually(t, "the survivor without a leader", func() bool {
+		_, id := survivor.node.rp.raft.LeaderWithID()
+		return id == ""
+	})
+	joiner := &testPeer{t: t, dir: t.TempDir(), up: newMemUpstream(), repinDelay: time.Second}
+	joiner.id, joiner.key = newPeerIdentity(t)
+	cfg := joiner.config(survivor.addr)
+	lines := &testkit.LogLines{}
+	cfg.Log = zerolog.New(lines).Level(zerolog.DebugLevel)
+	cfg.joinQuietFor = 3 * time.Second
+	start, stop := context.WithCancel(context.Background())
+	started := make(chan struct{})
+	t.Cleanup(func() { stop(); <-started })
+	go func() {
+		defer close(started)
+		if n, err := New(start, cfg); err == nil {
+			n.Close()
+		}
+	}()
+	failed := func(level string) int {
+		return len(lines.Find("join attempt failed", map[string]any{"level": level, "via": survivor.addr}))
+	}
+	testkit.Eventually(t, "a join attempt to fail", func() bool { return failed("debug")+failed("warn") > 0 },
+		testkit.Within(20*time.Second))
+	if failed("warn") > 0 {
+		t.Fatalf("the first join attempts, during an election, warned: %v", lines.Find("join attempt failed", nil))
+	}
+	testkit.Eventually(t, "the join attempts to warn once joining lasts", func() bool { return failed("warn") > 0 },
+		testkit.Within(20*time.Second))
 }

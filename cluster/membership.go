@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/raft"
+	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/cluster/peerrpc"
 	"github.com/flotilla-ipfs/flotilla/storage"
@@ -19,7 +20,8 @@ import (
 func (n *Node) join(ctx context.Context, bootstrap []string) error {
 	n.log.Info().Strs("via", bootstrap).Msg("joining the cluster")
 	stopped := func() error { return fmt.Errorf("stopped joining the cluster through %v: %w", bootstrap, ctx.Err()) }
-	deadline := time.Now().Add(time.Minute)
+	began := time.Now()
+	deadline := began.Add(time.Minute)
 	var lastErr error
 	for time.Now().Before(deadline) {
 		for _, addr := range bootstrap {
@@ -36,7 +38,7 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 				return stopped()
 			}
 			lastErr = err
-			n.log.Warn().Err(err).Str("via", addr).Msg("join attempt failed")
+			n.joinAttemptLine(err, time.Since(began)).Err(err).Str("via", addr).Msg("join attempt failed")
 		}
 		select {
 		case <-ctx.Done():
@@ -45,6 +47,32 @@ func (n *Node) join(ctx context.Context, bootstrap []string) error {
 		}
 	}
 	return fmt.Errorf("could not join the cluster through %v: %w", bootstrap, lastErr)
+}
+
+// joinQuietFor is how long joins may fail for want of a leader before each
+// failure is a warning: a peer started with its cluster, or during an
+// election, waits one out, and an election takes a second or two.
+const joinQuietFor = 10 * time.Second
+
+// joinAttemptLine is the line of a failed join attempt, after joining for
+// so long: a warning, unless the cluster was only electing its leader and
+// is given the time an election takes, which is no news to the operator.
+func (n *Node) joinAttemptLine(err error, joining time.Duration) *zerolog.Event {
+	quietFor := joinQuietFor
+	if n.cfg.joinQuietFor > 0 {
+		quietFor = n.cfg.joinQuietFor
+	}
+	if joining < quietFor && electing(err) {
+		return n.log.Debug()
+	}
+	return n.log.Warn()
+}
+
+// electing reports whether err says the cluster has no leader at the
+// moment: none yet, or the one asked stepped down meanwhile.
+func electing(err error) bool {
+	return errors.Is(err, types.ErrNoLeader) || errors.Is(err, raft.ErrNotLeader) ||
+		errors.Is(err, raft.ErrLeadershipLost) || errors.Is(err, raft.ErrLeadershipTransferInProgress)
 }
 
 func (n *Node) self() storage.Peer {
