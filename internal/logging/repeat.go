@@ -21,17 +21,20 @@ var repeatingRaftLines = []string{
 const repeatInterval = time.Minute
 
 // repeatLimiter remembers when each repeating line of each peer was last
-// let through.
+// let through, and last seen.
 type repeatLimiter struct {
 	mu      sync.Mutex
 	now     func() time.Time
 	last    map[string]time.Time
+	seen    map[string]time.Time
 	skipped map[string]int
 }
 
 // repeating reports whether line is one of repeatingRaftLines; if so, pass
 // says whether to log it now, and skipped how many of its kind were left
-// out since the last one logged.
+// out since the last one logged, in this burst of them: after a silence of
+// a repeatInterval the repeats before it were another outage's, whose
+// count would mislead.
 func (l *repeatLimiter) repeating(line string) (repeating, pass bool, skipped int) {
 	kind := ""
 	for _, k := range repeatingRaftLines {
@@ -47,9 +50,13 @@ func (l *repeatLimiter) repeating(line string) (repeating, pass bool, skipped in
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.last == nil {
-		l.last, l.skipped = map[string]time.Time{}, map[string]int{}
+		l.last, l.seen, l.skipped = map[string]time.Time{}, map[string]time.Time{}, map[string]int{}
 	}
 	now := l.now()
+	if seen, ok := l.seen[key]; ok && now.Sub(seen) >= repeatInterval {
+		delete(l.skipped, key)
+	}
+	l.seen[key] = now
 	if last, ok := l.last[key]; ok && now.Sub(last) < repeatInterval {
 		l.skipped[key]++
 		return true, false, 0

@@ -15,7 +15,8 @@ import (
 // the rest, and other lines as before.
 func TestRaftsRepeatedFailuresToReachAPeerAreLoggedOnceAMinute(t *testing.T) {
 	var out bytes.Buffer
-	clock := time.Unix(1_800_000_000, 0)
+	start := time.Unix(1_800_000_000, 0)
+	clock := start
 	w := &hclogWriter{log: zerolog.New(&out), repeats: &repeatLimiter{now: func() time.Time { return clock }}}
 	write := func(line string) { w.Write([]byte(line + "\n")) }
 	for range 10 {
@@ -25,7 +26,11 @@ func TestRaftsRepeatedFailuresToReachAPeerAreLoggedOnceAMinute(t *testing.T) {
 		write(`[ERROR] raft: something else went wrong`)
 		clock = clock.Add(500 * time.Millisecond)
 	}
-	clock = clock.Add(repeatInterval)
+	// The first peer stays unreachable for the rest of the minute.
+	for clock.Before(start.Add(repeatInterval)) {
+		write(`[ERROR] raft: failed to heartbeat to: peer=127.0.0.1:9196 backoff time=500ms error="dial tcp 127.0.0.1:9196: connection refused"`)
+		clock = clock.Add(500 * time.Millisecond)
+	}
 	write(`[ERROR] raft: failed to heartbeat to: peer=127.0.0.1:9196 backoff time=500ms error="dial tcp 127.0.0.1:9196: connection refused"`)
 
 	var lines []map[string]any
@@ -56,8 +61,8 @@ func TestRaftsRepeatedFailuresToReachAPeerAreLoggedOnceAMinute(t *testing.T) {
 	if got := count("raft: something else went wrong", "error"); got != 10 {
 		t.Errorf("%d of the other error lines, want all 10", got)
 	}
-	if last := lines[len(lines)-1]; last["repeats_not_logged"] != float64(9) {
-		t.Errorf("the minute's next warning says %v were left out, want 9", last["repeats_not_logged"])
+	if last := lines[len(lines)-1]; last["repeats_not_logged"] != float64(119) {
+		t.Errorf("the minute's next warning says %v were left out, want 119 (twice a second for a minute, less the one logged)", last["repeats_not_logged"])
 	}
 }
 
@@ -95,5 +100,31 @@ func TestFailuresToContactArePacedPerPeer(t *testing.T) {
 	w.Write([]byte(`[WARN]  raft: failed to contact: server-id=12D3KooWB time=2.5s` + "\n"))
 	if n := strings.Count(strings.TrimSpace(out.String()), "\n") + 1; n != 2 {
 		t.Fatalf("%d lines for two peers' first failures to contact, want 2:\n%s", n, out.String())
+	}
+}
+
+// A peer unreachable for a few seconds, back for an hour, then unreachable
+// again: the warning of the second outage counts only its own repeats, not
+// those of the first.
+func TestTheRepeatsOfAnEarlierOutageAreNotCountedInALaterOne(t *testing.T) {
+	var out bytes.Buffer
+	clock := time.Unix(1_800_000_000, 0)
+	w := &hclogWriter{log: zerolog.New(&out), repeats: &repeatLimiter{now: func() time.Time { return clock }}}
+	outage := func(lines int) {
+		for range lines {
+			w.Write([]byte(`[ERROR] raft: failed to heartbeat to: peer=127.0.0.1:9196 backoff time=500ms error="connection refused"` + "\n"))
+			clock = clock.Add(500 * time.Millisecond)
+		}
+	}
+	outage(10)
+	clock = clock.Add(time.Hour)
+	outage(1)
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var last map[string]any
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil {
+		t.Fatal(err)
+	}
+	if len(lines) != 2 || last["repeats_not_logged"] != nil {
+		t.Fatalf("the second outage's first line says %v were left out, want none (lines: %d)", last["repeats_not_logged"], len(lines))
 	}
 }
