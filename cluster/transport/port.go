@@ -96,7 +96,7 @@ func New(cfg Config) (*Port, error) {
 		learnKey:       cfg.LearnClusterKey,
 		log:            cfg.Log,
 		refusals:       cfg.Log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second}),
-		slots:          newHandshakeSlots(maxPendingPerSource, maxPendingHandshakes),
+		slots:          newHandshakeSlots(maxPendingPerSource, maxPendingPerPeerSource, maxPendingHandshakes),
 		timeout:        handshakeTimeout,
 		dialer:         cfg.Dialer,
 		mode:           mode,
@@ -152,6 +152,7 @@ func (p *Port) admit(conn net.Conn, sl *slot) {
 		conn.Close()
 		return
 	}
+	p.slots.proved(sl)
 	_ = conn.SetDeadline(time.Time{})
 	target := p.rpc
 	if channel == channelRaft {

@@ -11,6 +11,11 @@ const (
 	maxPendingHandshakes = 256
 	// maxPendingPerSource bounds those of one source address.
 	maxPendingPerSource = 16
+	// maxPendingPerPeerSource bounds those of an address that proved the
+	// secret before: after a stall of this peer (SIGSTOP, a paused
+	// machine), or of the network, every peer behind it reconnects at
+	// once, Raft and RPC, all in the backlog together.
+	maxPendingPerPeerSource = maxPendingHandshakes / 4
 )
 
 // handshakeSlots holds the connections whose handshake is under way. A flood
@@ -18,7 +23,8 @@ const (
 // out, so a new connection always gets a slot, and a bound evicts an older
 // one instead of refusing it:
 //   - a source (an IPv4 address, or an IPv6 /64) holds at most perSource
-//     slots: past that one of its own is evicted;
+//     slots, or perPeerSource once a connection from it proved the secret:
+//     past that one of its own is evicted;
 //   - all sources hold at most total: past that one of anybody's is.
 //
 // The one evicted is, in this order: one that has not said its hello yet
@@ -28,12 +34,15 @@ const (
 // from its own address or hold every slot from a different address each.
 // Every slot is freed by the handshake deadline anyway.
 type handshakeSlots struct {
-	perSource, total int
+	perSource, perPeerSource, total int
 
 	mu       sync.Mutex
 	bySource map[string][]*slot // oldest first
-	count    int
-	seq      uint64
+	// peers are the sources that proved the secret; only a holder of the
+	// secret adds to it, so it grows no larger than the cluster.
+	peers map[string]bool
+	count int
+	seq   uint64
 }
 
 // slot is one pending handshake.
@@ -45,8 +54,9 @@ type slot struct {
 	evicted bool // guarded by handshakeSlots.mu
 }
 
-func newHandshakeSlots(perSource, total int) *handshakeSlots {
-	return &handshakeSlots{perSource: perSource, total: total, bySource: map[string][]*slot{}}
+func newHandshakeSlots(perSource, perPeerSource, total int) *handshakeSlots {
+	return &handshakeSlots{perSource: perSource, perPeerSource: perPeerSource, total: total,
+		bySource: map[string][]*slot{}, peers: map[string]bool{}}
 }
 
 // take gives conn a slot, and returns the one it evicted, if any: the caller
@@ -55,8 +65,12 @@ func (s *handshakeSlots) take(conn net.Conn) (taken, evicted *slot) {
 	src := sourceOf(conn.RemoteAddr())
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	share := s.perSource
+	if s.peers[src] {
+		share = s.perPeerSource
+	}
 	switch {
-	case len(s.bySource[src]) >= s.perSource:
+	case len(s.bySource[src]) >= share:
 		evicted = s.evictLocked(s.bySource[src])
 	case s.count >= s.total:
 		var all []*slot
@@ -76,6 +90,14 @@ func (s *handshakeSlots) take(conn net.Conn) (taken, evicted *slot) {
 func (s *handshakeSlots) heard(sl *slot) {
 	s.mu.Lock()
 	sl.spoke = true
+	s.mu.Unlock()
+}
+
+// proved records that sl's connection proved the secret: its source is a
+// peer's.
+func (s *handshakeSlots) proved(sl *slot) {
+	s.mu.Lock()
+	s.peers[sl.source] = true
 	s.mu.Unlock()
 }
 

@@ -22,7 +22,7 @@ func connFrom(ip string, port int) net.Conn {
 }
 
 func TestSlotsEvictTheOldestOfTheHeaviestSource(t *testing.T) {
-	s := newHandshakeSlots(3, 5)
+	s := newHandshakeSlots(3, 3, 5)
 	a1, _ := s.take(connFrom("10.0.0.1", 1))
 	s.take(connFrom("10.0.0.1", 2))
 	s.take(connFrom("10.0.0.1", 3))
@@ -55,7 +55,7 @@ func TestSlotsEvictTheOldestOfTheHeaviestSource(t *testing.T) {
 }
 
 func TestSlotsEvictTheSilentBeforeThoseThatSpoke(t *testing.T) {
-	s := newHandshakeSlots(3, 4)
+	s := newHandshakeSlots(3, 3, 4)
 	slow, _ := s.take(connFrom("10.0.0.1", 1)) // a peer, slow in TLS
 	s.heard(slow)
 	s.take(connFrom("10.0.0.1", 2))
@@ -179,4 +179,24 @@ func TestTheHandshakeDeadlineCoversEveryStep(t *testing.T) {
 		}
 	}
 	testkit.Eventually(t, "no slot held", func() bool { return server.slots.pending("") == 0 })
+}
+
+func TestASourceThatProvedTheSecretHoldsItsLargerShare(t *testing.T) {
+	s := newHandshakeSlots(2, 4, 10)
+	peer, _ := s.take(connFrom("10.0.0.1", 1))
+	s.proved(peer)
+	s.release(peer)
+	for i := range 4 {
+		if _, ev := s.take(connFrom("10.0.0.1", 10+i)); ev != nil {
+			t.Fatalf("the peer's address: connection %d evicted %v, want room for 4", i, ev)
+		}
+	}
+	if _, ev := s.take(connFrom("10.0.0.1", 20)); ev == nil {
+		t.Fatal("the peer's address holds more than its share")
+	}
+	s.take(connFrom("10.0.0.2", 1))
+	s.take(connFrom("10.0.0.2", 2))
+	if _, ev := s.take(connFrom("10.0.0.2", 3)); ev == nil || ev.source != "10.0.0.2" {
+		t.Fatalf("another address: evicted %v, want one of its own at 2", ev)
+	}
 }
