@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -70,6 +71,14 @@ var (
 	errOldPeer = errors.New("cluster handshake: peer speaks cluster protocol v1; this peer needs v2: upgrade it")
 	errNotPeer = errors.New("cluster handshake: not a Flotilla cluster peer")
 )
+
+// peerHungUp reports whether a handshake failed because the other side
+// hung up after its hello: it gave up, and was refused nothing. A v1 peer,
+// which hangs up on the hello, is errOldPeer instead.
+func peerHungUp(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
 
 func mac(secret []byte, role string, channel byte, ekm []byte) []byte {
 	h := hmac.New(sha256.New, secret)

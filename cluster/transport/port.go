@@ -148,7 +148,13 @@ func (p *Port) admit(conn net.Conn, sl *slot) {
 		return
 	}
 	if err != nil {
-		p.refusals.Warn().Err(err).Str("remote", remote).Msg("cluster connection refused")
+		if peerHungUp(err) {
+			// A dial given up on, most often while this peer stood still
+			// (SIGSTOP, a paused machine): its dialer says so and retries.
+			p.log.Debug().Err(err).Str("remote", remote).Msg("cluster handshake given up by the peer")
+		} else {
+			p.refusals.Warn().Err(err).Str("remote", remote).Msg("cluster connection refused")
+		}
 		conn.Close()
 		return
 	}
