@@ -34,6 +34,9 @@ func (w *nemesisWorld) runNemesis(until time.Time) {
 	if w.lab != nil {
 		faults = append(slices.Clone(faults), partitionFaults...)
 	}
+	if w.disks != nil {
+		faults = append(slices.Clone(faults), powerCutPeer, powerCutAll)
+	}
 	rng := mrand.New(mrand.NewPCG(w.cfg.seed, 0))
 	for time.Now().Before(until) {
 		pause(rng, 200*time.Millisecond, time.Second)

@@ -50,6 +50,7 @@ type nemesisConfig struct {
 	settle             time.Duration // the bound on each invariant
 	callTimeout        time.Duration
 	partitions         bool // faults include network partitions (a netLab)
+	powerCuts          bool // faults include power cuts (nemesis_powercut_test.go)
 }
 
 func newNemesisConfig(t *testing.T) nemesisConfig {
@@ -64,6 +65,7 @@ func newNemesisConfig(t *testing.T) nemesisConfig {
 		cfg.keys, cfg.faults, cfg.faultMax, cfg.settle = 16, 5*time.Minute, 10*time.Second, 2*time.Minute
 	}
 	cfg.partitions = partitionsOn(t, cfg.long)
+	cfg.powerCuts = powerCutsOn(t)
 	if d := os.Getenv(envNemesisDuration); d != "" {
 		v, err := time.ParseDuration(d)
 		if err != nil {
@@ -94,7 +96,8 @@ type nemesisWorld struct {
 	// baseline is each Kubo's pins before the run: its user's, and what
 	// Kubo pins itself (the empty directory, on a fresh repo).
 	baseline []map[string]string
-	lab      *netLab // the peers' network, when partitions are on
+	lab      *netLab     // the peers' network, when partitions are on
+	disks    []*peerDisk // the peers' disks, in peer order, when power cuts are on
 }
 
 // keyState is what its owning client saw of one key.
@@ -110,7 +113,7 @@ func TestNemesisRealProcesses(t *testing.T) {
 	cfg := newNemesisConfig(t)
 	w := &nemesisWorld{t: t, cfg: cfg}
 	w.setup()
-	t.Logf("seed %d: replay with %s=%d (faults for %s; partitions: %v)", cfg.seed, envNemesisSeed, cfg.seed, cfg.faults, cfg.partitions)
+	t.Logf("seed %d: replay with %s=%d (faults for %s; partitions: %v; power cuts: %v)", cfg.seed, envNemesisSeed, cfg.seed, cfg.faults, cfg.partitions, cfg.powerCuts)
 	if w.lab != nil {
 		w.provePartitionsCut()
 		if t.Failed() {
@@ -163,11 +166,13 @@ func (w *nemesisWorld) setup() {
 	for i := range 3 {
 		var k *kubo
 		var p *peer
+		bin, diskEnv := w.peerDisk(i, flotillaBin)
+		peerEnv := append(slices.Clone(env), diskEnv...)
 		if w.lab != nil {
-			k, p = w.peerInLab(i, flotillaBin, ipfsBin, env)
+			k, p = w.peerInLab(i, bin, ipfsBin, peerEnv)
 		} else {
 			k = startKuboAt(t, ipfsBin, fmt.Sprintf("/ip4/127.0.0.1/tcp/%d", freePort(t)))
-			p = newPeer(t, flotillaBin, k, append(slices.Clone(env),
+			p = newPeer(t, bin, k, append(peerEnv,
 				fmt.Sprintf("FLOTILLA_PROXY_LISTEN=127.0.0.1:%d", freePort(t)),
 				fmt.Sprintf("FLOTILLA_API_LISTEN=127.0.0.1:%d", freePort(t)),
 				fmt.Sprintf("FLOTILLA_CLUSTER_LISTEN=127.0.0.1:%d", freePort(t)),
