@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -40,7 +41,7 @@ func newClientCommand(g *globals, name, args string) *clientCommand {
 	cmd.fs.StringVar(&cmd.basicAuth, "basic-auth", "", "user:password for HTTP basic auth (env FLOTILLA_BASIC_AUTH)")
 	cmd.fs.StringVar(&cmd.token, "token", "", "bearer token from POST /token (env FLOTILLA_TOKEN)")
 	cmd.fs.BoolVar(&cmd.json, "json", false, "print the API's JSON, one object per line")
-	cmd.fs.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (0: no limit)")
+	cmd.fs.DurationVar(&cmd.timeout, "timeout", 0, "give up after this long (0: no limit, but a peer that answers nothing is given up after a minute)")
 	return cmd
 }
 
@@ -83,6 +84,9 @@ func (cmd *clientCommand) connect(ctx context.Context) (*apiClient, context.Cont
 		return nil, nil, usageError(cmd.g, "--api: %v", err)
 	}
 	c := &apiClient{base: base, token: cmd.token, http: &http.Client{}}
+	if cmd.timeout <= 0 {
+		c.answerWait = cmp.Or(cmd.g.env.AnswerWait, defaultAnswerWait)
+	}
 	if cmd.basicAuth != "" {
 		user, pass, ok := strings.Cut(cmd.basicAuth, ":")
 		if !ok {
@@ -143,6 +147,9 @@ type apiClient struct {
 	http       *http.Client
 	user, pass string
 	token      string
+	// answerWait bounds the wait for a peer that answers nothing (see
+	// send); zero when --timeout bounds the command instead.
+	answerWait time.Duration
 }
 
 // apiError is an answer other than 2xx, with the API's message.
@@ -201,7 +208,8 @@ type request struct {
 	contentType string
 }
 
-func (c *apiClient) do(ctx context.Context, r request) (*http.Response, error) {
+// newRequest makes r's HTTP request, with the credentials.
+func (c *apiClient) newRequest(ctx context.Context, r request) (*http.Request, error) {
 	u, err := url.Parse(c.base.String() + r.path)
 	if err != nil {
 		return nil, err
@@ -220,7 +228,15 @@ func (c *apiClient) do(ctx context.Context, r request) (*http.Response, error) {
 	case c.user != "":
 		req.SetBasicAuth(c.user, c.pass)
 	}
-	resp, err := c.http.Do(req)
+	return req, nil
+}
+
+func (c *apiClient) do(ctx context.Context, r request) (*http.Response, error) {
+	req, err := c.newRequest(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	resp, err := c.send(req)
 	if err != nil {
 		if ctx.Err() == nil {
 			err = unreachable(c.base, err)

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/flotilla-ipfs/flotilla/internal/logging"
 )
@@ -24,6 +25,9 @@ type Env struct {
 	// IsTerminal says whether Stdin, Stdout or Stderr is a terminal; nil
 	// looks at the file's mode. Tests set it to see the terminal's side.
 	IsTerminal func(stream any) bool
+	// AnswerWait, when set, replaces defaultAnswerWait, so that tests of a
+	// peer that answers nothing take seconds.
+	AnswerWait time.Duration
 }
 
 func (e Env) terminal(stream any) bool {
