@@ -24,7 +24,10 @@ func (t *Tracker) recordPinIntent(c cid.Cid, pinned, held bool, pc *progressCoun
 		wasQueued = known && queuedStatus(cur.Status)
 		// Allocated here, a protected upload's pin is simply the cluster's.
 		cur.Protected = false
-		cur.Error, cur.Timestamp = "", now
+		cur.Error = ""
+		if cur.AttemptCount == 0 {
+			cur.Timestamp = now // a retry is pinning since its failures began
+		}
 		switch {
 		case held:
 			// If Flotilla did not pin it, a user did: remember that, so
@@ -32,7 +35,7 @@ func (t *Tracker) recordPinIntent(c cid.Cid, pinned, held bool, pc *progressCoun
 			if !cur.Managed {
 				cur.Preexisting = true
 			}
-			cur.Status = storage.StatusPinned
+			cur.Status, cur.AttemptCount, cur.Timestamp = storage.StatusPinned, 0, now
 			st = *cur
 			return storage.PutStatus
 		case !pinned:

@@ -100,6 +100,45 @@ func TestFailedPinKeepsRetryingAtTheCappedBackoff(t *testing.T) {
 	})
 }
 
+// A pin that keeps failing says since when (the CLI's SINCE): its retries,
+// each through pinning and back to pin_error, leave its timestamp at its
+// first failure while the attempts add up; pinned at last, it is pinned
+// since then.
+func TestAFailingPinIsInErrorSinceItsFirstFailure(t *testing.T) {
+	cfg := testConfig()
+	cfg.MaxRetries, cfg.RetryBackoff = 1, 20*time.Millisecond
+	f := newFixture(t, cfg)
+	f.kubo.SetOffline(true)
+	c := testCid(1)
+	f.pin(here(c))
+	if err := f.waitPinned(c, nil); err == nil {
+		t.Fatal("pin with the content offline succeeded")
+	}
+	var first storage.LocalStatus
+	eventually(t, "the first failure recorded", func() bool {
+		first, _ = f.localStatus(c)
+		return first.Status == storage.StatusPinError && first.AttemptCount == 1
+	})
+	var later storage.LocalStatus
+	eventually(t, "two retries failed", func() bool {
+		later, _ = f.localStatus(c)
+		return later.Status == storage.StatusPinError && later.AttemptCount >= 3
+	})
+	if !later.Timestamp.Equal(first.Timestamp) {
+		t.Fatalf("after %d attempts in error since %v; the first failure was at %v", later.AttemptCount, later.Timestamp, first.Timestamp)
+	}
+	f.kubo.SetOffline(false)
+	f.kubo.AddBlock(c)
+	var pinned storage.LocalStatus
+	eventually(t, "the retry that pins it", func() bool {
+		pinned, _ = f.localStatus(c)
+		return pinned.Status == storage.StatusPinned
+	})
+	if !pinned.Timestamp.After(later.Timestamp) {
+		t.Fatalf("pinned since %v, not after its first failure %v", pinned.Timestamp, later.Timestamp)
+	}
+}
+
 func TestRecoverQueuesAFailedPinAgain(t *testing.T) {
 	cfg := testConfig()
 	cfg.RetryBackoff = time.Hour // no retry on its own during the test

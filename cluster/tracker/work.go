@@ -64,7 +64,11 @@ func (t *Tracker) put(st storage.LocalStatus, c cid.Cid, drop bool) {
 	if drop {
 		err = t.writes().Delete(c)
 	} else {
-		st.Timestamp = time.Now().UTC()
+		// A record in a run of failed attempts keeps the time the run
+		// began (failed): its retries do not move it.
+		if st.AttemptCount == 0 {
+			st.Timestamp = time.Now().UTC()
+		}
 		err = t.writes().Put(st)
 	}
 	if err != nil {
@@ -95,9 +99,15 @@ func (t *Tracker) writes() storage.PatientWrites {
 }
 
 // failed records a failed attempt (status is pin_error or unpin_error) and
-// when it is due to be tried again.
+// when it is due to be tried again. The record's Timestamp is when the run
+// of failures began, which the retries in between (pinning, failing again)
+// do not move: the operator must tell a pin failing for days from one that
+// failed a minute ago, and the record's format has no other field for it.
 func (t *Tracker) failed(st storage.LocalStatus, status storage.TrackerStatus, err error) {
 	st.Status, st.Error = status, err.Error()
+	if st.AttemptCount == 0 {
+		st.Timestamp = time.Now().UTC()
+	}
 	st.AttemptCount++
 	wait := t.retryDelay(st.AttemptCount)
 	st.RetryAt = time.Now().Add(wait).UTC()
