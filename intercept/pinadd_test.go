@@ -12,7 +12,10 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/ipfs/go-cid"
 
@@ -150,8 +153,47 @@ func TestPinAddReplicationAndOrder(t *testing.T) {
 		}
 	}
 	calls := f.Calls()
-	if calls[0] != "pin "+a.String()+" recursive" || calls[1] != "pin "+b.String()+" recursive" {
+	if !sameSet(calls[:2], []string{"pin " + a.String() + " recursive", "pin " + b.String() + " recursive"}) {
 		t.Errorf("calls %v", calls)
+	}
+}
+
+// sameSet reports whether got and want hold the same strings, in any order:
+// the commits of one command go out together.
+func sameSet(got, want []string) bool {
+	return len(got) == len(want) && !slices.ContainsFunc(want, func(w string) bool { return !slices.Contains(got, w) })
+}
+
+// The arguments of one pin add are committed together, not one round
+// through Raft after another: the node's group commit then takes them into
+// few log entries (a thousand CIDs took a thousand entries, one at a time).
+func TestPinAddCommitsItsArgumentsTogether(t *testing.T) {
+	f := newFakeCluster()
+	const n = 8
+	var inFlight sync.WaitGroup
+	inFlight.Add(n)
+	together := make(chan struct{})
+	go func() { inFlight.Wait(); close(together) }()
+	var alone atomic.Bool
+	f.OnPin(func(storage.Pin) {
+		inFlight.Done()
+		select {
+		case <-together:
+		case <-time.After(2 * time.Second):
+			alone.Store(true)
+		}
+	})
+	h := newTestHandlers(t, f, nil, "", false)
+	q := ""
+	for i := range n {
+		q += "&arg=" + testCid(i).String()
+	}
+	res := post(t, h, "/api/v0/pin/add?"+q[1:], nil)
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d: %s", res.StatusCode, readBody(t, res))
+	}
+	if alone.Load() {
+		t.Fatalf("the %d pins were not committed together", n)
 	}
 }
 

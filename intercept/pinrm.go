@@ -7,6 +7,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -24,42 +26,70 @@ func textPinRm(_ options, w io.Writer, v any) error {
 	return nil
 }
 
-// runPinRm removes each argument's cluster pin in order; the first failure
-// aborts and the earlier ones stay removed, as in Kubo. recursive=false
-// removes only direct pins, so it looks at the pin first (a concurrent
-// re-pin between the look and the removal wins the race; Kubo holds a lock
-// there, a cluster cannot). In "pinned" mode it then waits until this
-// peer's IPFS node has dropped the removed pins, as Kubo's pin rm returns
-// when the pin is gone: a repo gc right after it collects the blocks.
+// runPinRm removes each argument's cluster pin; the first argument that
+// fails to resolve, or is not pinned as asked, aborts and the earlier ones
+// are removed, as in Kubo. The removals are committed at once, so that the
+// node's group commit takes them into few log entries (see pinMany).
+// recursive=false removes only direct pins, so it looks at the pin first
+// (a concurrent re-pin between the look and the removal wins the race;
+// Kubo holds a lock there, a cluster cannot). In "pinned" mode it then
+// waits until this peer's IPFS node has dropped the removed pins, as Kubo's
+// pin rm returns when the pin is gone: a repo gc right after it collects
+// the blocks.
 func runPinRm(c *call) error {
 	recursive := c.opts.flag("recursive", true)
-	pins := make([]string, 0, len(c.args))
-	removed := make([]storage.Pin, 0, len(c.args))
+	cids := make([]cid.Cid, 0, len(c.args))
+	var stop error
 	for _, arg := range c.args {
-		ci, err := c.h.resolve(c.ctx, arg)
+		ci, err := c.resolveForUnpin(arg, recursive)
 		if err != nil {
-			return err
+			stop = err
+			break
 		}
-		if !recursive {
-			cur, err := c.h.cluster.Get(c.ctx, ci)
-			if err != nil {
-				return kuboErr(opUnpin, arg, err)
-			}
-			if cur.Mode == storage.Recursive {
-				return errPinnedRecursively(ci)
-			}
-		}
-		was, err := c.h.cluster.Unpin(c.ctx, ci)
+		cids = append(cids, ci)
+	}
+	uniq, argOf := distinct(cids, c.args)
+	removed := make([]storage.Pin, len(uniq))
+	err := commitEach(c.ctx, uniq, func(ctx context.Context, i int, ci cid.Cid) error {
+		was, err := c.h.cluster.Unpin(ctx, ci)
 		if err != nil {
-			return kuboErr(opUnpin, arg, err)
+			return kuboErr(opUnpin, argOf[ci], err)
 		}
-		removed = append(removed, was)
-		pins = append(pins, c.enc.Encode(ci))
+		removed[i] = was
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if stop != nil {
+		return stop
 	}
 	if err := c.h.waitUnpinned(c.ctx, removed); err != nil {
 		return err
 	}
+	pins := make([]string, len(cids))
+	for i, ci := range cids {
+		pins[i] = c.enc.Encode(ci)
+	}
 	return c.out.once(pinsOutput{Pins: pins})
+}
+
+// resolveForUnpin resolves arg, which must be pinned (directly, with
+// recursive false): an argument that is not stops the command there, as in
+// Kubo, before the removals go out together.
+func (c *call) resolveForUnpin(arg string, recursive bool) (cid.Cid, error) {
+	ci, err := c.h.resolve(c.ctx, arg)
+	if err != nil {
+		return ci, err
+	}
+	cur, err := c.h.cluster.Get(c.ctx, ci)
+	if err != nil {
+		return cid.Undef, kuboErr(opUnpin, arg, err)
+	}
+	if !recursive && cur.Mode == storage.Recursive {
+		return cid.Undef, errPinnedRecursively(ci)
+	}
+	return ci, nil
 }
 
 // waitUnpinned waits for every removed pin concurrently, when the operator

@@ -41,9 +41,17 @@ func TestPinRmStopsAtFirstFailure(t *testing.T) {
 	if res.StatusCode != 500 {
 		t.Fatalf("status %d", res.StatusCode)
 	}
-	want := []string{"unpin " + a.String(), "unpin " + b.String()}
+	// b, not pinned, stops the command before anything is removed after
+	// it: the third argument, a again, is not removed twice.
+	want := []string{"unpin " + a.String()}
 	if got := f.Calls(); !slices.Equal(got, want) {
 		t.Errorf("calls %v, want %v", got, want)
+	}
+	c := testCid(3)
+	f.Put(recursivePin(a, ""), recursivePin(c, ""))
+	post(t, h, "/api/v0/pin/rm?arg="+a.String()+"&arg="+b.String()+"&arg="+c.String(), nil)
+	if _, ok := f.Stored(c); !ok {
+		t.Error("an argument after one not pinned was unpinned; Kubo stops at the first failure")
 	}
 	res = post(t, h, "/api/v0/pin/rm", nil)
 	if body := readBody(t, res); res.StatusCode != 400 || body != "argument \"ipfs-path\" is required\n" {

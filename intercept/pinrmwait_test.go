@@ -48,7 +48,7 @@ func TestPinRmWaitsUntilUnpinned(t *testing.T) {
 	}
 	calls := f.Calls()
 	want := []string{"unpin " + a.String(), "unpin " + b.String()}
-	if !slices.Equal(calls[:2], want) || len(calls) != 4 {
+	if !sameSet(calls[:2], want) || len(calls) != 4 {
 		t.Errorf("calls %v: want the unpins first, then two waits", calls)
 	}
 	if len(waited) != 2 || (waited[0].Name != "x" && waited[1].Name != "x") {
