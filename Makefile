@@ -46,6 +46,8 @@ test-unit:
 # then against three real flotilla daemons in front of real Kubos, network
 # partitions between them included (Linux network namespaces: run it as
 # root, with iproute2's ip; FLOTILLA_NEMESIS_PARTITIONS=0 leaves them out),
+# and power cuts that lose every write not fsynced (FUSE, as root;
+# FLOTILLA_NEMESIS_POWERCUTS=0 leaves them out; make test cuts power too),
 # each run's seed printed so that a failure replays (docs/reliability.md).
 robustness: build kubo
 	FLOTILLA_ROBUSTNESS=long $(GO) test -race -count=1 -v -timeout 60m -run TestRobustness ./internal/robustness/
