@@ -319,14 +319,15 @@ func usageError(g *globals, format string, args ...any) error {
 	return errUsage
 }
 
-// printJSON writes one API object on one line, as --json promises.
+// printJSON writes one API object on one line, as --json promises, with
+// no rune a terminal would obey (see jsonPrintable).
 func printJSON(w io.Writer, raw json.RawMessage) error {
 	var b bytes.Buffer
 	if err := json.Compact(&b, raw); err != nil {
 		return err
 	}
 	b.WriteByte('\n')
-	_, err := w.Write(b.Bytes())
+	_, err := w.Write(jsonPrintable(b.Bytes()))
 	return err
 }
 

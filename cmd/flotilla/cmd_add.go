@@ -101,7 +101,7 @@ func (cmd *addCommand) Run(ctx context.Context, args []string) error {
 		if cmd.json {
 			return printJSON(g.env.Stdout, raw)
 		}
-		_, err := fmt.Fprintf(g.env.Stdout, "added %s %s\n", *out.Cid, out.Name)
+		_, err := fmt.Fprintf(g.env.Stdout, "added %s %s\n", cleanCell(*out.Cid), cleanCell(out.Name))
 		return err
 	}))
 	if err != nil || !cmd.wait.waiting() || cmd.noPin {

@@ -94,7 +94,7 @@ func (cmd *healthMetricsCommand) Run(ctx context.Context, args []string) error {
 		}
 		slices.Sort(names)
 		for _, n := range names {
-			fmt.Fprintln(g.env.Stdout, n)
+			fmt.Fprintln(g.env.Stdout, cleanCell(n))
 		}
 		return nil
 	}

@@ -115,9 +115,10 @@ func Run(ctx context.Context, args []string, env Env) int {
 		}
 		var failed *commandFailed
 		if errors.As(err, &failed) {
-			fmt.Fprintf(env.Stderr, "flotilla %v\n", failed)
+			fmt.Fprintf(env.Stderr, "flotilla %s\n", printable(failed.Error()))
 		} else {
-			fmt.Fprintf(env.Stderr, "flotilla %s: %v\n", name, err)
+			// The message may carry the API's text: a pin's name, a peer's error.
+			fmt.Fprintf(env.Stderr, "flotilla %s: %s\n", name, printable(err.Error()))
 		}
 		return 1
 	}

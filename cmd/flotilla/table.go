@@ -64,14 +64,16 @@ func (t *table) flush() error {
 	return t.err
 }
 
-// cleanCell keeps user text (pin names, errors) from breaking the layout.
+// cleanCell keeps user text (pin names, errors) from breaking the layout
+// or commanding the terminal: every table, and every line of the API's
+// text, is printed through it.
 func cleanCell(s string) string {
-	return strings.Map(func(r rune) rune {
+	return printable(strings.Map(func(r rune) rune {
 		if r == '\t' || r == '\n' || r == '\r' {
 			return ' '
 		}
 		return r
-	}, s)
+	}, s))
 }
 
 func formatTime(t time.Time) string {

@@ -208,6 +208,7 @@ func (p *progress) show(line string) {
 	if p.quiet || line == p.last {
 		return
 	}
+	line = cleanCell(line)
 	p.last = line
 	if p.tty {
 		// Carriage return and erase-line: one line, updated in place.
