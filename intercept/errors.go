@@ -90,16 +90,6 @@ func errInvalidType(t string) error {
 	return fmt.Errorf("invalid type '%s', must be one of {direct, indirect, recursive, all}", t)
 }
 
-// maxPinNameBytes is Kubo's cmdutils.MaxPinNameBytes.
-const maxPinNameBytes = 255
-
-func validatePinName(name string) error {
-	if len(name) > maxPinNameBytes {
-		return fmt.Errorf("pin name is %d bytes (max %d bytes)", len(name), maxPinNameBytes)
-	}
-	return nil
-}
-
 func errArgRequired(name string) error {
 	return usageError(fmt.Sprintf("argument %q is required", name))
 }

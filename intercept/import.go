@@ -202,7 +202,7 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 	if spec.name != nil {
 		run.tmpl.Name = spec.name(opts)
 		// Kubo validates pin-name before it adds anything.
-		if err := validatePinName(run.tmpl.Name); err != nil {
+		if err := storage.ValidatePinName(run.tmpl.Name); err != nil {
 			fail(err.Error())
 			return
 		}

@@ -39,7 +39,7 @@ func textPinAdd(o options, w io.Writer, v any) error {
 // because Kubo's promise is that content is pinned when pin add returns.
 func runPinAdd(c *call) error {
 	name := c.opts.str("name")
-	if err := validatePinName(name); err != nil {
+	if err := storage.ValidatePinName(name); err != nil {
 		return err
 	}
 	tmpl := storage.Pin{Name: name, Mode: storage.Recursive}

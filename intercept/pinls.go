@@ -37,7 +37,7 @@ func runPinLs(c *call) error {
 		typ = c.opts.str("type")
 	}
 	filter := c.opts.str("name")
-	if err := validatePinName(filter); err != nil {
+	if err := storage.ValidatePinName(filter); err != nil {
 		return err
 	}
 	switch typ {

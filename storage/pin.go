@@ -48,6 +48,21 @@ func (m Mode) MaxDepth() int {
 	return -1
 }
 
+// MaxPinName bounds a pin's name: 255 bytes, Kubo's
+// cmdutils.MaxPinNameBytes, on the proxy and the admin API
+// (ValidatePinName), so that the proxy lists no name Kubo itself would
+// refuse; and 255 characters on the Pinning Service API, whose spec counts
+// characters (maxLength) and whose clients send names of that many.
+const MaxPinName = 255
+
+// ValidatePinName refuses a name over MaxPinName bytes, with Kubo's message.
+func ValidatePinName(name string) error {
+	if len(name) > MaxPinName {
+		return fmt.Errorf("pin name is %d bytes (max %d bytes)", len(name), MaxPinName)
+	}
+	return nil
+}
+
 // Pin is one entry of the cluster pinset. Everything non-deterministic about
 // it (allocations, timestamp) is decided before it is committed, so that every
 // peer applies exactly the same value.

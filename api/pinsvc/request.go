@@ -18,7 +18,7 @@ import (
 
 // The spec's limits on a Pin.
 const (
-	maxName    = 255
+	maxName    = storage.MaxPinName // characters, as the spec counts
 	maxMeta    = 1000
 	maxOrigins = 20
 )

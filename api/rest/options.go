@@ -23,6 +23,9 @@ const metaPrefix = "meta-"
 func pinOptionsFromQuery(q url.Values, now time.Time) (storage.Pin, error) {
 	var p storage.Pin
 	p.Name = q.Get("name")
+	if err := storage.ValidatePinName(p.Name); err != nil {
+		return p, errBadRequest(err.Error())
+	}
 
 	mode, err := storage.ParseMode(q.Get("mode"))
 	if err != nil {

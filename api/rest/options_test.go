@@ -31,6 +31,8 @@ func TestPinOptionsFromQuery(t *testing.T) {
 			want: storage.Pin{Name: "foo", Mode: storage.Direct}},
 		{name: "recursive mode", query: "mode=recursive", want: storage.Pin{Mode: storage.Recursive}},
 		{name: "unknown mode", query: "mode=deep", wantErr: "parameter mode invalid"},
+		{name: "name of 255 bytes", query: "name=" + strings.Repeat("a", 255), want: storage.Pin{Name: strings.Repeat("a", 255)}},
+		{name: "name over 255 bytes", query: "name=" + strings.Repeat("a", 300), wantErr: "pin name is 300 bytes (max 255 bytes)"},
 		{name: "replication sets both", query: "replication=3",
 			want: storage.Pin{ReplicationFactorMin: 3, ReplicationFactorMax: 3}},
 		{name: "replication wins over min and max", query: "replication=2&replication-min=1&replication-max=5",

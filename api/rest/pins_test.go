@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/flotilla-ipfs/flotilla/alloc"
@@ -52,6 +53,12 @@ func TestPinErrors(t *testing.T) {
 	c := testCid(t, "a").String()
 	e.do(http.MethodPost, "/pins/notacid", nil).wantError(t, http.StatusBadRequest, "error decoding Cid")
 	e.do(http.MethodPost, "/pins/"+c+"?replication=x", nil).wantError(t, http.StatusBadRequest, "parameter replication invalid")
+	// Kubo's bound on a pin name, as the proxy and pin/ls hold it: a
+	// longer one would come back from the proxy's pin/ls as no Kubo could.
+	e.do(http.MethodPost, "/pins/"+c+"?name="+strings.Repeat("a", 256), nil).
+		wantError(t, http.StatusBadRequest, "pin name is 256 bytes (max 255 bytes)")
+	e.do(http.MethodPost, "/pins/ipfs/"+c+"?name="+strings.Repeat("é", 128), nil).
+		wantError(t, http.StatusBadRequest, "pin name is 256 bytes (max 255 bytes)")
 	e.do(http.MethodPost, "/pins/"+c+"?replication=9", nil).
 		wantError(t, http.StatusInternalServerError, "not enough peers to allocate CID. Needed at least: 9")
 	e.fc.FailPin(types.ErrNoLeader)
