@@ -29,7 +29,7 @@ type noAnswerError struct {
 }
 
 func (e *noAnswerError) Error() string {
-	return fmt.Sprintf("the flotilla API at %s did not answer in %s, nor GET /version: the peer is hung or stopped (its connection opened, but nothing answers); set --timeout to wait longer", e.api, e.waited)
+	return fmt.Sprintf("the flotilla API at %s did not answer in %s, nor GET /version: the peer is hung or stopped (its connection opened, but nothing answers); set --timeout to wait longer", e.api.Redacted(), e.waited)
 }
 
 // send does req, ending it with a *noAnswerError when the peer answers

@@ -93,6 +93,10 @@ func (cmd *clientCommand) connect(ctx context.Context) (*apiClient, context.Cont
 			return nil, nil, usageError(cmd.g, "--basic-auth wants user:password")
 		}
 		c.user, c.pass = user, pass
+	} else if base.User != nil {
+		// http://user:password@host, as curl and ipfs-cluster-ctl take it.
+		c.user = base.User.Username()
+		c.pass, _ = base.User.Password()
 	}
 	cmd.cancel = func() {}
 	if cmd.timeout > 0 {
@@ -132,10 +136,15 @@ func parseAPIAddr(s string) (*url.URL, error) {
 	}
 	u, err := url.Parse(s)
 	if err != nil {
-		return nil, err
+		// url.Error quotes the whole URL, a password in it included.
+		var uerr *url.Error
+		if errors.As(err, &uerr) {
+			err = uerr.Err
+		}
+		return nil, fmt.Errorf("not a URL: %w", err)
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, fmt.Errorf("%q is not an http(s) URL", s)
+		return nil, fmt.Errorf("%q is not an http(s) URL", u.Redacted())
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	return u, nil
@@ -143,6 +152,8 @@ func parseAPIAddr(s string) (*url.URL, error) {
 
 // apiClient is a small client for the admin REST API.
 type apiClient struct {
+	// base is the API's URL as given, with any user:password in it:
+	// messages print base.Redacted(), never base itself.
 	base       *url.URL
 	http       *http.Client
 	user, pass string
@@ -175,7 +186,7 @@ type unreachableError struct {
 }
 
 func (e *unreachableError) Error() string {
-	return fmt.Sprintf("cannot reach the flotilla API at %s: %s (is the daemon running? set --api or FLOTILLA_API to reach another address)", e.api, e.reason)
+	return fmt.Sprintf("cannot reach the flotilla API at %s: %s (is the daemon running? set --api or FLOTILLA_API to reach another address)", e.api.Redacted(), e.reason)
 }
 
 func (e *unreachableError) Unwrap() error { return e.err }
@@ -215,6 +226,9 @@ func (c *apiClient) newRequest(ctx context.Context, r request) (*http.Request, e
 		return nil, err
 	}
 	u.RawQuery = r.query.Encode()
+	// The credentials are the ones connect chose: Go's client would send
+	// the URL's user:password when nothing else is set, and print it.
+	u.User = nil
 	req, err := http.NewRequestWithContext(ctx, r.method, u.String(), r.body)
 	if err != nil {
 		return nil, err
