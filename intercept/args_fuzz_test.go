@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -134,11 +135,42 @@ func FuzzStdinArgs(f *testing.F) {
 // not by its bytes alone: 16 bytes of string header each.
 func TestStdinArgsOfBareNewlinesAreBounded(t *testing.T) {
 	lines := maxStdinArgs/argOverhead + 1
-	if _, err := readArgLines(strings.NewReader(strings.Repeat("\n", lines))); err == nil {
+	if _, err := readArgLines(strings.NewReader(strings.Repeat("\n", lines)), nil); err == nil {
 		t.Fatalf("%d empty arguments (%d MiB of string headers) were read into memory", lines, lines*argOverhead>>20)
 	}
 	cids := strings.Repeat("bafkreignezrbkttno2zlfojoodamvq6m6u2ptn2oww4jqgpmkciihuakka\n", 1000)
-	if args, err := readArgLines(strings.NewReader(cids)); err != nil || len(args) != 1000 {
+	if args, err := readArgLines(strings.NewReader(cids), nil); err != nil || len(args) != 1000 {
 		t.Fatalf("a thousand CIDs: %d, %v", len(args), err)
+	}
+}
+
+// The bound is on memory, as maxStdinArgs says: a body of arguments that
+// costs the limit by its count (bytes, and argOverhead each) allocates no
+// more than 1.1 times the limit while it is parsed, whatever the length of
+// its lines, and one line more is refused. Reading a line at a time cost
+// about 100 bytes per short argument, so a body under the old count of 16
+// allocated over five times the limit.
+func TestStdinArgsAtTheLimitAllocateAboutTheLimit(t *testing.T) {
+	for _, line := range []string{"\n", "x\n", testCid(1).String() + "\n"} {
+		n := maxStdinArgs / (len(line) + argOverhead)
+		text := strings.Repeat(line, n)
+		body, ct := cliStdinBody(t, text)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		args, err := positionalArgs(argsRequest("", ct, body.Bytes()), nil, nil, true)
+		runtime.ReadMemStats(&after)
+		if err != nil || len(args) != n {
+			t.Fatalf("%d lines of %q: %d args, %v", n, line, len(args), err)
+		}
+		allocated := after.TotalAlloc - before.TotalAlloc
+		if limit := uint64(maxStdinArgs * 11 / 10); allocated > limit {
+			t.Errorf("%d lines of %q (%d MiB) allocated %d MiB to parse, %.1f times the bound of %d MiB (%.0f bytes per argument)",
+				n, line, len(text)>>20, allocated>>20, float64(allocated)/maxStdinArgs, maxStdinArgs>>20, float64(allocated)/float64(n))
+		}
+		body, ct = cliStdinBody(t, text+line)
+		if _, err := positionalArgs(argsRequest("", ct, body.Bytes()), nil, nil, true); err == nil {
+			t.Errorf("%d lines of %q, one over the bound, were taken", n+1, line)
+		}
 	}
 }
