@@ -205,3 +205,29 @@ func TestCORS(t *testing.T) {
 		t.Errorf("other origin allowed: %v", r.header)
 	}
 }
+
+// With only origins configured, as the daemon configures it, a page of an
+// allowed origin may send credentials and JSON with every method the
+// routes use; a page of another origin learns nothing.
+func TestCORSPreflightsOfAllowedOriginsPass(t *testing.T) {
+	e := newEnv(t, Config{
+		CORS: CORSConfig{AllowedOrigins: []string{"https://ui.example"}},
+		Auth: AuthConfig{Users: map[string]string{"alice": "s3cret"}},
+	})
+	for _, method := range []string{http.MethodGet, http.MethodPost, http.MethodDelete} {
+		r := e.do(http.MethodOptions, "/pins/x", nil, "Origin", "https://ui.example",
+			"Access-Control-Request-Method", method, "Access-Control-Request-Headers", "authorization,content-type")
+		if r.header.Get("Access-Control-Allow-Origin") != "https://ui.example" ||
+			!strings.Contains(r.header.Get("Access-Control-Allow-Methods"), method) ||
+			!strings.Contains(strings.ToLower(r.header.Get("Access-Control-Allow-Headers")), "authorization") {
+			t.Errorf("preflight of %s: %d %v", method, r.status, r.header)
+		}
+		r = e.do(http.MethodOptions, "/pins/x", nil, "Origin", "https://evil.example",
+			"Access-Control-Request-Method", method, "Access-Control-Request-Headers", "authorization")
+		for k := range r.header {
+			if strings.HasPrefix(k, "Access-Control-Allow-") {
+				t.Errorf("preflight of %s from another origin got %s", method, k)
+			}
+		}
+	}
+}

@@ -9,12 +9,14 @@ import (
 
 // CORSConfig lets browsers on other origins call the API. It is off unless
 // AllowedOrigins is set: an admin API should not be reachable from any web
-// page by default. The other fields take ipfs-cluster's defaults when
-// empty.
+// page by default. Unlike ipfs-cluster's, whose defaults (GET, no request
+// headers) follow from allowing every origin by default, the defaults let
+// the pages of the origins an operator listed use the whole API: its
+// methods, and credentials and JSON bodies.
 type CORSConfig struct {
 	AllowedOrigins   []string      // api.cors_allowed_origins, e.g. ["https://ui.example"] or ["*"]
-	AllowedMethods   []string      // api.cors_allowed_methods; default GET
-	AllowedHeaders   []string      // api.cors_allowed_headers
+	AllowedMethods   []string      // default the methods of the API's routes
+	AllowedHeaders   []string      // default Authorization and Content-Type
 	ExposedHeaders   []string      // api.cors_exposed_headers; default the stream headers
 	AllowCredentials bool          // api.cors_allow_credentials
 	MaxAge           time.Duration // api.cors_max_age
@@ -26,7 +28,11 @@ func newCORS(cfg CORSConfig, next http.Handler) http.Handler {
 	}
 	methods := cfg.AllowedMethods
 	if len(methods) == 0 {
-		methods = []string{http.MethodGet}
+		methods = []string{http.MethodGet, http.MethodHead, http.MethodPost, http.MethodDelete}
+	}
+	headers := cfg.AllowedHeaders
+	if len(headers) == 0 {
+		headers = []string{"Authorization", "Content-Type"}
 	}
 	exposed := cfg.ExposedHeaders
 	if len(exposed) == 0 {
@@ -35,7 +41,7 @@ func newCORS(cfg CORSConfig, next http.Handler) http.Handler {
 	return cors.New(cors.Options{
 		AllowedOrigins:   cfg.AllowedOrigins,
 		AllowedMethods:   methods,
-		AllowedHeaders:   cfg.AllowedHeaders,
+		AllowedHeaders:   headers,
 		ExposedHeaders:   exposed,
 		AllowCredentials: cfg.AllowCredentials,
 		MaxAge:           int(cfg.MaxAge / time.Second),

@@ -25,7 +25,9 @@
 //     ipfs-cluster's) the API refuses with 403 a request a browser sends for
 //     an origin not in api.cors_allowed_origins, and, when it listens on
 //     loopback, a Host that is not loopback or in api.allowed_hosts (DNS
-//     rebinding). See docs/security.md.
+//     rebinding). See docs/security.md. The origins listed may use every
+//     method of the routes and send Authorization and Content-Type;
+//     ipfs-cluster's defaults allow GET alone, with no such header.
 //   - GET /pins streams as it goes, merging each peer's statuses, which
 //     the peers stream in CID order, with the pinset, instead of gathering
 //     the whole pinset first (cids= asks the peers about its CIDs in one
