@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// GET /health answers without a token, as ipfs-cluster's pinning service
+// GET /health (and HEAD, a prober's GET) answers without a token, as ipfs-cluster's pinning service
 // and the admin API do, 204 when the peer is ready and 503 with the reason
 // when not; the rest of the API, /health's other methods included, still
 // wants the token, and the browser guard still runs first.
@@ -20,8 +20,10 @@ func TestHealthIsOpenAndTellsReadiness(t *testing.T) {
 	}
 	ready = nil
 	for _, hdr := range [][]string{nil, {"Authorization", "Bearer s3cret"}, {"Authorization", "Bearer wrong"}} {
-		if r := a.raw("GET", "/health", "", hdr...); r.code != http.StatusNoContent || len(r.body) != 0 {
-			t.Errorf("GET /health with %v: %d %s, want 204 and no body", hdr, r.code, r.body)
+		for _, method := range []string{"GET", "HEAD"} {
+			if r := a.raw(method, "/health", "", hdr...); r.code != http.StatusNoContent || len(r.body) != 0 {
+				t.Errorf("%s /health with %v: %d %s, want 204 and no body", method, hdr, r.code, r.body)
+			}
 		}
 	}
 	a.raw("POST", "/health", "").failure(t, http.StatusUnauthorized, "UNAUTHORIZED")

@@ -97,6 +97,7 @@ func New(c Cluster, cfg Config) http.Handler {
 	r.Post("/pins/{requestid}", s.replace)
 	r.Delete("/pins/{requestid}", s.remove)
 	r.Get("/health", s.health)
+	r.Head("/health", s.health)
 	guard := httpguard.New(httpguard.Config{Origins: cfg.AllowedOrigins, Hosts: cfg.AllowedHosts, ListenAddr: cfg.ListenAddr})
 	return guard.Handler(withCORS(cfg.AllowedOrigins, r), s.fail)
 }
@@ -116,12 +117,13 @@ func withCORS(origins []string, next http.Handler) http.Handler {
 }
 
 // authenticate checks the bearer token on every route, as the spec's global
-// security requirement asks, before anything else is parsed. GET /health
-// is open, as on ipfs-cluster's pinning service and the admin API, so that
-// a load balancer or orchestrator probes it without a token.
+// security requirement asks, before anything else is parsed. GET (and HEAD)
+// /health is open, as on ipfs-cluster's pinning service and the admin API,
+// so that a load balancer or orchestrator probes it without a token.
 func (s *server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(s.tokens) == 0 || (r.Method == http.MethodGet && r.URL.Path == "/health") {
+		probe := r.Method == http.MethodGet || r.Method == http.MethodHead
+		if len(s.tokens) == 0 || (probe && r.URL.Path == "/health") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -151,7 +153,7 @@ func (s *server) validToken(token string) bool {
 	return ok == 1
 }
 
-// health is GET /health: 204 when the peer can serve, else 503 and why.
+// health is GET and HEAD /health: 204 when the peer can serve, else 503 and why.
 // It does not log as s.fail does: a probe polls a starting peer often.
 func (s *server) health(w http.ResponseWriter, _ *http.Request) {
 	if err := s.ready(); err != nil {

@@ -60,14 +60,14 @@ func principalOf(r *http.Request) principal {
 }
 
 // middleware checks credentials with ipfs-cluster's answers and headers.
-// OPTIONS (CORS preflights) and GET /health pass without.
+// OPTIONS (CORS preflights) and GET and HEAD /health pass without.
 func (a *authenticator) middleware(next http.Handler) http.Handler {
 	if !a.enabled() {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodOptions ||
-			(r.Method == http.MethodGet && strings.TrimSuffix(r.URL.Path, "/") == "/health") {
+			(isRead(r.Method) && strings.TrimSuffix(r.URL.Path, "/") == "/health") {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -98,6 +98,9 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 	})
 }
+
+// isRead is GET or HEAD, which a prober may send alike.
+func isRead(method string) bool { return method == http.MethodGet || method == http.MethodHead }
 
 func bearerToken(h string) (string, bool) {
 	const prefix = "Bearer "

@@ -55,6 +55,12 @@ func TestAuthRefusals(t *testing.T) {
 func TestAuthBypassAndAcceptance(t *testing.T) {
 	e, _ := authEnv(t, nil)
 	e.get("/health").wantStatus(t, http.StatusNoContent)
+	// A prober's HEAD is a GET without the body, with or without credentials.
+	for _, hdr := range [][]string{nil, {"Authorization", basic("alice", "s3cret")}} {
+		if r := e.do(http.MethodHead, "/health", nil, hdr...); r.status != http.StatusNoContent || len(r.body) != 0 {
+			t.Errorf("HEAD /health with %v: %d %s, want 204 and no body", hdr, r.status, r.body)
+		}
+	}
 	// OPTIONS passes auth; without CORS the router answers it.
 	if r := e.do(http.MethodOptions, "/id", nil); r.status == http.StatusUnauthorized {
 		t.Errorf("OPTIONS refused: %d", r.status)

@@ -192,6 +192,7 @@ func (a *API) routes(r chi.Router) {
 	r.Get("/ui/pins", a.pinPage)
 	r.Get("/ui/{name}", a.asset)
 	r.Get("/health", a.health)
+	r.Head("/health", a.health)
 	r.Get("/id", a.id)
 	r.Get("/version", a.version)
 	r.Get("/peers", a.peers)
