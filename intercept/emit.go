@@ -171,7 +171,7 @@ func KuboErrorJSON(msg string) []byte {
 // clients decode them like any Kubo error.
 func WriteError(w http.ResponseWriter, r *http.Request, msg string) {
 	text := strings.EqualFold(requestEncoding(r), encodingText)
-	writeErrorBody(w, text, fallbackServer, msg)
+	writeErrorBody(w, text, fallbackServer(), msg)
 }
 
 // requestEncoding reads encoding/enc without failing: for error answers only.

@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/internal/fakecluster"
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -139,13 +140,13 @@ func headerDump(h http.Header) string {
 }
 
 // kuboHeaders is what every JSON command answer of Kubo carries, with our
-// fallback Server header.
+// fallback Server header: the version `flotilla version` prints.
 func kuboHeaders(extra ...string) string {
 	lines := []string{
 		"Access-Control-Allow-Headers: X-Stream-Output, X-Chunked-Output, X-Content-Length",
 		"Access-Control-Expose-Headers: X-Stream-Output, X-Chunked-Output, X-Content-Length",
 		"Content-Type: application/json",
-		"Server: " + fallbackServer,
+		"Server: flotilla/" + version.Version,
 		"Trailer: X-Stream-Error",
 		"Vary: Origin",
 	}

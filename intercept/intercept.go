@@ -21,6 +21,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/flotilla-ipfs/flotilla/internal/forward"
+	"github.com/flotilla-ipfs/flotilla/internal/version"
 	"github.com/flotilla-ipfs/flotilla/storage"
 	"github.com/flotilla-ipfs/flotilla/types"
 )
@@ -86,9 +87,9 @@ type Options struct {
 }
 
 // fallbackServer is the Server header of intercepted answers until an
-// upstream answer has shown the real one. Kubo always sends Server; a fixed
-// value is better than inventing a Kubo version.
-const fallbackServer = "flotilla/0.1.0-dev"
+// upstream answer has shown the real one. Kubo always sends Server; our own
+// name and version are better than inventing a Kubo version.
+func fallbackServer() string { return "flotilla/" + version.Version }
 
 // progressInterval is Kubo's pin add progress tick.
 const progressInterval = 500 * time.Millisecond
@@ -134,7 +135,7 @@ func (h *Handlers) serverHeader() string {
 	if s := h.server.Load(); s != nil {
 		return *s
 	}
-	return fallbackServer
+	return fallbackServer()
 }
 
 // apiPrefix is Kubo's APIPath plus the slash its mux requires.
