@@ -123,6 +123,10 @@ func TestBadConfigNamesKeyAndSource(t *testing.T) {
 		{"unknown allocation criterion", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_CLUSTER_ALLOCATE_BY=freespace,bogus"}, []string{"environment variable FLOTILLA_CLUSTER_ALLOCATE_BY", "cluster.allocate_by", `"bogus"`, "freespace, pincount or tag:<name>"}},
 		{"misspelt tag criterion", `{"cluster":{"secret":"` + secret + `","allocate_by":["tags:region"]}}`, nil, []string{"cluster.allocate_by", `"tags:region"`, "tag:<name>"}},
 		{"tag criterion without a name", `{"cluster":{"secret":"` + secret + `","allocate_by":["tag:"]}}`, nil, []string{"cluster.allocate_by", `"tag:"`}},
+		{"empty admin password", `{"cluster":{"secret":"` + secret + `"}}`, []string{"FLOTILLA_API_BASIC_AUTH_CREDENTIALS=admin="}, []string{"FLOTILLA_API_BASIC_AUTH_CREDENTIALS", "api.basic_auth_credentials", `user "admin" has an empty password`}},
+		{"empty admin user", `{"api":{"basic_auth_credentials":{"":"UiPassWordLong1"}},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.basic_auth_credentials", "empty name"}},
+		{"proxy allowed path that is no path", `{"proxy":{"authorizations":{"ci":{"auth_secret":"bearer:t0ken","allowed_paths":["/api/v0/add","nope"]}}},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"proxy.authorizations", `"ci" allows "nope"`, "not a path"}},
+		{"empty proxy secret", `{"cluster":{"secret":"` + secret + `"}}`, []string{`FLOTILLA_PROXY_AUTHORIZATIONS={"ci":{"auth_secret":"bearer:","allowed_paths":["/api/v0"]}}`}, []string{"FLOTILLA_PROXY_AUTHORIZATIONS", "proxy.authorizations", `"ci" has an empty auth_secret`}},
 		{"pprof beyond loopback", `{"api":{"listen":"0.0.0.0:9094","pprof":true},"cluster":{"secret":"` + secret + `"}}`, nil, []string{"api.pprof", "loopback"}},
 	}
 	for _, tc := range cases {

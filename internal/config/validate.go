@@ -4,8 +4,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,6 +46,9 @@ func (c Config) Validate() error {
 		}
 	}
 	if err := c.checkBrowserKeys(); err != nil {
+		return err
+	}
+	if err := c.checkCredentials(); err != nil {
 		return err
 	}
 	if err := c.checkFactors(); err != nil {
@@ -155,6 +160,33 @@ func (c Config) checkBrowserKeys() error {
 	}
 	if s := c.API.TokenSecret; s != "" && len(s) < 32 {
 		return &Error{Key: "api.token_secret", Err: fmt.Errorf("must be at least 32 characters (`openssl rand -hex 32` makes one), got %d", len(s))}
+	}
+	return nil
+}
+
+// checkCredentials refuses credentials that could never let anyone in, so
+// that the operator learns it at start rather than from a login that
+// fails. The messages name users and authorizations, never a secret.
+func (c Config) checkCredentials() error {
+	for _, user := range slices.Sorted(maps.Keys(c.API.BasicAuthCredentials)) {
+		switch {
+		case user == "":
+			return &Error{Key: "api.basic_auth_credentials", Err: errors.New("a user has an empty name: basic auth needs one to log in")}
+		case c.API.BasicAuthCredentials[user] == "":
+			return &Error{Key: "api.basic_auth_credentials", Err: fmt.Errorf("user %q has an empty password, which the API refuses: nobody could log in as %q", user, user)}
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(c.Proxy.Authorizations)) {
+		a := c.Proxy.Authorizations[name]
+		secret := strings.TrimPrefix(strings.TrimPrefix(a.AuthSecret, "bearer:"), "basic:")
+		if secret == "" {
+			return &Error{Key: "proxy.authorizations", Err: fmt.Errorf("%q has an empty auth_secret: no request could present it", name)}
+		}
+		for _, p := range a.AllowedPaths {
+			if !strings.HasPrefix(p, "/") {
+				return &Error{Key: "proxy.authorizations", Err: fmt.Errorf("%q allows %q, which is not a path such as \"/api/v0\": it would match no request", name, p)}
+			}
+		}
 	}
 	return nil
 }
