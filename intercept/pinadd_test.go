@@ -107,6 +107,8 @@ func TestPinAddErrors(t *testing.T) {
 		{"arg=" + a.String() + "&name=a&name=b", "expected key name to have only a single value, received [a b]"},
 		{"arg=" + a.String() + "&replication-min=two", `could not convert value "two" to type "int" (for option "-replication-min")`},
 		{"arg=" + a.String() + "&replication=", `could not convert empty value to type "int" (for option "-replication")`},
+		// The admin API's bound: 32 bits, as Kubo's int options.
+		{"arg=" + a.String() + "&replication=2147483648", `could not convert value "2147483648" to type "int" (for option "-replication")`},
 	}
 	for _, tc := range text400 {
 		res := post(t, h, "/api/v0/pin/add?"+tc.query, nil)

@@ -13,7 +13,8 @@
 //     expiry from the request.
 //   - Bad pin options are 400 with the parameter named: an unknown mode, a
 //     malformed peer ID in user-allocations, an expiry in the past,
-//     replication-min above replication-max. ipfs-cluster falls back to a
+//     replication-min above replication-max, a factor beyond 32 bits (the
+//     proxy's bound, as Kubo's int options). ipfs-cluster falls back to a
 //     default or answers 500. /add refuses, with 400 and before the upload,
 //     a hash or chunker the IPFS node's add would refuse.
 //   - Trailing slashes route like the path without them instead of a 307.

@@ -1,7 +1,9 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
@@ -91,20 +93,25 @@ func paramError(name string, err error) error {
 }
 
 // factorParam reads a replication factor: 0 (or absent) means the cluster
-// default, -1 every peer.
+// default, -1 every peer. Factors are 32-bit, as the proxy's are (Kubo's
+// int options): one beyond is no cluster's, and would otherwise reach the
+// allocator and come back as a 500.
 func factorParam(q url.Values, name string) (int, error) {
 	v := q.Get(name)
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.Atoi(v)
+	n, err := strconv.ParseInt(v, 10, 32)
+	if errors.Is(err, strconv.ErrRange) {
+		return 0, paramError(name, fmt.Errorf("%s is out of range: a factor is -1 (every peer) or 1 to %d", v, math.MaxInt32))
+	}
 	if err != nil {
 		return 0, paramError(name, err)
 	}
 	if n < -1 {
 		return 0, paramError(name, fmt.Errorf("%d is below -1", n))
 	}
-	return n, nil
+	return int(n), nil
 }
 
 // checkFactors refuses the combinations no default can repair. A zero is

@@ -59,6 +59,12 @@ func TestPinErrors(t *testing.T) {
 		wantError(t, http.StatusBadRequest, "pin name is 256 bytes (max 255 bytes)")
 	e.do(http.MethodPost, "/pins/ipfs/"+c+"?name="+strings.Repeat("é", 128), nil).
 		wantError(t, http.StatusBadRequest, "pin name is 256 bytes (max 255 bytes)")
+	// A factor no int32 holds is the client's mistake, not the allocator's.
+	for _, q := range []string{"replication=2147483648", "replication-min=99999999999999999999", "replication-max=-2147483649"} {
+		name, _, _ := strings.Cut(q, "=")
+		e.do(http.MethodPost, "/pins/"+c+"?"+q, nil).wantError(t, http.StatusBadRequest, "parameter "+name+" invalid")
+		e.do(http.MethodPost, "/pins/ipfs/"+c+"?"+q, nil).wantError(t, http.StatusBadRequest, "out of range")
+	}
 	e.do(http.MethodPost, "/pins/"+c+"?replication=9", nil).
 		wantError(t, http.StatusInternalServerError, "not enough peers to allocate CID. Needed at least: 9")
 	e.fc.FailPin(types.ErrNoLeader)
