@@ -22,6 +22,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/forward"
+	"github.com/flotilla-ipfs/flotilla/internal/httpguard"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
 )
 
@@ -44,6 +45,10 @@ type Config struct {
 	// Refused, when set, is told of each connection turned away at the
 	// limit.
 	Refused func()
+	// RefusedRequest, when set, is told of each request refused by the
+	// browser guard or for want of a valid Authorization, with the reason
+	// (httpguard.RefusedBrowser, RefusedCredentials): their log is sampled.
+	RefusedRequest func(reason string)
 	// TooSlow answers a request whose body came too slowly; nil answers
 	// with Kubo's error (intercept.WriteError).
 	TooSlow slowclient.TooSlow
@@ -76,6 +81,7 @@ type Intercepted interface {
 type Proxy struct {
 	cfg         Config
 	log         zerolog.Logger
+	refusals    zerolog.Logger // refused requests, sampled
 	intercepted Intercepted
 	fwd         *httputil.ReverseProxy
 	upstream    *forward.Direct
@@ -99,7 +105,11 @@ func New(cfg Config, intercepted Intercepted) (*Proxy, error) {
 	if intercepted == nil {
 		return nil, errors.New("proxy: the intercept handler is required")
 	}
-	p := &Proxy{cfg: cfg, log: cfg.Log, intercepted: intercepted, auth: newAuthorizer(cfg.Authorizations)}
+	if cfg.RefusedRequest == nil {
+		cfg.RefusedRequest = func(string) {}
+	}
+	p := &Proxy{cfg: cfg, log: cfg.Log, refusals: httpguard.RefusalLog(cfg.Log), intercepted: intercepted,
+		auth: newAuthorizer(cfg.Authorizations)}
 	p.cors.Store(newCORSPolicy(cfg.AllowedOrigins, cfg.AllowedHosts, cfg.ListenAddr))
 	p.upstream = forward.NewDirect(forward.NewTransport())
 	p.fwd = forward.New(cfg.Upstream, p.upstream, intercept.WriteError, cfg.Log)
@@ -183,7 +193,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// never carries credentials; every other request may reach Kubo.
 	if p.auth != nil && (!api || r.Method != http.MethodOptions) {
 		if !p.auth.allow(r) {
-			p.log.Warn().Str("path", r.URL.Path).Msg("refused: no valid Authorization")
+			p.cfg.RefusedRequest(httpguard.RefusedCredentials)
+			p.refusals.Warn().Str("path", r.URL.Path).Msg("refused: no valid Authorization")
 			http.Error(sw, accessDenied, http.StatusForbidden)
 			return
 		}
@@ -225,7 +236,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // refuse answers a request the browser guard turned away as Kubo answers
 // its own CSRF refusals, and logs why for the operator.
 func (p *Proxy) refuse(w http.ResponseWriter, r *http.Request, why error) {
-	p.log.Warn().Str("path", r.URL.Path).Str("host", r.Host).Str("origin", r.Header.Get("Origin")).
+	p.cfg.RefusedRequest(httpguard.RefusedBrowser)
+	p.refusals.Warn().Str("path", r.URL.Path).Str("host", r.Host).Str("origin", r.Header.Get("Origin")).
 		Str("reason", why.Error()).Msg("blocked request (possible CSRF or DNS rebinding)")
 	http.Error(w, "403 - Forbidden", http.StatusForbidden)
 }

@@ -117,6 +117,14 @@ func (s *server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		return
 	}
 	code, reason := failureFor(err)
+	switch code {
+	case http.StatusForbidden:
+		if errors.As(err, new(*httpguard.Refusal)) {
+			s.refused(httpguard.RefusedBrowser)
+		}
+	case http.StatusUnauthorized:
+		s.refused(httpguard.RefusedCredentials)
+	}
 	ev := s.log.Debug()
 	if code >= 500 {
 		ev = s.log.Error()

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/flotilla-ipfs/flotilla/internal/httpguard"
 	"github.com/flotilla-ipfs/flotilla/internal/testkit"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
@@ -130,5 +131,19 @@ func TestTokenComparisonHidesTheLength(t *testing.T) {
 	}
 	if !s.validToken("a much longer token") || s.validToken("a much longer toke") || s.validToken("b") {
 		t.Fatal("validToken compares digests wrongly")
+	}
+}
+
+// Every request the guard or the token check refuses is counted, for the
+// daemon's flotilla_http_refused_total.
+func TestRefusalsAreCounted(t *testing.T) {
+	counted := map[string]int{}
+	a := newAPIWith(t, Config{Tokens: []string{"s3cret"}, Refused: func(reason string) { counted[reason]++ }})
+	a.raw("GET", "/pins", "", "Authorization", "Bearer s3cret", "Origin", "http://evil.example").failure(t, http.StatusForbidden, "FORBIDDEN")
+	a.raw("GET", "/pins", "", "Host", "evil.example:9097").failure(t, http.StatusForbidden, "FORBIDDEN")
+	a.raw("GET", "/pins", "", "Authorization", "Bearer wrong").failure(t, http.StatusUnauthorized, "UNAUTHORIZED")
+	a.raw("GET", "/pins", "", "Authorization", "Bearer s3cret")
+	if counted[httpguard.RefusedBrowser] != 2 || counted[httpguard.RefusedCredentials] != 1 {
+		t.Errorf("counted %v, want 2 refused by the guard and 1 for want of credentials", counted)
 	}
 }

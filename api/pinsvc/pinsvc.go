@@ -58,6 +58,10 @@ type Config struct {
 	// nil means always ready.
 	Ready func() error
 	Log   zerolog.Logger
+	// Refused, when set, is told of every request refused by the browser
+	// guard or for want of a valid token, with the reason
+	// (httpguard.RefusedBrowser, RefusedCredentials).
+	Refused func(reason string)
 }
 
 // maxBody bounds a request body: a Pin with 1000 meta entries fits easily,
@@ -70,13 +74,18 @@ type server struct {
 	// tokens are the SHA-256 digests of the accepted tokens.
 	tokens [][sha256.Size]byte
 	log    zerolog.Logger
+	// refused is Config.Refused, never nil.
+	refused func(reason string)
 }
 
 // New returns the API's handler. Resources live at /pins and /pins/{id}, so
 // the endpoint to give Kubo is the listener's root URL. The browser guard
 // runs first, then CORS (which answers preflights), then the token check.
 func New(c Cluster, cfg Config) http.Handler {
-	s := &server{cluster: c, ready: cfg.Ready, log: cfg.Log}
+	s := &server{cluster: c, ready: cfg.Ready, log: cfg.Log, refused: cfg.Refused}
+	if s.refused == nil {
+		s.refused = func(string) {}
+	}
 	if s.ready == nil {
 		s.ready = func() error { return nil }
 	}

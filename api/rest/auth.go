@@ -31,13 +31,15 @@ const realm = "Restricted IPFS Cluster API"
 type authenticator struct {
 	cfg AuthConfig
 	now func() time.Time
+	// refused is told of each request answered 401.
+	refused func()
 }
 
-func newAuthenticator(cfg AuthConfig, now func() time.Time) *authenticator {
+func newAuthenticator(cfg AuthConfig, now func() time.Time, refused func()) *authenticator {
 	if cfg.TokenTTL <= 0 {
 		cfg.TokenTTL = DefaultTokenTTL
 	}
-	return &authenticator{cfg: cfg, now: now}
+	return &authenticator{cfg: cfg, now: now, refused: refused}
 }
 
 func (a *authenticator) enabled() bool { return len(a.cfg.Users) > 0 || len(a.cfg.TokenKey) > 0 }
@@ -77,26 +79,31 @@ func (a *authenticator) middleware(next http.Handler) http.Handler {
 		switch {
 		case isBasic:
 			if !a.checkPassword(user, pass) {
-				w.Header().Set("WWW-Authenticate", `Basic realm="`+realm+`"`)
-				writeError(w, http.StatusUnauthorized, errors.New("unauthorized: access denied"))
+				a.deny(w, "unauthorized: access denied", `Basic realm="`+realm+`"`)
 				return
 			}
 			who.user = user
 		case isBearer:
 			var err error
 			if who, err = a.checkToken(token); err != nil {
-				w.Header().Set("WWW-Authenticate", `Bearer realm="`+realm+`", error="invalid_token"`)
-				writeError(w, http.StatusUnauthorized, errors.New("unauthorized: invalid token"))
+				a.deny(w, "unauthorized: invalid token", `Bearer realm="`+realm+`", error="invalid_token"`)
 				return
 			}
 		default:
-			w.Header().Add("WWW-Authenticate", `Bearer realm="`+realm+`"`)
-			w.Header().Add("WWW-Authenticate", `Basic realm="`+realm+`"`)
-			writeError(w, http.StatusUnauthorized, errors.New("unauthorized: no auth provided"))
+			a.deny(w, "unauthorized: no auth provided", `Bearer realm="`+realm+`"`, `Basic realm="`+realm+`"`)
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, who)))
 	})
+}
+
+// deny answers 401 with ipfs-cluster's message and challenges.
+func (a *authenticator) deny(w http.ResponseWriter, msg string, challenges ...string) {
+	a.refused()
+	for _, c := range challenges {
+		w.Header().Add("WWW-Authenticate", c)
+	}
+	writeError(w, http.StatusUnauthorized, errors.New(msg))
 }
 
 // isRead is GET or HEAD, which a prober may send alike.

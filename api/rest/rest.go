@@ -130,6 +130,10 @@ type Config struct {
 	// ReadOnly refuses /add before it reaches the IPFS node: the peer is a
 	// read-only follower, whose Cluster refuses every other write.
 	ReadOnly bool
+	// Refused, when set, is told of every request refused by the browser
+	// guard or for want of credentials, with the reason
+	// (httpguard.RefusedBrowser, RefusedCredentials): their log is sampled.
+	Refused func(reason string)
 }
 
 // API is the admin REST API handler.
@@ -137,7 +141,9 @@ type API struct {
 	cluster Cluster
 	cfg     Config
 	log     zerolog.Logger
-	handler http.Handler
+	// refusals logs refused browser requests, sampled.
+	refusals zerolog.Logger
+	handler  http.Handler
 }
 
 // New builds the API with neither auth nor CORS, as the first daemon
@@ -162,7 +168,10 @@ func NewWithConfig(c Cluster, cfg Config) *API {
 	if cfg.Transport == nil {
 		cfg.Transport = http.DefaultTransport
 	}
-	a := &API{cluster: c, cfg: cfg, log: cfg.Log}
+	if cfg.Refused == nil {
+		cfg.Refused = func(string) {}
+	}
+	a := &API{cluster: c, cfg: cfg, log: cfg.Log, refusals: httpguard.RefusalLog(cfg.Log)}
 	r := chi.NewRouter()
 	if cfg.Observe != nil {
 		r.Use(a.observe)
@@ -177,7 +186,7 @@ func NewWithConfig(c Cluster, cfg Config) *API {
 		writeError(w, http.StatusMethodNotAllowed, errors.New("method not allowed"))
 	})
 	a.routes(r)
-	auth := newAuthenticator(cfg.Auth, cfg.Now)
+	auth := newAuthenticator(cfg.Auth, cfg.Now, func() { cfg.Refused(httpguard.RefusedCredentials) })
 	// SameOrigin: the status page at GET / calls the API from its own origin.
 	// ReadsChangeState: a GET of /debug/pprof/profile starts a profile, and
 	// no GET here is one another site's page has reason to send.
@@ -256,7 +265,8 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.handler.Serv
 
 // refuse answers a request the browser guard refused.
 func (a *API) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	a.log.Warn().Str("method", r.Method).Str("path", r.URL.Path).Str("host", r.Host).
+	a.cfg.Refused(httpguard.RefusedBrowser)
+	a.refusals.Warn().Str("method", r.Method).Str("path", r.URL.Path).Str("host", r.Host).
 		Str("origin", r.Header.Get("Origin")).Err(err).Msg("refused a browser request")
 	writeError(w, http.StatusForbidden, err)
 }

@@ -18,7 +18,6 @@ import (
 	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
 	"github.com/flotilla-ipfs/flotilla/api/rest"
 	"github.com/flotilla-ipfs/flotilla/cluster"
-	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/folderlock"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
@@ -281,6 +280,7 @@ func (d *daemon) serveAPIs() error {
 		Profiles:     profiles,
 		Observe:      d.metrics.HTTPObserver("api"),
 		ReadOnly:     d.follower,
+		Refused:      d.metrics.RequestRefused("api"),
 	})
 	// An upload to /add may take hours: its body streams.
 	d.serve(d.lns[keyAPI], slowclient.Handler(admin, d.limits(), func(r *http.Request) bool { return r.URL.Path == "/add" },
@@ -294,47 +294,11 @@ func (d *daemon) serveAPIs() error {
 		ListenAddr:     d.lns[keyPinSvc].Addr().String(),
 		Ready:          d.ready,
 		Log:            d.component("pinsvc"),
+		Refused:        d.metrics.RequestRefused("pinsvc"),
 	})
 	d.serve(d.lns[keyPinSvc], slowclient.Handler(d.metrics.Middleware("pinsvc", pinsvcRoute, pinsvcAPI), d.limits(), nil, d.counted("pinsvc", pinsvcTooSlow)), "pinning service API",
 		slowclient.Refusal("application/json", pinsvc.ErrorJSON("SERVICE_UNAVAILABLE", "too many connections to this peer's Pinning Service API: try again later")),
 		d.refusedConns("pinsvc"))
-	return nil
-}
-
-// startProxy serves the IPFS RPC API: intercepted pin calls, the rest
-// forwarded to the upstream.
-func (d *daemon) startProxy() error {
-	cfg := d.cfg
-	proxyLn := d.lns[keyProxy]
-	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
-		Upstream:   d.ipfs.BaseURL(),
-		Transport:  d.ipfs.Transport(),
-		WaitPinned: cfg.Proxy.PinWait == "pinned",
-		ReadOnly:   d.follower,
-		Log:        d.component("intercept"),
-	})
-	var err error
-	limits := d.limits()
-	d.proxy, err = proxy.New(proxy.Config{
-		Upstream:       d.ipfs.BaseURL(),
-		AllowedOrigins: cfg.Proxy.AllowedOrigins,
-		AllowedHosts:   cfg.Proxy.AllowedHosts,
-		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
-		Observe:        d.metrics.HTTPObserver("proxy"),
-		Refused:        d.refusedConns("proxy"),
-		TooSlow:        d.counted("proxy", intercept.WriteError),
-		Limits:         &limits,
-		ListenAddr:     proxyLn.Addr().String(),
-		Log:            d.component("proxy"),
-	}, handlers)
-	if err != nil {
-		return err
-	}
-	go func() {
-		if err := d.proxy.Serve(proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			d.log.Error().Err(err).Msg("proxy stopped")
-		}
-	}()
 	return nil
 }
 

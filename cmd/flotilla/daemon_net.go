@@ -14,6 +14,7 @@ import (
 
 	"github.com/flotilla-ipfs/flotilla/api/pinsvc"
 	"github.com/flotilla-ipfs/flotilla/api/rest"
+	"github.com/flotilla-ipfs/flotilla/intercept"
 	"github.com/flotilla-ipfs/flotilla/internal/config"
 	"github.com/flotilla-ipfs/flotilla/internal/ipfs"
 	"github.com/flotilla-ipfs/flotilla/internal/slowclient"
@@ -185,6 +186,44 @@ func shortID(id string) string {
 		return id[len(id)-6:]
 	}
 	return id
+}
+
+// startProxy serves the IPFS RPC API: intercepted pin calls, the rest
+// forwarded to the upstream.
+func (d *daemon) startProxy() error {
+	cfg := d.cfg
+	proxyLn := d.lns[keyProxy]
+	handlers := intercept.New(d.node, d.ipfs, intercept.Options{
+		Upstream:   d.ipfs.BaseURL(),
+		Transport:  d.ipfs.Transport(),
+		WaitPinned: cfg.Proxy.PinWait == "pinned",
+		ReadOnly:   d.follower,
+		Log:        d.component("intercept"),
+	})
+	var err error
+	limits := d.limits()
+	d.proxy, err = proxy.New(proxy.Config{
+		Upstream:       d.ipfs.BaseURL(),
+		AllowedOrigins: cfg.Proxy.AllowedOrigins,
+		AllowedHosts:   cfg.Proxy.AllowedHosts,
+		Authorizations: proxyAuthorizations(cfg.Proxy.Authorizations),
+		Observe:        d.metrics.HTTPObserver("proxy"),
+		Refused:        d.refusedConns("proxy"),
+		RefusedRequest: d.metrics.RequestRefused("proxy"),
+		TooSlow:        d.counted("proxy", intercept.WriteError),
+		Limits:         &limits,
+		ListenAddr:     proxyLn.Addr().String(),
+		Log:            d.component("proxy"),
+	}, handlers)
+	if err != nil {
+		return err
+	}
+	go func() {
+		if err := d.proxy.Serve(proxyLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			d.log.Error().Err(err).Msg("proxy stopped")
+		}
+	}()
+	return nil
 }
 
 func proxyAuthorizations(in map[string]config.ProxyAuthorization) map[string]proxy.Authorization {

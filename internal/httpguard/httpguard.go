@@ -27,6 +27,9 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/rs/zerolog"
 )
 
 // Refusal is why a request was refused. The APIs answer it with 403 in
@@ -254,4 +257,22 @@ func hostOnly(hostport string) string {
 		return h
 	}
 	return strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+}
+
+// The reasons a listener gives when it tells of a refused request
+// (flotilla_http_refused_total's reason label).
+const (
+	// RefusedBrowser is a request the guard refused.
+	RefusedBrowser = "browser"
+	// RefusedCredentials is a request without valid credentials.
+	RefusedCredentials = "credentials"
+)
+
+// RefusalLog is the logger of one listener's refusals. Any web page can
+// make its visitors' browsers send refused requests by the thousand, so it
+// keeps the first 10 lines of each second and drops the rest, as the
+// cluster port does with its refused handshakes; the listener counts every
+// refusal besides.
+func RefusalLog(log zerolog.Logger) zerolog.Logger {
+	return log.Sample(&zerolog.BurstSampler{Burst: 10, Period: time.Second})
 }

@@ -26,6 +26,7 @@ type Metrics struct {
 	batch       prometheus.Histogram
 	pinDuration *prometheus.HistogramVec
 	refused     *prometheus.CounterVec
+	refusedReqs *prometheus.CounterVec
 	cut         *prometheus.CounterVec
 }
 
@@ -55,6 +56,9 @@ func New() *Metrics {
 		refused: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_http_connections_refused_total", Help: "Connections turned away because the listener served its limit at once.",
 		}, []string{"listener"}),
+		refusedReqs: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "flotilla_http_refused_total", Help: "Requests refused by the browser guard (reason browser) or for want of valid credentials (reason credentials), each counted though their log lines are sampled.",
+		}, []string{"listener", "reason"}),
 		cut: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "flotilla_http_bodies_cut_total", Help: "Requests whose body came too slowly and was cut (http.body_* limits).",
 		}, []string{"listener"}),
@@ -63,7 +67,7 @@ func New() *Metrics {
 		Name: "flotilla_build_info", Help: "1, labelled with the version and commit this binary was built from.",
 	}, []string{"version", "commit"})
 	buildInfo.WithLabelValues(version.Version, version.Commit).Set(1)
-	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused, m.cut, buildInfo,
+	m.registry.MustRegister(m.requests, m.latency, m.commit, m.batch, m.pinDuration, m.refused, m.refusedReqs, m.cut, buildInfo,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -106,6 +110,12 @@ func (m *Metrics) WatchIPFS(up func() bool) {
 func (m *Metrics) ConnRefused(listener string) func() {
 	c := m.refused.WithLabelValues(listener)
 	return c.Inc
+}
+
+// RequestRefused returns the function a listener calls for each request
+// it refuses, with the reason (httpguard.RefusedBrowser, RefusedCredentials).
+func (m *Metrics) RequestRefused(listener string) func(reason string) {
+	return func(reason string) { m.refusedReqs.WithLabelValues(listener, reason).Inc() }
 }
 
 // BodyCut returns the function a listener calls for each request whose

@@ -37,6 +37,10 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 	refused()
 	refused()
 	m.BodyCut("api")()
+	refusedReq := m.RequestRefused("api")
+	refusedReq("browser")
+	refusedReq("browser")
+	refusedReq("credentials")
 
 	out := scrape(t, m)
 	for _, want := range []string{
@@ -52,6 +56,8 @@ func TestMetricsReportTheNodeAndTheListeners(t *testing.T) {
 		`flotilla_http_requests_total{code="418",listener="pinsvc",route="GET /pins"} 1`,
 		`flotilla_http_connections_refused_total{listener="proxy"} 2`,
 		`flotilla_http_bodies_cut_total{listener="api"} 1`,
+		`flotilla_http_refused_total{listener="api",reason="browser"} 2`,
+		`flotilla_http_refused_total{listener="api",reason="credentials"} 1`,
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("scrape lacks %q", want)
