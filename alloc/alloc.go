@@ -247,3 +247,19 @@ func CheckFactors(min, max int) error {
 	}
 	return nil
 }
+
+// CheckRequested refuses the replication factors of a request that no
+// default can repair, before the cluster fills in its defaults: both APIs
+// answer them as the client's mistake. A zero is the configured default,
+// and a finite minimum with -1 as maximum means "every current peer", so
+// both pass; each factor is at least -1, which the caller checks, naming
+// its own parameter.
+func CheckRequested(min, max int) error {
+	switch {
+	case min == -1 && max > 0:
+		return fmt.Errorf("replication-min -1 (every peer) needs replication-max -1, got %d", max)
+	case min > 0 && max > 0 && min > max:
+		return fmt.Errorf("replication-min %d is larger than replication-max %d", min, max)
+	}
+	return nil
+}

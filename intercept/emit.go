@@ -2,6 +2,7 @@ package intercept
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -129,7 +130,7 @@ func (e *emitter) fail(err error) {
 		return
 	}
 	e.started = true
-	writeErrorBody(e.w, e.text != nil, e.server, err.Error())
+	writeError(e.w, e.text != nil, e.server, err)
 }
 
 // close ends an answer; with nothing emitted Kubo still sends an empty
@@ -138,31 +139,51 @@ func (e *emitter) close() {
 	e.start(true)
 }
 
+// writeError is writeErrorBody for err: a clientError is Kubo's 400 with
+// Code 1, anything else its 500.
+func writeError(w http.ResponseWriter, text bool, server string, err error) {
+	var client clientError
+	if errors.As(err, &client) {
+		writeErrorStatus(w, text, server, http.StatusBadRequest, cmdsErrClient, err.Error())
+		return
+	}
+	writeErrorBody(w, text, server, err.Error())
+}
+
+// cmdsErrClient is go-ipfs-cmds' ErrClient, the Code of a 400 error object.
+const cmdsErrClient = 1
+
 // writeErrorBody writes a Kubo error before any output: 500 with the common
 // headers and {"Message":..,"Code":0,"Type":"error"}, or the bare message
 // as text/plain for encoding=text.
 func writeErrorBody(w http.ResponseWriter, text bool, server, msg string) {
+	writeErrorStatus(w, text, server, http.StatusInternalServerError, 0, msg)
+}
+
+func writeErrorStatus(w http.ResponseWriter, text bool, server string, status, code int, msg string) {
 	e := &emitter{w: w, server: server}
 	if text {
 		e.text = func(io.Writer, any) error { return nil }
 	}
 	e.commonHeaders()
-	w.WriteHeader(http.StatusInternalServerError)
+	w.WriteHeader(status)
 	if text {
 		fmt.Fprint(w, msg)
 		return
 	}
-	_, _ = w.Write(KuboErrorJSON(msg))
+	_, _ = w.Write(kuboErrorJSON(msg, code))
 }
 
 // KuboErrorJSON is Kubo's error object carrying msg,
 // {"Message":..,"Code":0,"Type":"error"}, as its clients decode it.
-func KuboErrorJSON(msg string) []byte {
+func KuboErrorJSON(msg string) []byte { return kuboErrorJSON(msg, 0) }
+
+func kuboErrorJSON(msg string, code int) []byte {
 	b, _ := json.Marshal(struct {
 		Message string
 		Code    int
 		Type    string
-	}{msg, 0, "error"})
+	}{msg, code, "error"})
 	return append(b, '\n')
 }
 

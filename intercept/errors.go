@@ -20,6 +20,12 @@ type usageError string
 
 func (e usageError) Error() string { return string(e) }
 
+// clientError is go-ipfs-cmds' ClientError: a command refusing its input,
+// which Kubo answers 400 with its error object, Code 1.
+type clientError string
+
+func (e clientError) Error() string { return string(e) }
+
 // op says what a command was doing when a collaborator failed, because Kubo
 // words "absent from the pinset" differently per command.
 type op uint8

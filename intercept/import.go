@@ -208,7 +208,10 @@ func (h *Handlers) serveImport(spec *importSpec, w http.ResponseWriter, r *http.
 		}
 	}
 	run.tmpl.Mode = storage.Recursive
-	applyReplication(&run.tmpl, opts)
+	if err := replicationFromQuery(&run.tmpl, opts); err != nil {
+		writeError(w, requestEncoding(r) == encodingText, h.serverHeader(), err)
+		return
+	}
 	if ctx, cancel, ok := withTimeout(r.Context(), opts); ok {
 		defer cancel()
 		run.ctx = ctx

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -46,7 +47,9 @@ func runPinAdd(c *call) error {
 	if !c.opts.flag("recursive", true) {
 		tmpl.Mode = storage.Direct
 	}
-	applyReplication(&tmpl, c.opts)
+	if err := replicationFromQuery(&tmpl, c.opts); err != nil {
+		return err
+	}
 
 	if !c.opts.flag("progress", false) {
 		pins, err := c.pinMany(c.ctx, tmpl, nil)
@@ -92,18 +95,33 @@ func runPinAdd(c *call) error {
 	}
 }
 
-// applyReplication reads ipfs-cluster's replication query options; zero
-// leaves the cluster's defaults.
-func applyReplication(p *storage.Pin, o options) {
-	if n, ok := o.num("replication"); ok {
-		p.ReplicationFactorMin, p.ReplicationFactorMax = n, n
+// replicationFromQuery reads ipfs-cluster's replication query options into
+// p: "replication" sets both factors and wins over replication-min and
+// replication-max, as in ipfs-cluster's PinOptions.FromQuery; zero leaves the
+// cluster's defaults. Factors no default can repair are the client's
+// mistake, refused as a 400 before anything is committed.
+func replicationFromQuery(p *storage.Pin, o options) error {
+	minKey, maxKey := "replication-min", "replication-max"
+	if o.isSet("replication") {
+		minKey, maxKey = "replication", "replication"
 	}
-	if n, ok := o.num("replication-min"); ok {
-		p.ReplicationFactorMin = n
+	for _, f := range []struct {
+		key string
+		to  *int
+	}{{minKey, &p.ReplicationFactorMin}, {maxKey, &p.ReplicationFactorMax}} {
+		n, ok := o.num(f.key)
+		if !ok {
+			continue
+		}
+		if n < -1 {
+			return clientError(fmt.Sprintf("invalid value %d for option %q: a replication factor is -1 (every peer), 0 (the cluster's default) or positive", n, "-"+f.key))
+		}
+		*f.to = n
 	}
-	if n, ok := o.num("replication-max"); ok {
-		p.ReplicationFactorMax = n
+	if err := alloc.CheckRequested(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
+		return clientError(err.Error())
 	}
+	return nil
 }
 
 // pinMany resolves each argument in order, then commits them all at once,

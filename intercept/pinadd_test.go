@@ -145,7 +145,7 @@ func TestPinAddReplicationAndOrder(t *testing.T) {
 	a, b := testCid(1), testCid(2)
 	f := newFakeCluster()
 	h := newTestHandlers(t, f, nil, "", true)
-	res := post(t, h, "/api/v0/pin/add?arg="+a.String()+"&arg="+b.String()+"&replication=3&replication-max=0x5&encoding=text", nil)
+	res := post(t, h, "/api/v0/pin/add?arg="+a.String()+"&arg="+b.String()+"&replication-min=3&replication-max=0x5&encoding=text", nil)
 	if body := readBody(t, res); body != fmt.Sprintf("pinned %s recursively\npinned %s recursively\n", a, b) {
 		t.Errorf("body %q", body)
 	}

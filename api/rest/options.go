@@ -13,6 +13,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/flotilla-ipfs/flotilla/alloc"
 	"github.com/flotilla-ipfs/flotilla/storage"
 )
 
@@ -46,8 +47,8 @@ func pinOptionsFromQuery(q url.Values, now time.Time) (storage.Pin, error) {
 	if p.ReplicationFactorMax, err = factorParam(q, maxKey); err != nil {
 		return p, err
 	}
-	if err := checkFactors(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
-		return p, err
+	if err := alloc.CheckRequested(p.ReplicationFactorMin, p.ReplicationFactorMax); err != nil {
+		return p, errBadRequest(err.Error())
 	}
 
 	// Sharding does not exist in Flotilla; ipfs-cluster's clients send
@@ -112,19 +113,6 @@ func factorParam(q url.Values, name string) (int, error) {
 		return 0, paramError(name, fmt.Errorf("%d is below -1", n))
 	}
 	return int(n), nil
-}
-
-// checkFactors refuses the combinations no default can repair. A zero is
-// filled in by the cluster later, and a finite minimum with -1 as maximum
-// means "every current peer", so both pass.
-func checkFactors(minF, maxF int) error {
-	switch {
-	case minF == -1 && maxF > 0:
-		return errBadRequest(fmt.Sprintf("replication-min -1 (every peer) needs replication-max -1, got %d", maxF))
-	case minF > 0 && maxF > 0 && minF > maxF:
-		return errBadRequest(fmt.Sprintf("replication-min %d is larger than replication-max %d", minF, maxF))
-	}
-	return nil
 }
 
 func splitList(v string) []string {
