@@ -37,6 +37,9 @@ func DecodeExport(r io.Reader, fn func(p Pin, typ string) error) error {
 			err = j.decode(&p)
 		}
 		if err == nil {
+			err = ValidateImportedPinName(p.Name)
+		}
+		if err == nil {
 			err = fn(p, j.Type)
 		}
 		if err != nil {

@@ -27,6 +27,7 @@ func TestDecodeExportNamesTheLine(t *testing.T) {
 		"stray brace":        {fmt.Sprintf("%s\n}\n%s\n", good, good), 2, "invalid character '}'"},
 		"wrong type":         {fmt.Sprintf("%s\n{\"cid\":1}\n", good), 2, "cannot unmarshal number"},
 		"cut short":          {fmt.Sprintf("%s\n\n{\"cid\":\n", good), 3, "unexpected EOF"},
+		"name over 255":      {fmt.Sprintf("%s\n%s\n", good, strings.Replace(string(good), `"name":"`, `"name":"`+strings.Repeat("n", 256), 1)), 2, "pin name is "},
 		"refused by fn":      {fmt.Sprintf("\n\n%s\n", strings.Replace(string(good), `"type":"pin"`, `"type":"shard-pin"`, 1)), 3, "no shards"},
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -44,5 +45,29 @@ func TestDecodeExportNamesTheLine(t *testing.T) {
 				t.Fatalf("err %q does not start with %q", err, want)
 			}
 		})
+	}
+}
+
+// A name no API takes (over 255 characters) is refused; one the Pinning
+// Service API took, 255 characters of several bytes each, imports again.
+func TestDecodeExportBoundsPinNames(t *testing.T) {
+	line := func(name string) string {
+		p := fullPin(1)
+		p.Name = name
+		b, err := p.MarshalJSON()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b) + "\n"
+	}
+	var got []string
+	keep := func(p Pin, _ string) error { got = append(got, p.Name); return nil }
+	wide := strings.Repeat("é", MaxPinName)
+	if err := DecodeExport(strings.NewReader(line(wide)), keep); err != nil || len(got) != 1 || got[0] != wide {
+		t.Fatalf("a name of 255 two-byte characters: err %v, names %q", err, got)
+	}
+	err := DecodeExport(strings.NewReader(line("a")+line(strings.Repeat("x", 256))), keep)
+	if want := "line 2: pin name is 256 characters (max 255: no API of Flotilla takes a longer one)"; err == nil || err.Error() != want {
+		t.Fatalf("err %v, want %q", err, want)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"time"
+	"unicode/utf8"
 
 	"github.com/ipfs/go-cid"
 )
@@ -59,6 +60,17 @@ const MaxPinName = 255
 func ValidatePinName(name string) error {
 	if len(name) > MaxPinName {
 		return fmt.Errorf("pin name is %d bytes (max %d bytes)", len(name), MaxPinName)
+	}
+	return nil
+}
+
+// ValidateImportedPinName refuses a name that no API of Flotilla takes:
+// over MaxPinName characters. Not ValidatePinName's bytes: the Pinning
+// Service API counts characters, so the cluster's own pins may carry
+// names of up to 255 multi-byte characters, and its export must import.
+func ValidateImportedPinName(name string) error {
+	if n := utf8.RuneCountInString(name); n > MaxPinName {
+		return fmt.Errorf("pin name is %d characters (max %d: no API of Flotilla takes a longer one)", n, MaxPinName)
 	}
 	return nil
 }

@@ -136,8 +136,8 @@ func fillState(st *storage.State, r io.Reader, peers []storage.Peer, index uint6
 	return st.Count()
 }
 
-// importable checks one pin. Storage's decoder checks the CID and the
-// mode; what Flotilla cannot honour is refused here, so that an import is
+// importable checks one pin. Storage's decoder checks the CID, the mode
+// and the name; what Flotilla cannot honour is refused here, so that an import is
 // whole or nothing rather than quietly partial.
 func importable(p storage.Pin, typ string) error {
 	if typ != "" && typ != "pin" {

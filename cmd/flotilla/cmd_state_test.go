@@ -169,6 +169,24 @@ func TestStateImportErrorNamesFileAndLine(t *testing.T) {
 	}
 }
 
+// A name longer than any API takes is refused with its file and line, and
+// nothing is imported, rather than served by pin ls as no Kubo could.
+func TestStateImportRefusesOverlongPinName(t *testing.T) {
+	state := importHome(t)
+	in := filepath.Join(t.TempDir(), "pins.ndjson")
+	long := strings.Replace(string(statePins(1, 30)), `"name":"`, `"name":"`+strings.Repeat("x", 256), 1)
+	if err := os.WriteFile(in, append(statePins(1, 10), long...), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := state(nil, "import", "--force", "--file", in)
+	if r.code != 1 || !strings.Contains(r.stderr, in+":2: pin name is 262 characters (max 255") {
+		t.Fatalf("import of an overlong name on line 2: %s", r)
+	}
+	if r := state(nil, "export"); r.code != 0 || !sameLines(r.stdout, string(statePins(3, 1))) {
+		t.Fatalf("a refused import changed the pinset:\n%s", r)
+	}
+}
+
 // Reading a terminal, the import says so, rather than leave a user who
 // forgot --file at a silent prompt; a pipe or a file gets no such line.
 func TestStateImportHintsWhenStdinIsATerminal(t *testing.T) {
