@@ -131,16 +131,7 @@ func replicationFromQuery(p *storage.Pin, o options) error {
 // (no leader, too few peers: the same for every argument) may leave the
 // others committed, where Kubo, pinning one by one, would stop.
 func (c *call) pinMany(ctx context.Context, tmpl storage.Pin, prog *progressSum) ([]string, error) {
-	cids := make([]cid.Cid, 0, len(c.args))
-	var stop error
-	for _, arg := range c.args {
-		ci, err := c.resolveForPin(ctx, arg, tmpl.Mode)
-		if err != nil {
-			stop = err
-			break
-		}
-		cids = append(cids, ci)
-	}
+	cids, stop := c.resolveInOrder(func(arg string) (cid.Cid, error) { return c.resolveForPin(ctx, arg, tmpl.Mode) })
 	uniq, argOf := distinct(cids, c.args)
 	err := commitEach(ctx, uniq, func(ctx context.Context, _ int, ci cid.Cid) error {
 		p := tmpl
@@ -164,6 +155,20 @@ func (c *call) pinMany(ctx context.Context, tmpl storage.Pin, prog *progressSum)
 		out[i] = c.enc.Encode(ci)
 	}
 	return out, nil
+}
+
+// resolveInOrder resolves the arguments in order until one fails, as Kubo
+// goes through them: the CIDs of those before it, and its error.
+func (c *call) resolveInOrder(resolve func(arg string) (cid.Cid, error)) ([]cid.Cid, error) {
+	cids := make([]cid.Cid, 0, len(c.args))
+	for _, arg := range c.args {
+		ci, err := resolve(arg)
+		if err != nil {
+			return cids, err
+		}
+		cids = append(cids, ci)
+	}
+	return cids, nil
 }
 
 // resolveForPin resolves arg, refusing a direct pin of what the cluster

@@ -38,16 +38,7 @@ func textPinRm(_ options, w io.Writer, v any) error {
 // the blocks.
 func runPinRm(c *call) error {
 	recursive := c.opts.flag("recursive", true)
-	cids := make([]cid.Cid, 0, len(c.args))
-	var stop error
-	for _, arg := range c.args {
-		ci, err := c.resolveForUnpin(arg, recursive)
-		if err != nil {
-			stop = err
-			break
-		}
-		cids = append(cids, ci)
-	}
+	cids, stop := c.resolveInOrder(func(arg string) (cid.Cid, error) { return c.resolveForUnpin(arg, recursive) })
 	uniq, argOf := distinct(cids, c.args)
 	removed := make([]storage.Pin, len(uniq))
 	err := commitEach(c.ctx, uniq, func(ctx context.Context, i int, ci cid.Cid) error {
