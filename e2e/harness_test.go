@@ -236,6 +236,12 @@ func (p *peer) flotilla(args ...string) (string, error) {
 func (p *peer) start(args ...string) {
 	p.t.Helper()
 	p.startUnready(args...)
+	p.waitReady()
+}
+
+// waitReady waits until the running daemon's /health says it is ready.
+func (p *peer) waitReady() {
+	p.t.Helper()
 	waitFor(p.t, "flotilla /health", 60*time.Second, func() bool {
 		resp, err := p.client().Get("http://" + p.api + "/health")
 		if err == nil {

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/flotilla-ipfs/flotilla/internal/powercut"
 )
@@ -184,13 +183,7 @@ func (w *nemesisWorld) startAll() {
 	for _, p := range w.peers {
 		p.startUnready()
 	}
-	for i, p := range w.peers {
-		waitFor(w.t, fmt.Sprintf("peer%d's /health after the power came back", i), 60*time.Second, func() bool {
-			resp, err := p.client().Get("http://" + p.api + "/health")
-			if err == nil {
-				resp.Body.Close()
-			}
-			return err == nil && resp.StatusCode < 300
-		})
+	for _, p := range w.peers {
+		p.waitReady()
 	}
 }
